@@ -1,0 +1,119 @@
+"""The portal: a self-hosted video store."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+from pathlib import Path
+from typing import Any
+from typing import Mapping
+
+import flask_migrate
+from flask import Flask
+from sqlalchemy import event
+
+from .config import Config
+from .extensions import csrf
+from .extensions import db
+from .extensions import migrate
+from .storage import storage_from_url
+from .wrappers import PortalRequest
+
+__version__ = "0.1.0"
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, then ``PORTAL_*`` variables, then ``config``."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.request_class = PortalRequest
+    app.config.from_object(Config)
+    app.config.from_prefixed_env("PORTAL")
+    if config:
+        app.config.update(config)
+    configure_data_dir(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    prepare_database(app)
+    return app
+
+
+def configure_data_dir(app: Flask) -> None:
+    """Create the data folder and derive the settings that live in it."""
+    data_dir = Path(app.config["DATA_DIR"]).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    app.config["DATA_DIR"] = str(data_dir)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{data_dir / 'portal.db'}"
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Writers wait for each other (up to 30 s) instead of failing with "database is locked".
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_or_create_secret_key(data_dir / "secret_key")
+    app.extensions["portal.storage"] = storage_from_url(app.config.get("STORAGE_URL"), data_dir)
+
+
+def load_or_create_secret_key(path: Path) -> str:
+    """A key generated once and kept, so that sessions and forms survive restarts."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as file:
+        key = secrets.token_hex(32)
+        file.write(key)
+    return key
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    csrf.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .api.v1 import bp as api_v1
+    from .health import bp as health
+
+    app.register_blueprint(health)
+    app.register_blueprint(api_v1)
+    # The API is for scripts, not browser forms; it takes no cookies, so CSRF does not apply.
+    csrf.exempt(api_v1)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from .errors import register_error_handlers as register
+    from .security import register_security_headers
+
+    register(app)
+    register_security_headers(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register_commands as register
+
+    register(app)
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """WAL lets readers go on while one writer writes; NORMAL sync is safe in WAL mode."""
+    if isinstance(connection, sqlite3.Connection):
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def prepare_database(app: Flask) -> None:
+    """Bring the schema up to date and clear what a killed process left behind."""
+    with app.app_context():
+        event.listen(db.engine, "connect", _sqlite_pragmas)
+        flask_migrate.upgrade(directory=str(MIGRATIONS))
+        app.extensions["portal.storage"].remove_leftovers()

@@ -1,0 +1,9 @@
+"""Version 1 of the JSON API, mounted at ``/api/v1``."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+
+from . import routes  # noqa: E402,F401  (routes attach themselves to bp)

@@ -1,0 +1,34 @@
+"""Default settings of the portal.
+
+Every setting here can be overridden by an environment variable with the
+``PORTAL_`` prefix (``PORTAL_DATA_DIR``, ``PORTAL_MAX_CONTENT_LENGTH``, ...);
+values are parsed as JSON where they can be, so numbers arrive as numbers.
+"""
+
+from __future__ import annotations
+
+GIB = 1024**3
+
+
+class Config:
+    #: Folder holding the SQLite database, the stored files and the secret key.
+    DATA_DIR = "data"
+    #: Largest accepted upload, in bytes (the file itself, not the request).
+    MAX_CONTENT_LENGTH = 4 * GIB
+    #: Where the bytes live: unset or ``file://...`` for a local folder
+    #: (default ``<DATA_DIR>/files``).
+    STORAGE_URL: str | None = None
+    #: Derived from DATA_DIR when unset: SQLite inside the data folder.
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    #: Generated once and kept in the data folder when unset.
+    SECRET_KEY: str | None = None
+
+    #: Address and worker threads of the production server (``python wsgi.py``).
+    HOST = "0.0.0.0"
+    PORT = 8080
+    THREADS = 8
+
+    #: Items per page when a listing does not say.
+    PER_PAGE = 20
+    #: A CSRF token stays valid for a working day, long enough for a slow upload.
+    WTF_CSRF_TIME_LIMIT = 12 * 3600

@@ -1,0 +1,113 @@
+"""Recognise video containers from their first bytes.
+
+The client's file extension and Content-Type are claims; the bytes are facts.
+The content type a file is stored (and later served) with always comes from
+the table below, so a stored file can never be served as HTML or script.
+"""
+
+from __future__ import annotations
+
+#: How many leading bytes :func:`detect_video_type` needs to decide.
+HEAD_SIZE = 512
+
+ACCEPTED_FORMATS = "MP4, M4V, MOV, 3GP, WebM, Matroska (MKV), AVI, MPEG-TS, MPEG-PS, Ogg, FLV, ASF/WMV"
+
+VIDEO_TYPES = frozenset(
+    {
+        "video/mp4",
+        "video/x-m4v",
+        "video/quicktime",
+        "video/3gpp",
+        "video/3gpp2",
+        "video/webm",
+        "video/x-matroska",
+        "video/x-msvideo",
+        "video/mp2t",
+        "video/mpeg",
+        "video/ogg",
+        "video/x-flv",
+        "video/x-ms-asf",
+    }
+)
+
+EXTENSIONS = {
+    "video/mp4": ".mp4",
+    "video/x-m4v": ".m4v",
+    "video/quicktime": ".mov",
+    "video/3gpp": ".3gp",
+    "video/3gpp2": ".3g2",
+    "video/webm": ".webm",
+    "video/x-matroska": ".mkv",
+    "video/x-msvideo": ".avi",
+    "video/mp2t": ".ts",
+    "video/mpeg": ".mpg",
+    "video/ogg": ".ogv",
+    "video/x-flv": ".flv",
+    "video/x-ms-asf": ".wmv",
+}
+
+# ISO BMFF brands that are audio or still images, not video.
+_NON_VIDEO_BRANDS = {
+    b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B ",
+    b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis",
+    b"crx ", b"jp2 ", b"jpx ", b"jpm ",
+}
+_QUICKTIME_ATOMS = {b"moov", b"mdat", b"wide", b"pnot"}
+_ASF_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
+_OGG_AUDIO_CODECS = (b"\x01vorbis", b"OpusHead", b"\x7fFLAC", b"Speex   ")
+_TS_PACKET = 188
+
+
+def detect_video_type(head: bytes) -> str | None:
+    """Return the MIME type of the video container starting with ``head``, or None."""
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        return _iso_bmff_type(head[8:12])
+    if len(head) >= 8 and head[4:8] in _QUICKTIME_ATOMS and int.from_bytes(head[:4], "big") >= 8:
+        return "video/quicktime"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return _ebml_type(head)
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "video/x-msvideo"
+    if head.startswith(b"FLV\x01"):
+        return "video/x-flv"
+    if head.startswith(_ASF_GUID):
+        return "video/x-ms-asf"
+    if head.startswith(b"OggS"):
+        return None if any(codec in head[:HEAD_SIZE] for codec in _OGG_AUDIO_CODECS) else "video/ogg"
+    if head.startswith(b"\x00\x00\x01\xba") or head.startswith(b"\x00\x00\x01\xb3"):
+        return "video/mpeg"
+    if _is_transport_stream(head):
+        return "video/mp2t"
+    return None
+
+
+def _iso_bmff_type(brand: bytes) -> str | None:
+    if brand in _NON_VIDEO_BRANDS:
+        return None
+    if brand == b"qt  ":
+        return "video/quicktime"
+    if brand == b"M4V " or brand == b"M4VH" or brand == b"M4VP":
+        return "video/x-m4v"
+    if brand.startswith(b"3g2"):
+        return "video/3gpp2"
+    if brand.startswith(b"3gp") or brand.startswith(b"3gg"):
+        return "video/3gpp"
+    return "video/mp4"
+
+
+def _ebml_type(head: bytes) -> str | None:
+    if b"webm" in head[:64]:
+        return "video/webm"
+    if b"matroska" in head[:64]:
+        return "video/x-matroska"
+    return None
+
+
+def _is_transport_stream(head: bytes) -> bool:
+    """MPEG-TS (188-byte packets) or M2TS (192 bytes: a 4-byte timestamp, then a packet)."""
+    for offset, stride in ((0, _TS_PACKET), (4, _TS_PACKET + 4)):
+        if len(head) >= offset + 2 * stride + 1 and all(
+            head[offset + i * stride] == 0x47 for i in range(3)
+        ):
+            return True
+    return False

@@ -1,0 +1,60 @@
+"""Metadata of stored videos. The bytes live in :mod:`portal.storage`."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from datetime import timezone
+
+from sqlalchemy import BigInteger
+from sqlalchemy import DateTime
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every moment stored here is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def storage_key_for(video_id: str) -> str:
+    """Where a video's bytes are: sharded by id, never derived from the client's name."""
+    return f"{video_id[:2]}/{video_id[2:4]}/{video_id}"
+
+
+class VideoStatus(str, enum.Enum):
+    """What the last look at a file's bytes found."""
+
+    OK = "ok"
+    CORRUPT = "corrupt"
+    MISSING = "missing"
+
+
+class Video(db.Model):
+    __tablename__ = "videos"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    #: ``filename.casefold()``: searching and sorting by it is case-insensitive
+    #: for every script on every database (SQLite's lower() only knows ASCII).
+    search_name: Mapped[str] = mapped_column(String(255), index=True)
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger, index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=VideoStatus.OK.value)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def storage_key(self) -> str:
+        return storage_key_for(self.id)
+
+    def __repr__(self) -> str:
+        return f"<Video {self.id} {self.filename!r}>"

@@ -1,0 +1,117 @@
+"""HTTP delivery of stored videos: conditional requests, byte ranges, safe headers.
+
+Shared by the API's download and the web player. A complete (200) response is
+streamed through :func:`portal.videos.verified_chunks`, so a corrupt file never
+completes; a byte range is handed to the server's ``wsgi.file_wrapper`` (or a
+bounded reader), which is what lets a player seek without reading the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import unicodedata
+from typing import BinaryIO
+from typing import Iterator
+from urllib.parse import quote
+
+from flask import Response
+from flask import request
+from flask import stream_with_context
+
+from . import media
+from . import videos
+from .models import Video
+from .models import as_utc
+
+#: Headers that keep a stored file from ever being run as a page or script.
+DOWNLOAD_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def content_disposition(kind: str, filename: str) -> str:
+    """``attachment``/``inline`` with an ASCII fallback and the RFC 6266 ``filename*`` form."""
+    fallback = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    fallback = "".join(char for char in fallback if char.isprintable() and char not in '"\\%')
+    stem = fallback.rpartition(".")[0] if "." in fallback else fallback
+    if not stem.strip():
+        # Nothing of the name is ASCII ("видео.mp4" -> ".mp4"): keep just the extension.
+        fallback = "video" + (fallback if fallback.startswith(".") else "")
+    value = f'{kind}; filename="{fallback}"'
+    if fallback != filename:
+        value += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return value
+
+
+def _iter_range(content: BinaryIO, length: int, chunk_size: int = videos.CHUNK_SIZE) -> Iterator[bytes]:
+    try:
+        while length > 0:
+            chunk = content.read(min(chunk_size, length))
+            if not chunk:
+                break
+            length -= len(chunk)
+            yield chunk
+    finally:
+        content.close()
+
+
+def _range_matches_if_range(video: Video) -> bool:
+    """False when an ``If-Range`` condition fails, in which case the whole file is sent."""
+    if_range = request.if_range
+    if if_range.etag is not None:
+        return if_range.etag == video.sha256
+    if if_range.date is not None:
+        return as_utc(video.created_at).replace(microsecond=0) <= if_range.date
+    return True
+
+
+def send_video(video: Video, disposition: str) -> Response:
+    """Answer a GET or HEAD for the bytes of ``video``."""
+    videos.check_available(video)
+    content_type = video.content_type if video.content_type in media.VIDEO_TYPES else "application/octet-stream"
+    headers = {
+        "Content-Type": content_type,
+        "Content-Disposition": content_disposition(disposition, video.filename),
+        "Accept-Ranges": "bytes",
+        "Repr-Digest": "sha-256=:" + base64.b64encode(bytes.fromhex(video.sha256)).decode() + ":",
+        **DOWNLOAD_SECURITY_HEADERS,
+    }
+    response = Response(headers=headers)
+    response.set_etag(video.sha256)
+    response.last_modified = as_utc(video.created_at)
+    if request.if_none_match.contains(video.sha256):
+        response.status_code = 304
+        return response
+
+    byte_range = request.range if request.range and _range_matches_if_range(video) else None
+    if byte_range is not None and byte_range.units == "bytes" and len(byte_range.ranges) == 1:
+        span = byte_range.range_for_length(video.size)
+        if span is None:
+            response.status_code = 416
+            response.headers["Content-Range"] = f"bytes */{video.size}"
+            del response.headers["Content-Type"]
+            return response
+        start, stop = span
+        response.status_code = 206
+        response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{video.size}"
+        response.content_length = stop - start
+        if request.method == "HEAD":
+            return response
+        content = videos.open_content(video)
+        content.seek(start)
+        file_wrapper = request.environ.get("wsgi.file_wrapper")
+        if stop == video.size and file_wrapper is not None:
+            response.response = file_wrapper(content, videos.CHUNK_SIZE)
+        else:
+            response.response = _iter_range(content, stop - start)
+        response.direct_passthrough = True
+        return response
+
+    response.content_length = video.size
+    if request.method == "HEAD":
+        return response
+    content = videos.open_content(video)
+    response.response = stream_with_context(videos.verified_chunks(video, content))
+    response.direct_passthrough = True
+    return response

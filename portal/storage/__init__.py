@@ -1,0 +1,61 @@
+"""Where the bytes of videos live, behind a small interface.
+
+The service decides *what* is stored (ids, checksums, rows); a storage backend
+only knows how to keep bytes under a key safely. Writes go through an
+:class:`Upload`: bytes become visible under their key only on
+:meth:`Upload.commit`, and :meth:`Upload.abort` leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO
+from typing import Iterator
+from typing import Protocol
+from urllib.parse import urlparse
+
+
+class StorageFull(OSError):
+    """The backend has no room for more bytes."""
+
+
+class Upload(Protocol):
+    def write(self, data: bytes) -> int: ...
+
+    def commit(self) -> None:
+        """Make the bytes durable and visible under the key."""
+
+    def abort(self) -> None:
+        """Forget the bytes written so far. Safe to call more than once."""
+
+
+class Storage(Protocol):
+    def create(self, key: str) -> Upload: ...
+
+    def open(self, key: str) -> BinaryIO:
+        """A seekable binary reader; raises FileNotFoundError when the key is gone."""
+
+    def size(self, key: str) -> int | None:
+        """The stored size in bytes, or None when the key is gone."""
+
+    def delete(self, key: str) -> None:
+        """Remove the key; nothing happens when it is already gone."""
+
+    def keys(self) -> Iterator[str]: ...
+
+    def remove_leftovers(self) -> int:
+        """Remove what interrupted uploads of dead processes left; return how many."""
+
+    def is_usable(self) -> bool: ...
+
+
+def storage_from_url(url: str | None, data_dir: Path) -> Storage:
+    """Build the backend named by ``STORAGE_URL`` (unset: ``<data_dir>/files``)."""
+    from .local import LocalStorage
+
+    if not url:
+        return LocalStorage(data_dir / "files")
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return LocalStorage(Path(parsed.netloc + parsed.path))
+    raise ValueError(f"PORTAL_STORAGE_URL must start with file:// (got {url!r})")

@@ -1,0 +1,133 @@
+"""Bytes in a local folder.
+
+An upload is written to a temporary file inside the storage folder (so the
+final rename never crosses file systems), fsynced, then renamed into place and
+the directory fsynced: after a crash a key holds either nothing or every byte.
+Temporary files carry the writing process's id, so a process cleans up what a
+dead one left without touching uploads another live process is writing.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import uuid
+from pathlib import Path
+from typing import BinaryIO
+from typing import Iterator
+
+from . import StorageFull
+
+INCOMING = ".incoming"
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _pid_is_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        # A leftover under our own pid (a restarted container is pid 1 again)
+        # cannot be an upload in progress: we have only just started.
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class LocalUpload:
+    def __init__(self, temp_path: Path, final_path: Path) -> None:
+        self.temp_path = temp_path
+        self.final_path = final_path
+        self._file: BinaryIO | None = open(temp_path, "xb")
+        self.committed = False
+
+    def write(self, data: bytes) -> int:
+        assert self._file is not None, "upload already finished"
+        try:
+            return self._file.write(data)
+        except OSError as error:
+            self.abort()
+            if error.errno in _FULL_ERRNOS:
+                raise StorageFull(error.errno, "no space left in the storage folder") from error
+            raise
+
+    def commit(self) -> None:
+        assert self._file is not None, "upload already finished"
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self._file = None
+            self.final_path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.temp_path, self.final_path)
+            _fsync_dir(self.final_path.parent)
+        except OSError as error:
+            self.abort()
+            if error.errno in _FULL_ERRNOS:
+                raise StorageFull(error.errno, "no space left in the storage folder") from error
+            raise
+        self.committed = True
+
+    def abort(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if not self.committed:
+            self.temp_path.unlink(missing_ok=True)
+
+
+class LocalStorage:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self.incoming = self.root / INCOMING
+        self.incoming.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root not in path.parents:
+            raise ValueError(f"key {key!r} leaves the storage folder")
+        return path
+
+    def create(self, key: str) -> LocalUpload:
+        temp_path = self.incoming / f"{os.getpid()}-{uuid.uuid4().hex}.part"
+        return LocalUpload(temp_path, self.path(key))
+
+    def open(self, key: str) -> BinaryIO:
+        return open(self.path(key), "rb")
+
+    def size(self, key: str) -> int | None:
+        try:
+            return self.path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def keys(self) -> Iterator[str]:
+        for path in self.root.rglob("*"):
+            if path.is_file() and INCOMING not in path.relative_to(self.root).parts:
+                yield path.relative_to(self.root).as_posix()
+
+    def remove_leftovers(self) -> int:
+        removed = 0
+        for path in self.incoming.glob("*.part"):
+            pid_text = path.name.split("-", 1)[0]
+            if pid_text.isdigit() and _pid_is_alive(int(pid_text)):
+                continue
+            path.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+    def is_usable(self) -> bool:
+        return self.incoming.is_dir() and os.access(self.incoming, os.W_OK | os.X_OK)

@@ -1,0 +1,411 @@
+"""The service: every rule about videos lives here, for the web pages and the API alike.
+
+Uploads are streamed: bytes are hashed and counted while they are written to a
+temporary upload in storage; only when the file is known to be a complete,
+acceptable video are the bytes committed, and only then is the row. Any
+failure on the way aborts the upload, so no file and no row are left behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from typing import BinaryIO
+from typing import Iterator
+from typing import Mapping
+
+from flask import current_app
+from sqlalchemy import func
+
+from . import media
+from .errors import BadRequest
+from .errors import ChecksumMismatch
+from .errors import EmptyFile
+from .errors import FileUnavailable
+from .errors import InsufficientStorage
+from .errors import NotAVideo
+from .errors import UploadTooLarge
+from .errors import VideoNotFound
+from .extensions import db
+from .models import Video
+from .models import VideoStatus
+from .models import storage_key_for
+from .models import utcnow
+from .storage import Storage
+from .storage import StorageFull
+from .storage import Upload
+
+#: Bytes moved per read when copying or hashing a stored file.
+CHUNK_SIZE = 1024 * 1024
+MAX_FILENAME_LENGTH = 255
+MAX_QUERY_LENGTH = 200
+MAX_PER_PAGE = 100
+SORT_COLUMNS = {"created_at": Video.created_at, "filename": Video.search_name, "size": Video.size}
+
+_ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+_CONTENT_DIGEST_SHA256 = re.compile(r"(?:^|,)\s*sha-256\s*=\s*:([^:]*):", re.IGNORECASE)
+# Invisible characters that reorder text: they make "evil\u202Egpj.mp4" look like "evilmp4.jpg".
+_BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def storage() -> Storage:
+    return current_app.extensions["portal.storage"]
+
+
+def upload_limit() -> int:
+    return int(current_app.config["MAX_CONTENT_LENGTH"])
+
+
+# --- names and checksums -----------------------------------------------------
+
+
+def clean_filename(name: str | None, content_type: str) -> str:
+    """The client's name made safe to store and show.
+
+    Only what cannot be part of a display name goes: any folder part, control
+    and bidirectional-override characters, surrounding blanks and dots. Letters
+    of every script stay (unlike ``secure_filename``, which turns ``видео.mp4``
+    into ``mp4``). A name with nothing left becomes ``untitled.<ext>``.
+    """
+    name = unicodedata.normalize("NFC", name or "")
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(
+        char for char in name if unicodedata.category(char) not in ("Cc", "Cs") and char not in _BIDI_CONTROLS
+    )
+    name = name.strip(" .\t")
+    if not name:
+        return "untitled" + media.EXTENSIONS.get(content_type, "")
+    if len(name) > MAX_FILENAME_LENGTH:
+        stem, dot, extension = name.rpartition(".")
+        if dot and 0 < len(extension) <= 16:
+            name = stem[: MAX_FILENAME_LENGTH - len(extension) - 1].rstrip(" .") + "." + extension
+        else:
+            name = name[:MAX_FILENAME_LENGTH]
+    return name
+
+
+def parse_sha256_hex(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if not _SHA256_HEX.fullmatch(value.strip()):
+        raise BadRequest("The sha256 field must be 64 hexadecimal characters (the SHA-256 of the file).")
+    return value.strip().lower()
+
+
+def parse_content_digest(header: str | None) -> str | None:
+    """The SHA-256 in an RFC 9530 ``Content-Digest`` header, as hex; None when it names none."""
+    if not header:
+        return None
+    match = _CONTENT_DIGEST_SHA256.search(header)
+    if match is None:
+        return None
+    try:
+        digest = base64.b64decode(match.group(1), validate=True)
+    except (binascii.Error, ValueError):
+        digest = b""
+    if len(digest) != 32:
+        raise BadRequest("Content-Digest must carry sha-256=:<base64 of the 32-byte SHA-256>:.")
+    return digest.hex()
+
+
+# --- uploads ----------------------------------------------------------------
+
+
+class IncomingFile(io.RawIOBase):
+    """One upload on its way into storage: hashed, counted and held apart until finished.
+
+    It is the stream the multipart parser writes a file part into, so a form
+    upload is hashed while it arrives, with no second copy and no re-read.
+    Closing it before :func:`finish_upload` committed it throws the bytes away.
+    """
+
+    def __init__(self, video_id: str, upload: Upload, limit: int) -> None:
+        super().__init__()
+        self.video_id = video_id
+        self.size = 0
+        self.head = b""
+        self._upload = upload
+        self._limit = limit
+        self._digest = hashlib.sha256()
+        self._finished = False
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.size += len(data)
+        if self.size > self._limit:
+            self.discard()
+            raise UploadTooLarge(self._limit)
+        if len(self.head) < media.HEAD_SIZE:
+            self.head += bytes(data[: media.HEAD_SIZE - len(self.head)])
+        self._digest.update(data)
+        try:
+            return self._upload.write(data)
+        except StorageFull as error:
+            self.discard()
+            raise InsufficientStorage() from error
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        # The multipart parser rewinds every part once it is written; the bytes
+        # are not read back from here, so there is nothing to move.
+        return 0
+
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def commit(self) -> None:
+        try:
+            self._upload.commit()
+        except StorageFull as error:
+            raise InsufficientStorage() from error
+        self._finished = True
+
+    def discard(self) -> None:
+        if not self._finished:
+            self._finished = True
+            self._upload.abort()
+
+    def close(self) -> None:
+        self.discard()
+        super().close()
+
+
+def begin_upload() -> IncomingFile:
+    video_id = str(uuid.uuid4())
+    return IncomingFile(video_id, storage().create(storage_key_for(video_id)), upload_limit())
+
+
+def finish_upload(incoming: IncomingFile, filename: str | None, expected_sha256: list[str | None]) -> Video:
+    """Check a fully received upload, then commit its bytes and its row, in that order."""
+    try:
+        if incoming.size == 0:
+            raise EmptyFile()
+        content_type = media.detect_video_type(incoming.head)
+        if content_type is None:
+            raise NotAVideo(f"This file is not a video this portal recognises. Accepted formats: {media.ACCEPTED_FORMATS}.")
+        actual = incoming.sha256()
+        for expected in expected_sha256:
+            if expected is not None and expected != actual:
+                raise ChecksumMismatch(
+                    f"The file's SHA-256 is {actual} but {expected} was expected: it was damaged on the way. "
+                    "Nothing was stored; send it again."
+                )
+        incoming.commit()
+    finally:
+        incoming.discard()
+    clean_name = clean_filename(filename, content_type)
+    video = Video(
+        id=incoming.video_id,
+        filename=clean_name,
+        search_name=clean_name.casefold(),
+        content_type=content_type,
+        size=incoming.size,
+        sha256=actual,
+        status=VideoStatus.OK.value,
+        created_at=utcnow(),
+        verified_at=utcnow(),
+    )
+    try:
+        db.session.add(video)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        storage().delete(video.storage_key)
+        raise
+    return video
+
+
+def store_stream(stream: BinaryIO, filename: str | None, expected_sha256: list[str | None]) -> Video:
+    """Store a raw request body (no multipart), read in chunks."""
+    incoming = begin_upload()
+    try:
+        while chunk := stream.read(CHUNK_SIZE):
+            incoming.write(chunk)
+        return finish_upload(incoming, filename, expected_sha256)
+    finally:
+        incoming.close()
+
+
+# --- reading ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Listing:
+    page: int
+    per_page: int
+    query: str
+    sort: str
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str], default_per_page: int = 20) -> Listing:
+        """Validate listing parameters; anything off is a :class:`BadRequest` saying what to fix."""
+        page = _positive_int(args.get("page"), "page", default=1)
+        per_page = _positive_int(args.get("per_page"), "per_page", default=default_per_page)
+        if per_page > MAX_PER_PAGE:
+            raise BadRequest(f"per_page must be at most {MAX_PER_PAGE}.")
+        query = args.get("q", "").strip()
+        if len(query) > MAX_QUERY_LENGTH:
+            raise BadRequest(f"The search text q must be at most {MAX_QUERY_LENGTH} characters.")
+        sort = args.get("sort", "-created_at") or "-created_at"
+        if sort.lstrip("-") not in SORT_COLUMNS or sort.count("-") > 1 or sort.startswith("--"):
+            allowed = ", ".join(SORT_COLUMNS)
+            raise BadRequest(f"sort must be one of {allowed}, optionally with a leading '-' for descending.")
+        return cls(page=page, per_page=per_page, query=query, sort=sort)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Video]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _positive_int(value: str | None, name: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    if not value.isascii() or not value.isdigit() or len(value) > 9 or int(value) < 1:
+        raise BadRequest(f"{name} must be a whole number from 1 up (got {value[:20]!r}).")
+    return int(value)
+
+
+def list_videos(listing: Listing) -> Page:
+    condition = Video.search_name.contains(listing.query.casefold(), autoescape=True) if listing.query else True
+    column = SORT_COLUMNS[listing.sort.lstrip("-")]
+    descending = listing.sort.startswith("-")
+    order = (column.desc(), Video.id.desc()) if descending else (column.asc(), Video.id.asc())
+    total = db.session.scalar(db.select(func.count()).select_from(Video).where(condition)) or 0
+    items = db.session.scalars(
+        db.select(Video)
+        .where(condition)
+        .order_by(*order)
+        .limit(listing.per_page)
+        .offset((listing.page - 1) * listing.per_page)
+    ).all()
+    return Page(items=list(items), total=total, page=listing.page, per_page=listing.per_page)
+
+
+def get_video(video_id: str) -> Video:
+    if not _ID_PATTERN.fullmatch(video_id):
+        raise VideoNotFound()
+    video = db.session.get(Video, video_id)
+    if video is None:
+        raise VideoNotFound()
+    return video
+
+
+def _set_status(video: Video, status: VideoStatus) -> None:
+    """Record what a look at the bytes found; an UPDATE, so it also works mid-download."""
+    now = utcnow()
+    db.session.execute(db.update(Video).where(Video.id == video.id).values(status=status.value, verified_at=now))
+    db.session.commit()
+    video.status = status.value
+    video.verified_at = now
+
+
+def check_available(video: Video) -> None:
+    """Refuse a file known to be damaged, or whose bytes are gone or of the wrong size."""
+    if video.status == VideoStatus.CORRUPT.value:
+        raise FileUnavailable(
+            f"The stored copy of {video.filename!r} does not match its SHA-256 checksum, so it is not served. "
+            "Restore it from a backup or delete it."
+        )
+    stored_size = storage().size(video.storage_key)
+    if stored_size is None:
+        _set_status(video, VideoStatus.MISSING)
+        raise FileUnavailable(f"The stored bytes of {video.filename!r} are missing. Restore them from a backup or delete it.")
+    if stored_size != video.size:
+        _set_status(video, VideoStatus.CORRUPT)
+        raise FileUnavailable(
+            f"The stored copy of {video.filename!r} has {stored_size} bytes instead of {video.size}, so it is not served."
+        )
+    if video.status == VideoStatus.MISSING.value:
+        _set_status(video, VideoStatus.OK)
+
+
+def open_content(video: Video) -> BinaryIO:
+    check_available(video)
+    try:
+        return storage().open(video.storage_key)
+    except FileNotFoundError:
+        _set_status(video, VideoStatus.MISSING)
+        raise FileUnavailable(f"The stored bytes of {video.filename!r} are missing.") from None
+
+
+class CorruptionDetected(Exception):
+    """Raised mid-download: the bytes read do not match the stored checksum."""
+
+
+def verified_chunks(video: Video, content: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """Yield the whole file, holding back the last chunk until its SHA-256 is confirmed.
+
+    When the bytes do not match, the file is marked corrupt and the iteration
+    fails before the last chunk, so the response can never complete: the
+    server breaks the connection short of the announced Content-Length.
+    """
+    digest = hashlib.sha256()
+    held_back = b""
+    try:
+        while chunk := content.read(chunk_size):
+            digest.update(chunk)
+            if held_back:
+                yield held_back
+            held_back = chunk
+        if digest.hexdigest() != video.sha256:
+            _set_status(video, VideoStatus.CORRUPT)
+            current_app.logger.error("video %s is corrupt: download stopped before the end", video.id)
+            raise CorruptionDetected(video.id)
+        if held_back:
+            yield held_back
+    finally:
+        content.close()
+
+
+def verify(video: Video) -> Video:
+    """Hash the stored bytes now and record what was found."""
+    try:
+        content = storage().open(video.storage_key)
+    except FileNotFoundError:
+        _set_status(video, VideoStatus.MISSING)
+        return video
+    digest = hashlib.sha256()
+    with content:
+        while chunk := content.read(CHUNK_SIZE):
+            digest.update(chunk)
+    matches = digest.hexdigest() == video.sha256
+    _set_status(video, VideoStatus.OK if matches else VideoStatus.CORRUPT)
+    return video
+
+
+def verify_all() -> Iterator[Video]:
+    ids = db.session.scalars(db.select(Video.id).order_by(Video.created_at)).all()
+    for video_id in ids:
+        video = db.session.get(Video, video_id)
+        if video is not None:
+            yield verify(video)
+
+
+# --- deleting ---------------------------------------------------------------
+
+
+def delete_video(video: Video) -> None:
+    """Remove the row, then the bytes: a failure in between leaves stray bytes, never a row without them."""
+    key = video.storage_key
+    db.session.delete(video)
+    db.session.commit()
+    storage().delete(key)

@@ -1,0 +1,93 @@
+"""Small helpers for tests: upload, and look at what is stored."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from portal.storage.local import INCOMING
+
+
+def upload(client, data: bytes, filename: str = "clip.mp4", **form):
+    return client.post(
+        "/api/v1/files",
+        data={"file": (io.BytesIO(data), filename), **form},
+        content_type="multipart/form-data",
+    )
+
+
+def stored_files(data_dir: Path) -> list[Path]:
+    """Every file in the storage folder, temporary ones included."""
+    return sorted(path for path in (data_dir / "files").rglob("*") if path.is_file())
+
+
+def incoming_files(data_dir: Path) -> list[Path]:
+    return sorted((data_dir / "files" / INCOMING).iterdir())
+
+
+def row_count(app) -> int:
+    from portal.extensions import db
+    from portal.models import Video
+
+    with app.app_context():
+        return db.session.scalar(db.select(db.func.count()).select_from(Video))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RunningPortal:
+    """``python wsgi.py`` (or another command line) serving on 127.0.0.1 in a child process."""
+
+    def __init__(self, command: list[str], data_dir: Path, env: dict[str, str] | None = None) -> None:
+        import os
+        import subprocess
+
+        root = Path(__file__).resolve().parent.parent
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
+        full_env = {
+            **os.environ,
+            "PORTAL_DATA_DIR": str(data_dir),
+            "PORTAL_HOST": "127.0.0.1",
+            "PORTAL_PORT": str(self.port),
+            **(env or {}),
+        }
+        self.process = subprocess.Popen(command, cwd=root, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.wait_until_healthy()
+
+    def wait_until_healthy(self, timeout: float = 20) -> None:
+        import time
+        import urllib.error
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                output = self.process.stdout.read().decode(errors="replace")
+                raise RuntimeError(f"the portal exited with {self.process.returncode}:\n{output}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("the portal did not answer /healthz in time")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except Exception:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()

@@ -1,0 +1,71 @@
+"""The local folder backend: atomic commits, aborts, leftovers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from portal.storage.local import LocalStorage
+
+
+@pytest.fixture
+def storage(tmp_path):
+    return LocalStorage(tmp_path / "files")
+
+
+def test_bytes_appear_under_the_key_only_on_commit(storage):
+    upload = storage.create("ab/cd/key")
+    upload.write(b"hello ")
+    upload.write(b"world")
+    assert storage.size("ab/cd/key") is None
+    upload.commit()
+    assert storage.open("ab/cd/key").read() == b"hello world"
+    assert list(storage.keys()) == ["ab/cd/key"]
+    assert list(storage.incoming.iterdir()) == []
+
+
+def test_abort_leaves_nothing(storage):
+    upload = storage.create("ab/cd/key")
+    upload.write(b"partial")
+    upload.abort()
+    upload.abort()
+    assert storage.size("ab/cd/key") is None
+    assert list(storage.incoming.iterdir()) == []
+
+
+def test_delete_is_idempotent(storage):
+    upload = storage.create("ab/cd/key")
+    upload.write(b"x")
+    upload.commit()
+    storage.delete("ab/cd/key")
+    storage.delete("ab/cd/key")
+    assert storage.size("ab/cd/key") is None
+
+
+def test_keys_cannot_leave_the_folder(storage):
+    with pytest.raises(ValueError):
+        storage.create("../../escape")
+
+
+def test_leftovers_of_dead_processes_and_of_this_pid_are_removed(storage):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    (storage.incoming / f"{dead_pid}-abc.part").write_bytes(b"x")
+    (storage.incoming / f"{os.getpid()}-def.part").write_bytes(b"x")
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (storage.incoming / f"{alive.pid}-ghi.part").write_bytes(b"x")
+        assert storage.remove_leftovers() == 2
+        assert [path.name for path in storage.incoming.iterdir()] == [f"{alive.pid}-ghi.part"]
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_is_usable_needs_a_writable_folder(storage):
+    assert storage.is_usable()
+    storage.incoming.rmdir()
+    assert not storage.is_usable()

@@ -1,0 +1,63 @@
+"""Settings: defaults, PORTAL_* variables, the generated secret key, migrations at start-up."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect
+
+from portal import create_app
+from portal.extensions import db
+
+
+def test_portal_variables_override_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_DATA_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("PORTAL_MAX_CONTENT_LENGTH", "1048576")
+    monkeypatch.setenv("PORTAL_PORT", "9000")
+    app = create_app()
+    assert app.config["DATA_DIR"] == str(tmp_path / "elsewhere")
+    assert app.config["MAX_CONTENT_LENGTH"] == 1048576
+    assert app.config["PORT"] == 9000
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'elsewhere' / 'portal.db'}"
+    assert (tmp_path / "elsewhere" / "portal.db").exists()
+
+
+def test_defaults(tmp_path, monkeypatch):
+    for name in ("PORTAL_MAX_CONTENT_LENGTH", "PORTAL_HOST", "PORTAL_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    app = create_app({"DATA_DIR": str(tmp_path)})
+    assert app.config["MAX_CONTENT_LENGTH"] == 4 * 1024**3
+    assert (app.config["HOST"], app.config["PORT"]) == ("0.0.0.0", 8080)
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv("PORTAL_SECRET_KEY", raising=False)
+    first = create_app({"DATA_DIR": str(tmp_path)}).config["SECRET_KEY"]
+    second = create_app({"DATA_DIR": str(tmp_path)}).config["SECRET_KEY"]
+    assert first == second and len(first) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_secret_key_from_the_environment_wins(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_SECRET_KEY", "from-env")
+    assert create_app({"DATA_DIR": str(tmp_path)}).config["SECRET_KEY"] == "from-env"
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_schema_is_migrated_at_start_up(app):
+    with app.app_context():
+        inspector = inspect(db.engine)
+        assert "videos" in inspector.get_table_names()
+        assert db.session.execute(db.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app):
+    with app.app_context():
+        assert db.session.execute(db.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert db.session.execute(db.text("PRAGMA busy_timeout")).scalar() == 30000
+
+
+def test_leftovers_are_removed_at_start_up(tmp_path):
+    incoming = tmp_path / "files" / ".incoming"
+    incoming.mkdir(parents=True)
+    (incoming / "999999999-x.part").write_bytes(b"half an upload")
+    create_app({"DATA_DIR": str(tmp_path)})
+    assert list(incoming.iterdir()) == []

@@ -1,0 +1,122 @@
+"""The production server: ``python wsgi.py`` under waitress, and the Dockerfile's command line.
+
+These run the portal in a child process on 127.0.0.1 and talk HTTP to it, so
+they cover what the test client cannot: waitress's body limits, its
+``wsgi.file_wrapper``, and a connection broken by a corrupt download.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from portal import create_app
+from portal.server import waitress_settings
+from tests.conftest import minimal_mp4
+from tests.helpers import RunningPortal
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def portal(tmp_path):
+    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data")
+    yield running
+    running.stop()
+
+
+def dockerfile_command() -> tuple[list[str], dict[str, str]]:
+    text = (ROOT / "Dockerfile").read_text()
+    command = json.loads(re.search(r"^CMD (\[.*\])$", text, re.MULTILINE).group(1))
+    env = dict(re.findall(r"(PORTAL_\w+)=(\S+)", text))
+    return command, env
+
+
+def test_dockerfile_command_starts_the_portal(tmp_path):
+    command, env = dockerfile_command()
+    assert command[0] == "python"
+    env.pop("PORTAL_DATA_DIR")
+    env.pop("PORTAL_PORT")
+    env.pop("PORTAL_HOST")
+    running = RunningPortal([sys.executable, *command[1:]], tmp_path / "data", env)
+    try:
+        response = requests.get(running.url + "/healthz", timeout=5)
+        assert response.json() == {"status": "ok"}
+        assert response.headers["Server"] == "portal"
+    finally:
+        running.stop()
+
+
+def test_dockerfile_runs_as_non_root_with_a_data_volume_and_healthcheck():
+    text = (ROOT / "Dockerfile").read_text()
+    assert text.startswith("FROM python:3.11-slim")
+    assert re.search(r"^USER (?!root)\w+", text, re.MULTILINE)
+    assert 'VOLUME ["/data"]' in text
+    assert "EXPOSE 8080" in text
+    assert "/healthz" in re.search(r"HEALTHCHECK.*?\n.*\n", text).group(0)
+
+
+def test_waitress_accepts_bodies_a_little_over_the_portal_limit(tmp_path):
+    app = create_app({"DATA_DIR": str(tmp_path), "MAX_CONTENT_LENGTH": 1000})
+    settings = waitress_settings(app)
+    assert settings["max_request_body_size"] > 1000
+    assert settings["recv_bytes"] >= 1024 * 1024
+
+
+def test_upload_and_download_through_waitress(portal):
+    data = minimal_mp4(os.urandom(3 * 1024 * 1024))
+    created = requests.post(
+        portal.url + "/api/v1/files", files={"file": ("big.mp4", data)}, data={"sha256": hashlib.sha256(data).hexdigest()}, timeout=30
+    )
+    assert created.status_code == 201, created.text
+    content_url = created.json()["content_url"]
+    whole = requests.get(content_url, timeout=30)
+    assert whole.status_code == 200 and whole.content == data
+    tail = requests.get(content_url, headers={"Range": "bytes=1000-"}, timeout=30)
+    assert tail.status_code == 206 and tail.content == data[1000:]
+    middle = requests.get(content_url, headers={"Range": "bytes=2000000-3048575"}, timeout=30)
+    assert middle.status_code == 206 and middle.content == data[2000000:3048576]
+    raw = requests.post(portal.url + "/api/v1/files?filename=raw.mp4", data=data, timeout=30)
+    assert raw.status_code == 201 and raw.json()["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_chunked_upload_without_content_length(portal):
+    data = minimal_mp4(os.urandom(300_000))
+    chunks = (data[i : i + 65536] for i in range(0, len(data), 65536))
+    response = requests.post(portal.url + "/api/v1/files?filename=chunked.mp4", data=chunks, timeout=30)
+    assert response.status_code == 201, response.text
+    assert response.json()["size"] == len(data)
+
+
+def test_corrupt_file_breaks_the_connection_before_the_end(portal):
+    data = minimal_mp4(os.urandom(3 * 1024 * 1024))
+    created = requests.post(portal.url + "/api/v1/files?filename=a.mp4", data=data, timeout=30).json()
+    [path] = [p for p in (portal.data_dir / "files").rglob(created["id"])]
+    content = bytearray(path.read_bytes())
+    content[-1] ^= 1
+    path.write_bytes(bytes(content))
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        requests.get(created["content_url"], timeout=30).content
+    assert requests.get(created["url"], timeout=10).json()["status"] == "corrupt"
+
+
+def test_too_large_through_waitress_is_the_portals_json_413(tmp_path):
+    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_MAX_CONTENT_LENGTH": "100000"})
+    try:
+        data = minimal_mp4(bytes(100_001 - len(minimal_mp4(b"x")) + 1))
+        for response in (
+            requests.post(running.url + "/api/v1/files?filename=a.mp4", data=data, timeout=30),
+            requests.post(running.url + "/api/v1/files", files={"file": ("a.mp4", data)}, timeout=30),
+        ):
+            assert response.status_code == 413
+            assert response.json()["error"]["code"] == "too_large"
+        assert [p for p in (running.data_dir / "files").rglob("*") if p.is_file()] == []
+    finally:
+        running.stop()
