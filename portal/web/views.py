@@ -130,7 +130,7 @@ def page_numbers(current: int, pages: int, around: int = 2) -> list[int | None]:
 @bp.route("/upload", methods=["GET", "POST"])
 def upload() -> Response | tuple[str, int]:
     form = UploadForm()
-    if request.method == "GET":
+    if request.method != "POST":
         return render_upload(form)  # type: ignore[return-value]
     if not form.validate():
         return render_upload(form), 400
@@ -222,7 +222,7 @@ def verify(video_id: str) -> Response:
 def delete(video_id: str) -> Response | str:
     """GET asks for confirmation (the page without JavaScript); POST deletes."""
     video = videos.get_video(video_id)
-    if request.method == "GET":
+    if request.method != "POST":
         return render_template("videos/delete.html", video=video, form=ActionForm())
     name = video.filename
     videos.delete_video(video)

@@ -172,6 +172,9 @@
         }
       });
       request.upload.addEventListener("load", function () {
+        // Every byte is sent; the server now checks the type and commits the file.
+        row.bar.value = 100;
+        row.bar.textContent = "100%";
         setState(row, "Checking", "active");
       });
       request.addEventListener("load", function () {
@@ -247,9 +250,12 @@
     title.textContent = locations.length
       ? locations.length + " of " + files.length + " videos uploaded"
       : (files.length === 1 ? "The video was not uploaded" : "No video was uploaded");
-    errorBox.textContent = files.length === 1
-      ? rows[0].stats.textContent
-      : "Some files were not uploaded; the reasons are listed below. You can choose files again.";
+    if (files.length === 1) {
+      errorBox.textContent = rows[0].stats.textContent; // said once, as an alert
+      rows[0].stats.hidden = true;
+    } else {
+      errorBox.textContent = "Some files were not uploaded; the reasons are listed below. You can choose files again.";
+    }
     errorBox.hidden = false;
     form.classList.remove("is-busy");
     input.disabled = false;
