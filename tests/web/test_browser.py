@@ -55,7 +55,8 @@ def browser():
 
 @pytest.fixture
 def portal(tmp_path):
-    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data")
+    # Room for the few MiB these tests send, whatever small limit the suite runs with.
+    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_MAX_CONTENT_LENGTH": str(64 * 1024 * 1024)})
     yield running
     running.stop()
 
@@ -324,3 +325,40 @@ def test_error_pages_match_the_site(page, portal):
     response = page.goto(portal.url + "/?sort=biggest")
     assert response.status == 400
     screenshot(page, "error-400")
+
+
+def test_expired_form_says_so_and_stores_nothing(browser, portal, real_mp4, tmp_path):
+    path = tmp_path / "late.mp4"
+    path.write_bytes(real_mp4)
+    page, csp = open_page(browser, java_script_enabled=False)
+    try:
+        page.goto(portal.url + "/upload")
+        page.context.clear_cookies()  # the session, and with it the form's token, is gone
+        page.get_by_label("Choose video files").set_input_files(path)
+        with page.expect_navigation() as navigation:
+            page.locator("[data-upload-submit]").click()
+        assert navigation.value.status == 400
+        expect(page.locator("[data-error-message]")).to_have_text("Sorry, the form expired, please try again.")
+        expect(page.get_by_role("link", name="Back to the form")).to_have_attribute("href", portal.url + "/upload")
+        screenshot(page, "error-form-expired")
+    finally:
+        page.context.close()
+    assert csp.violations == []
+    assert requests.get(portal.url + "/api/v1/files", timeout=10).json()["total"] == 0
+    assert [p for p in (portal.data_dir / "files").rglob("*") if p.is_file()] == []
+
+
+def test_dark_scheme_keeps_the_pages_readable(browser, portal, real_mp4):
+    video = seed(portal, real_mp4, "night.mp4")
+    page, csp = open_page(browser, color_scheme="dark")
+    try:
+        page.goto(portal.url + "/")
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        text = page.evaluate("getComputedStyle(document.body).color")
+        assert background == "rgb(16, 18, 24)" and text == "rgb(236, 238, 245)"
+        screenshot(page, "library-dark")
+        page.goto(f"{portal.url}/videos/{video['id']}")
+        screenshot(page, "video-dark")
+    finally:
+        page.context.close()
+    assert csp.violations == []

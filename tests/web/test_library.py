@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from portal.errors import format_bytes
 from tests.conftest import minimal_mp4
 from tests.web.conftest import add_video
 
@@ -31,10 +32,11 @@ def test_empty_library_invites_to_upload(client):
 
 
 def test_library_shows_name_human_size_type_time_short_checksum_and_status(client):
-    video = add_video(client, minimal_mp4(bytes(1536 * 1024)), "holiday.mp4")
+    content = minimal_mp4(bytes(3000))
+    video = add_video(client, content, "holiday.mp4")
     html = client.get("/").get_data(as_text=True)
     assert f'href="/videos/{video["id"]}">holiday.mp4</a>' in html
-    assert "1.5 MiB" in html
+    assert f"<span>{format_bytes(len(content))}</span>" in html and "KiB" in format_bytes(len(content))
     assert ">MP4<" in html
     assert f'datetime="{video["created_at"][:19]}' in html
     assert video["sha256"][:12] in html
