@@ -137,9 +137,7 @@ def upload() -> Response | tuple[str, int]:
     files: list[FileStorage] = form.file.data
     if len(files) == 1:
         # One file: any error is the answer (the site's error page, with its status).
-        video = store(files[0])
-        flash(f"Uploaded “{video.filename}”.", "success")
-        return uploaded(video)
+        return uploaded(store(files[0]))
     return store_several(files)
 
 
@@ -161,30 +159,44 @@ def store(file: FileStorage) -> Video:
 
 
 def uploaded(video: Video) -> Response:
-    """Where to go next: the page itself sends the browser there; the progress bar script gets 201 and goes itself.
+    """The plain form is sent on to the video's page; the progress bar script gets 201 and goes there itself.
 
-    The script must not follow a redirect, which would fetch the page (and use
-    up its flash message) only to throw it away.
+    The script gets no flash message: it shows its own progress, and a batch of
+    many files would pile messages up in the session cookie until it overflowed.
     """
     location = url_for("web.video", video_id=video.id)
     if request.headers.get("X-Requested-With") == "XMLHttpRequest":
         return Response(status=201, headers={"Location": location})
+    flash(f"Uploaded “{video.filename}”.", "success")
     return redirect(location, 303)
 
 
 def store_several(files: list[FileStorage]) -> Response:
-    """Keep every good file of a multi-file form and say which ones were refused, and why."""
+    """Keep every good file of a multi-file form and say which ones were refused, and why.
+
+    One message per reason, naming a few files, so that the messages (kept in
+    the session cookie until shown) stay small however many files were sent.
+    """
     stored: list[Video] = []
+    refused: dict[str, list[str]] = {}
     for file in files:
         try:
             stored.append(store(file))
         except PortalError as error:
-            flash(f"“{file.filename}” was not uploaded: {error.message}", "error")
+            refused.setdefault(error.message, []).append(file.filename or "unnamed")
+    for message, names in refused.items():
+        flash(f"Not uploaded: {some_names(names)}. {message}", "error")
     if not stored:
         return redirect(url_for("web.upload"), 303)
-    names = ", ".join(f"“{video.filename}”" for video in stored)
+    names = some_names([video.filename for video in stored])
     flash(f"Uploaded {len(stored)} videos: {names}." if len(stored) > 1 else f"Uploaded {names}.", "success")
     return redirect(url_for("web.library"), 303)
+
+
+def some_names(names: list[str], shown: int = 5) -> str:
+    """``“a”, “b” and 3 more``: enough to recognise a batch, bounded in length."""
+    listed = ", ".join(f"“{name}”" for name in names[:shown])
+    return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 # --- one video ---------------------------------------------------------------

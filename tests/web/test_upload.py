@@ -52,14 +52,16 @@ def test_form_upload_stores_the_video_and_opens_its_page(app, client, data_dir, 
     assert hashlib.sha256(real_mp4).hexdigest() in page
 
 
-def test_progress_bar_script_gets_201_with_the_video_page_and_the_flash_waits_there(client, video_bytes):
+def test_progress_bar_script_gets_201_with_the_video_page_and_no_message_piles_up(client, video_bytes):
     token = csrf_token(client)
-    response = post_upload(client, [(video_bytes, "clip.mp4")], token=None,
-                           headers={"X-CSRFToken": token, "X-Requested-With": "XMLHttpRequest"})
-    assert response.status_code == 201
-    [video_id] = video_ids(client)
-    assert response.headers["Location"] == f"/videos/{video_id}"
-    assert "Uploaded “clip.mp4”." in client.get(response.headers["Location"]).get_data(as_text=True)
+    for _ in range(3):
+        response = post_upload(client, [(video_bytes, "clip.mp4")], token=None,
+                               headers={"X-CSRFToken": token, "X-Requested-With": "XMLHttpRequest"})
+        assert response.status_code == 201
+        assert response.headers["Location"] == f"/videos/{video_ids(client)[0]}"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'class="flashes"' not in page
+    assert len(video_ids(client)) == 3
 
 
 def test_form_upload_is_hashed_while_streaming_with_no_second_copy(client, data_dir, video_bytes, monkeypatch):
@@ -97,18 +99,18 @@ def test_several_files_keep_the_good_ones_and_say_why_the_others_were_refused(cl
     response = post_upload(client, [(b"just some text", "notes.mp4"), (video_bytes, "good.mp4")])
     assert response.status_code == 303
     html = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "“notes.mp4” was not uploaded: This file is not a video" in html
+    assert "Not uploaded: “notes.mp4”. This file is not a video" in html
     assert "Uploaded “good.mp4”." in html
     assert len(video_ids(client)) == 1
     assert len(stored_files(data_dir)) == 1
 
 
-def test_several_files_all_refused_go_back_to_the_form(app, client, data_dir):
+def test_several_files_all_refused_go_back_to_the_form_with_one_message_per_reason(app, client, data_dir):
     response = post_upload(client, [(b"text", "a.mp4"), (b"more text", "b.mp4")])
     assert response.status_code == 303
     assert response.headers["Location"] == "/upload"
     html = client.get("/upload").get_data(as_text=True)
-    assert "“a.mp4” was not uploaded" in html and "“b.mp4” was not uploaded" in html
+    assert "Not uploaded: “a.mp4”, “b.mp4”. This file is not a video" in html
     assert_nothing_stored(app, data_dir)
 
 
@@ -175,3 +177,12 @@ def test_upload_page_states_the_limit(limited_app):
     html = limited_app.test_client().get("/upload").get_data(as_text=True)
     assert f"Up to <strong>{format_bytes(limit)}</strong> per file" in html
     assert f'data-max-bytes="{limit}"' in html
+
+
+def test_a_big_batch_is_summed_up_in_short_messages(client, video_bytes):
+    files = [(video_bytes, f"good-{n}.mp4") for n in range(7)] + [(b"text", f"bad-{n}.mp4") for n in range(8)]
+    response = post_upload(client, files)
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Uploaded 7 videos: “good-0.mp4”, “good-1.mp4”, “good-2.mp4”, “good-3.mp4”, “good-4.mp4” and 2 more." in html
+    assert "Not uploaded: “bad-0.mp4”, “bad-1.mp4”, “bad-2.mp4”, “bad-3.mp4”, “bad-4.mp4” and 3 more." in html
+    assert len(video_ids(client)) == 7
