@@ -360,3 +360,24 @@ def test_dark_scheme_keeps_the_pages_readable(browser, portal, real_mp4):
     finally:
         page.context.close()
     assert csp.violations == []
+
+
+def test_delete_dialog_works_from_the_keyboard(page, portal, real_mp4):
+    video = seed(portal, real_mp4, "keyboard.mp4")
+    page.goto(f"{portal.url}/videos/{video['id']}")
+    delete_link = page.get_by_role("link", name="Delete")
+    delete_link.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Delete this video?")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name="Keep it")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(delete_link).to_be_focused()
+    screenshot(page, "video-keyboard-focus", full_page=False)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_role("button", name="Delete for good")).to_be_focused()
+    with page.expect_navigation(url=portal.url + "/"):
+        page.keyboard.press("Enter")
+    expect(page.locator(".alert--success")).to_have_text("Deleted “keyboard.mp4”.")
