@@ -54,6 +54,13 @@ def filesize(size: int) -> str:
     return format_bytes(size)
 
 
+@bp.app_template_filter("video_format")
+def video_format(content_type: str) -> str:
+    """The short name people know a container by: MP4, MOV, MKV, WEBM..."""
+    extension = media.EXTENSIONS.get(content_type)
+    return extension.lstrip(".").upper() if extension else content_type.split("/")[-1].upper()
+
+
 @bp.app_template_filter("when")
 def when(moment: datetime | None) -> str:
     """A moment as people read it, e.g. ``24 Nov 2026, 19:02 UTC``."""

@@ -118,3 +118,10 @@ def test_library_shows_a_damaged_file_as_corrupt(client, data_dir, stored):
     path.write_bytes(bytes(content))
     client.post(f"/api/v1/files/{stored['id']}/verify")
     assert "Corrupt" in client.get("/").get_data(as_text=True)
+
+
+def test_library_names_formats_as_people_know_them(client):
+    matroska = b"\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\x82\x88matroska" + bytes(500)
+    add_video(client, matroska, "film.mkv")
+    html = client.get("/").get_data(as_text=True)
+    assert '<span class="video-card__format">MKV</span>' in html
