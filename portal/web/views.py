@@ -98,7 +98,6 @@ def library() -> str:
         page=page,
         query=listing.query,
         sort=sort,
-        sorts=LIBRARY_SORTS,
         page_url=_library_url_keeping(listing, sort),
         page_numbers=page_numbers(page.page, page.pages),
     )
