@@ -381,3 +381,33 @@ def test_delete_dialog_works_from_the_keyboard(page, portal, real_mp4):
     with page.expect_navigation(url=portal.url + "/"):
         page.keyboard.press("Enter")
     expect(page.locator(".alert--success")).to_have_text("Deleted “keyboard.mp4”.")
+
+
+def test_too_large_file_is_refused_saying_the_limit(browser, tmp_path):
+    limit = 256 * 1024
+    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_MAX_CONTENT_LENGTH": str(limit)})
+    path = tmp_path / "big.mp4"
+    path.write_bytes(minimal_mp4(bytes(limit)))
+    message = f"The file is larger than the limit of 256.0 KiB ({limit} bytes)."
+    scripted, scripted_csp = open_page(browser)
+    plain, plain_csp = open_page(browser, java_script_enabled=False)
+    try:
+        scripted.goto(running.url + "/upload")
+        scripted.get_by_label("Choose video files").set_input_files(path)
+        scripted.locator("[data-upload-submit]").click()
+        expect(scripted.locator("[data-upload-error]")).to_have_text(message)
+
+        plain.goto(running.url + "/upload")
+        plain.get_by_label("Choose video files").set_input_files(path)
+        with plain.expect_navigation() as navigation:
+            plain.locator("[data-upload-submit]").click()
+        assert navigation.value.status == 413
+        expect(plain.get_by_role("heading", level=1)).to_have_text("File too large")
+        expect(plain.locator("[data-error-message]")).to_have_text(message)
+        screenshot(plain, "error-413")
+    finally:
+        scripted.context.close()
+        plain.context.close()
+        running.stop()
+    assert scripted_csp.violations == [] and plain_csp.violations == []
+    assert [p for p in (tmp_path / "data" / "files").rglob("*") if p.is_file()] == []
