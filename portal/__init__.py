@@ -80,8 +80,10 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .api.v1 import bp as api_v1
     from .health import bp as health
+    from .web import bp as web
 
     app.register_blueprint(health)
+    app.register_blueprint(web)
     app.register_blueprint(api_v1)
     # The API is for scripts, not browser forms; it takes no cookies, so CSRF does not apply.
     csrf.exempt(api_v1)

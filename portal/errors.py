@@ -16,6 +16,7 @@ from flask import current_app
 from flask import jsonify
 from flask import render_template
 from flask import request
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -96,6 +97,10 @@ class ServiceUnavailable(PortalError):
     message = "The database is busy or unavailable. Nothing was changed; try again in a moment."
 
 
+#: Said for any CSRF failure (missing, wrong or stale token): the usual cause is a page left open too long.
+FORM_EXPIRED_MESSAGE = "Sorry, the form expired, please try again."
+
+
 def format_bytes(size: int) -> str:
     """Human units (binary), e.g. ``1.5 MiB``."""
     value = float(size)
@@ -130,6 +135,8 @@ def handle_portal_error(error: PortalError) -> Response:
 
 
 def handle_http_exception(error: HTTPException) -> Response:
+    if isinstance(error, CSRFError):
+        return render_error(400, "form_expired", FORM_EXPIRED_MESSAGE)
     status = error.code or 500
     message = error.description or ""
     if isinstance(error, RequestEntityTooLarge):

@@ -1,0 +1,11 @@
+"""The web pages: browse, upload, watch, download and delete videos in a browser.
+
+A thin HTML door onto :mod:`portal.videos`, beside the JSON door of
+:mod:`portal.api.v1`; every rule lives in the service, none here.
+"""
+
+from __future__ import annotations
+
+from .views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,248 @@
+"""Routes of the web pages: parse the request, call :mod:`portal.videos`, render a page.
+
+Every state change is a POST: Flask-WTF's ``CSRFProtect`` has checked its token
+before any view here runs (a failure renders the "form expired" page), and every
+GET only reads. Errors raised by the service reach the one handler in
+:mod:`portal.errors`, which renders them as the site's error page.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+from typing import cast
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from werkzeug.datastructures import FileStorage
+
+from .. import __version__
+from .. import media
+from .. import videos
+from ..errors import BadRequest
+from ..errors import PortalError
+from ..errors import UploadTooLarge
+from ..errors import format_bytes
+from ..models import Video
+from ..models import VideoStatus
+from ..models import as_utc
+from ..serving import send_video
+from .forms import ActionForm
+from .forms import UploadForm
+
+bp = Blueprint("web", __name__)
+
+#: The library's sort choices (``?sort=``), as the service's sort keys.
+LIBRARY_SORTS = {"newest": "-created_at", "name": "filename", "size": "-size"}
+DEFAULT_SORT = "newest"
+
+
+@bp.app_context_processor
+def site_context() -> dict[str, object]:
+    # An app-wide processor, so that error pages rendered outside this blueprint get it too.
+    return {"portal_version": __version__}
+
+
+@bp.app_template_filter("filesize")
+def filesize(size: int) -> str:
+    return format_bytes(size)
+
+
+@bp.app_template_filter("video_format")
+def video_format(content_type: str) -> str:
+    """The short name people know a container by: MP4, MOV, MKV, WEBM..."""
+    extension = media.EXTENSIONS.get(content_type)
+    return extension.lstrip(".").upper() if extension else content_type.split("/")[-1].upper()
+
+
+@bp.app_template_filter("when")
+def when(moment: datetime | None) -> str:
+    """A moment as people read it, e.g. ``24 Nov 2026, 19:02 UTC``."""
+    if moment is None:
+        return "never"
+    moment = as_utc(moment)
+    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+@bp.app_template_filter("isotime")
+def isotime(moment: datetime) -> str:
+    return as_utc(moment).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# --- the library -------------------------------------------------------------
+
+
+@bp.get("/")
+def library() -> str:
+    sort = request.args.get("sort") or DEFAULT_SORT
+    if sort not in LIBRARY_SORTS:
+        raise BadRequest(f"Sort by one of: {', '.join(LIBRARY_SORTS)}.")
+    listing = videos.Listing.from_args(
+        {
+            "page": request.args.get("page", ""),
+            "per_page": request.args.get("per_page", ""),
+            "q": request.args.get("q", ""),
+            "sort": LIBRARY_SORTS[sort],
+        },
+        current_app.config["PER_PAGE"],
+    )
+    page = videos.list_videos(listing)
+    return render_template(
+        "videos/library.html",
+        page=page,
+        query=listing.query,
+        sort=sort,
+        page_url=_library_url_keeping(listing, sort),
+        page_numbers=page_numbers(page.page, page.pages),
+    )
+
+
+def _library_url_keeping(listing: videos.Listing, sort: str) -> Callable[[int], str]:
+    """Links to other pages of the same search and order, with only the parameters that differ from the defaults."""
+    params: dict[str, object] = {}
+    if listing.query:
+        params["q"] = listing.query
+    if sort != DEFAULT_SORT:
+        params["sort"] = sort
+    if listing.per_page != current_app.config["PER_PAGE"]:
+        params["per_page"] = listing.per_page
+
+    def page_url(number: int) -> str:
+        return url_for("web.library", **params, **({"page": number} if number > 1 else {}))
+
+    return page_url
+
+
+def page_numbers(current: int, pages: int, around: int = 2) -> list[int | None]:
+    """Page links to show: the first, the last and a few around the current one; None marks a gap."""
+    shown = sorted({1, pages, *range(max(1, current - around), min(pages, current + around) + 1)})
+    numbers: list[int | None] = []
+    for number in shown:
+        if numbers and number - cast(int, numbers[-1]) > 1:
+            numbers.append(None)
+        numbers.append(number)
+    return numbers
+
+
+# --- uploading ---------------------------------------------------------------
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+def upload() -> Response | tuple[str, int]:
+    form = UploadForm()
+    if request.method != "POST":
+        return render_upload(form)  # type: ignore[return-value]
+    if not form.validate():
+        return render_upload(form), 400
+    files: list[FileStorage] = form.file.data
+    if len(files) == 1:
+        # One file: any error is the answer (the site's error page, with its status).
+        return uploaded(store(files[0]))
+    return store_several(files)
+
+
+def render_upload(form: UploadForm) -> str:
+    limit = videos.upload_limit()
+    return render_template(
+        "videos/upload.html",
+        form=form,
+        limit=limit,
+        too_large_message=UploadTooLarge(limit).message,
+        accepted_formats=media.ACCEPTED_FORMATS,
+    )
+
+
+def store(file: FileStorage) -> Video:
+    """Finish a file the request class already streamed into storage and hashed: no copy, no re-read."""
+    incoming = cast(videos.IncomingFile, file.stream)
+    return videos.finish_upload(incoming, file.filename, [])
+
+
+def uploaded(video: Video) -> Response:
+    """The plain form is sent on to the video's page; the progress bar script gets 201 and goes there itself.
+
+    The script gets no flash message: it shows its own progress, and a batch of
+    many files would pile messages up in the session cookie until it overflowed.
+    """
+    location = url_for("web.video", video_id=video.id)
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        return Response(status=201, headers={"Location": location})
+    flash(f"Uploaded “{video.filename}”.", "success")
+    return redirect(location, 303)
+
+
+def store_several(files: list[FileStorage]) -> Response:
+    """Keep every good file of a multi-file form and say which ones were refused, and why.
+
+    One message per reason, naming a few files, so that the messages (kept in
+    the session cookie until shown) stay small however many files were sent.
+    """
+    stored: list[Video] = []
+    refused: dict[str, list[str]] = {}
+    for file in files:
+        try:
+            stored.append(store(file))
+        except PortalError as error:
+            refused.setdefault(error.message, []).append(file.filename or "unnamed")
+    for message, names in refused.items():
+        flash(f"Not uploaded: {some_names(names)}. {message}", "error")
+    if not stored:
+        return redirect(url_for("web.upload"), 303)
+    names = some_names([video.filename for video in stored])
+    flash(f"Uploaded {len(stored)} videos: {names}." if len(stored) > 1 else f"Uploaded {names}.", "success")
+    return redirect(url_for("web.library"), 303)
+
+
+def some_names(names: list[str], shown: int = 5) -> str:
+    """``“a”, “b” and 3 more``: enough to recognise a batch, bounded in length."""
+    listed = ", ".join(f"“{name}”" for name in names[:shown])
+    return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+# --- one video ---------------------------------------------------------------
+
+
+@bp.get("/videos/<video_id>")
+def video(video_id: str) -> str:
+    return render_template("videos/video.html", video=videos.get_video(video_id), form=ActionForm())
+
+
+@bp.route("/videos/<video_id>/stream", methods=["GET", "HEAD"])
+def stream(video_id: str) -> Response:
+    """The player's source: shown in the page, with ranges so that seeking skips ahead."""
+    return send_video(videos.get_video(video_id), "inline")
+
+
+@bp.route("/videos/<video_id>/download", methods=["GET", "HEAD"])
+def download(video_id: str) -> Response:
+    return send_video(videos.get_video(video_id), "attachment")
+
+
+@bp.post("/videos/<video_id>/verify")
+def verify(video_id: str) -> Response:
+    video = videos.verify(videos.get_video(video_id))
+    if video.status == VideoStatus.OK.value:
+        flash(f"Checked: the stored bytes of “{video.filename}” match their SHA-256.", "success")
+    elif video.status == VideoStatus.MISSING.value:
+        flash(f"The stored bytes of “{video.filename}” are missing. Restore them from a backup or delete it.", "error")
+    else:
+        flash(f"The stored bytes of “{video.filename}” do not match their SHA-256: the file is damaged.", "error")
+    return redirect(url_for("web.video", video_id=video.id), 303)
+
+
+@bp.route("/videos/<video_id>/delete", methods=["GET", "POST"])
+def delete(video_id: str) -> Response | str:
+    """GET asks for confirmation (the page without JavaScript); POST deletes."""
+    video = videos.get_video(video_id)
+    if request.method != "POST":
+        return render_template("videos/delete.html", video=video, form=ActionForm())
+    name = video.filename
+    videos.delete_video(video)
+    flash(f"Deleted “{name}”.", "success")
+    return redirect(url_for("web.library"), 303)

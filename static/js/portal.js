@@ -1,0 +1,52 @@
+// Small enhancements for every page. Each page works without them.
+(function () {
+  "use strict";
+
+  // A sort choice applies at once; without JavaScript the Apply button does it.
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () {
+      if (select.form.requestSubmit) {
+        select.form.requestSubmit();
+      } else {
+        select.form.submit();
+      }
+    });
+  });
+
+  // A link to a confirmation page opens the same confirmation as a dialog instead.
+  document.querySelectorAll("a[data-opens-dialog]").forEach(function (link) {
+    var dialog = document.getElementById(link.dataset.opensDialog);
+    if (!dialog || typeof dialog.showModal !== "function") {
+      return;
+    }
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      dialog.showModal();
+    });
+    dialog.addEventListener("click", function (event) {
+      if (event.target === dialog) {
+        dialog.close(); // a click on the backdrop
+      }
+    });
+    dialog.addEventListener("close", function () {
+      link.focus();
+    });
+  });
+
+  document.querySelectorAll("[data-closes-dialog]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      button.closest("dialog").close();
+    });
+  });
+
+  // Browsers play MP4 and WebM, not every container the portal stores: say so instead of a broken player.
+  document.querySelectorAll("video[data-player]").forEach(function (video) {
+    var fallback = document.querySelector("[data-player-fallback]");
+    video.addEventListener("error", function () {
+      var error = video.error;
+      if (fallback && error && error.code === error.MEDIA_ERR_SRC_NOT_SUPPORTED) {
+        fallback.hidden = false;
+      }
+    });
+  });
+})();
