@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 
 from flask import Flask
 from flask import Response
@@ -142,8 +143,12 @@ def handle_http_exception(error: HTTPException) -> Response:
 
 
 def handle_database_unavailable(error: OperationalError) -> Response:
-    log.warning("database unavailable: %s", error)
     db.session.rollback()
+    if getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        # The disk is full, not the database busy: waiting would not help, freeing space would.
+        log.warning("database cannot grow, disk full: %s", error)
+        return handle_portal_error(InsufficientStorage())
+    log.warning("database unavailable: %s", error)
     return handle_portal_error(ServiceUnavailable())
 
 
