@@ -17,6 +17,7 @@ from urllib.parse import quote
 from flask import Response
 from flask import request
 from flask import stream_with_context
+from werkzeug.datastructures import Range
 
 from . import media
 from . import videos
@@ -56,6 +57,18 @@ def _iter_range(content: BinaryIO, length: int, chunk_size: int = videos.CHUNK_S
         content.close()
 
 
+def _span(byte_range: Range, size: int) -> tuple[int, int] | None:
+    """The ``(start, stop)`` of a single byte range, or None when it is unsatisfiable.
+
+    A suffix longer than the file means the whole file (RFC 9110, 14.1.2), where
+    Werkzeug would call it unsatisfiable.
+    """
+    start, stop = byte_range.ranges[0]
+    if start < 0 and stop is None:
+        return (max(size + start, 0), size) if size > 0 else None
+    return byte_range.range_for_length(size)
+
+
 def _range_matches_if_range(video: Video) -> bool:
     """False when an ``If-Range`` condition fails, in which case the whole file is sent."""
     if_range = request.if_range
@@ -86,7 +99,7 @@ def send_video(video: Video, disposition: str) -> Response:
 
     byte_range = request.range if request.range and _range_matches_if_range(video) else None
     if byte_range is not None and byte_range.units == "bytes" and len(byte_range.ranges) == 1:
-        span = byte_range.range_for_length(video.size)
+        span = _span(byte_range, video.size)
         if span is None:
             response.status_code = 416
             response.headers["Content-Range"] = f"bytes */{video.size}"
