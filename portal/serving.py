@@ -21,6 +21,7 @@ from werkzeug.datastructures import Range
 
 from . import media
 from . import videos
+from .errors import render_error
 from .models import Video
 from .models import as_utc
 
@@ -101,10 +102,15 @@ def send_video(video: Video, disposition: str) -> Response:
     if byte_range is not None and byte_range.units == "bytes" and len(byte_range.ranges) == 1:
         span = _span(byte_range, video.size)
         if span is None:
-            response.status_code = 416
-            response.headers["Content-Range"] = f"bytes */{video.size}"
-            del response.headers["Content-Type"]
-            return response
+            refusal = render_error(
+                416,
+                "range_not_satisfiable",
+                f"The requested range starts past the end of the file ({video.size} bytes); "
+                f"ask for bytes within 0-{video.size - 1}.",
+            )
+            refusal.headers.update({"Accept-Ranges": "bytes", **DOWNLOAD_SECURITY_HEADERS})
+            refusal.headers["Content-Range"] = f"bytes */{video.size}"
+            return refusal
         start, stop = span
         response.status_code = 206
         response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{video.size}"
