@@ -66,6 +66,8 @@ class Case:
     #: For an accepted upload: the name it must be stored under.
     stored_name: str | None = None
     error_code: str | None = None
+    #: Words the error message must contain.
+    message: str | None = None
 
 
 UPLOADS = "/api/v1/files"
@@ -95,6 +97,9 @@ CASES = [
     Case("audio-only MP4 brand", "POST", UPLOADS, 415, one_file(b"\x00\x00\x00\x18ftypM4A \x00\x00\x02\x00" + b"\x00" * 100, "song.mp4")),
     Case("one byte over the limit, form", "POST", UPLOADS, 413, one_file(minimal_mp4(b"\x00" * (LIMIT - 15))), error_code="too_large"),
     Case("one byte over the limit, raw", "POST", UPLOADS + "?filename=a.mp4", 413, raw(minimal_mp4(b"\x00" * (LIMIT - 15))), error_code="too_large"),
+    Case("hundreds of file parts", "POST", UPLOADS, 400, multipart(*[part("file", b"x" * 10, f"{i}.mp4") for i in range(300)])),
+    Case("over a thousand file parts", "POST", UPLOADS, 413, multipart(*[part("file", b"x", f"{i}") for i in range(1001)]), error_code="too_large", message="too many parts"),
+    Case("a video and a thousand fields", "POST", UPLOADS, 413, multipart(part("file", VIDEO, "a.mp4"), *[part(f"{i}", b"") for i in range(1001)]), message="too many parts"),
     Case("checksum that does not match", "POST", UPLOADS, 422, multipart(part("file", VIDEO, "a.mp4"), part("sha256", b"0" * 64)), error_code="checksum_mismatch"),
     Case("checksum that is not hex", "POST", UPLOADS, 400, multipart(part("file", VIDEO, "a.mp4"), part("sha256", b"' OR 1=1 --"))),
     Case("Content-Digest that is not base64", "POST", UPLOADS + "?filename=a.mp4", 400, {**raw(VIDEO), "headers": {"Content-Digest": "sha-256=:!!!:"}}),
@@ -189,6 +194,8 @@ def test_hostile_request_gets_its_status_and_stores_nothing(limited_app, case):
         assert response.get_json()["error"]["code"] == case.error_code
     if response.status_code >= 400 and path.startswith("/api/") and case.method != "HEAD":
         assert response.get_json()["error"]["message"]
+    if case.message is not None:
+        assert case.message in response.get_json()["error"]["message"]
     after = rows_on_disk(data_dir)
     if case.stored_name is None:
         assert after == before
