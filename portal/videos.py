@@ -310,10 +310,17 @@ def get_video(video_id: str) -> Video:
 
 
 def _set_status(video: Video, status: VideoStatus) -> None:
-    """Record what a look at the bytes found; an UPDATE, so it also works mid-download."""
+    """Record what a look at the bytes found; an UPDATE, so it also works mid-download.
+
+    No row to update means another request deleted the video meanwhile (which
+    is also why its bytes were gone): that is :class:`VideoNotFound`, not a
+    missing file.
+    """
     now = utcnow()
-    db.session.execute(db.update(Video).where(Video.id == video.id).values(status=status.value, verified_at=now))
+    result = db.session.execute(db.update(Video).where(Video.id == video.id).values(status=status.value, verified_at=now))
     db.session.commit()
+    if result.rowcount == 0:
+        raise VideoNotFound()
     video.status = status.value
     video.verified_at = now
 
@@ -396,8 +403,13 @@ def verify_all() -> Iterator[Video]:
     ids = db.session.scalars(db.select(Video.id).order_by(Video.created_at)).all()
     for video_id in ids:
         video = db.session.get(Video, video_id)
-        if video is not None:
-            yield verify(video)
+        if video is None:
+            continue
+        try:
+            checked = verify(video)
+        except VideoNotFound:
+            continue  # deleted while being checked
+        yield checked
 
 
 # --- deleting ---------------------------------------------------------------
