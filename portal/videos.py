@@ -22,6 +22,7 @@ from typing import Mapping
 
 from flask import current_app
 from sqlalchemy import func
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import media
 from .errors import BadRequest
@@ -321,8 +322,10 @@ def _set_status(video: Video, status: VideoStatus) -> None:
     db.session.commit()
     if result.rowcount == 0:
         raise VideoNotFound()
-    video.status = status.value
-    video.verified_at = now
+    # Set as already saved: a pending change would be flushed by the next query,
+    # opening a write transaction that blocks every other writer until the next commit.
+    set_committed_value(video, "status", status.value)
+    set_committed_value(video, "verified_at", now)
 
 
 def check_available(video: Video) -> None:
