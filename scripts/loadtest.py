@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 INCOMING = ".incoming"
 #: Kinds of request and how often each is chosen (each delete is followed by a
 #: download that must answer 404, counted as "gone").
-WEIGHTS = {"upload": 25, "download": 15, "range": 20, "list": 15, "lookup": 10, "delete": 15}
+WEIGHTS = {"upload": 25, "download": 15, "range": 20, "list": 10, "lookup": 5, "verify": 3, "others": 10, "delete": 15}
 
 
 def video_bytes(seed: int, size: int) -> bytes:
@@ -86,7 +86,11 @@ class Tally:
 
 
 class Worker(threading.Thread):
-    """One client: uploads its own files and reads, ranges and deletes only those, lists everyone's."""
+    """One client: uploads, reads and deletes its own files; lists and downloads everyone's.
+
+    Downloading another client's file races that client's deletes: the answer
+    must be the whole, intact file or 404, nothing in between.
+    """
 
     def __init__(self, number: int, url: str, args: argparse.Namespace, tally: Tally, deadline: float) -> None:
         super().__init__(name=f"client-{number}", daemon=True)
@@ -102,7 +106,7 @@ class Worker(threading.Thread):
         kinds, weights = zip(*WEIGHTS.items())
         while time.monotonic() < self.deadline and self.tally.total < self.args.max_requests:
             kind = self.random.choices(kinds, weights)[0]
-            if not self.files and kind not in ("upload", "list"):
+            if not self.files and kind not in ("upload", "list", "others"):
                 kind = "upload"
             if len(self.files) >= self.args.max_files_per_worker and kind == "upload":
                 kind = "delete"
@@ -181,6 +185,27 @@ class Worker(threading.Thread):
             body = response.json()
             if (body["sha256"], body["size"], body["status"]) != (sent.sha256, sent.size, "ok"):
                 self.tally.error(f"lookup: {sent.video_id} is {body}")
+
+    def verify(self) -> None:
+        sent = self.pick()
+        response = self.session.post(f"{self.url}/api/v1/files/{sent.video_id}/verify", timeout=self.args.timeout)
+        if self.expect(response, 200, "verify") and response.json()["status"] != "ok":
+            self.tally.error(f"verify: {sent.video_id} is {response.json()['status']}")
+
+    def others(self) -> None:
+        response = self.session.get(
+            f"{self.url}/api/v1/files", params={"per_page": 20, "page": self.random.randint(1, 2)}, timeout=self.args.timeout
+        )
+        if not self.expect(response, 200, "list for others") or not response.json()["items"]:
+            return
+        item = self.random.choice(response.json()["items"])
+        self.tally.count("others")
+        download = self.session.get(item["content_url"], timeout=self.args.timeout)
+        if download.status_code == 404:
+            return
+        if self.expect(download, 200, "download of another client's file"):
+            if hashlib.sha256(download.content).hexdigest() != item["sha256"]:
+                self.tally.error(f"others: bytes of {item['id']} do not match their SHA-256")
 
     def delete(self) -> None:
         sent = self.files.pop(self.pick().video_id)

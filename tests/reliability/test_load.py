@@ -42,7 +42,7 @@ def test_small_load_run_has_no_errors_and_leaves_everything_consistent(tmp_path)
     assert report["ok"] is True
     assert report["errors"] == 0 and report["problems"] == []
     assert 0 < report["requests"] <= 3000 + 4
-    assert set(report["by_kind"]) == {"upload", "download", "range", "list", "lookup", "delete", "gone"}
+    assert set(report["by_kind"]) == {"upload", "download", "range", "list", "lookup", "verify", "others", "delete", "gone"}
     assert report["files_checked"] == len(list((tmp_path / "data" / "files").rglob("*-*-*-*-*")))
     assert report["files_checked"] > 0
 
