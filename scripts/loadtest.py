@@ -103,7 +103,7 @@ class Worker(threading.Thread):
         self.session = requests.Session()
 
     def run(self) -> None:
-        kinds, weights = zip(*WEIGHTS.items())
+        kinds, weights = list(WEIGHTS), list(WEIGHTS.values())
         while time.monotonic() < self.deadline and self.tally.total < self.args.max_requests:
             kind = self.random.choices(kinds, weights)[0]
             if not self.files and kind not in ("upload", "list", "others"):
@@ -203,9 +203,10 @@ class Worker(threading.Thread):
         download = self.session.get(item["content_url"], timeout=self.args.timeout)
         if download.status_code == 404:
             return
-        if self.expect(download, 200, "download of another client's file"):
-            if hashlib.sha256(download.content).hexdigest() != item["sha256"]:
-                self.tally.error(f"others: bytes of {item['id']} do not match their SHA-256")
+        if not self.expect(download, 200, "download of another client's file"):
+            return
+        if hashlib.sha256(download.content).hexdigest() != item["sha256"]:
+            self.tally.error(f"others: bytes of {item['id']} do not match their SHA-256")
 
     def delete(self) -> None:
         sent = self.files.pop(self.pick().video_id)

@@ -84,7 +84,7 @@ def assert_deletes_cleanly(portal, video: dict) -> None:
 
 @pytest.mark.parametrize("offset", [0, SIZE // 2, -1], ids=["first byte", "middle", "last byte"])
 def test_flipped_byte_never_downloads_completely_and_is_then_refused(portal, offset):
-    video, data = store(portal, "flipped.mp4")
+    video, _data = store(portal, "flipped.mp4")
     path = stored_path(portal, video["id"])
     flip_a_byte(path, offset % path.stat().st_size)
     with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):

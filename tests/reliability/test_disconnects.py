@@ -13,8 +13,6 @@ import hashlib
 import os
 import socket
 import threading
-import time
-from pathlib import Path
 
 import pytest
 import requests
