@@ -127,3 +127,22 @@ def test_client_that_sends_a_whole_upload_then_hangs_up_gets_it_stored_whole(por
     assert (size, sha256) == (len(data), hashlib.sha256(data).hexdigest())
     wait_for(lambda: not list((portal.data_dir / "files" / ".incoming").iterdir()), "the upload to finish")
     assert_database_and_folder_agree(portal.data_dir)
+
+
+def test_downloads_the_server_breaks_off_for_corruption_free_their_workers(portal):
+    """The server hangs up too: a corrupt file's download ends early, and its worker must be released."""
+    corrupt = []
+    for number in range(2 * THREADS):
+        data = minimal_mp4(os.urandom(1024 * 1024))
+        created = requests.post(f"{portal.url}/api/v1/files?filename=c{number}.mp4", data=data, timeout=60).json()
+        [path] = (portal.data_dir / "files").rglob(created["id"])
+        path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+        corrupt.append(created)
+    for created in corrupt:
+        with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
+            requests.get(created["content_url"], timeout=60).content
+    files = portal.data_dir / "files"
+    wait_for(lambda: not open_files_under(portal.process.pid, files), "the corrupt files to be closed")
+    assert {requests.get(created["url"], timeout=10).json()["status"] for created in corrupt} == {"corrupt"}
+    video, data = store_big_file(portal)
+    assert_every_worker_is_free(portal, video, data)

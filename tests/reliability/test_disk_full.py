@@ -42,7 +42,8 @@ def small_disk(tmp_path: Path):
 
 
 @pytest.fixture
-def portal_on_small_disk(start_portal, small_disk, tmp_path):
+def portal_on_small_disk(small_disk, start_portal, tmp_path):
+    """The portal on the small disk; it is stopped before the disk is unmounted."""
     buffers = tmp_path / "waitress-buffers"
     buffers.mkdir()
     return start_portal(data_dir=small_disk / "data", env={"TMPDIR": str(buffers)})
