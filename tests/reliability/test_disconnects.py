@@ -140,7 +140,7 @@ def test_downloads_the_server_breaks_off_for_corruption_free_their_workers(porta
         corrupt.append(created)
     for created in corrupt:
         with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
-            requests.get(created["content_url"], timeout=60).content
+            requests.get(created["content_url"], timeout=60)
     files = portal.data_dir / "files"
     wait_for(lambda: not open_files_under(portal.process.pid, files), "the corrupt files to be closed")
     assert {requests.get(created["url"], timeout=10).json()["status"] for created in corrupt} == {"corrupt"}
