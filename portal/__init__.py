@@ -51,9 +51,10 @@ def configure_data_dir(app: Flask) -> None:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{data_dir / 'portal.db'}"
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # Writers wait for each other (up to 30 s) instead of failing with "database is locked".
+        # Writers wait for each other (up to DATABASE_BUSY_TIMEOUT seconds: SQLite's
+        # busy timeout) instead of failing with "database is locked" at once.
         options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+        options.setdefault("connect_args", {}).setdefault("timeout", float(app.config["DATABASE_BUSY_TIMEOUT"]))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret_key(data_dir / "secret_key")
     app.extensions["portal.storage"] = storage_from_url(app.config.get("STORAGE_URL"), data_dir)
@@ -109,7 +110,6 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
         cursor = connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
 

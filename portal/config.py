@@ -22,6 +22,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI: str | None = None
     #: Generated once and kept in the data folder when unset.
     SECRET_KEY: str | None = None
+    #: Seconds a SQLite writer waits for another one before the request fails
+    #: with 503 (instead of "database is locked" at the first collision).
+    DATABASE_BUSY_TIMEOUT = 30
 
     #: Address and worker threads of the production server (``python wsgi.py``).
     HOST = "0.0.0.0"

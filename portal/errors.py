@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 
 from flask import Flask
 from flask import Response
@@ -134,13 +135,24 @@ def handle_portal_error(error: PortalError) -> Response:
     return render_error(error.status, error.code, error.message)
 
 
+def _too_large_message() -> str:
+    """Werkzeug raises the same 413 for a body over the limit and for a form with too many parts."""
+    length = request.content_length
+    if length is None or length > (request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]):
+        return UploadTooLarge(current_app.config["MAX_CONTENT_LENGTH"]).message
+    return (
+        "The form has too many parts, or a field that is not a file is too large: "
+        "send one video in the multipart field 'file'."
+    )
+
+
 def handle_http_exception(error: HTTPException) -> Response:
     if isinstance(error, CSRFError):
         return render_error(400, "form_expired", FORM_EXPIRED_MESSAGE)
     status = error.code or 500
     message = error.description or ""
     if isinstance(error, RequestEntityTooLarge):
-        message = UploadTooLarge(current_app.config["MAX_CONTENT_LENGTH"]).message
+        message = _too_large_message()
     code = "too_large" if status == 413 else _snake_case(error.name)
     response = render_error(status, code, message)
     if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
@@ -149,8 +161,12 @@ def handle_http_exception(error: HTTPException) -> Response:
 
 
 def handle_database_unavailable(error: OperationalError) -> Response:
-    log.warning("database unavailable: %s", error)
     db.session.rollback()
+    if getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        # The disk is full, not the database busy: waiting would not help, freeing space would.
+        log.warning("database cannot grow, disk full: %s", error)
+        return handle_portal_error(InsufficientStorage())
+    log.warning("database unavailable: %s", error)
     return handle_portal_error(ServiceUnavailable())
 
 

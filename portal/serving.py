@@ -17,9 +17,11 @@ from urllib.parse import quote
 from flask import Response
 from flask import request
 from flask import stream_with_context
+from werkzeug.datastructures import Range
 
 from . import media
 from . import videos
+from .errors import render_error
 from .models import Video
 from .models import as_utc
 
@@ -56,6 +58,18 @@ def _iter_range(content: BinaryIO, length: int, chunk_size: int = videos.CHUNK_S
         content.close()
 
 
+def _span(byte_range: Range, size: int) -> tuple[int, int] | None:
+    """The ``(start, stop)`` of a single byte range, or None when it is unsatisfiable.
+
+    A suffix longer than the file means the whole file (RFC 9110, 14.1.2), where
+    Werkzeug would call it unsatisfiable.
+    """
+    start, stop = byte_range.ranges[0]
+    if start < 0 and stop is None:
+        return (max(size + start, 0), size) if size > 0 else None
+    return byte_range.range_for_length(size)
+
+
 def _range_matches_if_range(video: Video) -> bool:
     """False when an ``If-Range`` condition fails, in which case the whole file is sent."""
     if_range = request.if_range
@@ -86,12 +100,17 @@ def send_video(video: Video, disposition: str) -> Response:
 
     byte_range = request.range if request.range and _range_matches_if_range(video) else None
     if byte_range is not None and byte_range.units == "bytes" and len(byte_range.ranges) == 1:
-        span = byte_range.range_for_length(video.size)
+        span = _span(byte_range, video.size)
         if span is None:
-            response.status_code = 416
-            response.headers["Content-Range"] = f"bytes */{video.size}"
-            del response.headers["Content-Type"]
-            return response
+            refusal = render_error(
+                416,
+                "range_not_satisfiable",
+                f"The requested range starts past the end of the file ({video.size} bytes); "
+                f"ask for bytes within 0-{video.size - 1}.",
+            )
+            refusal.headers.update({"Accept-Ranges": "bytes", **DOWNLOAD_SECURITY_HEADERS})
+            refusal.headers["Content-Range"] = f"bytes */{video.size}"
+            return refusal
         start, stop = span
         response.status_code = 206
         response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{video.size}"
@@ -99,6 +118,12 @@ def send_video(video: Video, disposition: str) -> Response:
         if request.method == "HEAD":
             return response
         content = videos.open_content(video)
+        if start == 0 and stop == video.size:
+            # Players open a video with "bytes=0-": a range of the whole file is a
+            # whole download, and must never deliver corrupt bytes in full either.
+            response.response = stream_with_context(videos.verified_chunks(video, content))
+            response.direct_passthrough = True
+            return response
         content.seek(start)
         file_wrapper = request.environ.get("wsgi.file_wrapper")
         if stop == video.size and file_wrapper is not None:

@@ -22,6 +22,7 @@ from typing import Mapping
 
 from flask import current_app
 from sqlalchemy import func
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import media
 from .errors import BadRequest
@@ -310,12 +311,21 @@ def get_video(video_id: str) -> Video:
 
 
 def _set_status(video: Video, status: VideoStatus) -> None:
-    """Record what a look at the bytes found; an UPDATE, so it also works mid-download."""
+    """Record what a look at the bytes found; an UPDATE, so it also works mid-download.
+
+    No row to update means another request deleted the video meanwhile (which
+    is also why its bytes were gone): that is :class:`VideoNotFound`, not a
+    missing file.
+    """
     now = utcnow()
-    db.session.execute(db.update(Video).where(Video.id == video.id).values(status=status.value, verified_at=now))
+    result = db.session.execute(db.update(Video).where(Video.id == video.id).values(status=status.value, verified_at=now))
     db.session.commit()
-    video.status = status.value
-    video.verified_at = now
+    if result.rowcount == 0:
+        raise VideoNotFound()
+    # Set as already saved: a pending change would be flushed by the next query,
+    # opening a write transaction that blocks every other writer until the next commit.
+    set_committed_value(video, "status", status.value)
+    set_committed_value(video, "verified_at", now)
 
 
 def check_available(video: Video) -> None:
@@ -396,8 +406,13 @@ def verify_all() -> Iterator[Video]:
     ids = db.session.scalars(db.select(Video.id).order_by(Video.created_at)).all()
     for video_id in ids:
         video = db.session.get(Video, video_id)
-        if video is not None:
-            yield verify(video)
+        if video is None:
+            continue
+        try:
+            checked = verify(video)
+        except VideoNotFound:
+            continue  # deleted while being checked
+        yield checked
 
 
 # --- deleting ---------------------------------------------------------------

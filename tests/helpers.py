@@ -44,7 +44,9 @@ def free_port() -> int:
 class RunningPortal:
     """``python wsgi.py`` (or another command line) serving on 127.0.0.1 in a child process."""
 
-    def __init__(self, command: list[str], data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, command: list[str], data_dir: Path, env: dict[str, str] | None = None, log_path: Path | None = None
+    ) -> None:
         import os
         import subprocess
 
@@ -52,6 +54,7 @@ class RunningPortal:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
+        self.log_path = log_path
         full_env = {
             **os.environ,
             "PORTAL_DATA_DIR": str(data_dir),
@@ -59,7 +62,11 @@ class RunningPortal:
             "PORTAL_PORT": str(self.port),
             **(env or {}),
         }
-        self.process = subprocess.Popen(command, cwd=root, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # A long run logs more than a pipe holds; a log file never blocks the server.
+        output = open(log_path, "ab") if log_path else subprocess.PIPE
+        self.process = subprocess.Popen(command, cwd=root, env=full_env, stdout=output, stderr=subprocess.STDOUT)
+        if log_path:
+            output.close()
         self.wait_until_healthy()
 
     def wait_until_healthy(self, timeout: float = 20) -> None:
@@ -70,7 +77,7 @@ class RunningPortal:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                output = self.process.stdout.read().decode(errors="replace")
+                output = self.output()
                 raise RuntimeError(f"the portal exited with {self.process.returncode}:\n{output}")
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
@@ -80,6 +87,12 @@ class RunningPortal:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("the portal did not answer /healthz in time")
+
+    def output(self) -> str:
+        """What the server printed (the whole pipe when no log file was given: only once it exited)."""
+        if self.log_path:
+            return self.log_path.read_text(errors="replace")
+        return self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
 
     def stop(self) -> None:
         if self.process.poll() is None:
