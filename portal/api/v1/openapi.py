@@ -208,13 +208,15 @@ def build_document() -> dict[str, Any]:
                         {
                             "name": "page",
                             "in": "query",
-                            "description": "Page number, from 1.",
+                            "description": "Page number, from 1. An empty value means the default.",
+                            "allowEmptyValue": True,
                             "schema": {"type": "integer", "minimum": 1, "maximum": 999999999, "default": 1},
                         },
                         {
                             "name": "per_page",
                             "in": "query",
-                            "description": f"Files per page, at most {MAX_PER_PAGE}.",
+                            "description": f"Files per page, at most {MAX_PER_PAGE}. An empty value means the default.",
+                            "allowEmptyValue": True,
                             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 20},
                         },
                         {
@@ -227,7 +229,9 @@ def build_document() -> dict[str, Any]:
                         {
                             "name": "sort",
                             "in": "query",
-                            "description": "Order by a field; a leading `-` sorts descending.",
+                            "description": "Order by a field; a leading `-` sorts descending. "
+                            "An empty value means the default.",
+                            "allowEmptyValue": True,
                             "schema": {"type": "string", "enum": SORT_VALUES, "default": "-created_at"},
                         },
                     ],
@@ -272,7 +276,8 @@ def build_document() -> dict[str, Any]:
                         {
                             "name": "sha256",
                             "in": "query",
-                            "description": "The SHA-256 the raw body must have, in hex.",
+                            "description": "The SHA-256 the raw body must have, in hex. An empty value checks nothing.",
+                            "allowEmptyValue": True,
                             "schema": {"type": "string", "pattern": SHA256_PATTERN},
                         },
                         {
@@ -286,10 +291,7 @@ def build_document() -> dict[str, Any]:
                     "requestBody": {
                         "required": True,
                         "content": {
-                            "multipart/form-data": {
-                                "schema": _ref("schemas", "UploadForm"),
-                                "encoding": {"file": {"contentType": "video/*, application/octet-stream"}},
-                            },
+                            "multipart/form-data": {"schema": _ref("schemas", "UploadForm")},
                             "application/octet-stream": {
                                 "schema": {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"},
                             },
