@@ -59,13 +59,14 @@ def _file_response(description: str) -> dict[str, Any]:
     }
 
 
+# Request parameters carry their examples in the description: the interactive page
+# fills a parameter's example into its field, and would send it with every try.
 VIDEO_ID = {
     "name": "video_id",
     "in": "path",
     "required": True,
-    "description": "The file's id, as given by the upload (`id` in its JSON).",
+    "description": f"The file's id, as given by the upload (`id` in its JSON), e.g. `{EXAMPLE_ID}`.",
     "schema": {"type": "string"},
-    "example": EXAMPLE_ID,
 }
 
 CONTENT_HEADERS = {
@@ -159,7 +160,6 @@ CONTENT_REQUEST_HEADERS = [
         "description": "One byte range, e.g. `bytes=0-1023`, `bytes=1024-` or `bytes=-500`. "
         "Several ranges in one request are answered with the whole file.",
         "schema": {"type": "string"},
-        "example": "bytes=0-1",
     },
     {
         "name": "If-None-Match",
@@ -222,9 +222,9 @@ def build_document() -> dict[str, Any]:
                         {
                             "name": "q",
                             "in": "query",
-                            "description": "Only files whose name contains this text (case-insensitive).",
+                            "description": "Only files whose name contains this text (case-insensitive), "
+                            "e.g. `holiday`.",
                             "schema": {"type": "string", "maxLength": MAX_QUERY_LENGTH},
-                            "example": "holiday",
                         },
                         {
                             "name": "sort",
@@ -269,9 +269,9 @@ def build_document() -> dict[str, Any]:
                         {
                             "name": "filename",
                             "in": "query",
-                            "description": "The file's name, for a raw-body upload (a form upload brings its own).",
+                            "description": "The file's name for a raw-body upload, e.g. `holiday.mp4` "
+                            "(a form upload brings its own).",
                             "schema": {"type": "string"},
-                            "example": "holiday.mp4",
                         },
                         {
                             "name": "sha256",
@@ -283,9 +283,9 @@ def build_document() -> dict[str, Any]:
                         {
                             "name": "Content-Digest",
                             "in": "header",
-                            "description": "RFC 9530 digest the body must have: `sha-256=:<base64 of the SHA-256>:`.",
+                            "description": "RFC 9530 digest the body must have, "
+                            "e.g. `sha-256=:n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=:`.",
                             "schema": {"type": "string", "pattern": "^sha-256=:[A-Za-z0-9+/]{43}=:$"},
-                            "example": "sha-256=:n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=:",
                         },
                     ],
                     "requestBody": {
@@ -498,8 +498,10 @@ def build_document() -> dict[str, Any]:
                         },
                         "sha256": {
                             "type": "string",
-                            "pattern": SHA256_PATTERN,
-                            "description": "The SHA-256 the file must have, in hex (optional).",
+                            "pattern": "^([0-9a-fA-F]{64})?$",
+                            "description": "The SHA-256 the file must have, in hex; empty checks nothing.",
+                            # Without it the page would fill in a random checksum and every upload would fail.
+                            "example": "",
                         },
                     },
                 },
