@@ -12,6 +12,7 @@ import json
 
 from flask import Response
 from flask import render_template
+from flask import url_for
 
 from . import bp
 from .openapi import build_document
@@ -25,4 +26,4 @@ def openapi_document() -> Response:
 
 @bp.get("/docs")
 def docs_page() -> str:
-    return render_template("api/docs.html")
+    return render_template("api/docs.html", title="Portal API v1", spec_url=url_for(".openapi_document"))
