@@ -138,3 +138,17 @@ def test_try_it_out_uploads_downloads_and_deletes(docs, portal, tmp_path):
     with urllib.request.urlopen(f"{portal.url}/api/v1/files") as response:
         assert json.load(response)["total"] == 0
     assert_clean(docs, portal)
+
+
+def test_try_it_out_uploads_the_raw_body(docs, portal, tmp_path):
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(minimal_mp4())
+
+    upload = operation(docs, "uploadFile")
+    upload.locator('select[aria-label="Request content type"]').select_option("application/octet-stream")
+    upload.locator('tr[data-param-name="filename"] input').fill("named in the query.mp4")
+    upload.locator("input[type=file]").first.set_input_files(str(path))
+    assert execute(upload) == "201"
+    created = upload.locator(".live-responses-table .response-col_description pre").first.inner_text()
+    assert '"filename": "named in the query.mp4"' in created
+    assert_clean(docs, portal)
