@@ -6,4 +6,5 @@ from flask import Blueprint
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
-from . import routes  # noqa: E402,F401  (routes attach themselves to bp)
+from . import docs  # noqa: E402,F401  (views attach themselves to bp)
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,29 @@
+"""The OpenAPI document of /api/v1 and the interactive page that renders it.
+
+The page runs under the portal's own Content-Security-Policy: Swagger UI comes
+from ``static/vendor/swagger-ui`` and is started by ``static/js/api-docs.js``,
+so no inline script is needed; the styles it sets while rendering go through
+the DOM (``element.style``), which the policy does not restrict.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response
+from flask import render_template
+from flask import url_for
+
+from . import bp
+from .openapi import build_document
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    # Not jsonify: it sorts keys, and the document reads best in the order it is written.
+    return Response(json.dumps(build_document(), indent=1), mimetype="application/json")
+
+
+@bp.get("/docs")
+def docs_page() -> str:
+    return render_template("api/docs.html", title="Portal API v1", spec_url=url_for(".openapi_document"))

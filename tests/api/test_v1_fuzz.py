@@ -1,0 +1,98 @@
+"""schemathesis against the portal in-process: every /api/v1 operation answers as its document says.
+
+Each operation gets a bounded number of generated requests (valid and invalid
+parameters, bodies and headers) through the WSGI app; every answer is checked
+for server errors and against the document: status, content type, headers and
+body schema. A second test sends requests that reach the success answers
+(201, 200, 206, 304, 416, 204), which random bytes and random ids rarely do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings
+
+schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed (requirements-dev.txt)")
+
+from tests.conftest import minimal_mp4
+
+#: Generated requests per operation and phase: bounded, so the run stays well under a minute;
+#: derandomized, so CI explores the same requests every time.
+MAX_EXAMPLES = 100
+
+
+#: A schema cannot say "the bytes are a video", so a schema-valid upload may still rightly be
+#: refused: empty (400), not a video (415), not the stated checksum (422), too large (413).
+CONFIG = {
+    "operations": [
+        {
+            "include-operation-id": "uploadFile",
+            "checks": {"positive_data_acceptance": {"expected-statuses": [201, 400, 413, 415, 422]}},
+        }
+    ]
+}
+
+
+@pytest.fixture
+def api_schema(app):
+    """The document the app serves, run against the app itself.
+
+    Loaded with ``from_dict`` rather than ``from_wsgi``, which leaves out the
+    operation that serves the document, so that one is checked too.
+    """
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    schema = schemathesis.openapi.from_dict(document, config=schemathesis.Config.from_dict(CONFIG))
+    schema.app = app
+    return schema
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_every_operation_answers_as_documented(case):
+    case.call_and_validate()
+
+
+def test_successful_answers_match_the_document(app, api_schema):
+    video = minimal_mp4()
+    digest = hashlib.sha256(video).hexdigest()
+    upload = api_schema["/api/v1/files"]["POST"]
+
+    created = upload.Case(media_type="multipart/form-data", body={"file": video, "sha256": digest})
+    response = created.call_and_validate()
+    assert response.status_code == 201
+    raw = upload.Case(media_type="application/octet-stream", body=video, query={"filename": "raw.mp4"})
+    assert raw.call_and_validate().status_code == 201
+    video_id = response.json()["id"]
+    path = {"video_id": video_id}
+
+    listing = api_schema["/api/v1/files"]["GET"].Case(query={"q": "raw", "sort": "filename"})
+    assert listing.call_and_validate().json()["total"] == 1
+    assert api_schema["/api/v1/files/{video_id}"]["GET"].Case(path_parameters=path).call_and_validate().status_code == 200
+    verify = api_schema["/api/v1/files/{video_id}/verify"]["POST"].Case(path_parameters=path)
+    assert verify.call_and_validate().json()["status"] == "ok"
+
+    for method in ("GET", "HEAD"):
+        content = api_schema["/api/v1/files/{video_id}/content"][method]
+        answers = {
+            200: {},
+            206: {"Range": "bytes=0-1"},
+            304: {"If-None-Match": f'"{digest}"'},
+            416: {"Range": f"bytes={len(video)}-"},
+        }
+        for status, headers in answers.items():
+            case = content.Case(path_parameters=path, headers=headers)
+            assert case.call_and_validate().status_code == status, (method, headers)
+
+    delete = api_schema["/api/v1/files/{video_id}"]["DELETE"].Case(path_parameters=path)
+    assert delete.call_and_validate().status_code == 204
