@@ -16,6 +16,9 @@ import pytest
 
 from portal import create_app
 from tests.databases import database_for_test
+# Fixtures of the S3-compatible test server (SeaweedFS), for any test that asks for them.
+from tests.objectstore import s3_server  # noqa: F401
+from tests.objectstore import s3_url  # noqa: F401
 
 STRICT = os.environ.get("PORTAL_TEST_STRICT") == "1"
 
