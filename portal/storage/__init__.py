@@ -19,6 +19,10 @@ class StorageFull(OSError):
     """The backend has no room for more bytes."""
 
 
+class StorageUnavailable(OSError):
+    """The backend cannot be reached, or refused a request: nothing was changed, try again later."""
+
+
 class Upload(Protocol):
     def write(self, data: bytes) -> int: ...
 
