@@ -20,8 +20,11 @@ fails the read instead of mixing two files.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import io
+import logging
+from contextlib import contextmanager
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
@@ -34,6 +37,9 @@ from botocore.exceptions import BotoCoreError
 from botocore.exceptions import ClientError
 
 from . import StorageFull
+from . import StorageUnavailable
+
+log = logging.getLogger(__name__)
 
 #: Bytes per part of a multipart upload (S3 wants at least 5 MiB for all but the last).
 PART_SIZE = 8 * 1024 * 1024
@@ -46,6 +52,20 @@ _FULL = {"InsufficientStorage", "QuotaExceeded", "XMinioStorageFull"}
 
 def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def _talking_to_the_store(what: str) -> Iterator[None]:
+    """Turn the store's refusals and network failures into the storage protocol's errors."""
+    try:
+        yield
+    except ClientError as error:
+        code = _error_code(error)
+        if code in _FULL:
+            raise StorageFull(errno.ENOSPC, "the object store has no space left") from error
+        raise StorageUnavailable(f"{what}: the object store answered {code or 'an error'}") from error
+    except BotoCoreError as error:
+        raise StorageUnavailable(f"{what}: the object store cannot be reached ({error})") from error
 
 
 def _checksum(data: bytes) -> str:
@@ -91,6 +111,8 @@ class S3Upload:
         self._finished = True
 
     def abort(self) -> None:
+        """Forget the upload. Best effort: it runs while another error is on its way up, and a
+        multipart upload it cannot abort now is aborted later by :meth:`S3Storage.remove_leftovers`."""
         if self._finished:
             return
         self._finished = True
@@ -99,18 +121,17 @@ class S3Upload:
             upload_id, self._upload_id = self._upload_id, None
             try:
                 self.storage.client.abort_multipart_upload(Bucket=self.storage.bucket, Key=self.key, UploadId=upload_id)
-            except ClientError as error:
-                if _error_code(error) != "NoSuchUpload":
-                    raise
+            except (BotoCoreError, ClientError) as error:
+                if not isinstance(error, ClientError) or _error_code(error) != "NoSuchUpload":
+                    log.warning("could not abort the multipart upload of %s now: %s", self.key, error)
 
     def _guarded(self, action: Any, *args: Any) -> None:
         """Run one request; on any failure forget the upload, so nothing is left in the store."""
         try:
-            action(*args)
-        except BaseException as error:
+            with _talking_to_the_store(f"storing {self.key}"):
+                action(*args)
+        except BaseException:
             self.abort()
-            if isinstance(error, ClientError) and _error_code(error) in _FULL:
-                raise StorageFull(28, "the object store has no space left") from error
             raise
 
     def _put_whole(self) -> None:
@@ -231,7 +252,9 @@ class S3Reader(io.RawIOBase):
             except ClientError as error:
                 if _error_code(error) in _NOT_FOUND:
                     raise FileNotFoundError(f"{self.key} is gone from the object store") from error
-                raise OSError(f"{self.key} cannot be read from the object store: {_error_code(error)}") from error
+                raise StorageUnavailable(f"reading {self.key}: the object store answered {_error_code(error)}") from error
+            except BotoCoreError as error:
+                raise StorageUnavailable(f"reading {self.key}: the object store cannot be reached ({error})") from error
             self._body = answer["Body"]
         return self._body
 
@@ -268,12 +291,13 @@ class S3Storage:
         return S3Upload(self, self.object_key(key))
 
     def _head(self, key: str) -> dict[str, Any] | None:
-        try:
-            return self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))
-        except ClientError as error:
-            if _error_code(error) in _NOT_FOUND:
-                return None
-            raise
+        with _talking_to_the_store(f"looking up {key}"):
+            try:
+                return self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))
+            except ClientError as error:
+                if _error_code(error) in _NOT_FOUND:
+                    return None
+                raise
 
     def open(self, key: str) -> S3Reader:
         head = self._head(key)
@@ -286,13 +310,15 @@ class S3Storage:
         return None if head is None else int(head["ContentLength"])
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
+        with _talking_to_the_store(f"deleting {key}"):
+            self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
 
     def keys(self) -> Iterator[str]:
         prefix = self._list_prefix()
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                yield item["Key"][len(prefix) :]
+        with _talking_to_the_store("listing the stored files"):
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield item["Key"][len(prefix) :]
 
     def remove_leftovers(self) -> int:
         """Abort multipart uploads of this prefix older than ``stale_after``.
@@ -303,16 +329,17 @@ class S3Storage:
         cutoff = datetime.now(timezone.utc) - self.stale_after
         removed = 0
         paginator = self.client.get_paginator("list_multipart_uploads")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._list_prefix()):
-            for upload in page.get("Uploads", []):
-                if upload["Initiated"] > cutoff:
-                    continue
-                try:
-                    self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
-                except ClientError as error:
-                    if _error_code(error) != "NoSuchUpload":
-                        raise
-                removed += 1
+        with _talking_to_the_store("removing leftover uploads"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._list_prefix()):
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] > cutoff:
+                        continue
+                    try:
+                        self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                    except ClientError as error:
+                        if _error_code(error) != "NoSuchUpload":
+                            raise
+                    removed += 1
         return removed
 
     def is_usable(self) -> bool:

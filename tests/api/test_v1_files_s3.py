@@ -17,6 +17,7 @@ from tests.helpers import RunningPortal
 from tests.helpers import row_count
 from tests.helpers import upload
 from tests.objectstore import BUCKET
+from tests.storage.test_s3 import unreachable_client
 
 #: Larger than one multipart part, so uploads and downloads cross part boundaries.
 LARGE = 9 * 1024 * 1024
@@ -145,6 +146,24 @@ def test_failed_uploads_leave_no_object_no_upload_and_no_row(s3_app, s3_client, 
 
 def test_healthz_checks_the_bucket(s3_client):
     assert s3_client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_an_unreachable_store_is_503_storage_unavailable(s3_app, s3_client):
+    body = upload(s3_client, minimal_mp4()).get_json()
+    s3_app.extensions["portal.storage"].client = unreachable_client()
+    for response in (
+        upload(s3_client, minimal_mp4()),
+        s3_client.post("/api/v1/files?filename=a.mp4", data=minimal_mp4(), content_type="video/mp4"),
+        s3_client.get(body["content_url"]),
+        s3_client.get(body["content_url"], headers={"Range": "bytes=0-1"}),
+    ):
+        assert response.status_code == 503
+        assert response.get_json()["error"]["code"] == "storage_unavailable"
+    assert s3_client.get("/healthz").status_code == 503
+    assert row_count(s3_app) == 1
+    # The row goes, so the video is deleted; the bytes the store could not drop now stay behind.
+    assert s3_client.delete(body["url"]).status_code == 204
+    assert row_count(s3_app) == 0
 
 
 def test_waitress_serves_ranges_and_whole_files_from_the_store(tmp_path, s3_url, s3_server):

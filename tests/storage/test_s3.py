@@ -6,12 +6,15 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.config import Config
 
+from portal.storage import StorageUnavailable
 from portal.storage import storage_from_url
 from portal.storage import s3
 from portal.storage.s3 import S3Storage
+from tests.helpers import free_port
 from tests.storage.conftest import TEST_PART_SIZE
 from tests.storage.conftest import pending_uploads
 
@@ -20,6 +23,14 @@ from tests.storage.conftest import pending_uploads
 def storage(s3_url):
     bucket, _, prefix = s3_url.removeprefix("s3://").partition("/")
     return S3Storage(bucket, prefix, part_size=TEST_PART_SIZE)
+
+
+def unreachable_client():
+    """A client of a port where nothing listens, trying once."""
+    return boto3.session.Session().client(
+        "s3", endpoint_url=f"http://127.0.0.1:{free_port()}",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=2),
+    )
 
 
 @pytest.fixture
@@ -53,10 +64,10 @@ def test_every_request_carries_the_sha256_of_its_bytes(storage):
 @pytest.mark.parametrize("size", [100, TEST_PART_SIZE + 100], ids=["one-request", "multipart"])
 def test_the_store_rejects_bytes_that_do_not_match_their_checksum(storage, wrong_checksums, size):
     upload = storage.create("damaged")
-    with pytest.raises(ClientError) as caught:
+    with pytest.raises(StorageUnavailable) as caught:
         upload.write(os.urandom(size))
         upload.commit()
-    assert caught.value.response["Error"]["Code"] == "BadDigest"
+    assert caught.value.__cause__.response["Error"]["Code"] == "BadDigest"
     assert storage.size("damaged") is None
     assert pending_uploads(storage) == []
 
@@ -95,3 +106,16 @@ def test_keys_must_stay_inside_the_prefix(storage):
 
 def test_a_missing_bucket_is_not_usable(storage):
     assert not S3Storage("no-such-bucket-for-the-portal", client=storage.client).is_usable()
+
+
+def test_an_unreachable_store_is_storage_unavailable_and_leaves_the_upload_abortable(storage):
+    storage.client = unreachable_client()
+    upload = storage.create("unreachable")
+    with pytest.raises(StorageUnavailable):
+        upload.write(b"x")
+        upload.commit()
+    for call in (lambda: storage.size("key"), lambda: storage.open("key"), lambda: storage.delete("key"),
+                 lambda: list(storage.keys()), storage.remove_leftovers):
+        with pytest.raises(StorageUnavailable):
+            call()
+    assert not storage.is_usable()
