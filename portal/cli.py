@@ -14,6 +14,7 @@ from .models import VideoStatus
 from .storage import storage_from_url
 from .transfer import Outcome
 from .transfer import copy_library
+from .transfer import copy_rows
 
 
 @click.command("verify")
@@ -67,7 +68,32 @@ def move_storage_command(target_url: str, source_url: str | None, verify_existin
         raise SystemExit(1)
 
 
+@click.command("move-database")
+@click.option("--to", "target_url", required=True, help="The new database, e.g. postgresql+psycopg://user:password@host/portal.")
+@with_appcontext
+def move_database_command(target_url: str) -> None:
+    """Copy every video row into another database (its schema is created first); run again to resume.
+
+    The current database is left as it is. Rows already in the target (same
+    id) are skipped, so a second run after switching PORTAL_SQLALCHEMY_DATABASE_URI
+    copies what was uploaded meanwhile; deletions made in between are not carried over.
+    """
+    from . import create_app
+    from .extensions import db
+
+    source = db.engine
+    target_app = create_app({**current_app.config, "SQLALCHEMY_DATABASE_URI": target_url, "SQLALCHEMY_ENGINE_OPTIONS": {}})
+    with target_app.app_context():
+        target = db.engine
+        try:
+            copied, present = copy_rows(source, target)
+        finally:
+            target.dispose()
+    click.echo(f"copied {copied} rows, {present} already there")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(verify_command)
     app.cli.add_command(cleanup_command)
     app.cli.add_command(move_storage_command)
+    app.cli.add_command(move_database_command)
