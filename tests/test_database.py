@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from contextlib import ExitStack
 from datetime import datetime
 from datetime import timezone
@@ -116,20 +117,34 @@ def test_search_and_sort_by_name_are_case_insensitive_for_every_script(client, v
 def test_processes_starting_together_on_postgresql_upgrade_the_schema_once(tmp_path):
     if not POSTGRES_URL:
         pytest.skip("no PostgreSQL server: set PORTAL_TEST_POSTGRES_URL (.ci/run starts one)")
+    # Each process imports everything, says it is ready, then waits for one signal to start,
+    # so that their upgrades truly run at the same moment.
+    script = """
+import sys, time
+from pathlib import Path
+from portal import create_app
+folder = Path(sys.argv[1])
+(folder / ("ready-" + sys.argv[3])).touch()
+deadline = time.monotonic() + 30
+while not (folder / "go").exists() and time.monotonic() < deadline:
+    time.sleep(0.005)
+create_app({"DATA_DIR": str(folder / ("data" + sys.argv[3])), "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": sys.argv[2]})
+"""
+    root = Path(__file__).resolve().parent.parent
+    count = 4
     with ExitStack() as stack:
         url = stack.enter_context(postgres_schema(POSTGRES_URL))
-        script = (
-            "import sys; from portal import create_app; "
-            "create_app({'DATA_DIR': sys.argv[1], 'SECRET_KEY': 'x', 'SQLALCHEMY_DATABASE_URI': sys.argv[2]})"
-        )
-        root = Path(__file__).resolve().parent.parent
         processes = [
-            subprocess.Popen([sys.executable, "-c", script, str(tmp_path / f"data{n}"), url], cwd=root,
+            subprocess.Popen([sys.executable, "-c", script, str(tmp_path), url, str(n)], cwd=root,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            for n in range(4)
+            for n in range(count)
         ]
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("ready-*"))) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (tmp_path / "go").touch()
         outputs = [process.communicate(timeout=60)[0].decode(errors="replace") for process in processes]
-        assert [process.returncode for process in processes] == [0, 0, 0, 0], "\n".join(outputs)
+        assert [process.returncode for process in processes] == [0] * count, "\n".join(outputs)
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
         with engine.connect() as connection:
             assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD]
