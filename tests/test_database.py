@@ -131,7 +131,7 @@ while not (folder / "go").exists() and time.monotonic() < deadline:
 create_app({"DATA_DIR": str(folder / ("data" + sys.argv[3])), "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": sys.argv[2]})
 """
     root = Path(__file__).resolve().parent.parent
-    count = 4
+    count = 3
     with ExitStack() as stack:
         url = stack.enter_context(postgres_schema(POSTGRES_URL))
         processes = [
