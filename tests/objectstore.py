@@ -56,10 +56,12 @@ class SeaweedFS:
             *(f"-{name}={port}" for name, port in ports.items()),
             "-s3.port.iceberg=0", "-s3.port.lance=0", "-admin.ui=false", "-webdav=false",
             "-master.telemetry=false", f"-bucket={BUCKET}",
+            # Keep its sockets and logs in the test's folder instead of /tmp.
+            f"-s3.localSocket={folder / 's3.sock'}", f"-filer.localSocket={folder / 'filer.sock'}",
         ]
         self.log_path = folder / "weed.log"
         self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(command, cwd=folder, env={**os.environ, **self.credentials()},
+        self.process = subprocess.Popen(command, cwd=folder, env={**os.environ, **self.credentials(), "TMPDIR": str(folder)},
                                         stdout=self._log, stderr=subprocess.STDOUT)
         self.wait_until_ready()
 
