@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 from typing import Mapping
 
-import flask_migrate
 from flask import Flask
 from sqlalchemy import event
 
 from .config import Config
+from .database import upgrade_schema
 from .extensions import csrf
 from .extensions import db
 from .extensions import migrate
@@ -55,6 +55,9 @@ def configure_data_dir(app: Flask) -> None:
         # busy timeout) instead of failing with "database is locked" at once.
         options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
         options.setdefault("connect_args", {}).setdefault("timeout", float(app.config["DATABASE_BUSY_TIMEOUT"]))
+    else:
+        # A database server restarts now and then: test a pooled connection before using it.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret_key(data_dir / "secret_key")
     app.extensions["portal.storage"] = storage_from_url(app.config.get("STORAGE_URL"), data_dir)
@@ -117,5 +120,5 @@ def prepare_database(app: Flask) -> None:
     """Bring the schema up to date and clear what a killed process left behind."""
     with app.app_context():
         event.listen(db.engine, "connect", _sqlite_pragmas)
-        flask_migrate.upgrade(directory=str(MIGRATIONS))
+        upgrade_schema(db.engine, str(MIGRATIONS))
         app.extensions["portal.storage"].remove_leftovers()

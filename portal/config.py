@@ -16,7 +16,8 @@ class Config:
     #: Largest accepted upload, in bytes (the file itself, not the request).
     MAX_CONTENT_LENGTH = 4 * GIB
     #: Where the bytes live: unset or ``file://...`` for a local folder
-    #: (default ``<DATA_DIR>/files``).
+    #: (default ``<DATA_DIR>/files``), ``s3://bucket/prefix`` for an
+    #: S3-compatible object store (endpoint and credentials: boto3's AWS_* variables).
     STORAGE_URL: str | None = None
     #: Derived from DATA_DIR when unset: SQLite inside the data folder.
     SQLALCHEMY_DATABASE_URI: str | None = None

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .extensions import db
+from .storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,12 @@ class ServiceUnavailable(PortalError):
 FORM_EXPIRED_MESSAGE = "Sorry, the form expired, please try again."
 
 
+class StorageUnavailableError(PortalError):
+    status = 503
+    code = "storage_unavailable"
+    message = "The file store cannot be reached. Nothing was changed; try again in a moment."
+
+
 def format_bytes(size: int) -> str:
     """Human units (binary), e.g. ``1.5 MiB``."""
     value = float(size)
@@ -170,6 +177,12 @@ def handle_database_unavailable(error: OperationalError) -> Response:
     return handle_portal_error(ServiceUnavailable())
 
 
+def handle_storage_unavailable(error: StorageUnavailable) -> Response:
+    log.warning("storage unavailable: %s", error)
+    db.session.rollback()
+    return handle_portal_error(StorageUnavailableError())
+
+
 def handle_unexpected(error: Exception) -> Response:
     log.exception("unhandled error")
     db.session.rollback()
@@ -180,4 +193,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(PortalError, handle_portal_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(StorageUnavailable, handle_storage_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

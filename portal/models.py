@@ -24,6 +24,14 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
+#: ``str.casefold`` turns one character into at most three ("ΐ" -> "ΐ"), so the
+#: search name of a 255-character filename needs room for three times as many.
+SEARCH_NAME_LENGTH = 3 * 255
+#: PostgreSQL compares text by the server's locale unless told otherwise; "C"
+#: orders by code point, as SQLite does, so sorting by name is the same everywhere.
+SEARCH_NAME_TYPE = String(SEARCH_NAME_LENGTH).with_variant(String(SEARCH_NAME_LENGTH, collation="C"), "postgresql")
+
+
 def storage_key_for(video_id: str) -> str:
     """Where a video's bytes are: sharded by id, never derived from the client's name."""
     return f"{video_id[:2]}/{video_id[2:4]}/{video_id}"
@@ -44,7 +52,7 @@ class Video(db.Model):
     filename: Mapped[str] = mapped_column(String(255))
     #: ``filename.casefold()``: searching and sorting by it is case-insensitive
     #: for every script on every database (SQLite's lower() only knows ASCII).
-    search_name: Mapped[str] = mapped_column(String(255), index=True)
+    search_name: Mapped[str] = mapped_column(SEARCH_NAME_TYPE, index=True)
     content_type: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger, index=True)
     sha256: Mapped[str] = mapped_column(String(64))

@@ -40,6 +40,7 @@ from .models import storage_key_for
 from .models import utcnow
 from .storage import Storage
 from .storage import StorageFull
+from .storage import StorageUnavailable
 from .storage import Upload
 
 #: Bytes moved per read when copying or hashing a stored file.
@@ -419,8 +420,15 @@ def verify_all() -> Iterator[Video]:
 
 
 def delete_video(video: Video) -> None:
-    """Remove the row, then the bytes: a failure in between leaves stray bytes, never a row without them."""
+    """Remove the row, then the bytes: a failure in between leaves stray bytes, never a row without them.
+
+    Once the row is gone the video is deleted, so a store that cannot be
+    reached just then is logged rather than reported as a failed delete.
+    """
     key = video.storage_key
     db.session.delete(video)
     db.session.commit()
-    storage().delete(key)
+    try:
+        storage().delete(key)
+    except StorageUnavailable as error:
+        current_app.logger.warning("video %s deleted, but its bytes stay behind under %s: %s", video.id, key, error)

@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 
 from portal import create_app
+from tests.databases import database_for_test
+# Fixtures of the S3-compatible test server (SeaweedFS), for any test that asks for them.
+from tests.objectstore import s3_server  # noqa: F401
+from tests.objectstore import s3_url  # noqa: F401
 
 STRICT = os.environ.get("PORTAL_TEST_STRICT") == "1"
 
@@ -37,9 +41,18 @@ def minimal_mp4(payload: bytes = b"") -> bytes:
 
 
 @pytest.fixture
-def app(tmp_path: Path):
+def database_url(tmp_path: Path):
+    """SQLite in the test's data folder, or a fresh PostgreSQL schema (``PORTAL_TEST_DATABASE_URL``)."""
+    with database_for_test(tmp_path / "data") as url:
+        yield url
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str):
     """The portal on its own data folder; PORTAL_* variables still apply (e.g. a small size limit)."""
-    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test"})
+    app = create_app(
+        {"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": database_url}
+    )
     yield app
     with app.app_context():
         from portal.extensions import db

@@ -46,10 +46,11 @@ def test_schema_is_migrated_at_start_up(app):
     with app.app_context():
         inspector = inspect(db.engine)
         assert "videos" in inspector.get_table_names()
-        assert db.session.execute(db.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert db.session.execute(db.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
 
 
-def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app):
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
+    app = create_app({"DATA_DIR": str(tmp_path)})
     with app.app_context():
         assert db.session.execute(db.text("PRAGMA journal_mode")).scalar() == "wal"
         assert db.session.execute(db.text("PRAGMA busy_timeout")).scalar() == 30000

@@ -19,6 +19,10 @@ class StorageFull(OSError):
     """The backend has no room for more bytes."""
 
 
+class StorageUnavailable(OSError):
+    """The backend cannot be reached, or refused a request: nothing was changed, try again later."""
+
+
 class Upload(Protocol):
     def write(self, data: bytes) -> int: ...
 
@@ -50,7 +54,11 @@ class Storage(Protocol):
 
 
 def storage_from_url(url: str | None, data_dir: Path) -> Storage:
-    """Build the backend named by ``STORAGE_URL`` (unset: ``<data_dir>/files``)."""
+    """Build the backend named by ``STORAGE_URL`` (unset: ``<data_dir>/files``).
+
+    ``s3://bucket/prefix`` keeps the bytes in an S3-compatible store; the
+    endpoint and credentials come from boto3's own variables (see :mod:`.s3`).
+    """
     from .local import LocalStorage
 
     if not url:
@@ -58,4 +66,9 @@ def storage_from_url(url: str | None, data_dir: Path) -> Storage:
     parsed = urlparse(url)
     if parsed.scheme == "file":
         return LocalStorage(Path(parsed.netloc + parsed.path))
-    raise ValueError(f"PORTAL_STORAGE_URL must start with file:// (got {url!r})")
+    if parsed.scheme == "s3" and parsed.netloc:
+        # Imported here so that a portal on local files never needs boto3.
+        from .s3 import S3Storage
+
+        return S3Storage(parsed.netloc, parsed.path)
+    raise ValueError(f"PORTAL_STORAGE_URL must be file:///folder or s3://bucket/prefix (got {url!r})")

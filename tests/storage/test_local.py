@@ -1,4 +1,4 @@
-"""The local folder backend: atomic commits, aborts, leftovers."""
+"""The local folder backend: what only a folder has (paths inside it, temporary files of processes)."""
 
 from __future__ import annotations
 
@@ -14,35 +14,6 @@ from portal.storage.local import LocalStorage
 @pytest.fixture
 def storage(tmp_path):
     return LocalStorage(tmp_path / "files")
-
-
-def test_bytes_appear_under_the_key_only_on_commit(storage):
-    upload = storage.create("ab/cd/key")
-    upload.write(b"hello ")
-    upload.write(b"world")
-    assert storage.size("ab/cd/key") is None
-    upload.commit()
-    assert storage.open("ab/cd/key").read() == b"hello world"
-    assert list(storage.keys()) == ["ab/cd/key"]
-    assert list(storage.incoming.iterdir()) == []
-
-
-def test_abort_leaves_nothing(storage):
-    upload = storage.create("ab/cd/key")
-    upload.write(b"partial")
-    upload.abort()
-    upload.abort()
-    assert storage.size("ab/cd/key") is None
-    assert list(storage.incoming.iterdir()) == []
-
-
-def test_delete_is_idempotent(storage):
-    upload = storage.create("ab/cd/key")
-    upload.write(b"x")
-    upload.commit()
-    storage.delete("ab/cd/key")
-    storage.delete("ab/cd/key")
-    assert storage.size("ab/cd/key") is None
 
 
 def test_keys_cannot_leave_the_folder(storage):

@@ -1,0 +1,350 @@
+"""Bytes in an S3-compatible object store, through boto3.
+
+Chosen by ``PORTAL_STORAGE_URL=s3://bucket/prefix``. The endpoint, region and
+credentials are whatever boto3 finds by itself (``AWS_ENDPOINT_URL_S3`` or
+``AWS_ENDPOINT_URL``, ``AWS_DEFAULT_REGION``, ``AWS_ACCESS_KEY_ID``,
+``AWS_SECRET_ACCESS_KEY``, or a profile), so any S3-compatible store works by
+configuration alone.
+
+Writes hold at most one part in memory: a file smaller than a part is sent
+with a single PUT, a larger one as a multipart upload. Every request carries
+the SHA-256 of its bytes (``x-amz-checksum-sha256``), so the store itself
+refuses bytes damaged on the way. An object appears under its key only when
+the upload completes; an aborted upload leaves nothing.
+
+Reads stream from the store with ranged GETs pinned to the object's ETag, so
+a seek costs one new request, and an object replaced while it is being read
+fails the read instead of mixing two files.
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import hashlib
+import io
+import logging
+from contextlib import contextmanager
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
+from typing import Any
+from typing import Iterator
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError
+from botocore.exceptions import ClientError
+
+from . import StorageFull
+from . import StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+#: Bytes per part of a multipart upload (S3 wants at least 5 MiB for all but the last).
+PART_SIZE = 8 * 1024 * 1024
+#: Multipart uploads older than this are taken for leftovers of interrupted
+#: uploads; younger ones may belong to a live upload of another process.
+STALE_AFTER = timedelta(hours=24)
+_NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+_FULL = {"InsufficientStorage", "QuotaExceeded", "XMinioStorageFull"}
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def _talking_to_the_store(what: str) -> Iterator[None]:
+    """Turn the store's refusals and network failures into the storage protocol's errors."""
+    try:
+        yield
+    except ClientError as error:
+        code = _error_code(error)
+        if code in _FULL:
+            raise StorageFull(errno.ENOSPC, "the object store has no space left") from error
+        raise StorageUnavailable(f"{what}: the object store answered {code or 'an error'}") from error
+    except BotoCoreError as error:
+        raise StorageUnavailable(f"{what}: the object store cannot be reached ({error})") from error
+
+
+def _checksum(data: bytes) -> str:
+    """The value of ``x-amz-checksum-sha256``: the base64 of the SHA-256 of ``data``."""
+    return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+
+
+def make_client() -> Any:
+    """An S3 client configured by boto3's own variables, with room for many concurrent downloads."""
+    config = Config(retries={"mode": "standard"}, max_pool_connections=64)
+    return boto3.session.Session().client("s3", config=config)
+
+
+class S3Upload:
+    """One object on its way into the store: a single PUT, or a multipart upload past one part."""
+
+    def __init__(self, storage: S3Storage, key: str) -> None:
+        self.storage = storage
+        self.key = key
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+        self._finished = False
+
+    def write(self, data: bytes) -> int:
+        assert not self._finished, "upload already finished"
+        self._buffer += data
+        while len(self._buffer) >= self.storage.part_size:
+            part = bytes(self._buffer[: self.storage.part_size])
+            del self._buffer[: self.storage.part_size]
+            self._guarded(self._send_part, part)
+        return len(data)
+
+    def commit(self) -> None:
+        assert not self._finished, "upload already finished"
+        if self._upload_id is None:
+            self._guarded(self._put_whole)
+        else:
+            if self._buffer:
+                self._guarded(self._send_part, bytes(self._buffer))
+            self._guarded(self._complete)
+        self._buffer = bytearray()
+        self._finished = True
+
+    def abort(self) -> None:
+        """Forget the upload. Best effort: it runs while another error is on its way up, and a
+        multipart upload it cannot abort now is aborted later by :meth:`S3Storage.remove_leftovers`."""
+        if self._finished:
+            return
+        self._finished = True
+        self._buffer = bytearray()
+        if self._upload_id is not None:
+            upload_id, self._upload_id = self._upload_id, None
+            try:
+                self.storage.client.abort_multipart_upload(Bucket=self.storage.bucket, Key=self.key, UploadId=upload_id)
+            except (BotoCoreError, ClientError) as error:
+                if not isinstance(error, ClientError) or _error_code(error) != "NoSuchUpload":
+                    log.warning("could not abort the multipart upload of %s now: %s", self.key, error)
+
+    def _guarded(self, action: Any, *args: Any) -> None:
+        """Run one request; on any failure forget the upload, so nothing is left in the store."""
+        try:
+            with _talking_to_the_store(f"storing {self.key}"):
+                action(*args)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _put_whole(self) -> None:
+        body = bytes(self._buffer)
+        self.storage.client.put_object(
+            Bucket=self.storage.bucket, Key=self.key, Body=body, ChecksumSHA256=_checksum(body)
+        )
+
+    def _send_part(self, part: bytes) -> None:
+        if self._upload_id is None:
+            created = self.storage.client.create_multipart_upload(
+                Bucket=self.storage.bucket, Key=self.key, ChecksumAlgorithm="SHA256"
+            )
+            self._upload_id = created["UploadId"]
+        number = len(self._parts) + 1
+        checksum = _checksum(part)
+        answer = self.storage.client.upload_part(
+            Bucket=self.storage.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number,
+            Body=part, ChecksumSHA256=checksum,
+        )
+        self._parts.append({"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": checksum})
+
+    def _complete(self) -> None:
+        self.storage.client.complete_multipart_upload(
+            Bucket=self.storage.bucket, Key=self.key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
+        )
+        self._upload_id = None
+
+
+class S3Reader(io.RawIOBase):
+    """A seekable reader of one object that streams it with ranged GETs.
+
+    It keeps the bytes of the last read until the next one, because waitress's
+    ``wsgi.file_wrapper`` reads ahead, seeks back and reads the same bytes
+    again; any other seek starts a new GET at the new position, when the next
+    read needs it.
+    """
+
+    def __init__(self, storage: S3Storage, key: str, size: int, etag: str) -> None:
+        super().__init__()
+        self.storage = storage
+        self.key = key
+        self.size = size
+        self.etag = etag
+        self.requests = 0
+        self._position = 0
+        self._window = b""
+        self._window_start = 0
+        self._body: Any = None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._position = base + offset
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        remaining = self.size - self._position
+        if remaining <= 0:
+            return b""
+        size = remaining if size is None or size < 0 else min(size, remaining)
+        window_end = self._window_start + len(self._window)
+        if not self._window_start <= self._position <= window_end:
+            self._drop_stream()
+            self._window, self._window_start = b"", self._position
+        self._window = self._window[self._position - self._window_start :]
+        self._window_start = self._position
+        while len(self._window) < size:
+            self._window += self._read_stream(size - len(self._window))
+        data = self._window[:size]
+        self._position += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._drop_stream()
+        self._window = b""
+        super().close()
+
+    def _read_stream(self, size: int) -> bytes:
+        """Read on from where the window ends; reconnect once if the store dropped the connection."""
+        for attempt in (1, 2):
+            try:
+                chunk = self._stream().read(size)
+            except (BotoCoreError, OSError):
+                if attempt == 2:
+                    raise
+                self._drop_stream()
+                continue
+            if chunk:
+                return chunk
+            self._drop_stream()
+        raise OSError(f"{self.key}: the object store ended the object early")
+
+    def _stream(self) -> Any:
+        if self._body is None:
+            start = self._window_start + len(self._window)
+            self.requests += 1
+            try:
+                answer = self.storage.client.get_object(
+                    Bucket=self.storage.bucket, Key=self.storage.object_key(self.key),
+                    Range=f"bytes={start}-{self.size - 1}", IfMatch=self.etag,
+                )
+            except ClientError as error:
+                if _error_code(error) in _NOT_FOUND:
+                    raise FileNotFoundError(f"{self.key} is gone from the object store") from error
+                raise StorageUnavailable(f"reading {self.key}: the object store answered {_error_code(error)}") from error
+            except BotoCoreError as error:
+                raise StorageUnavailable(f"reading {self.key}: the object store cannot be reached ({error})") from error
+            self._body = answer["Body"]
+        return self._body
+
+    def _drop_stream(self) -> None:
+        if self._body is not None:
+            self._body.close()
+            self._body = None
+
+
+class S3Storage:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        client: Any = None,
+        part_size: int = PART_SIZE,
+        stale_after: timedelta = STALE_AFTER,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.client = client if client is not None else make_client()
+        self.part_size = part_size
+        self.stale_after = stale_after
+
+    def object_key(self, key: str) -> str:
+        if not key or key.startswith("/") or ".." in key.split("/"):
+            raise ValueError(f"key {key!r} is not a plain relative key")
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _list_prefix(self) -> str:
+        return f"{self.prefix}/" if self.prefix else ""
+
+    def create(self, key: str) -> S3Upload:
+        return S3Upload(self, self.object_key(key))
+
+    def _head(self, key: str) -> dict[str, Any] | None:
+        with _talking_to_the_store(f"looking up {key}"):
+            try:
+                return self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))
+            except ClientError as error:
+                if _error_code(error) in _NOT_FOUND:
+                    return None
+                raise
+
+    def open(self, key: str) -> S3Reader:
+        head = self._head(key)
+        if head is None:
+            raise FileNotFoundError(f"{key} is not in the object store")
+        return S3Reader(self, key, int(head["ContentLength"]), head["ETag"])
+
+    def size(self, key: str) -> int | None:
+        head = self._head(key)
+        return None if head is None else int(head["ContentLength"])
+
+    def delete(self, key: str) -> None:
+        with _talking_to_the_store(f"deleting {key}"):
+            self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
+
+    def keys(self) -> Iterator[str]:
+        prefix = self._list_prefix()
+        with _talking_to_the_store("listing the stored files"):
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield item["Key"][len(prefix) :]
+
+    def remove_leftovers(self) -> int:
+        """Abort multipart uploads of this prefix older than ``stale_after``.
+
+        A store does not say which process started an upload, so age tells:
+        younger uploads may still be running in another process or machine.
+        """
+        cutoff = datetime.now(timezone.utc) - self.stale_after
+        removed = 0
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        with _talking_to_the_store("removing leftover uploads"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._list_prefix()):
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] > cutoff:
+                        continue
+                    try:
+                        self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+                    except ClientError as error:
+                        if _error_code(error) != "NoSuchUpload":
+                            raise
+                    removed += 1
+        return removed
+
+    def is_usable(self) -> bool:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except (BotoCoreError, ClientError):
+            return False
+        return True
