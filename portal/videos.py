@@ -15,6 +15,7 @@ import io
 import re
 import unicodedata
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 from typing import Iterator
@@ -357,15 +358,27 @@ def verified_chunks(video: Video, content: BinaryIO, chunk_size: int = CHUNK_SIZ
     When the bytes do not match, the file is marked corrupt and the iteration
     fails before the last chunk, so the response can never complete: the
     server breaks the connection short of the announced Content-Length.
+
+    The next chunk is read and hashed in a helper thread while the current one
+    is being sent (hashlib releases the GIL), so hashing costs little more
+    than sending; chunks are still hashed strictly in order, one at a time.
     """
     digest = hashlib.sha256()
+
+    def read_and_hash() -> bytes:
+        chunk = content.read(chunk_size)
+        digest.update(chunk)
+        return chunk
+
     held_back = b""
     try:
-        while chunk := content.read(chunk_size):
-            digest.update(chunk)
-            if held_back:
-                yield held_back
-            held_back = chunk
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-hash") as reader:
+            next_chunk = reader.submit(read_and_hash)
+            while chunk := next_chunk.result():
+                next_chunk = reader.submit(read_and_hash)
+                if held_back:
+                    yield held_back
+                held_back = chunk
         if digest.hexdigest() != video.sha256:
             _set_status(video, VideoStatus.CORRUPT)
             current_app.logger.error("video %s is corrupt: download stopped before the end", video.id)
