@@ -127,7 +127,7 @@ def list_files(request: Request, page: int = 1, per_page: int = 20, q: str = "")
             f"SELECT {', '.join(COLUMNS)} FROM videos {where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
             [*parameters, per_page, (page - 1) * per_page],
         ).fetchall()
-    items = [describe(dict(zip(COLUMNS, row)), request) for row in rows]
+    items = [describe(dict(zip(COLUMNS, row, strict=True)), request) for row in rows]
     return {"items": items, "total": total, "page": page, "per_page": per_page}
 
 
@@ -148,4 +148,6 @@ if __name__ == "__main__":
     import uvicorn
 
     prepare()
-    uvicorn.run(app, host=os.environ.get("BENCH_HOST", "127.0.0.1"), port=int(os.environ["BENCH_PORT"]), log_level="warning")
+    uvicorn.run(
+        app, host=os.environ.get("BENCH_HOST", "127.0.0.1"), port=int(os.environ["BENCH_PORT"]), log_level="warning"
+    )

@@ -48,7 +48,6 @@ from datetime import timedelta
 from datetime import timezone
 from pathlib import Path
 from typing import Any
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
@@ -97,12 +96,16 @@ def rss_bytes(pid: int) -> int:
 class Server:
     """A child process answering HTTP on 127.0.0.1, stopped by :meth:`stop`."""
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str], port: int, log_dir: Path, health: str) -> None:
+    def __init__(
+        self, name: str, command: list[str], env: dict[str, str], port: int, log_dir: Path, health: str
+    ) -> None:
         self.name = name
         self.port = port
         self.log_path = log_dir / f"{name}.log"
         self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT
+        )
         self._wait_until_answering(health)
 
     @property
@@ -191,7 +194,9 @@ def start_nginx(nginx: str, work: Path, root: Path) -> Server:
     port = free_port()
     config = prefix / "nginx.conf"
     config.write_text(NGINX_CONF.format(prefix=prefix, port=port, root=root))
-    return Server("nginx", [nginx, "-p", str(prefix), "-c", str(config), "-e", str(prefix / "error.log")], {}, port, work, "/")
+    return Server(
+        "nginx", [nginx, "-p", str(prefix), "-c", str(config), "-e", str(prefix / "error.log")], {}, port, work, "/"
+    )
 
 
 # --- HTTP, as cheaply as a client can do it ----------------------------------------
@@ -235,7 +240,9 @@ class Reply:
     headers: dict[str, str]
 
 
-def upload(port: int, path: str, source: Path, form: Form | None = None, headers: dict[str, str] | None = None) -> Reply:
+def upload(
+    port: int, path: str, source: Path, form: Form | None = None, headers: dict[str, str] | None = None
+) -> Reply:
     """POST ``source`` as the raw body or inside ``form``; time from connect to the full answer."""
     size = source.stat().st_size
     preamble = form.preamble() if form else b""
@@ -245,7 +252,11 @@ def upload(port: int, path: str, source: Path, form: Form | None = None, headers
     try:
         connection.putrequest("POST", path, skip_accept_encoding=True)
         content_type = f"multipart/form-data; boundary={form.boundary}" if form else "video/mp4"
-        for name, value in {"Content-Type": content_type, "Content-Length": str(len(preamble) + size + len(epilogue)), **(headers or {})}.items():
+        for name, value in {
+            "Content-Type": content_type,
+            "Content-Length": str(len(preamble) + size + len(epilogue)),
+            **(headers or {}),
+        }.items():
             connection.putheader(name, value)
         connection.endheaders()
         try:
@@ -262,7 +273,12 @@ def upload(port: int, path: str, source: Path, form: Form | None = None, headers
         connection.close()
 
 
-def fetch(connection: http.client.HTTPConnection, path: str, headers: dict[str, str] | None = None, buffer: bytearray | None = None) -> tuple[int, int]:
+def fetch(
+    connection: http.client.HTTPConnection,
+    path: str,
+    headers: dict[str, str] | None = None,
+    buffer: bytearray | None = None,
+) -> tuple[int, int]:
     """GET ``path`` and read the body into ``buffer`` (discarded); answers (status, bytes read)."""
     connection.request("GET", path, headers=headers or {})
     response = connection.getresponse()
@@ -418,7 +434,10 @@ def requests_per_second(port: int, path: str, seconds: float) -> dict[str, Any]:
         duration = max(1, round(seconds))
         output = subprocess.run(
             [wrk, "-t2", f"-c{CLIENTS}", f"-d{duration}s", "--timeout", "10s", url],
-            capture_output=True, text=True, timeout=duration + 60, check=True,
+            capture_output=True,
+            text=True,
+            timeout=duration + 60,
+            check=True,
         ).stdout
         rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
         errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -460,17 +479,19 @@ def seed_rows(count: int) -> list[dict[str, Any]]:
     for index in range(count):
         name = f"{SEARCH_WORDS[index % len(SEARCH_WORDS)]} {index:05d}.mp4"
         moment = now - timedelta(minutes=count - index)
-        rows.append({
-            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            "filename": name,
-            "search_name": name.casefold(),
-            "content_type": "video/mp4",
-            "size": rng.randrange(10**6, 10**10),
-            "sha256": hashlib.sha256(name.encode()).hexdigest(),
-            "status": "ok",
-            "created_at": moment,
-            "verified_at": moment,
-        })
+        rows.append(
+            {
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "filename": name,
+                "search_name": name.casefold(),
+                "content_type": "video/mp4",
+                "size": rng.randrange(10**6, 10**10),
+                "sha256": hashlib.sha256(name.encode()).hexdigest(),
+                "status": "ok",
+                "created_at": moment,
+                "verified_at": moment,
+            }
+        )
     return rows
 
 
@@ -600,12 +621,26 @@ class Bench:
         field = re.search(r'name="([^"]+)"', file_input.group(0)).group(1)
         form_tag = re.search(r'<form[^>]*enctype="multipart/form-data"[^>]*>', html)
         action = re.search(r'action="([^"]*)"', form_tag.group(0)) if form_tag else None
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+            r'value="([^"]+)"[^>]*name="csrf_token"', html
+        )
         fields = {"csrf_token": token.group(1)} if token else {}
         cookie = page.headers.get("Set-Cookie", "").split(";", 1)[0]
-        return (action.group(1) if action and action.group(1) else "/upload"), Form(field, fields), ({"Cookie": cookie} if cookie else {})
+        return (
+            (action.group(1) if action and action.group(1) else "/upload"),
+            Form(field, fields),
+            ({"Cookie": cookie} if cookie else {}),
+        )
 
-    def upload_rates(self, server: Server, path: str, source: Path, warmup: Path, form: Form | None, headers: dict[str, str] | None = None) -> tuple[list[float], dict[str, int]]:
+    def upload_rates(
+        self,
+        server: Server,
+        path: str,
+        source: Path,
+        warmup: Path,
+        form: Form | None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[list[float], dict[str, int]]:
         """Upload ``warmup`` once, then ``source`` ``repeat`` times, watching the server's memory."""
         reply = upload(server.port, path, warmup, form, headers)
         self.check_upload(server, reply)
@@ -639,7 +674,9 @@ class Bench:
         elif server.name == "fastapi":
             (self.work / "fastapi-data" / "files" / json.loads(reply.body)["id"]).unlink()
 
-    def measure_uploads(self, source: Path, warmup: Path, portal: Server, floor: Server, fastapi: Server, limit: float) -> str:
+    def measure_uploads(
+        self, source: Path, warmup: Path, portal: Server, floor: Server, fastapi: Server, limit: float
+    ) -> str:
         api = "/api/v1/files"
         raw_path = api + "?filename=bench.mp4"
         multipart = Form("file", {})
@@ -666,10 +703,37 @@ class Bench:
         web_rate = rate.get("portal_web_form")
         self.add(
             Figure("upload", "hash+copy limit (plain Python)", "MB/s", limit),
-            Figure("upload", "raw body", "MB/s", rate["portal_raw"], "hash+copy limit", limit, "ratio >= 0.45", minimum_ratio=0.45),
+            Figure(
+                "upload",
+                "raw body",
+                "MB/s",
+                rate["portal_raw"],
+                "hash+copy limit",
+                limit,
+                "ratio >= 0.45",
+                minimum_ratio=0.45,
+            ),
             Figure("upload", "raw body", "MB/s", rate["portal_raw"], "waitress floor", floor_raw),
-            Figure("upload", "raw body", "MB/s", rate["portal_raw"], "FastAPI", fastapi_raw, "ratio >= 0.85", minimum_ratio=0.85),
-            Figure("upload", "multipart", "MB/s", rate["portal_multipart"], "hash+copy limit", limit, "ratio >= 0.40", minimum_ratio=0.40),
+            Figure(
+                "upload",
+                "raw body",
+                "MB/s",
+                rate["portal_raw"],
+                "FastAPI",
+                fastapi_raw,
+                "ratio >= 0.85",
+                minimum_ratio=0.85,
+            ),
+            Figure(
+                "upload",
+                "multipart",
+                "MB/s",
+                rate["portal_multipart"],
+                "hash+copy limit",
+                limit,
+                "ratio >= 0.40",
+                minimum_ratio=0.40,
+            ),
             Figure("upload", "multipart", "MB/s", rate["portal_multipart"], "waitress floor", floor_multipart),
             Figure("upload", "multipart", "MB/s", rate["portal_multipart"], "FastAPI", fastapi_multipart),
             Figure("upload", "web form", "MB/s", web_rate, "hash+copy limit", limit),
@@ -680,10 +744,24 @@ class Bench:
         for name, label in (("portal_raw", "raw body"), ("portal_multipart", "multipart")):
             memory = results[name]["rss"]
             self.add(
-                Figure("memory", f"server RSS peak, {label} upload", "MiB", memory["peak"] / MIB,
-                       "FastAPI", results[name.replace("portal", "fastapi")]["rss"]["peak"] / MIB, higher_is_better=False),
-                Figure("memory", f"server RSS growth, {label} upload", "MiB", (memory["peak"] - memory["before"]) / MIB,
-                       target="< 32 MiB", higher_is_better=False, maximum_value=32),
+                Figure(
+                    "memory",
+                    f"server RSS peak, {label} upload",
+                    "MiB",
+                    memory["peak"] / MIB,
+                    "FastAPI",
+                    results[name.replace("portal", "fastapi")]["rss"]["peak"] / MIB,
+                    higher_is_better=False,
+                ),
+                Figure(
+                    "memory",
+                    f"server RSS growth, {label} upload",
+                    "MiB",
+                    (memory["peak"] - memory["before"]) / MIB,
+                    target="< 32 MiB",
+                    higher_is_better=False,
+                    maximum_value=32,
+                ),
             )
         # Keep one copy of the file in the portal for the downloads.
         reply = upload(portal.port, raw_path, source)
@@ -712,7 +790,12 @@ class Bench:
                     whole.append(timed_download(server.port, path, size))
                 memory["peak"] = max(memory["peak"], rss.peak)
                 stream.append(timed_download(server.port, path, size, {"Range": "bytes=0-"}))
-            results[name] = {"whole_mb_s": whole, "stream_mb_s": stream, "ranges": random_ranges(server.port, path, size, range_count), "rss": memory}
+            results[name] = {
+                "whole_mb_s": whole,
+                "stream_mb_s": stream,
+                "ranges": random_ranges(server.port, path, size, range_count),
+                "rss": memory,
+            }
         self.samples["downloads"] = results
         whole = {name: median(results[name]["whole_mb_s"]) for name in paths}
         stream = {name: median(results[name]["stream_mb_s"]) for name in paths}
@@ -720,25 +803,92 @@ class Bench:
         cached_rate = median(cached)
         self.add(
             Figure("download", "cached sequential read (plain Python)", "MB/s", cached_rate),
-            Figure("download", "whole file, verified", "MB/s", whole["portal"], "nginx", whole["nginx"], "ratio >= 0.5", minimum_ratio=0.5),
+            Figure(
+                "download",
+                "whole file, verified",
+                "MB/s",
+                whole["portal"],
+                "nginx",
+                whole["nginx"],
+                "ratio >= 0.5",
+                minimum_ratio=0.5,
+            ),
             Figure("download", "whole file, verified", "MB/s", whole["portal"], "cached read", cached_rate),
-            Figure("download", "whole file, verified", "MB/s", whole["portal"], "FastAPI (unverified)", whole["fastapi"]),
-            Figure("download", "bytes=0- stream", "MB/s", stream["portal"], "nginx", stream["nginx"], "ratio >= 0.9", minimum_ratio=0.9),
+            Figure(
+                "download", "whole file, verified", "MB/s", whole["portal"], "FastAPI (unverified)", whole["fastapi"]
+            ),
+            Figure(
+                "download",
+                "bytes=0- stream",
+                "MB/s",
+                stream["portal"],
+                "nginx",
+                stream["nginx"],
+                "ratio >= 0.9",
+                minimum_ratio=0.9,
+            ),
             Figure("download", "bytes=0- stream", "MB/s", stream["portal"], "FastAPI", stream["fastapi"]),
-            Figure("download", "1 MiB ranges", "MB/s", ranges["portal"]["mb_s"], "nginx", ranges["nginx"]["mb_s"], "ratio >= 0.9", minimum_ratio=0.9),
+            Figure(
+                "download",
+                "1 MiB ranges",
+                "MB/s",
+                ranges["portal"]["mb_s"],
+                "nginx",
+                ranges["nginx"]["mb_s"],
+                "ratio >= 0.9",
+                minimum_ratio=0.9,
+            ),
             Figure("download", "1 MiB ranges", "MB/s", ranges["portal"]["mb_s"], "FastAPI", ranges["fastapi"]["mb_s"]),
-            Figure("download", "1 MiB range p50", "ms", ranges["portal"]["p50_ms"], "nginx", ranges["nginx"]["p50_ms"], higher_is_better=False),
-            Figure("download", "1 MiB range p99", "ms", ranges["portal"]["p99_ms"], "nginx", ranges["nginx"]["p99_ms"], higher_is_better=False),
-            Figure("download", "1 MiB range p50", "ms", ranges["portal"]["p50_ms"], "FastAPI", ranges["fastapi"]["p50_ms"], higher_is_better=False),
+            Figure(
+                "download",
+                "1 MiB range p50",
+                "ms",
+                ranges["portal"]["p50_ms"],
+                "nginx",
+                ranges["nginx"]["p50_ms"],
+                higher_is_better=False,
+            ),
+            Figure(
+                "download",
+                "1 MiB range p99",
+                "ms",
+                ranges["portal"]["p99_ms"],
+                "nginx",
+                ranges["nginx"]["p99_ms"],
+                higher_is_better=False,
+            ),
+            Figure(
+                "download",
+                "1 MiB range p50",
+                "ms",
+                ranges["portal"]["p50_ms"],
+                "FastAPI",
+                ranges["fastapi"]["p50_ms"],
+                higher_is_better=False,
+            ),
             Figure("download", "nginx whole file (sendfile)", "MB/s", whole["nginx"], "cached read", cached_rate),
             Figure("download", "FastAPI whole file", "MB/s", whole["fastapi"], "nginx", whole["nginx"]),
         )
         memory = results["portal"]["rss"]
         self.add(
-            Figure("memory", "server RSS peak, whole-file download", "MiB", memory["peak"] / MIB,
-                   "FastAPI", results["fastapi"]["rss"]["peak"] / MIB, higher_is_better=False),
-            Figure("memory", "server RSS growth, whole-file download", "MiB", (memory["peak"] - memory["before"]) / MIB,
-                   target="< 32 MiB", higher_is_better=False, maximum_value=32),
+            Figure(
+                "memory",
+                "server RSS peak, whole-file download",
+                "MiB",
+                memory["peak"] / MIB,
+                "FastAPI",
+                results["fastapi"]["rss"]["peak"] / MIB,
+                higher_is_better=False,
+            ),
+            Figure(
+                "memory",
+                "server RSS growth, whole-file download",
+                "MiB",
+                (memory["peak"] - memory["before"]) / MIB,
+                target="< 32 MiB",
+                higher_is_better=False,
+                maximum_value=32,
+            ),
         )
 
     # listing ------------------------------------------------------------------------
@@ -771,13 +921,49 @@ class Bench:
                 target = {"target": "< 15 ms", "maximum_value": 15} if stat == "p50_ms" else {}
                 name = f"{label} {stat[:3]}"
                 self.add(
-                    Figure("listing", f"API {name}", "ms", result["api"][stat], "FastAPI", result["fastapi"][stat], higher_is_better=False, **target),
-                    Figure("listing", f"page {name}", "ms", page.get(stat), "FastAPI API", result["fastapi"][stat], higher_is_better=False, **target),
+                    Figure(
+                        "listing",
+                        f"API {name}",
+                        "ms",
+                        result["api"][stat],
+                        "FastAPI",
+                        result["fastapi"][stat],
+                        higher_is_better=False,
+                        **target,
+                    ),
+                    Figure(
+                        "listing",
+                        f"page {name}",
+                        "ms",
+                        page.get(stat),
+                        "FastAPI API",
+                        result["fastapi"][stat],
+                        higher_is_better=False,
+                        **target,
+                    ),
                 )
         fastapi_rps = throughput["fastapi"]["rps"]
         self.add(
-            Figure("listing", f"API req/s, {CLIENTS} clients", "req/s", throughput["api"]["rps"], "FastAPI", fastapi_rps, ">= 700", minimum_value=700),
-            Figure("listing", f"page req/s, {CLIENTS} clients", "req/s", (throughput["page"] or {}).get("rps"), "FastAPI API", fastapi_rps, ">= 700", minimum_value=700),
+            Figure(
+                "listing",
+                f"API req/s, {CLIENTS} clients",
+                "req/s",
+                throughput["api"]["rps"],
+                "FastAPI",
+                fastapi_rps,
+                ">= 700",
+                minimum_value=700,
+            ),
+            Figure(
+                "listing",
+                f"page req/s, {CLIENTS} clients",
+                "req/s",
+                (throughput["page"] or {}).get("rps"),
+                "FastAPI API",
+                fastapi_rps,
+                ">= 700",
+                minimum_value=700,
+            ),
         )
 
 
@@ -792,23 +978,37 @@ def table(figures: list[Figure]) -> str:
     rows = [header]
     for figure in figures:
         met = {True: "yes", False: "NO", None: ""}[figure.met] if figure.target else ""
-        rows.append((
-            figure.group, figure.name, number(figure.value), figure.unit, figure.against,
-            number(figure.reference) if figure.against else "", f"{figure.ratio:.2f}" if figure.ratio else ("n/a" if figure.against else ""),
-            figure.target, met,
-        ))
+        rows.append(
+            (
+                figure.group,
+                figure.name,
+                number(figure.value),
+                figure.unit,
+                figure.against,
+                number(figure.reference) if figure.against else "",
+                f"{figure.ratio:.2f}" if figure.ratio else ("n/a" if figure.against else ""),
+                figure.target,
+                met,
+            )
+        )
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=parse_size, default=parse_size("1GiB"), help="size of the test file (default 1GiB)")
-    parser.add_argument("--repeat", type=int, help="runs of each transfer; the median is reported (default 3, 1 with --quick)")
+    parser.add_argument(
+        "--size", type=parse_size, default=parse_size("1GiB"), help="size of the test file (default 1GiB)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, help="runs of each transfer; the median is reported (default 3, 1 with --quick)"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke test: an 8 MiB file, one run each, short loops")
-    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "last.json", help="where to write the results")
+    parser.add_argument(
+        "--json", type=Path, default=ROOT / "bench" / "results" / "last.json", help="where to write the results"
+    )
     args = parser.parse_args(argv)
     size = 8 * MIB if args.quick and args.size == parse_size("1GiB") else args.size
     if size < 2 * MIB:
@@ -825,14 +1025,22 @@ def main(argv: list[str] | None = None) -> int:
         bench.stop_servers()
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"portal benchmark: {size / MIB:,.0f} MiB file, median of {repeat} run(s), {SEED_VIDEOS:,} videos listed, "
-          f"{os.cpu_count()} CPUs, {time.monotonic() - started:.0f} s")
+    print(
+        f"portal benchmark: {size / MIB:,.0f} MiB file, median of {repeat} run(s), {SEED_VIDEOS:,} videos listed, "
+        f"{os.cpu_count()} CPUs, {time.monotonic() - started:.0f} s"
+    )
     print("ratio: portal / reference for rates, reference / portal for times and memory (above 1 = portal better)")
     print(table(bench.figures))
     result = {
         "meta": {
-            "size": size, "repeat": repeat, "quick": args.quick, "videos": SEED_VIDEOS, "clients": CLIENTS,
-            "cpus": os.cpu_count(), "python": platform.python_version(), "finished_at": datetime.now(timezone.utc).isoformat(),
+            "size": size,
+            "repeat": repeat,
+            "quick": args.quick,
+            "videos": SEED_VIDEOS,
+            "clients": CLIENTS,
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "finished_at": datetime.now(timezone.utc).isoformat(),
         },
         "figures": [figure.as_json() for figure in bench.figures],
         "samples": bench.samples,

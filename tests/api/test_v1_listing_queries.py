@@ -22,11 +22,19 @@ def many_videos(app):
     rows = []
     for index in range(250):
         name = f"clip {index:03d}.mp4"
-        rows.append({
-            "id": str(uuid.uuid4()), "filename": name, "search_name": name, "content_type": "video/mp4",
-            "size": 1000 + index, "sha256": hashlib.sha256(name.encode()).hexdigest(), "status": "ok",
-            "created_at": now - timedelta(minutes=index), "verified_at": now,
-        })
+        rows.append(
+            {
+                "id": str(uuid.uuid4()),
+                "filename": name,
+                "search_name": name,
+                "content_type": "video/mp4",
+                "size": 1000 + index,
+                "sha256": hashlib.sha256(name.encode()).hexdigest(),
+                "status": "ok",
+                "created_at": now - timedelta(minutes=index),
+                "verified_at": now,
+            }
+        )
     with app.app_context():
         db.session.execute(db.insert(Video), rows)
         db.session.commit()

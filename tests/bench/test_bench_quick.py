@@ -29,14 +29,19 @@ def quick_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, dict]:
     output = tmp_path_factory.mktemp("bench") / "last.json"
     finished = subprocess.run(
         [sys.executable, "bench/run.py", "--quick", "--json", str(output)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert finished.returncode == 0, finished.stdout + finished.stderr
     return finished, json.loads(output.read_text())
 
 
 def figure(result: dict, group: str, name: str, against: str = "") -> dict:
-    matches = [item for item in result["figures"] if (item["group"], item["name"], item["against"]) == (group, name, against)]
+    matches = [
+        item for item in result["figures"] if (item["group"], item["name"], item["against"]) == (group, name, against)
+    ]
     assert len(matches) == 1, f"no single figure {group}/{name}/{against}"
     return matches[0]
 
