@@ -572,6 +572,8 @@ class Bench:
         self.samples: dict[str, Any] = {}
         self.figures: list[Figure] = []
         self.servers: list[Server] = []
+        #: The copy of the test file kept in the FastAPI baseline for its downloads.
+        self.fastapi_id = ""
 
     def add(self, *figures: Figure) -> None:
         self.figures.extend(figures)
@@ -599,8 +601,8 @@ class Bench:
         limit = self.measure_limit(source)
         stored_id = self.measure_uploads(source, warmup, portal, floor, fastapi, limit)
         stored = self.work / "portal-data" / "files" / stored_id[:2] / stored_id[2:4] / stored_id
-        server = self.started(start_nginx(nginx, self.work, stored.parent.parent.parent))
-        self.measure_downloads(stored, stored_id, portal, fastapi, server)
+        nginx_server = self.started(start_nginx(nginx, self.work, stored.parent.parent.parent))
+        self.measure_downloads(stored, stored_id, portal, fastapi, nginx_server)
         self.measure_listing(portal, fastapi)
 
     # upload -------------------------------------------------------------------------
