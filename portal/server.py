@@ -23,6 +23,14 @@ def waitress_settings(app: Flask) -> dict[str, Any]:
         "max_request_body_size": int(app.config["MAX_CONTENT_LENGTH"]) + MULTIPART_ALLOWANCE + 1,
         # Reading the socket in 1 MiB pieces instead of 8 KiB nearly triples upload speed.
         "recv_bytes": 1024 * 1024,
+        # A streamed response (the verified whole-file download, in 1 MiB
+        # chunks) is queued in memory up to 2 MiB instead of spilling to a
+        # temporary file at the default 1 MiB, which wrote every byte to disk and
+        # read it back before sending it. The worker waits once 2 MiB are
+        # queued, which keeps memory flat per connection (8 MiB let the
+        # allocator keep tens of MiB more across the worker threads).
+        "outbuf_overflow": 2 * 1024 * 1024,
+        "outbuf_high_watermark": 2 * 1024 * 1024,
         "channel_timeout": 300,
         "ident": "portal",
     }

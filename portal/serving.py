@@ -126,7 +126,10 @@ def send_video(video: Video, disposition: str) -> Response:
             return response
         content.seek(start)
         file_wrapper = request.environ.get("wsgi.file_wrapper")
-        if stop == video.size and file_wrapper is not None:
+        if file_wrapper is not None:
+            # The server sends from the file itself, starting where it was seeked
+            # to; PEP 3333 has it stop at Content-Length, so a range in the middle
+            # of a file goes this fast path too, not through the worker thread.
             response.response = file_wrapper(content, videos.CHUNK_SIZE)
         else:
             response.response = _iter_range(content, stop - start)

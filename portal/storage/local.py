@@ -93,10 +93,16 @@ class LocalStorage:
         self.incoming.mkdir(parents=True, exist_ok=True)
 
     def path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if self.root not in path.parents:
+        """Where ``key`` lives; a key that would leave the folder is refused.
+
+        Checked on the key's text, without asking the file system to resolve
+        every folder on the way: this runs several times per download, and the
+        keys are the portal's own (``ab/cd/<uuid>``), so no link can be in them.
+        """
+        parts = key.split("/")
+        if key.startswith("/") or "\\" in key or any(part in ("", ".", "..") for part in parts):
             raise ValueError(f"key {key!r} leaves the storage folder")
-        return path
+        return self.root.joinpath(*parts)
 
     def create(self, key: str) -> LocalUpload:
         temp_path = self.incoming / f"{os.getpid()}-{uuid.uuid4().hex}.part"

@@ -16,9 +16,12 @@ def storage(tmp_path):
     return LocalStorage(tmp_path / "files")
 
 
-def test_keys_cannot_leave_the_folder(storage):
+@pytest.mark.parametrize("key", ["../../escape", "ab/../../escape", "/etc/passwd", "ab//cd", "ab/./cd", "ab\\..\\cd"])
+def test_keys_cannot_leave_the_folder(storage, key):
     with pytest.raises(ValueError):
-        storage.create("../../escape")
+        storage.create(key)
+    with pytest.raises(ValueError):
+        storage.path(key)
 
 
 def test_leftovers_of_dead_processes_and_of_this_pid_are_removed(storage):

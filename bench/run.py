@@ -1,0 +1,1057 @@
+"""How close the portal comes to the machine's limits and to its peers, in one run.
+
+``python bench/run.py [--size 1GiB] [--repeat 3] [--quick] [--json PATH]``
+
+It starts the portal exactly as in production (``python wsgi.py`` with the
+settings of :mod:`portal.server`, a fresh data folder) on 127.0.0.1, and beside
+it: the stack's floor (a WSGI app that only reads and discards request bodies,
+under the same waitress settings), Debian's nginx with ``sendfile on`` serving
+the very file the portal stored, and the FastAPI + uvicorn baseline of
+``bench/fastapi_app.py``. Then it measures, on the same file:
+
+- uploads (raw body, multipart, and the web form when the portal has one)
+  against plain Python reading, hashing, writing and fsyncing the file;
+- downloads (the verified whole file, ``bytes=0-`` playback streams and 1 MiB
+  ranges at random offsets) against a cached sequential read and nginx;
+- the server's resident memory during the largest upload and download;
+- listing latency with 10,000 videos and requests per second with 16 clients.
+
+Figures that move gigabytes are the median of ``--repeat`` runs. It prints one
+table and writes every figure, with the raw samples, as JSON. Only the
+standard library is needed to drive it (and the portal's own code to seed the
+database); ``wrk`` is used for the concurrent figure when installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import asdict
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MIB = 1024 * 1024
+HTTP_TIMEOUT = 300
+SEARCH_WORDS = ("beach", "birthday", "concert", "drone", "garden", "hiking", "kitchen", "lecture", "snow", "wedding")
+SEED_VIDEOS = 10_000
+CLIENTS = 16
+
+
+def parse_size(text: str) -> int:
+    match = re.fullmatch(r"\s*(\d+)\s*(B|KiB|MiB|GiB|KB|MB|GB)?\s*", text, re.IGNORECASE)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 1GiB, 256MiB)")
+    units = {"b": 1, "kib": 1024, "mib": MIB, "gib": 1024 * MIB, "kb": 10**3, "mb": 10**6, "gb": 10**9}
+    return int(match.group(1)) * units[(match.group(2) or "b").lower()]
+
+
+def megabytes_per_second(size: int, seconds: float) -> float:
+    return size / seconds / 1e6
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process, from /proc (0 once it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match.group(1)) * 1024 if match else 0
+
+
+# --- the servers ---------------------------------------------------------------
+
+
+class Server:
+    """A child process answering HTTP on 127.0.0.1, stopped by :meth:`stop`."""
+
+    def __init__(
+        self, name: str, command: list[str], env: dict[str, str], port: int, log_dir: Path, health: str
+    ) -> None:
+        self.name = name
+        self.port = port
+        self.log_path = log_dir / f"{name}.log"
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        self._wait_until_answering(health)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def _wait_until_answering(self, path: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_path.read_text()}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                connection.request("GET", path)
+                if connection.getresponse().status < 500:
+                    connection.close()
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not answer {path} within {timeout} s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+def start_portal(work: Path) -> Server:
+    port = free_port()
+    env = {"PORTAL_DATA_DIR": str(work / "portal-data"), "PORTAL_HOST": "127.0.0.1", "PORTAL_PORT": str(port)}
+    return Server("portal", [sys.executable, "wsgi.py"], env, port, work, "/healthz")
+
+
+def start_floor(work: Path) -> Server:
+    port = free_port()
+    env = {"PORTAL_DATA_DIR": str(work / "floor-data"), "PORTAL_HOST": "127.0.0.1", "PORTAL_PORT": str(port)}
+    return Server("floor", [sys.executable, "bench/floor_app.py"], env, port, work, "/healthz")
+
+
+def start_fastapi(work: Path) -> Server:
+    port = free_port()
+    env = {"BENCH_DATA_DIR": str(work / "fastapi-data"), "BENCH_HOST": "127.0.0.1", "BENCH_PORT": str(port)}
+    return Server("fastapi", [sys.executable, "bench/fastapi_app.py"], env, port, work, "/healthz")
+
+
+def find_nginx() -> str | None:
+    return shutil.which("nginx") or next((path for path in ("/usr/sbin/nginx",) if os.access(path, os.X_OK)), None)
+
+
+NGINX_CONF = """\
+worker_processes 1;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 128; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 100000;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    default_type application/octet-stream;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+        location / {{ }}
+    }}
+}}
+"""
+
+
+def start_nginx(nginx: str, work: Path, root: Path) -> Server:
+    """Debian's nginx with its own prefix and config, serving ``root`` with sendfile."""
+    prefix = work / "nginx"
+    prefix.mkdir()
+    port = free_port()
+    config = prefix / "nginx.conf"
+    config.write_text(NGINX_CONF.format(prefix=prefix, port=port, root=root))
+    return Server(
+        "nginx", [nginx, "-p", str(prefix), "-c", str(config), "-e", str(prefix / "error.log")], {}, port, work, "/"
+    )
+
+
+# --- HTTP, as cheaply as a client can do it ----------------------------------------
+
+
+def connect(port: int) -> http.client.HTTPConnection:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT)
+    connection.connect()
+    connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return connection
+
+
+@dataclass
+class Form:
+    """A multipart body around a file: the file's bytes go with sendfile, never through Python."""
+
+    field: str
+    fields: dict[str, str]
+    boundary: str = "bench-" + uuid.uuid4().hex
+
+    def preamble(self) -> bytes:
+        parts = [
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            for name, value in self.fields.items()
+        ]
+        parts.append(
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{self.field}"; filename="bench.mp4"\r\n'
+            "Content-Type: video/mp4\r\n\r\n"
+        )
+        return "".join(parts).encode()
+
+    def epilogue(self) -> bytes:
+        return f"\r\n--{self.boundary}--\r\n".encode()
+
+
+@dataclass
+class Reply:
+    status: int
+    seconds: float
+    body: bytes
+    headers: dict[str, str]
+
+
+def upload(
+    port: int, path: str, source: Path, form: Form | None = None, headers: dict[str, str] | None = None
+) -> Reply:
+    """POST ``source`` as the raw body or inside ``form``; time from connect to the full answer."""
+    size = source.stat().st_size
+    preamble = form.preamble() if form else b""
+    epilogue = form.epilogue() if form else b""
+    started = time.perf_counter()
+    connection = connect(port)
+    try:
+        connection.putrequest("POST", path, skip_accept_encoding=True)
+        content_type = f"multipart/form-data; boundary={form.boundary}" if form else "video/mp4"
+        for name, value in {
+            "Content-Type": content_type,
+            "Content-Length": str(len(preamble) + size + len(epilogue)),
+            **(headers or {}),
+        }.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        try:
+            connection.sock.sendall(preamble)
+            with open(source, "rb") as file:
+                connection.sock.sendfile(file)
+            connection.sock.sendall(epilogue)
+        except OSError:
+            pass  # the server answered early (an error): read what it said
+        response = connection.getresponse()
+        body = response.read()
+        return Reply(response.status, time.perf_counter() - started, body, dict(response.getheaders()))
+    finally:
+        connection.close()
+
+
+def fetch(
+    connection: http.client.HTTPConnection,
+    path: str,
+    headers: dict[str, str] | None = None,
+    buffer: bytearray | None = None,
+) -> tuple[int, int]:
+    """GET ``path`` and read the body into ``buffer`` (discarded); answers (status, bytes read)."""
+    connection.request("GET", path, headers=headers or {})
+    response = connection.getresponse()
+    view = memoryview(buffer if buffer is not None else bytearray(4 * MIB))
+    received = 0
+    while read := response.readinto(view):
+        received += read
+    return response.status, received
+
+
+def fetch_body(port: int, path: str, headers: dict[str, str] | None = None) -> Reply:
+    connection = connect(port)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return Reply(response.status, 0.0, response.read(), dict(response.getheaders()))
+    finally:
+        connection.close()
+
+
+# --- measuring ------------------------------------------------------------------
+
+
+class PeakRss(threading.Thread):
+    """Samples a process's resident memory every few milliseconds while an operation runs."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.before = rss_bytes(pid)
+        self.peak = self.before
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(0.005):
+            self.peak = max(self.peak, rss_bytes(self.pid))
+
+    def __enter__(self) -> PeakRss:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self.join()
+        self.peak = max(self.peak, rss_bytes(self.pid))
+
+
+def make_video_file(path: Path, size: int) -> None:
+    """An MP4 the portal recognises by its bytes (ftyp + one mdat box), filled with random bytes."""
+    ftyp = (24).to_bytes(4, "big") + b"ftypisom" + (512).to_bytes(4, "big") + b"isomiso2"
+    mdat_size = size - len(ftyp)
+    header = ftyp + (mdat_size if mdat_size < 2**32 else 1).to_bytes(4, "big") + b"mdat"
+    block = os.urandom(8 * MIB)
+    with open(path, "wb") as file:
+        file.write(header)
+        remaining = size - len(header)
+        while remaining > 0:
+            remaining -= file.write(block[: min(len(block), remaining)])
+
+
+def hash_copy_limit(source: Path, folder: Path, repeat: int) -> list[float]:
+    """Read + SHA-256 + write + fsync in plain Python: what any upload has to do with the bytes."""
+    rates = []
+    buffer = bytearray(MIB)
+    view = memoryview(buffer)
+    for _ in range(repeat):
+        target = folder / "limit.part"
+        started = time.perf_counter()
+        digest = hashlib.sha256()
+        with open(source, "rb", buffering=0) as reader, open(target, "wb", buffering=0) as writer:
+            while read := reader.readinto(buffer):
+                digest.update(view[:read])
+                writer.write(view[:read])
+            os.fsync(writer.fileno())
+        digest.hexdigest()
+        rates.append(megabytes_per_second(source.stat().st_size, time.perf_counter() - started))
+        target.unlink()
+    return rates
+
+
+def cached_read(path: Path, repeat: int) -> list[float]:
+    """Sequential reads of a file already in the page cache: the ceiling of any download."""
+    buffer = bytearray(MIB)
+    rates = []
+    for run in range(repeat + 1):
+        started = time.perf_counter()
+        with open(path, "rb", buffering=0) as reader:
+            while reader.readinto(buffer):
+                pass
+        if run:  # the first run only fills the cache
+            rates.append(megabytes_per_second(path.stat().st_size, time.perf_counter() - started))
+    return rates
+
+
+def timed_download(port: int, path: str, expected: int, headers: dict[str, str] | None = None) -> float:
+    connection = connect(port)
+    try:
+        started = time.perf_counter()
+        status, received = fetch(connection, path, headers)
+        seconds = time.perf_counter() - started
+    finally:
+        connection.close()
+    if status not in (200, 206) or received != expected:
+        raise RuntimeError(f"GET {path} on port {port} gave {status} with {received} of {expected} bytes")
+    return megabytes_per_second(received, seconds)
+
+
+def random_ranges(port: int, path: str, size: int, count: int) -> dict[str, float]:
+    """1 MiB ranges at random (but for every server the same) offsets, on one keep-alive connection."""
+    length = min(MIB, size)
+    rng = random.Random(6)
+    offsets = [rng.randrange(0, size - length + 1) for _ in range(count)]
+    connection = connect(port)
+    buffer = bytearray(length)
+    latencies = []
+    try:
+        for offset in offsets:
+            started = time.perf_counter()
+            status, received = fetch(connection, path, {"Range": f"bytes={offset}-{offset + length - 1}"}, buffer)
+            latencies.append(time.perf_counter() - started)
+            if status != 206 or received != length:
+                raise RuntimeError(f"range request on port {port} gave {status} with {received} bytes")
+    finally:
+        connection.close()
+    return {
+        "mb_s": megabytes_per_second(length * count, sum(latencies)),
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+    }
+
+
+def latencies_ms(port: int, path: str, count: int) -> dict[str, float]:
+    connection = connect(port)
+    samples = []
+    try:
+        fetch(connection, path)  # warm caches: templates, statements
+        for _ in range(count):
+            started = time.perf_counter()
+            status, _received = fetch(connection, path)
+            samples.append((time.perf_counter() - started) * 1000)
+            if status != 200:
+                raise RuntimeError(f"GET {path} on port {port} gave {status}")
+    finally:
+        connection.close()
+    return {"p50_ms": percentile(samples, 0.5), "p99_ms": percentile(samples, 0.99)}
+
+
+def requests_per_second(port: int, path: str, seconds: float) -> dict[str, Any]:
+    """16 clients on keep-alive connections for ``seconds``: wrk when installed, else threads."""
+    wrk = shutil.which("wrk")
+    url = f"http://127.0.0.1:{port}{path}"
+    if wrk:
+        duration = max(1, round(seconds))
+        output = subprocess.run(
+            [wrk, "-t2", f"-c{CLIENTS}", f"-d{duration}s", "--timeout", "10s", url],
+            capture_output=True,
+            text=True,
+            timeout=duration + 60,
+            check=True,
+        ).stdout
+        rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+        if errors:
+            raise RuntimeError(f"wrk got {errors.group(1)} error responses from {url}")
+        return {"rps": rate, "client": "wrk"}
+    counts = [0] * CLIENTS
+    deadline = time.monotonic() + seconds
+
+    def client(index: int) -> None:
+        connection = connect(port)
+        buffer = bytearray(MIB)
+        try:
+            while time.monotonic() < deadline:
+                status, _received = fetch(connection, path, buffer=buffer)
+                if status != 200:
+                    raise RuntimeError(f"GET {url} gave {status}")
+                counts[index] += 1
+        finally:
+            connection.close()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(index,)) for index in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"rps": sum(counts) / (time.monotonic() - started), "client": "python threads"}
+
+
+# --- seeding ---------------------------------------------------------------------
+
+
+def seed_rows(count: int) -> list[dict[str, Any]]:
+    """Rows for ``count`` videos: names with a searchable word, one per minute going back."""
+    rng = random.Random(10)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    rows = []
+    for index in range(count):
+        name = f"{SEARCH_WORDS[index % len(SEARCH_WORDS)]} {index:05d}.mp4"
+        moment = now - timedelta(minutes=count - index)
+        rows.append(
+            {
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "filename": name,
+                "search_name": name.casefold(),
+                "content_type": "video/mp4",
+                "size": rng.randrange(10**6, 10**10),
+                "sha256": hashlib.sha256(name.encode()).hexdigest(),
+                "status": "ok",
+                "created_at": moment,
+                "verified_at": moment,
+            }
+        )
+    return rows
+
+
+def seed_portal(data_dir: Path, rows: list[dict[str, Any]]) -> None:
+    """Bulk insert through the portal's own model into the database the running portal uses."""
+    sys.path.insert(0, str(ROOT))
+    from portal import create_app
+    from portal.extensions import db
+    from portal.models import Video
+
+    app = create_app({"DATA_DIR": str(data_dir)})
+    with app.app_context():
+        db.session.execute(db.insert(Video), rows)
+        db.session.commit()
+        db.engine.dispose()
+
+
+def seed_fastapi(data_dir: Path, rows: list[dict[str, Any]]) -> None:
+    import sqlite3
+
+    with sqlite3.connect(data_dir / "baseline.db") as connection:
+        connection.executemany(
+            "INSERT INTO videos VALUES (:id, :filename, :search_name, :content_type, :size, :sha256, :status, :created_at)",
+            [{**row, "created_at": row["created_at"].isoformat()} for row in rows],
+        )
+
+
+# --- the run ------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    group: str
+    name: str
+    unit: str
+    value: float | None
+    against: str = ""
+    reference: float | None = None
+    target: str = ""
+    higher_is_better: bool = True
+    #: When set, the target is on the ratio; otherwise on the value itself.
+    minimum_ratio: float | None = None
+    maximum_value: float | None = None
+    minimum_value: float | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.value is None or self.reference is None or not self.value or not self.reference:
+            return None
+        return self.value / self.reference if self.higher_is_better else self.reference / self.value
+
+    @property
+    def met(self) -> bool | None:
+        if self.value is None:
+            return None
+        if self.minimum_ratio is not None:
+            return None if self.ratio is None else self.ratio >= self.minimum_ratio
+        if self.maximum_value is not None:
+            return self.value < self.maximum_value
+        if self.minimum_value is not None:
+            return self.value >= self.minimum_value
+        return None
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "ratio": self.ratio, "met": self.met}
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+class Bench:
+    def __init__(self, work: Path, size: int, repeat: int, quick: bool) -> None:
+        self.work = work
+        self.size = size
+        self.repeat = repeat
+        self.quick = quick
+        self.samples: dict[str, Any] = {}
+        self.figures: list[Figure] = []
+        self.servers: list[Server] = []
+        #: The copy of the test file kept in the FastAPI baseline for its downloads.
+        self.fastapi_id = ""
+
+    def add(self, *figures: Figure) -> None:
+        self.figures.extend(figures)
+
+    def started(self, server: Server) -> Server:
+        self.servers.append(server)
+        return server
+
+    def stop_servers(self) -> None:
+        for server in reversed(self.servers):
+            server.stop()
+
+    def run(self) -> None:
+        nginx = find_nginx()
+        if nginx is None:
+            raise SystemExit("nginx is not installed (Debian package 'nginx'): it is the download peer.")
+        source = self.work / "source.mp4"
+        warmup = self.work / "warmup.mp4"
+        make_video_file(source, self.size)
+        make_video_file(warmup, min(self.size, 64 * MIB))
+        portal = self.started(start_portal(self.work))
+        floor = self.started(start_floor(self.work))
+        fastapi = self.started(start_fastapi(self.work))
+
+        limit = self.measure_limit(source)
+        stored_id = self.measure_uploads(source, warmup, portal, floor, fastapi, limit)
+        stored = self.work / "portal-data" / "files" / stored_id[:2] / stored_id[2:4] / stored_id
+        nginx_server = self.started(start_nginx(nginx, self.work, stored.parent.parent.parent))
+        self.measure_downloads(stored, stored_id, portal, fastapi, nginx_server)
+        self.measure_listing(portal, fastapi)
+
+    # upload -------------------------------------------------------------------------
+
+    def measure_limit(self, source: Path) -> float:
+        self.samples["hash_copy_limit_mb_s"] = hash_copy_limit(source, self.work / "portal-data", self.repeat)
+        return median(self.samples["hash_copy_limit_mb_s"])
+
+    def web_form(self, portal: Server) -> tuple[str, Form, dict[str, str]] | None:
+        """The portal's upload page, when it has one: its form's action, fields and session cookie."""
+        page = fetch_body(portal.port, "/upload")
+        if page.status != 200 or "html" not in page.headers.get("Content-Type", ""):
+            return None
+        html = page.body.decode(errors="replace")
+        file_input = re.search(r'<input[^>]*type="file"[^>]*>', html)
+        if file_input is None:
+            return None
+        field = re.search(r'name="([^"]+)"', file_input.group(0)).group(1)
+        form_tag = re.search(r'<form[^>]*enctype="multipart/form-data"[^>]*>', html)
+        action = re.search(r'action="([^"]*)"', form_tag.group(0)) if form_tag else None
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+            r'value="([^"]+)"[^>]*name="csrf_token"', html
+        )
+        fields = {"csrf_token": token.group(1)} if token else {}
+        cookie = page.headers.get("Set-Cookie", "").split(";", 1)[0]
+        return (
+            (action.group(1) if action and action.group(1) else "/upload"),
+            Form(field, fields),
+            ({"Cookie": cookie} if cookie else {}),
+        )
+
+    def upload_rates(
+        self,
+        server: Server,
+        path: str,
+        source: Path,
+        warmup: Path,
+        form: Form | None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[list[float], dict[str, int]]:
+        """Upload ``warmup`` once, then ``source`` ``repeat`` times, watching the server's memory."""
+        reply = upload(server.port, path, warmup, form, headers)
+        self.check_upload(server, reply)
+        self.delete_uploaded(server, reply)
+        rates = []
+        memory = {"before": rss_bytes(server.pid), "peak": 0}
+        for _ in range(self.repeat):
+            with PeakRss(server.pid) as rss:
+                reply = upload(server.port, path, source, form, headers)
+            self.check_upload(server, reply)
+            memory["peak"] = max(memory["peak"], rss.peak)
+            rates.append(megabytes_per_second(self.size, reply.seconds))
+            self.delete_uploaded(server, reply)
+        return rates, memory
+
+    def check_upload(self, server: Server, reply: Reply) -> None:
+        if reply.status >= 400:
+            raise RuntimeError(f"upload to {server.name} failed with {reply.status}: {reply.body[:500]!r}")
+
+    def delete_uploaded(self, server: Server, reply: Reply) -> None:
+        """Keep the disk from filling: remove what an upload stored (the floor stores nothing)."""
+        if server.name == "portal":
+            if reply.status == 201:
+                video_id = json.loads(reply.body)["id"]
+            else:  # the web form answers with a page or a redirect: take the newest file
+                video_id = json.loads(fetch_body(server.port, "/api/v1/files?per_page=1").body)["items"][0]["id"]
+            connection = connect(server.port)
+            connection.request("DELETE", f"/api/v1/files/{video_id}")
+            connection.getresponse().read()
+            connection.close()
+        elif server.name == "fastapi":
+            (self.work / "fastapi-data" / "files" / json.loads(reply.body)["id"]).unlink()
+
+    def measure_uploads(
+        self, source: Path, warmup: Path, portal: Server, floor: Server, fastapi: Server, limit: float
+    ) -> str:
+        api = "/api/v1/files"
+        raw_path = api + "?filename=bench.mp4"
+        multipart = Form("file", {})
+        results: dict[str, dict[str, Any]] = {}
+        for name, server, path, form, headers in (
+            ("portal_raw", portal, raw_path, None, None),
+            ("portal_multipart", portal, api, multipart, None),
+            ("floor_raw", floor, raw_path, None, None),
+            ("floor_multipart", floor, api, multipart, None),
+            ("fastapi_raw", fastapi, raw_path, None, None),
+            ("fastapi_multipart", fastapi, api, multipart, None),
+        ):
+            rates, memory = self.upload_rates(server, path, source, warmup, form, headers)
+            results[name] = {"mb_s": rates, "rss": memory}
+        web = self.web_form(portal)
+        if web is not None:
+            action, form, headers = web
+            rates, memory = self.upload_rates(portal, action, source, warmup, form, headers)
+            results["portal_web_form"] = {"mb_s": rates, "rss": memory}
+        self.samples["uploads"] = results
+        rate = {name: median(result["mb_s"]) for name, result in results.items()}
+        floor_raw, floor_multipart = rate["floor_raw"], rate["floor_multipart"]
+        fastapi_raw, fastapi_multipart = rate["fastapi_raw"], rate["fastapi_multipart"]
+        web_rate = rate.get("portal_web_form")
+        self.add(
+            Figure("upload", "hash+copy limit (plain Python)", "MB/s", limit),
+            Figure(
+                "upload",
+                "raw body",
+                "MB/s",
+                rate["portal_raw"],
+                "hash+copy limit",
+                limit,
+                "ratio >= 0.45",
+                minimum_ratio=0.45,
+            ),
+            Figure("upload", "raw body", "MB/s", rate["portal_raw"], "waitress floor", floor_raw),
+            Figure(
+                "upload",
+                "raw body",
+                "MB/s",
+                rate["portal_raw"],
+                "FastAPI",
+                fastapi_raw,
+                "ratio >= 0.85",
+                minimum_ratio=0.85,
+            ),
+            Figure(
+                "upload",
+                "multipart",
+                "MB/s",
+                rate["portal_multipart"],
+                "hash+copy limit",
+                limit,
+                "ratio >= 0.40",
+                minimum_ratio=0.40,
+            ),
+            Figure("upload", "multipart", "MB/s", rate["portal_multipart"], "waitress floor", floor_multipart),
+            Figure("upload", "multipart", "MB/s", rate["portal_multipart"], "FastAPI", fastapi_multipart),
+            Figure("upload", "web form", "MB/s", web_rate, "hash+copy limit", limit),
+            Figure("upload", "web form", "MB/s", web_rate, "FastAPI multipart", fastapi_multipart),
+            Figure("upload", "waitress floor, raw (reads, discards)", "MB/s", floor_raw, "hash+copy limit", limit),
+            Figure("upload", "FastAPI raw body", "MB/s", fastapi_raw, "hash+copy limit", limit),
+        )
+        for name, label in (("portal_raw", "raw body"), ("portal_multipart", "multipart")):
+            memory = results[name]["rss"]
+            self.add(
+                Figure(
+                    "memory",
+                    f"server RSS peak, {label} upload",
+                    "MiB",
+                    memory["peak"] / MIB,
+                    "FastAPI",
+                    results[name.replace("portal", "fastapi")]["rss"]["peak"] / MIB,
+                    higher_is_better=False,
+                ),
+                Figure(
+                    "memory",
+                    f"server RSS growth, {label} upload",
+                    "MiB",
+                    (memory["peak"] - memory["before"]) / MIB,
+                    target="< 32 MiB",
+                    higher_is_better=False,
+                    maximum_value=32,
+                ),
+            )
+        # Keep one copy of the file in the portal for the downloads.
+        reply = upload(portal.port, raw_path, source)
+        self.check_upload(portal, reply)
+        self.fastapi_id = json.loads(upload(fastapi.port, raw_path, source).body)["id"]
+        return json.loads(reply.body)["id"]
+
+    # download -----------------------------------------------------------------------
+
+    def measure_downloads(self, stored: Path, video_id: str, portal: Server, fastapi: Server, nginx: Server) -> None:
+        size = self.size
+        paths = {
+            "portal": (portal, f"/api/v1/files/{video_id}/content"),
+            "fastapi": (fastapi, f"/api/v1/files/{self.fastapi_id}/content"),
+            "nginx": (nginx, "/" + stored.relative_to(stored.parent.parent.parent).as_posix()),
+        }
+        cached = cached_read(stored, self.repeat)
+        results: dict[str, Any] = {"cached_read_mb_s": cached}
+        range_count = 30 if self.quick else 200
+        for name, (server, path) in paths.items():
+            timed_download(server.port, path, size)  # warm up
+            whole, stream = [], []
+            memory = {"before": rss_bytes(server.pid), "peak": 0}
+            for _ in range(self.repeat):
+                with PeakRss(server.pid) as rss:
+                    whole.append(timed_download(server.port, path, size))
+                memory["peak"] = max(memory["peak"], rss.peak)
+                stream.append(timed_download(server.port, path, size, {"Range": "bytes=0-"}))
+            results[name] = {
+                "whole_mb_s": whole,
+                "stream_mb_s": stream,
+                "ranges": random_ranges(server.port, path, size, range_count),
+                "rss": memory,
+            }
+        self.samples["downloads"] = results
+        whole = {name: median(results[name]["whole_mb_s"]) for name in paths}
+        stream = {name: median(results[name]["stream_mb_s"]) for name in paths}
+        ranges = {name: results[name]["ranges"] for name in paths}
+        cached_rate = median(cached)
+        self.add(
+            Figure("download", "cached sequential read (plain Python)", "MB/s", cached_rate),
+            Figure(
+                "download",
+                "whole file, verified",
+                "MB/s",
+                whole["portal"],
+                "nginx",
+                whole["nginx"],
+                "ratio >= 0.5",
+                minimum_ratio=0.5,
+            ),
+            Figure("download", "whole file, verified", "MB/s", whole["portal"], "cached read", cached_rate),
+            Figure(
+                "download", "whole file, verified", "MB/s", whole["portal"], "FastAPI (unverified)", whole["fastapi"]
+            ),
+            Figure(
+                "download",
+                "bytes=0- stream",
+                "MB/s",
+                stream["portal"],
+                "nginx",
+                stream["nginx"],
+                "ratio >= 0.9",
+                minimum_ratio=0.9,
+            ),
+            Figure("download", "bytes=0- stream", "MB/s", stream["portal"], "FastAPI", stream["fastapi"]),
+            Figure(
+                "download",
+                "1 MiB ranges",
+                "MB/s",
+                ranges["portal"]["mb_s"],
+                "nginx",
+                ranges["nginx"]["mb_s"],
+                "ratio >= 0.9",
+                minimum_ratio=0.9,
+            ),
+            Figure("download", "1 MiB ranges", "MB/s", ranges["portal"]["mb_s"], "FastAPI", ranges["fastapi"]["mb_s"]),
+            Figure(
+                "download",
+                "1 MiB range p50",
+                "ms",
+                ranges["portal"]["p50_ms"],
+                "nginx",
+                ranges["nginx"]["p50_ms"],
+                higher_is_better=False,
+            ),
+            Figure(
+                "download",
+                "1 MiB range p99",
+                "ms",
+                ranges["portal"]["p99_ms"],
+                "nginx",
+                ranges["nginx"]["p99_ms"],
+                higher_is_better=False,
+            ),
+            Figure(
+                "download",
+                "1 MiB range p50",
+                "ms",
+                ranges["portal"]["p50_ms"],
+                "FastAPI",
+                ranges["fastapi"]["p50_ms"],
+                higher_is_better=False,
+            ),
+            Figure("download", "nginx whole file (sendfile)", "MB/s", whole["nginx"], "cached read", cached_rate),
+            Figure("download", "FastAPI whole file", "MB/s", whole["fastapi"], "nginx", whole["nginx"]),
+        )
+        memory = results["portal"]["rss"]
+        self.add(
+            Figure(
+                "memory",
+                "server RSS peak, whole-file download",
+                "MiB",
+                memory["peak"] / MIB,
+                "FastAPI",
+                results["fastapi"]["rss"]["peak"] / MIB,
+                higher_is_better=False,
+            ),
+            Figure(
+                "memory",
+                "server RSS growth, whole-file download",
+                "MiB",
+                (memory["peak"] - memory["before"]) / MIB,
+                target="< 32 MiB",
+                higher_is_better=False,
+                maximum_value=32,
+            ),
+        )
+
+    # listing ------------------------------------------------------------------------
+
+    def measure_listing(self, portal: Server, fastapi: Server) -> None:
+        rows = seed_rows(SEED_VIDEOS)
+        seed_portal(self.work / "portal-data", rows)
+        seed_fastapi(self.work / "fastapi-data", rows)
+        count = 30 if self.quick else 300
+        middle = SEED_VIDEOS // 20 // 2
+        queries = {"first page": "", "middle page": f"?page={middle}", "search": f"?q={SEARCH_WORDS[3]}"}
+        has_page = fetch_body(portal.port, "/").status == 200
+        results: dict[str, Any] = {}
+        for label, query in queries.items():
+            results[label] = {
+                "api": latencies_ms(portal.port, "/api/v1/files" + query, count),
+                "fastapi": latencies_ms(fastapi.port, "/api/v1/files" + query, count),
+                "page": latencies_ms(portal.port, "/" + query, count) if has_page else None,
+            }
+        seconds = 1 if self.quick else 5
+        throughput = {
+            "api": requests_per_second(portal.port, "/api/v1/files", seconds),
+            "fastapi": requests_per_second(fastapi.port, "/api/v1/files", seconds),
+            "page": requests_per_second(portal.port, "/", seconds) if has_page else None,
+        }
+        self.samples["listing"] = {**results, "throughput": throughput, "videos": SEED_VIDEOS}
+        for label, result in results.items():
+            page = result["page"] or {}
+            for stat in ("p50_ms", "p99_ms"):
+                target = {"target": "< 15 ms", "maximum_value": 15} if stat == "p50_ms" else {}
+                name = f"{label} {stat[:3]}"
+                self.add(
+                    Figure(
+                        "listing",
+                        f"API {name}",
+                        "ms",
+                        result["api"][stat],
+                        "FastAPI",
+                        result["fastapi"][stat],
+                        higher_is_better=False,
+                        **target,
+                    ),
+                    Figure(
+                        "listing",
+                        f"page {name}",
+                        "ms",
+                        page.get(stat),
+                        "FastAPI API",
+                        result["fastapi"][stat],
+                        higher_is_better=False,
+                        **target,
+                    ),
+                )
+        fastapi_rps = throughput["fastapi"]["rps"]
+        self.add(
+            Figure(
+                "listing",
+                f"API req/s, {CLIENTS} clients",
+                "req/s",
+                throughput["api"]["rps"],
+                "FastAPI",
+                fastapi_rps,
+                ">= 700",
+                minimum_value=700,
+            ),
+            Figure(
+                "listing",
+                f"page req/s, {CLIENTS} clients",
+                "req/s",
+                (throughput["page"] or {}).get("rps"),
+                "FastAPI API",
+                fastapi_rps,
+                ">= 700",
+                minimum_value=700,
+            ),
+        )
+
+
+def number(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+
+
+def table(figures: list[Figure]) -> str:
+    header = ("group", "figure", "value", "unit", "against", "reference", "ratio", "target", "met")
+    rows = [header]
+    for figure in figures:
+        met = {True: "yes", False: "NO", None: ""}[figure.met] if figure.target else ""
+        rows.append(
+            (
+                figure.group,
+                figure.name,
+                number(figure.value),
+                figure.unit,
+                figure.against,
+                number(figure.reference) if figure.against else "",
+                f"{figure.ratio:.2f}" if figure.ratio else ("n/a" if figure.against else ""),
+                figure.target,
+                met,
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--size", type=parse_size, default=parse_size("1GiB"), help="size of the test file (default 1GiB)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, help="runs of each transfer; the median is reported (default 3, 1 with --quick)"
+    )
+    parser.add_argument("--quick", action="store_true", help="a smoke test: an 8 MiB file, one run each, short loops")
+    parser.add_argument(
+        "--json", type=Path, default=ROOT / "bench" / "results" / "last.json", help="where to write the results"
+    )
+    args = parser.parse_args(argv)
+    size = 8 * MIB if args.quick and args.size == parse_size("1GiB") else args.size
+    if size < 2 * MIB:
+        parser.error("--size must be at least 2MiB")
+    repeat = args.repeat or (1 if args.quick else 3)
+
+    work = Path(tempfile.mkdtemp(prefix="portal-bench-"))
+    work.chmod(0o755)  # nginx's worker runs as an unprivileged user and must reach the stored file
+    bench = Bench(work, size, repeat, args.quick)
+    started = time.monotonic()
+    try:
+        bench.run()
+    finally:
+        bench.stop_servers()
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(
+        f"portal benchmark: {size / MIB:,.0f} MiB file, median of {repeat} run(s), {SEED_VIDEOS:,} videos listed, "
+        f"{os.cpu_count()} CPUs, {time.monotonic() - started:.0f} s"
+    )
+    print("ratio: portal / reference for rates, reference / portal for times and memory (above 1 = portal better)")
+    print(table(bench.figures))
+    result = {
+        "meta": {
+            "size": size,
+            "repeat": repeat,
+            "quick": args.quick,
+            "videos": SEED_VIDEOS,
+            "clients": CLIENTS,
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "finished_at": datetime.now(timezone.utc).isoformat(),
+        },
+        "figures": [figure.as_json() for figure in bench.figures],
+        "samples": bench.samples,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""``python bench/run.py --quick``: the benchmark runs end to end and writes its figures.
+
+Only completion and the shape of the JSON are checked; the figures themselves
+depend on the machine and are never asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def nginx_installed() -> bool:
+    return shutil.which("nginx") is not None or Path("/usr/sbin/nginx").exists()
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, dict]:
+    if not nginx_installed():
+        pytest.skip("nginx is not installed (Debian package 'nginx'); .ci/run installs it")
+    pytest.importorskip("fastapi", reason="the FastAPI baseline needs requirements-dev.txt installed")
+    output = tmp_path_factory.mktemp("bench") / "last.json"
+    finished = subprocess.run(
+        [sys.executable, "bench/run.py", "--quick", "--json", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    return finished, json.loads(output.read_text())
+
+
+def figure(result: dict, group: str, name: str, against: str = "") -> dict:
+    matches = [
+        item for item in result["figures"] if (item["group"], item["name"], item["against"]) == (group, name, against)
+    ]
+    assert len(matches) == 1, f"no single figure {group}/{name}/{against}"
+    return matches[0]
+
+
+def test_quick_run_prints_one_table_with_ratios(quick_run):
+    finished, _result = quick_run
+    assert "ratio" in finished.stdout
+    for label in ("raw body", "multipart", "whole file, verified", "1 MiB ranges", "bytes=0- stream", "API req/s"):
+        assert label in finished.stdout
+
+
+def test_quick_run_measures_uploads_against_the_limit_the_floor_and_fastapi(quick_run):
+    _finished, result = quick_run
+    for name in ("raw body", "multipart"):
+        for against in ("hash+copy limit", "waitress floor", "FastAPI"):
+            item = figure(result, "upload", name, against)
+            assert item["value"] > 0 and item["reference"] > 0
+            assert item["ratio"] == pytest.approx(item["value"] / item["reference"])
+
+
+def test_quick_run_measures_downloads_against_nginx(quick_run):
+    _finished, result = quick_run
+    for name in ("whole file, verified", "bytes=0- stream", "1 MiB ranges"):
+        item = figure(result, "download", name, "nginx")
+        assert item["value"] > 0 and item["reference"] > 0
+        assert item["met"] in (True, False)
+    assert set(result["samples"]["downloads"]["nginx"]["ranges"]) == {"mb_s", "p50_ms", "p99_ms"}
+
+
+def test_quick_run_records_memory_and_listing_figures(quick_run):
+    _finished, result = quick_run
+    assert figure(result, "memory", "server RSS peak, whole-file download", "FastAPI")["value"] > 10
+    api = figure(result, "listing", "API first page p50", "FastAPI")
+    assert api["value"] > 0 and api["target"] == "< 15 ms"
+    assert figure(result, "listing", "API req/s, 16 clients", "FastAPI")["value"] > 0
+    assert result["meta"]["videos"] == 10_000
