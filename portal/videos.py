@@ -17,6 +17,7 @@ import unicodedata
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import BinaryIO
 from typing import Iterator
 from typing import Mapping
@@ -37,6 +38,7 @@ from .errors import VideoNotFound
 from .extensions import db
 from .models import Video
 from .models import VideoStatus
+from .models import as_utc
 from .models import storage_key_for
 from .models import utcnow
 from .storage import Storage
@@ -379,16 +381,42 @@ def open_content(video: Video) -> BinaryIO:
         raise FileUnavailable(f"The stored bytes of {video.filename!r} are missing.") from None
 
 
+#: A file system's change times tick coarsely and may trail the portal's clock a
+#: little: bytes that changed within this much of their last hashing count as
+#: changed after it.
+CHANGE_TIME_SLACK = timedelta(seconds=1)
+
+
+def unchanged_since_verified(video: Video) -> bool:
+    """True when the stored bytes provably have not changed since they last matched the checksum.
+
+    Such a file can be sent straight from storage without hashing it again.
+    Any write behind the portal's back (a flipped byte, a file swapped in, a
+    restore) moves the change time past the verification, so the next send
+    hashes it again; damage that leaves the change time alone (bit rot) is
+    what ``flask --app wsgi verify`` is for.
+    """
+    if video.status != VideoStatus.OK.value or video.verified_at is None:
+        return False
+    changed = storage().changed_at(video.storage_key)
+    return changed is not None and changed < as_utc(video.verified_at) - CHANGE_TIME_SLACK
+
+
 class CorruptionDetected(Exception):
     """Raised mid-download: the bytes read do not match the stored checksum."""
 
 
-def verified_chunks(video: Video, content: BinaryIO, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+def verified_chunks(
+    video: Video, content: BinaryIO, chunk_size: int = CHUNK_SIZE, record_success: bool = False
+) -> Iterator[bytes]:
     """Yield the whole file, holding back the last chunk until its SHA-256 is confirmed.
 
     When the bytes do not match, the file is marked corrupt and the iteration
     fails before the last chunk, so the response can never complete: the
-    server breaks the connection short of the announced Content-Length.
+    server breaks the connection short of the announced Content-Length. With
+    ``record_success``, a match is recorded as a verification, so that later
+    sends of the unchanged file may skip the hashing
+    (:func:`unchanged_since_verified`).
 
     The next chunk is read and hashed in a helper thread while the current one
     is being sent (hashlib releases the GIL), so hashing costs little more
@@ -414,6 +442,11 @@ def verified_chunks(video: Video, content: BinaryIO, chunk_size: int = CHUNK_SIZ
             _set_status(video, VideoStatus.CORRUPT)
             current_app.logger.error("video %s is corrupt: download stopped before the end", video.id)
             raise CorruptionDetected(video.id)
+        if record_success:
+            try:
+                _set_status(video, VideoStatus.OK)
+            except VideoNotFound:
+                pass  # deleted while it was being sent; the bytes sent were still right
         if held_back:
             yield held_back
     finally:

@@ -8,6 +8,7 @@ only knows how to keep bytes under a key safely. Writes go through an
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 from typing import Iterator
@@ -41,6 +42,13 @@ class Storage(Protocol):
 
     def size(self, key: str) -> int | None:
         """The stored size in bytes, or None when the key is gone."""
+
+    def changed_at(self, key: str) -> datetime | None:
+        """When the bytes under ``key`` last changed, by the portal's own clock.
+
+        None when the key is gone or the backend cannot tell for sure; the
+        caller must then assume they may have changed at any time.
+        """
 
     def delete(self, key: str) -> None:
         """Remove the key; nothing happens when it is already gone."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 import errno
 import os
 import uuid
+from datetime import datetime
+from datetime import timezone
 from pathlib import Path
 from typing import BinaryIO
 from typing import Iterator
@@ -114,6 +116,15 @@ class LocalStorage:
     def size(self, key: str) -> int | None:
         try:
             return self.path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def changed_at(self, key: str) -> datetime | None:
+        """The inode's change time: any write, rename or restore moves it, and no
+        one can set it back (unlike the modification time, which ``touch`` or a
+        restore from backup may set to any moment)."""
+        try:
+            return datetime.fromtimestamp(self.path(key).stat().st_ctime, timezone.utc)
         except FileNotFoundError:
             return None
 

@@ -309,6 +309,12 @@ class S3Storage:
         head = self._head(key)
         return None if head is None else int(head["ContentLength"])
 
+    def changed_at(self, key: str) -> datetime | None:
+        """Unknown: an object's LastModified comes from the store's clock, which may
+        disagree with the portal's, so it cannot prove that nothing changed since
+        the portal last hashed the object."""
+        return None
+
     def delete(self, key: str) -> None:
         with _talking_to_the_store(f"deleting {key}"):
             self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))

@@ -43,3 +43,18 @@ def test_is_usable_needs_a_writable_folder(storage):
     assert storage.is_usable()
     storage.incoming.rmdir()
     assert not storage.is_usable()
+
+
+def test_change_time_moves_on_any_write_and_cannot_be_set_back(storage):
+    import time
+
+    upload = storage.create("ab/cd/key")
+    upload.write(b"original")
+    upload.commit()
+    first = storage.changed_at("ab/cd/key")
+    time.sleep(0.02)
+    path = storage.path("ab/cd/key")
+    path.write_bytes(b"tampered")
+    os.utime(path, (0, 0))
+    assert storage.changed_at("ab/cd/key") > first
+    assert storage.changed_at("ab/gone/key") is None
