@@ -16,7 +16,6 @@ from urllib.parse import quote
 
 from flask import Response
 from flask import request
-from flask import stream_with_context
 from werkzeug.datastructures import Range
 
 from . import media
@@ -124,7 +123,7 @@ def send_video(video: Video, disposition: str) -> Response:
             # Once it has been hashed since its bytes last changed, it is sent
             # straight from storage like any other range.
             chunks = videos.verified_chunks(video, content, record_success=True)
-            response.response = stream_with_context(chunks)
+            response.response = chunks
             response.direct_passthrough = True
             return response
         content.seek(start)
@@ -143,6 +142,6 @@ def send_video(video: Video, disposition: str) -> Response:
     if request.method == "HEAD":
         return response
     content = videos.open_content(video)
-    response.response = stream_with_context(videos.verified_chunks(video, content))
+    response.response = videos.verified_chunks(video, content)
     response.direct_passthrough = True
     return response

@@ -22,6 +22,7 @@ from typing import BinaryIO
 from typing import Iterator
 from typing import Mapping
 
+from flask import Flask
 from flask import current_app
 from sqlalchemy import func
 from sqlalchemy.orm.attributes import set_committed_value
@@ -418,6 +419,18 @@ def verified_chunks(
     sends of the unchanged file may skip the hashing
     (:func:`unchanged_since_verified`).
 
+    The server iterates after the request is over, so the outcome is recorded
+    in an application context of its own, opened only for that moment.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return _hashed_chunks(app, video, content, chunk_size, record_success)
+
+
+def _hashed_chunks(
+    app: Flask, video: Video, content: BinaryIO, chunk_size: int, record_success: bool
+) -> Iterator[bytes]:
+    """The iteration behind :func:`verified_chunks`.
+
     The next chunk is read and hashed in a helper thread while the current one
     is being sent (hashlib releases the GIL), so hashing costs little more
     than sending; chunks are still hashed strictly in order, one at a time.
@@ -439,14 +452,16 @@ def verified_chunks(
                     yield held_back
                 held_back = chunk
         if digest.hexdigest() != video.sha256:
-            _set_status(video, VideoStatus.CORRUPT)
-            current_app.logger.error("video %s is corrupt: download stopped before the end", video.id)
+            with app.app_context():
+                _set_status(video, VideoStatus.CORRUPT)
+                app.logger.error("video %s is corrupt: download stopped before the end", video.id)
             raise CorruptionDetected(video.id)
         if record_success:
-            try:
-                _set_status(video, VideoStatus.OK)
-            except VideoNotFound:
-                pass  # deleted while it was being sent; the bytes sent were still right
+            with app.app_context():
+                try:
+                    _set_status(video, VideoStatus.OK)
+                except VideoNotFound:
+                    pass  # deleted while it was being sent; the bytes sent were still right
         if held_back:
             yield held_back
     finally:

@@ -13,6 +13,7 @@ from pathlib import Path
 import flask_migrate
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from flask import Flask
 
 from portal import MIGRATIONS
@@ -24,7 +25,8 @@ from tests.databases import postgres_schema
 from tests.databases import sqlite_url
 from tests.helpers import upload
 
-HEAD = "0002"
+#: The newest schema revision: what every start-up upgrades to.
+HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
