@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 
 from portal import create_app
+from tests.databases import POSTGRES_URL
 from tests.databases import database_for_test
+from tests.databases import postgres_schema
+from tests.databases import sqlite_url
 # Fixtures of the S3-compatible test server (SeaweedFS), for any test that asks for them.
 from tests.objectstore import s3_server  # noqa: F401
 from tests.objectstore import s3_url  # noqa: F401
@@ -98,3 +101,15 @@ def real_webm(tmp_path_factory) -> bytes:
     """A playable two-second VP9 WebM made by ffmpeg."""
     path = tmp_path_factory.mktemp("videos") / "sample.webm"
     return _make_with_ffmpeg(path, "-c:v", "libvpx-vp9", "-b:v", "200k", "-deadline", "realtime").read_bytes()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path):
+    """An empty database of each kind (PostgreSQL: a fresh schema on ``PORTAL_TEST_POSTGRES_URL``)."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path)
+        return
+    if not POSTGRES_URL:
+        pytest.skip("no PostgreSQL server: set PORTAL_TEST_POSTGRES_URL (.ci/run starts one)")
+    with postgres_schema(POSTGRES_URL) as url:
+        yield url

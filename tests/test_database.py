@@ -22,23 +22,10 @@ from portal.extensions import db
 from portal.extensions import migrate
 from tests.databases import POSTGRES_URL
 from tests.databases import postgres_schema
-from tests.databases import sqlite_url
 from tests.helpers import upload
 
 #: The newest schema revision: what every start-up upgrades to.
 HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request, tmp_path):
-    """An empty database of each kind (PostgreSQL: a fresh schema on ``PORTAL_TEST_POSTGRES_URL``)."""
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path)
-        return
-    if not POSTGRES_URL:
-        pytest.skip("no PostgreSQL server: set PORTAL_TEST_POSTGRES_URL (.ci/run starts one)")
-    with postgres_schema(POSTGRES_URL) as url:
-        yield url
 
 
 def migrate_to(url: str, revision: str) -> None:
