@@ -9,24 +9,29 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from portal import videos
 from portal.errors import VideoNotFound
 from tests.conftest import minimal_mp4
+from tests.helpers import row_count
 from tests.helpers import upload
 from tests.reliability.conftest import assert_database_and_folder_agree
+from tests.reliability.conftest import leftovers
+from tests.reliability.conftest import stored_keys
 
 
-def delete_from_outside(data_dir: Path, video_id: str) -> None:
-    """What another request's delete does: the row, then the bytes."""
-    with sqlite3.connect(data_dir / "portal.db", timeout=30) as connection:
-        connection.execute("DELETE FROM videos WHERE id = ?", (video_id,))
+def delete_from_outside(app, data_dir: Path, video_id: str) -> None:
+    """What another request's delete does, on a connection of its own: the row, then the bytes."""
+    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM videos WHERE id = :id"), {"id": video_id})
+    engine.dispose()
     [path] = (data_dir / "files").rglob(video_id)
     path.unlink()
 
@@ -36,11 +41,12 @@ def test_a_video_deleted_after_it_was_found_is_not_found(app, client, data_dir, 
     created = upload(client, video_bytes).get_json()
     with app.test_request_context():
         video = videos.get_video(created["id"])
-        delete_from_outside(data_dir, created["id"])
+        delete_from_outside(app, data_dir, created["id"])
         with pytest.raises(VideoNotFound):
             look(video)
     assert client.get(created["url"]).status_code == 404
-    assert_database_and_folder_agree(data_dir)
+    assert row_count(app) == 0
+    assert stored_keys(data_dir) == set() and leftovers(data_dir) == []
 
 
 def test_verify_command_skips_a_video_deleted_while_it_runs(app, client, data_dir, video_bytes):
@@ -51,7 +57,7 @@ def test_verify_command_skips_a_video_deleted_while_it_runs(app, client, data_di
         for video in videos.verify_all():
             checked.append(video.id)
             if video.id == first["id"]:
-                delete_from_outside(data_dir, second["id"])
+                delete_from_outside(app, data_dir, second["id"])
     assert checked == [first["id"]]
 
 
