@@ -42,7 +42,9 @@ def cleanup_command() -> None:
 
 @click.command("move-storage")
 @click.option("--to", "target_url", required=True, help="Where the bytes go: s3://bucket/prefix or file:///folder.")
-@click.option("--from", "source_url", default=None, help="Where they are now (default: PORTAL_STORAGE_URL, i.e. the storage in use).")
+@click.option(
+    "--from", "source_url", default=None, help="Where they are now (default: PORTAL_STORAGE_URL, i.e. the storage in use)."
+)
 @click.option("--verify-existing", is_flag=True, help="Re-hash copies already at the target instead of trusting their size.")
 @with_appcontext
 def move_storage_command(target_url: str, source_url: str | None, verify_existing: bool) -> None:

@@ -296,7 +296,11 @@ def compare_database_and_folder(data_dir: Path) -> list[str]:
                 files[path.name] = path.stat().st_size
     problems = [f"orphan row (no file): {video_id}" for video_id in sorted(set(rows) - set(files))]
     problems += [f"orphan file (no row): {name}" for name in sorted(set(files) - set(rows))]
-    problems += [f"size of {key}: row says {rows[key]}, file has {files[key]}" for key in sorted(set(rows) & set(files)) if rows[key] != files[key]]
+    problems += [
+        f"size of {key}: row says {rows[key]}, file has {files[key]}"
+        for key in sorted(set(rows) & set(files))
+        if rows[key] != files[key]
+    ]
     problems += [f"temporary file left: {name}" for name in sorted(leftovers)]
     return problems
 

@@ -19,6 +19,7 @@ from tests.databases import POSTGRES_URL
 from tests.databases import database_for_test
 from tests.databases import postgres_schema
 from tests.databases import sqlite_url
+
 # Fixtures of the S3-compatible test server (SeaweedFS), for any test that asks for them.
 from tests.objectstore import s3_server  # noqa: F401
 from tests.objectstore import s3_url  # noqa: F401

@@ -8,7 +8,6 @@ HTML, or a row whose type was tampered with, is never served as ``text/html``.
 
 from __future__ import annotations
 
-
 import pytest
 import requests
 

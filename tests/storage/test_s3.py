@@ -11,8 +11,8 @@ import pytest
 from botocore.config import Config
 
 from portal.storage import StorageUnavailable
-from portal.storage import storage_from_url
 from portal.storage import s3
+from portal.storage import storage_from_url
 from portal.storage.s3 import S3Storage
 from tests.helpers import free_port
 from tests.storage.conftest import TEST_PART_SIZE
