@@ -35,9 +35,11 @@ def verify_command() -> None:
 @click.command("cleanup")
 @with_appcontext
 def cleanup_command() -> None:
-    """Remove temporary files that interrupted uploads of dead processes left."""
+    """Remove temporary files that interrupted uploads of dead processes left; name stored files without a row."""
     removed = current_app.extensions["portal.storage"].remove_leftovers()
     click.echo(f"removed {removed} leftover temporary files")
+    for key in videos.stray_keys():
+        click.echo(f"no row describes stored file {key}: kept; delete it by hand if it is not needed")
 
 
 @click.command("move-storage")

@@ -484,6 +484,18 @@ def verify(video: Video) -> Video:
     return video
 
 
+def stray_keys() -> list[str]:
+    """Stored files that no row describes.
+
+    A process killed between putting an upload's bytes in place and saving its
+    row leaves one. They are reported, never removed automatically: after a
+    database is restored from an older backup, the same check would name
+    files that are worth keeping.
+    """
+    described = {storage_key_for(video_id) for video_id in db.session.scalars(db.select(Video.id))}
+    return sorted(key for key in storage().keys() if key not in described)
+
+
 def verify_all() -> Iterator[Video]:
     ids = db.session.scalars(db.select(Video.id).order_by(Video.created_at)).all()
     for video_id in ids:

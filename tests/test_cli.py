@@ -28,6 +28,18 @@ def test_verify_fails_and_names_corrupt_and_missing_files(app, client, data_dir,
     assert client.get(corrupt["url"]).get_json()["status"] == "corrupt"
 
 
+def test_cleanup_names_stored_files_without_a_row_and_keeps_them(app, client, data_dir, video_bytes):
+    kept = upload(client, video_bytes).get_json()
+    stray = data_dir / "files" / "ab" / "cd" / "abcd0000-0000-4000-8000-000000000000"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(video_bytes)
+    result = app.test_cli_runner().invoke(args=["cleanup"])
+    assert result.exit_code == 0
+    assert "no row describes stored file ab/cd/abcd0000-0000-4000-8000-000000000000" in result.output
+    assert kept["id"] not in result.output
+    assert stray.exists()
+
+
 def test_cleanup_removes_leftovers(app, data_dir):
     leftover = data_dir / "files" / ".incoming" / "999999999-x.part"
     leftover.write_bytes(b"x")
