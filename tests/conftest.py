@@ -65,6 +65,14 @@ def app(tmp_path: Path, database_url: str):
 
 
 @pytest.fixture
+def limited_app(app, tmp_path):
+    """The app with a small upload limit: PORTAL_MAX_CONTENT_LENGTH's if it is small, else 64 KiB."""
+    if app.config["MAX_CONTENT_LENGTH"] <= 8 * 1024 * 1024:
+        return app
+    return create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "limited"), "MAX_CONTENT_LENGTH": 64 * 1024})
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

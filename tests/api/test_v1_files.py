@@ -9,7 +9,6 @@ import io
 
 import pytest
 
-from portal import create_app
 from portal.videos import CorruptionDetected
 from tests.conftest import minimal_mp4
 from tests.helpers import incoming_files
@@ -190,14 +189,6 @@ def test_two_files_in_one_request_are_400(app, client, data_dir, video_bytes):
     )
     assert_error(response, 400, "bad_request")
     assert_nothing_stored(app, data_dir)
-
-
-@pytest.fixture
-def limited_app(app, tmp_path):
-    """The app with a small upload limit: PORTAL_MAX_CONTENT_LENGTH's if it is small, else 64 KiB."""
-    if app.config["MAX_CONTENT_LENGTH"] <= 8 * 1024 * 1024:
-        return app
-    return create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "limited"), "MAX_CONTENT_LENGTH": 64 * 1024})
 
 
 @pytest.mark.parametrize("kind", ["multipart", "raw"])

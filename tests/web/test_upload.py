@@ -5,9 +5,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import pytest
-
-from portal import create_app
 from portal import videos
 from portal.errors import format_bytes
 from portal.media import ACCEPTED_FORMATS
@@ -139,14 +136,6 @@ def test_not_a_video_is_a_415_page_naming_the_accepted_formats(app, client, data
     assert ACCEPTED_FORMATS in html
     assert 'href="/upload"' in html
     assert_nothing_stored(app, data_dir)
-
-
-@pytest.fixture
-def limited_app(app, tmp_path):
-    """A small upload limit: PORTAL_MAX_CONTENT_LENGTH's if it is small, else 64 KiB."""
-    if app.config["MAX_CONTENT_LENGTH"] <= 8 * 1024 * 1024:
-        return app
-    return create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "limited"), "MAX_CONTENT_LENGTH": 64 * 1024})
 
 
 def test_file_over_the_limit_is_a_413_page_saying_the_limit(limited_app):
