@@ -10,7 +10,6 @@ from flask import request
 from ... import videos
 from ...errors import MissingFile
 from ...serving import send_video
-from ...uploads import MULTIPART_ALLOWANCE
 from ...uploads import single_uploaded_file
 from . import bp
 from .schemas import file_json
@@ -25,15 +24,12 @@ def list_files() -> Response:
 
 @bp.post("/files")
 def upload_file() -> tuple[Response, int, dict[str, str]]:
-    limit = videos.upload_limit()
     content_digest = videos.parse_content_digest(request.headers.get("Content-Digest"))
     if request.mimetype == "multipart/form-data":
-        request.max_content_length = limit + MULTIPART_ALLOWANCE
         incoming, filename = single_uploaded_file(request.files, "file")
         expected = videos.parse_sha256_hex(request.form.get("sha256"))
         video = videos.finish_upload(incoming, filename, [expected, content_digest])
     else:
-        request.max_content_length = limit
         if not request.content_length and not request.environ.get("wsgi.input_terminated"):
             raise MissingFile(
                 "The request has no body: send the video as multipart field 'file', "
