@@ -374,7 +374,7 @@ def check_available(video: Video) -> None:
 
 
 def open_content(video: Video) -> BinaryIO:
-    check_available(video)
+    """Open bytes that :func:`check_available` has just passed; they may still vanish in between."""
     try:
         return storage().open(video.storage_key)
     except FileNotFoundError:
