@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 from pathlib import Path
 
 from portal.storage.local import INCOMING
@@ -33,6 +34,17 @@ def row_count(app) -> int:
         return db.session.scalar(db.select(db.func.count()).select_from(Video))
 
 
+def stop_process(process: subprocess.Popen, timeout: float) -> None:
+    """Ask a child server to stop; kill it when it has not within ``timeout`` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def free_port() -> int:
     import socket
 
@@ -48,7 +60,6 @@ class RunningPortal:
         self, command: list[str], data_dir: Path, env: dict[str, str] | None = None, log_path: Path | None = None
     ) -> None:
         import os
-        import subprocess
 
         root = Path(__file__).resolve().parent.parent
         self.port = free_port()
@@ -95,12 +106,6 @@ class RunningPortal:
         return self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except Exception:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=10)
         if self.process.stdout:
             self.process.stdout.close()

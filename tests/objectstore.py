@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import free_port
+from tests.helpers import stop_process
 
 BUCKET = "portal-test"
 ACCESS_KEY = "portal-test"
@@ -107,13 +108,7 @@ class SeaweedFS:
         return self.log_path.read_text(errors="replace")[-4000:]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=15)
         self._log.close()
 
 
