@@ -43,7 +43,16 @@ def _pid_is_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """A process that has exited but not been reaped yet (a killed server's worker, say) writes nothing more."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
 class LocalUpload:
@@ -148,3 +157,6 @@ class LocalStorage:
 
     def is_usable(self) -> bool:
         return self.incoming.is_dir() and os.access(self.incoming, os.W_OK | os.X_OK)
+
+    def close(self) -> None:
+        """Nothing to close: every operation opens and closes its own files."""

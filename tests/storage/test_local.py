@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -37,6 +38,21 @@ def test_leftovers_of_dead_processes_and_of_this_pid_are_removed(storage):
     finally:
         alive.kill()
         alive.wait()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="tells an exited process from a live one by Linux's /proc")
+def test_leftovers_of_an_exited_but_unreaped_process_are_removed(storage):
+    """A killed server's worker lingers as a zombie until reaped; it writes nothing more."""
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        stat = f"/proc/{exited.pid}/stat"
+        deadline = time.monotonic() + 30
+        while open(stat).read().rsplit(")", 1)[1].split()[0] != "Z" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (storage.incoming / f"{exited.pid}-abc.part").write_bytes(b"x")
+        assert storage.remove_leftovers() == 1
+    finally:
+        exited.wait()
 
 
 def test_is_usable_needs_a_writable_folder(storage):
