@@ -31,6 +31,8 @@ class Config:
     HOST = "0.0.0.0"
     PORT = 8080
     THREADS = 8
+    #: Server processes sharing the port, each with THREADS threads; unset: one per CPU.
+    PROCESSES: int | None = None
 
     #: Items per page when a listing does not say.
     PER_PAGE = 20

@@ -2,21 +2,38 @@
 
 ``python wsgi.py``, ``make run`` and the Docker image all start the portal
 through :func:`serve`.
+
+One Python process runs one thread of Python at a time, so the portal forks
+``PROCESSES`` waitress processes (default: one per CPU) that accept
+connections from one listening socket. The parent builds the application
+once (migrations, leftovers), forks the workers, forwards SIGTERM and SIGINT
+to them, and stops them all when one dies, so that a supervisor (Docker's
+restart policy, systemd) sees the failure and restarts the whole server.
 """
 
 from __future__ import annotations
 
+import ctypes
+import logging
+import os
+import signal
+import socket
+import sys
 from typing import Any
 
 from flask import Flask
 
+from .extensions import db
 from .uploads import MULTIPART_ALLOWANCE
+
+log = logging.getLogger(__name__)
+
+#: ``prctl`` option: the signal a process receives when its parent dies (Linux).
+PR_SET_PDEATHSIG = 1
 
 
 def waitress_settings(app: Flask) -> dict[str, Any]:
     return {
-        "host": app.config["HOST"],
-        "port": int(app.config["PORT"]),
         "threads": int(app.config["THREADS"]),
         # waitress refuses bodies of *at least* this size with its own plain-text
         # 413; keep it above the portal's limit so the portal answers first.
@@ -36,7 +53,108 @@ def waitress_settings(app: Flask) -> dict[str, Any]:
     }
 
 
+def process_count(app: Flask) -> int:
+    configured = app.config.get("PROCESSES")
+    if configured is not None:
+        return max(1, int(configured))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    family, kind, protocol, _name, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    listener = socket.socket(family, kind, protocol)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(address)
+    return listener
+
+
 def serve(app: Flask) -> None:
     from waitress import serve as waitress_serve
 
-    waitress_serve(app, **waitress_settings(app))
+    listener = listening_socket(app.config["HOST"], int(app.config["PORT"]))
+    processes = process_count(app) if hasattr(os, "fork") else 1
+    if processes == 1:
+        waitress_serve(app, sockets=[listener], **waitress_settings(app))
+        return
+    release_connections(app)
+    workers = {_fork_worker(app, listener) for _ in range(processes)}
+    listener.close()
+    sys.exit(_supervise(workers))
+
+
+def release_connections(app: Flask) -> None:
+    """Close the parent's database and storage connections: a forked worker must open its own."""
+    with app.app_context():
+        db.engine.dispose()
+    app.extensions["portal.storage"].close()
+
+
+def _fork_worker(app: Flask, listener: socket.socket) -> int:
+    from waitress import serve as waitress_serve
+
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 1
+    try:
+        _die_with(parent)
+        waitress_serve(app, sockets=[listener], **waitress_settings(app))
+        status = 0
+    except BaseException:
+        log.exception("a portal worker process failed")
+    finally:
+        logging.shutdown()
+        os._exit(status)
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this worker when the parent dies, even by SIGKILL.
+
+    Otherwise a killed server would leave workers holding the port and
+    finishing requests nobody supervises.
+    """
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _supervise(workers: set[int]) -> int:
+    """Wait for the workers; return the exit status of the whole server."""
+    stopping = False
+
+    def stop(_signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        _signal_all(workers, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    status = 0
+    while workers:
+        pid, wait_status = os.wait()
+        workers.discard(pid)
+        if not stopping:
+            log.error("portal worker %d stopped (%s); stopping the server", pid, _describe(wait_status))
+            stopping = True
+            status = 1
+            _signal_all(workers, signal.SIGTERM)
+    return status
+
+
+def _signal_all(workers: set[int], signum: int) -> None:
+    for pid in workers:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+
+def _describe(wait_status: int) -> str:
+    if os.WIFSIGNALED(wait_status):
+        return f"killed by signal {os.WTERMSIG(wait_status)}"
+    return f"exit status {os.waitstatus_to_exitcode(wait_status)}"

@@ -45,6 +45,15 @@ def stop_process(process: subprocess.Popen, timeout: float) -> None:
             process.wait()
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (a server and its worker processes), from Linux's /proc."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return [pid]
+    return [pid, *(descendant for child in children for descendant in process_tree(int(child)))]
+
+
 def free_port() -> int:
     import socket
 

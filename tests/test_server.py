@@ -11,16 +11,20 @@ import hashlib
 import json
 import os
 import re
+import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from portal import create_app
+from portal.server import process_count
 from portal.server import waitress_settings
 from tests.conftest import minimal_mp4
 from tests.helpers import RunningPortal
+from tests.helpers import process_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -129,5 +133,79 @@ def test_too_large_through_waitress_is_the_portals_json_413(tmp_path):
             assert response.status_code == 413
             assert response.json()["error"]["code"] == "too_large"
         assert [p for p in (running.data_dir / "files").rglob("*") if p.is_file()] == []
+    finally:
+        running.stop()
+
+
+def is_running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def wait_until(condition, timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+linux_only = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads worker processes from Linux's /proc")
+
+
+def test_process_count_defaults_to_one_per_cpu(tmp_path):
+    app = create_app({"DATA_DIR": str(tmp_path)})
+    assert process_count(app) == len(os.sched_getaffinity(0))
+    app.config["PROCESSES"] = 3
+    assert process_count(app) == 3
+
+
+@linux_only
+def test_workers_share_the_port_and_stop_with_the_server(tmp_path):
+    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_PROCESSES": "2"})
+    try:
+        workers = process_tree(running.process.pid)[1:]
+        assert len(workers) == 2
+        # Many connections, each answered by one of the workers: all succeed.
+        for _ in range(20):
+            with requests.Session() as session:
+                assert session.get(running.url + "/api/v1/files", timeout=5).status_code == 200
+        running.process.terminate()
+        assert running.process.wait(timeout=10) == 0
+        assert wait_until(lambda: not any(is_running(pid) for pid in workers))
+    finally:
+        running.stop()
+
+
+@linux_only
+def test_workers_die_with_a_killed_server(tmp_path):
+    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_PROCESSES": "2"})
+    try:
+        workers = process_tree(running.process.pid)[1:]
+        running.process.send_signal(signal.SIGKILL)
+        running.process.wait(timeout=10)
+        # Nobody is left holding the port or finishing requests.
+        assert wait_until(lambda: not any(is_running(pid) for pid in workers))
+        with pytest.raises(requests.ConnectionError):
+            requests.get(running.url + "/healthz", timeout=5)
+    finally:
+        running.stop()
+
+
+@linux_only
+def test_a_dead_worker_stops_the_whole_server(tmp_path):
+    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_PROCESSES": "2"})
+    try:
+        first, second = process_tree(running.process.pid)[1:]
+        os.kill(first, signal.SIGKILL)
+        # A supervisor sees the failure and restarts the server, instead of it running at half strength.
+        assert running.process.wait(timeout=10) == 1
+        assert wait_until(lambda: not is_running(second))
+        assert "stopping the server" in running.output()
     finally:
         running.stop()

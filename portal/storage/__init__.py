@@ -60,6 +60,9 @@ class Storage(Protocol):
 
     def is_usable(self) -> bool: ...
 
+    def close(self) -> None:
+        """Close connections to the backend (a forked process must not share them); reopened when next needed."""
+
 
 def storage_from_url(url: str | None, data_dir: Path) -> Storage:
     """Build the backend named by ``STORAGE_URL`` (unset: ``<data_dir>/files``).

@@ -354,3 +354,7 @@ class S3Storage:
         except (BotoCoreError, ClientError):
             return False
         return True
+
+    def close(self) -> None:
+        # botocore's connection pools start empty again and refill on the next request.
+        self.client.close()

@@ -23,6 +23,7 @@ import pytest
 import requests
 
 from tests.conftest import minimal_mp4
+from tests.helpers import process_tree
 from tests.reliability.conftest import assert_database_and_folder_agree
 from tests.reliability.conftest import leftovers
 from tests.reliability.conftest import rows_on_disk
@@ -63,14 +64,20 @@ def wait_for(condition, what: str, timeout: float = 30) -> None:
 
 
 def open_files_under(pid: int, folder: Path) -> list[str]:
+    """Files under ``folder`` open in the server ``pid`` or any of its worker processes."""
     targets = []
-    for link in Path(f"/proc/{pid}/fd").iterdir():
+    for process in process_tree(pid):
         try:
-            target = os.readlink(link)
+            links = list(Path(f"/proc/{process}/fd").iterdir())
         except OSError:
             continue
-        if target.startswith(str(folder)):
-            targets.append(target)
+        for link in links:
+            try:
+                target = os.readlink(link)
+            except OSError:
+                continue
+            if target.startswith(str(folder)):
+                targets.append(target)
     return targets
 
 
