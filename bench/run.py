@@ -81,13 +81,15 @@ def free_port() -> int:
 
 
 def rss_bytes(pid: int) -> int:
-    """Resident memory of a process, from /proc (0 once it is gone)."""
+    """Resident memory of a process and all its children (a server's workers), from /proc (0 once gone)."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return 0
     match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-    return int(match.group(1)) * 1024 if match else 0
+    own = int(match.group(1)) * 1024 if match else 0
+    return own + sum(rss_bytes(int(child)) for child in children)
 
 
 # --- the servers ---------------------------------------------------------------
@@ -147,7 +149,12 @@ def start_portal(work: Path) -> Server:
 
 def start_floor(work: Path) -> Server:
     port = free_port()
-    env = {"PORTAL_DATA_DIR": str(work / "floor-data"), "PORTAL_HOST": "127.0.0.1", "PORTAL_PORT": str(port)}
+    env = {
+        "PORTAL_DATA_DIR": str(work / "floor-data"),
+        "PORTAL_HOST": "127.0.0.1",
+        "PORTAL_PORT": str(port),
+        "BENCH_FLOOR_ROOT": str(work),
+    }
     return Server("floor", [sys.executable, "bench/floor_app.py"], env, port, work, "/healthz")
 
 
@@ -602,7 +609,7 @@ class Bench:
         stored_id = self.measure_uploads(source, warmup, portal, floor, fastapi, limit)
         stored = self.work / "portal-data" / "files" / stored_id[:2] / stored_id[2:4] / stored_id
         nginx_server = self.started(start_nginx(nginx, self.work, stored.parent.parent.parent))
-        self.measure_downloads(stored, stored_id, portal, fastapi, nginx_server)
+        self.measure_downloads(stored, stored_id, portal, floor, fastapi, nginx_server)
         self.measure_listing(portal, fastapi)
 
     # upload -------------------------------------------------------------------------
@@ -773,10 +780,13 @@ class Bench:
 
     # download -----------------------------------------------------------------------
 
-    def measure_downloads(self, stored: Path, video_id: str, portal: Server, fastapi: Server, nginx: Server) -> None:
+    def measure_downloads(
+        self, stored: Path, video_id: str, portal: Server, floor: Server, fastapi: Server, nginx: Server
+    ) -> None:
         size = self.size
         paths = {
             "portal": (portal, f"/api/v1/files/{video_id}/content"),
+            "floor": (floor, "/" + stored.relative_to(self.work).as_posix()),
             "fastapi": (fastapi, f"/api/v1/files/{self.fastapi_id}/content"),
             "nginx": (nginx, "/" + stored.relative_to(stored.parent.parent.parent).as_posix()),
         }
@@ -840,7 +850,18 @@ class Bench:
                 "ratio >= 0.9",
                 minimum_ratio=0.9,
             ),
+            Figure(
+                "download", "1 MiB ranges", "MB/s", ranges["portal"]["mb_s"], "waitress floor", ranges["floor"]["mb_s"]
+            ),
             Figure("download", "1 MiB ranges", "MB/s", ranges["portal"]["mb_s"], "FastAPI", ranges["fastapi"]["mb_s"]),
+            Figure(
+                "download",
+                "waitress floor, 1 MiB ranges (file_wrapper)",
+                "MB/s",
+                ranges["floor"]["mb_s"],
+                "nginx",
+                ranges["nginx"]["mb_s"],
+            ),
             Figure(
                 "download",
                 "1 MiB range p50",
@@ -867,6 +888,23 @@ class Bench:
                 "FastAPI",
                 ranges["fastapi"]["p50_ms"],
                 higher_is_better=False,
+            ),
+            Figure(
+                "download",
+                "waitress floor, 1 MiB range p50",
+                "ms",
+                ranges["floor"]["p50_ms"],
+                "nginx",
+                ranges["nginx"]["p50_ms"],
+                higher_is_better=False,
+            ),
+            Figure(
+                "download",
+                "waitress floor, whole file (file_wrapper)",
+                "MB/s",
+                whole["floor"],
+                "nginx",
+                whole["nginx"],
             ),
             Figure("download", "nginx whole file (sendfile)", "MB/s", whole["nginx"], "cached read", cached_rate),
             Figure("download", "FastAPI whole file", "MB/s", whole["fastapi"], "nginx", whole["nginx"]),
