@@ -4,11 +4,16 @@
 through :func:`serve`.
 
 One Python process runs one thread of Python at a time, so the portal forks
-``PROCESSES`` waitress processes (default: one per CPU) that accept
-connections from one listening socket. The parent builds the application
-once (migrations, leftovers), forks the workers, forwards SIGTERM and SIGINT
-to them, and stops them all when one dies, so that a supervisor (Docker's
-restart policy, systemd) sees the failure and restarts the whole server.
+``PROCESSES`` waitress processes (default: one per CPU) serving one port.
+The parent builds the application once (migrations, leftovers), forks the
+workers, forwards SIGTERM and SIGINT to them, and stops them all when one
+dies, so that a supervisor (Docker's restart policy, systemd) sees the
+failure and restarts the whole server.
+
+Each worker listens on a socket of its own bound to the same port
+(``SO_REUSEPORT``), and the kernel spreads new connections over them. With
+one shared socket, whichever worker woke first took the connection: 16
+keep-alive clients sometimes all landed on one worker while the other idled.
 """
 
 from __future__ import annotations
@@ -60,12 +65,15 @@ def process_count(app: Flask) -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
+def listening_socket(host: str, port: int, share_port: bool = False) -> socket.socket:
+    """A TCP socket bound to ``host``:``port``; waitress makes it listen."""
     family, kind, protocol, _name, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     )[0]
     listener = socket.socket(family, kind, protocol)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if share_port:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     listener.bind(address)
     return listener
 
@@ -73,15 +81,20 @@ def listening_socket(host: str, port: int) -> socket.socket:
 def serve(app: Flask) -> None:
     from waitress import serve as waitress_serve
 
-    listener = listening_socket(app.config["HOST"], int(app.config["PORT"]))
-    processes = process_count(app) if hasattr(os, "fork") else 1
+    host = app.config["HOST"]
+    processes = process_count(app) if hasattr(os, "fork") and hasattr(socket, "SO_REUSEPORT") else 1
     if processes == 1:
-        waitress_serve(app, sockets=[listener], **waitress_settings(app))
+        waitress_serve(app, sockets=[listening_socket(host, int(app.config["PORT"]))], **waitress_settings(app))
         return
+    # Bound but never listening: fails at once when the port is taken, and
+    # holds it for the workers without receiving any connection itself.
+    reservation = listening_socket(host, int(app.config["PORT"]), share_port=True)
+    port = reservation.getsockname()[1]
     release_connections(app)
-    workers = {_fork_worker(app, listener) for _ in range(processes)}
-    listener.close()
-    sys.exit(_supervise(workers))
+    workers = {_fork_worker(app, host, port) for _ in range(processes)}
+    status = _supervise(workers)
+    reservation.close()
+    sys.exit(status)
 
 
 def release_connections(app: Flask) -> None:
@@ -91,7 +104,7 @@ def release_connections(app: Flask) -> None:
     app.extensions["portal.storage"].close()
 
 
-def _fork_worker(app: Flask, listener: socket.socket) -> int:
+def _fork_worker(app: Flask, host: str, port: int) -> int:
     from waitress import serve as waitress_serve
 
     parent = os.getpid()
@@ -101,6 +114,7 @@ def _fork_worker(app: Flask, listener: socket.socket) -> int:
     status = 1
     try:
         _die_with(parent)
+        listener = listening_socket(host, port, share_port=True)
         waitress_serve(app, sockets=[listener], **waitress_settings(app))
         status = 0
     except BaseException:
