@@ -29,10 +29,13 @@ from ..errors import BadRequest
 from ..errors import PortalError
 from ..errors import UploadTooLarge
 from ..errors import format_bytes
+from ..links import video_link
 from ..models import Video
 from ..models import VideoStatus
 from ..models import as_utc
 from ..serving import send_video
+from .components import icon
+from .components import status_badge
 from .forms import ActionForm
 from .forms import UploadForm
 
@@ -47,6 +50,11 @@ DEFAULT_SORT = "newest"
 def site_context() -> dict[str, object]:
     # An app-wide processor, so that error pages rendered outside this blueprint get it too.
     return {"portal_version": __version__}
+
+
+bp.add_app_template_global(icon)
+bp.add_app_template_global(status_badge)
+bp.add_app_template_global(video_link)
 
 
 @bp.app_template_filter("filesize")
