@@ -187,7 +187,7 @@ def test_workers_share_the_port_and_stop_with_the_server(tmp_path):
             for session in sessions:
                 assert session.get(running.url + "/api/v1/files", timeout=5).status_code == 200
             # The kernel spreads connections over the workers (all 16 on one: odds of 1 in 32,768).
-            assert all(open_sockets(pid) > count for pid, count in zip(workers, before))
+            assert all(open_sockets(pid) > count for pid, count in zip(workers, before, strict=True))
         finally:
             for session in sessions:
                 session.close()
