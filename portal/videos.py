@@ -15,6 +15,8 @@ import io
 import re
 import unicodedata
 import uuid
+from collections import deque
+from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -49,6 +51,10 @@ from .storage import Upload
 
 #: Bytes moved per read when copying or hashing a stored file.
 CHUNK_SIZE = 1024 * 1024
+#: Chunks a verified download may read ahead of their hashing: 2 keeps the
+#: hashing thread busy (1: 1.3 GB/s, 2 to 8: 1.7 GB/s for 1 GiB here) while
+#: holding at most 2 MiB more per download.
+HASH_AHEAD = 2
 MAX_FILENAME_LENGTH = 255
 MAX_QUERY_LENGTH = 200
 MAX_PER_PAGE = 100
@@ -433,26 +439,25 @@ def _hashed_chunks(
 ) -> Iterator[bytes]:
     """The iteration behind :func:`verified_chunks`.
 
-    The next chunk is read and hashed in a helper thread while the current one
-    is being sent (hashlib releases the GIL), so hashing costs little more
-    than sending; chunks are still hashed strictly in order, one at a time.
+    This thread reads and sends; a helper thread hashes the very same chunks,
+    strictly in order, up to ``HASH_AHEAD`` chunks behind the reading
+    (hashlib releases the GIL), so hashing runs alongside reading and sending
+    instead of between them.
     """
     digest = hashlib.sha256()
-
-    def read_and_hash() -> bytes:
-        chunk = content.read(chunk_size)
-        digest.update(chunk)
-        return chunk
-
     held_back = b""
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-hash") as reader:
-            next_chunk = reader.submit(read_and_hash)
-            while chunk := next_chunk.result():
-                next_chunk = reader.submit(read_and_hash)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-hash") as hasher:
+            hashing: deque[Future[None]] = deque()
+            while chunk := content.read(chunk_size):
+                if len(hashing) >= HASH_AHEAD:
+                    hashing.popleft().result()
+                hashing.append(hasher.submit(digest.update, chunk))
                 if held_back:
                     yield held_back
                 held_back = chunk
+            for pending in hashing:
+                pending.result()
         if digest.hexdigest() != video.sha256:
             with app.app_context():
                 _set_status(video, VideoStatus.CORRUPT)
