@@ -14,6 +14,7 @@ import re
 import signal
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -223,5 +224,32 @@ def test_a_dead_worker_stops_the_whole_server(tmp_path):
         assert running.process.wait(timeout=10) == 1
         assert wait_until(lambda: not is_running(second))
         assert "stopping the server" in running.output()
+    finally:
+        running.stop()
+
+
+def rss_mib(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024
+
+
+@linux_only
+def test_memory_settles_over_many_downloads_on_different_threads(tmp_path):
+    """Each download runs on whichever worker thread is free; memory must not grow with every new thread."""
+    size = min(48 * 1024 * 1024, int(os.environ.get("PORTAL_MAX_CONTENT_LENGTH", 4 * 1024**3)))
+    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_PROCESSES": "1", "PORTAL_THREADS": "16"})
+    try:
+        data = minimal_mp4(os.urandom(size - len(minimal_mp4(b""))))
+        created = requests.post(running.url + "/api/v1/files?filename=big.mp4", data=data, timeout=60).json()
+        # Several connections at once, so that every worker thread serves some downloads.
+        def download(_index: int) -> None:
+            with requests.get(created["content_url"], timeout=60, stream=True) as response:
+                assert sum(len(chunk) for chunk in response.iter_content(1024 * 1024)) == len(data)
+
+        with ThreadPoolExecutor(max_workers=8) as clients:
+            list(clients.map(download, range(8)))
+            before = rss_mib(running.process.pid)
+            list(clients.map(download, range(40)))
+        assert rss_mib(running.process.pid) - before < 28
     finally:
         running.stop()
