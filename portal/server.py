@@ -91,8 +91,11 @@ def serve(app: Flask) -> None:
     if processes == 1:
         waitress_serve(app, sockets=[listening_socket(host, int(app.config["PORT"]))], **waitress_settings(app))
         return
-    # Bound but never listening: fails at once when the port is taken, and
-    # holds it for the workers without receiving any connection itself.
+    # A plain bind first fails when anything serves the port already, another
+    # portal included (sockets that all ask to share a port may share it).
+    listening_socket(host, int(app.config["PORT"])).close()
+    # Bound but never listening: holds the port for the workers without
+    # receiving any connection itself.
     reservation = listening_socket(host, int(app.config["PORT"]), share_port=True)
     port = reservation.getsockname()[1]
     release_connections(app)

@@ -200,6 +200,24 @@ def test_workers_share_the_port_and_stop_with_the_server(tmp_path):
 
 
 @linux_only
+def test_a_second_server_cannot_join_a_port_in_use(tmp_path):
+    first = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "first", {"PORTAL_PROCESSES": "2"})
+    try:
+        data = minimal_mp4(b"first library")
+        assert requests.post(first.url + "/api/v1/files?filename=a.mp4", data=data, timeout=10).status_code == 201
+        with pytest.raises(RuntimeError, match="exited"):
+            RunningPortal(
+                [sys.executable, "wsgi.py"], tmp_path / "second", {"PORTAL_PROCESSES": "2", "PORTAL_PORT": str(first.port)}
+            )
+        # Every connection still reaches the first server's library.
+        for _ in range(10):
+            with requests.Session() as session:
+                assert session.get(first.url + "/api/v1/files", timeout=5).json()["total"] == 1
+    finally:
+        first.stop()
+
+
+@linux_only
 def test_workers_die_with_a_killed_server(tmp_path):
     running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_PROCESSES": "2"})
     try:
