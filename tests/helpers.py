@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 from pathlib import Path
 
@@ -52,6 +53,29 @@ def process_tree(pid: int) -> list[int]:
     except OSError:
         return [pid]
     return [pid, *(descendant for child in children for descendant in process_tree(int(child)))]
+
+
+def process_state(pid: int) -> str | None:
+    """The state letter Linux's /proc gives ``pid`` ("Z": exited, not yet reaped), or None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def open_descriptors(pid: int) -> list[str]:
+    """What the open file descriptors of ``pid`` point at (paths, ``socket:[...]``), from /proc."""
+    targets = []
+    try:
+        links = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return targets
+    for link in links:
+        try:
+            targets.append(os.readlink(link))
+        except OSError:
+            continue  # closed meanwhile
+    return targets
 
 
 def free_port() -> int:

@@ -25,6 +25,8 @@ from portal.server import process_count
 from portal.server import waitress_settings
 from tests.conftest import minimal_mp4
 from tests.helpers import RunningPortal
+from tests.helpers import open_descriptors
+from tests.helpers import process_state
 from tests.helpers import process_tree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,22 +141,12 @@ def test_too_large_through_waitress_is_the_portals_json_413(tmp_path):
 
 
 def open_sockets(pid: int) -> int:
-    count = 0
-    for link in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            count += os.readlink(link).startswith("socket:")
-        except OSError:
-            pass
-    return count
+    return sum(target.startswith("socket:") for target in open_descriptors(pid))
 
 
 def is_running(pid: int) -> bool:
     """True while ``pid`` exists and is not a zombie waiting to be reaped."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
+    return process_state(pid) not in (None, "Z")
 
 
 def wait_until(condition, timeout: float = 10) -> bool:
@@ -169,6 +161,14 @@ def wait_until(condition, timeout: float = 10) -> bool:
 linux_only = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads worker processes from Linux's /proc")
 
 
+@pytest.fixture
+def two_workers(tmp_path):
+    """``python wsgi.py`` with two worker processes."""
+    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_PROCESSES": "2"})
+    yield running
+    running.stop()
+
+
 def test_process_count_defaults_to_one_per_cpu(tmp_path):
     app = create_app({"DATA_DIR": str(tmp_path)})
     assert process_count(app) == len(os.sched_getaffinity(0))
@@ -177,73 +177,61 @@ def test_process_count_defaults_to_one_per_cpu(tmp_path):
 
 
 @linux_only
-def test_workers_share_the_port_and_stop_with_the_server(tmp_path):
-    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_PROCESSES": "2"})
+def test_workers_share_the_port_and_stop_with_the_server(two_workers):
+    running = two_workers
+    workers = process_tree(running.process.pid)[1:]
+    assert len(workers) == 2
+    before = [open_sockets(pid) for pid in workers]
+    sessions = [requests.Session() for _ in range(16)]
     try:
-        workers = process_tree(running.process.pid)[1:]
-        assert len(workers) == 2
-        before = [open_sockets(pid) for pid in workers]
-        sessions = [requests.Session() for _ in range(16)]
-        try:
-            for session in sessions:
-                assert session.get(running.url + "/api/v1/files", timeout=5).status_code == 200
-            # The kernel spreads connections over the workers (all 16 on one: odds of 1 in 32,768).
-            assert all(open_sockets(pid) > count for pid, count in zip(workers, before, strict=True))
-        finally:
-            for session in sessions:
-                session.close()
-        running.process.terminate()
-        assert running.process.wait(timeout=10) == 0
-        assert wait_until(lambda: not any(is_running(pid) for pid in workers))
+        for session in sessions:
+            assert session.get(running.url + "/api/v1/files", timeout=5).status_code == 200
+        # The kernel spreads connections over the workers (all 16 on one: odds of 1 in 32,768).
+        assert all(open_sockets(pid) > count for pid, count in zip(workers, before, strict=True))
     finally:
-        running.stop()
+        for session in sessions:
+            session.close()
+    running.process.terminate()
+    assert running.process.wait(timeout=10) == 0
+    assert wait_until(lambda: not any(is_running(pid) for pid in workers))
 
 
 @linux_only
-def test_a_second_server_cannot_join_a_port_in_use(tmp_path):
-    first = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "first", {"PORTAL_PROCESSES": "2"})
-    try:
-        data = minimal_mp4(b"first library")
-        assert requests.post(first.url + "/api/v1/files?filename=a.mp4", data=data, timeout=10).status_code == 201
-        with pytest.raises(RuntimeError, match="exited"):
-            RunningPortal(
-                [sys.executable, "wsgi.py"], tmp_path / "second", {"PORTAL_PROCESSES": "2", "PORTAL_PORT": str(first.port)}
-            )
-        # Every connection still reaches the first server's library.
-        for _ in range(10):
-            with requests.Session() as session:
-                assert session.get(first.url + "/api/v1/files", timeout=5).json()["total"] == 1
-    finally:
-        first.stop()
+def test_a_second_server_cannot_join_a_port_in_use(two_workers, tmp_path):
+    first = two_workers
+    data = minimal_mp4(b"first library")
+    assert requests.post(first.url + "/api/v1/files?filename=a.mp4", data=data, timeout=10).status_code == 201
+    with pytest.raises(RuntimeError, match="exited"):
+        RunningPortal(
+            [sys.executable, "wsgi.py"], tmp_path / "second", {"PORTAL_PROCESSES": "2", "PORTAL_PORT": str(first.port)}
+        )
+    # Every connection still reaches the first server's library.
+    for _ in range(10):
+        with requests.Session() as session:
+            assert session.get(first.url + "/api/v1/files", timeout=5).json()["total"] == 1
 
 
 @linux_only
-def test_workers_die_with_a_killed_server(tmp_path):
-    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_PROCESSES": "2"})
-    try:
-        workers = process_tree(running.process.pid)[1:]
-        running.process.send_signal(signal.SIGKILL)
-        running.process.wait(timeout=10)
-        # Nobody is left holding the port or finishing requests.
-        assert wait_until(lambda: not any(is_running(pid) for pid in workers))
-        with pytest.raises(requests.ConnectionError):
-            requests.get(running.url + "/healthz", timeout=5)
-    finally:
-        running.stop()
+def test_workers_die_with_a_killed_server(two_workers):
+    running = two_workers
+    workers = process_tree(running.process.pid)[1:]
+    running.process.send_signal(signal.SIGKILL)
+    running.process.wait(timeout=10)
+    # Nobody is left holding the port or finishing requests.
+    assert wait_until(lambda: not any(is_running(pid) for pid in workers))
+    with pytest.raises(requests.ConnectionError):
+        requests.get(running.url + "/healthz", timeout=5)
 
 
 @linux_only
-def test_a_dead_worker_stops_the_whole_server(tmp_path):
-    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_PROCESSES": "2"})
-    try:
-        first, second = process_tree(running.process.pid)[1:]
-        os.kill(first, signal.SIGKILL)
-        # A supervisor sees the failure and restarts the server, instead of it running at half strength.
-        assert running.process.wait(timeout=10) == 1
-        assert wait_until(lambda: not is_running(second))
-        assert "stopping the server" in running.output()
-    finally:
-        running.stop()
+def test_a_dead_worker_stops_the_whole_server(two_workers):
+    running = two_workers
+    first, second = process_tree(running.process.pid)[1:]
+    os.kill(first, signal.SIGKILL)
+    # A supervisor sees the failure and restarts the server, instead of it running at half strength.
+    assert running.process.wait(timeout=10) == 1
+    assert wait_until(lambda: not is_running(second))
+    assert "stopping the server" in running.output()
 
 
 def rss_mib(pid: int) -> float:

@@ -23,6 +23,7 @@ import pytest
 import requests
 
 from tests.conftest import minimal_mp4
+from tests.helpers import open_descriptors
 from tests.helpers import process_tree
 from tests.reliability.conftest import assert_database_and_folder_agree
 from tests.reliability.conftest import leftovers
@@ -65,20 +66,9 @@ def wait_for(condition, what: str, timeout: float = 30) -> None:
 
 def open_files_under(pid: int, folder: Path) -> list[str]:
     """Files under ``folder`` open in the server ``pid`` or any of its worker processes."""
-    targets = []
-    for process in process_tree(pid):
-        try:
-            links = list(Path(f"/proc/{process}/fd").iterdir())
-        except OSError:
-            continue
-        for link in links:
-            try:
-                target = os.readlink(link)
-            except OSError:
-                continue
-            if target.startswith(str(folder)):
-                targets.append(target)
-    return targets
+    return [
+        target for process in process_tree(pid) for target in open_descriptors(process) if target.startswith(str(folder))
+    ]
 
 
 def assert_earlier_files_intact(url: str, earlier: dict[str, bytes]) -> None:

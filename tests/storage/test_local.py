@@ -10,6 +10,7 @@ import time
 import pytest
 
 from portal.storage.local import LocalStorage
+from tests.helpers import process_state
 
 
 @pytest.fixture
@@ -45,9 +46,8 @@ def test_leftovers_of_an_exited_but_unreaped_process_are_removed(storage):
     """A killed server's worker lingers as a zombie until reaped; it writes nothing more."""
     exited = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
-        stat = f"/proc/{exited.pid}/stat"
         deadline = time.monotonic() + 30
-        while open(stat).read().rsplit(")", 1)[1].split()[0] != "Z" and time.monotonic() < deadline:
+        while process_state(exited.pid) != "Z" and time.monotonic() < deadline:
             time.sleep(0.01)
         (storage.incoming / f"{exited.pid}-abc.part").write_bytes(b"x")
         assert storage.remove_leftovers() == 1
