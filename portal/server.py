@@ -86,17 +86,17 @@ def serve(app: Flask) -> None:
     from waitress import serve as waitress_serve
 
     limit_malloc_arenas()
-    host = app.config["HOST"]
+    host, port = app.config["HOST"], int(app.config["PORT"])
     processes = process_count(app) if hasattr(os, "fork") and hasattr(socket, "SO_REUSEPORT") else 1
     if processes == 1:
-        waitress_serve(app, sockets=[listening_socket(host, int(app.config["PORT"]))], **waitress_settings(app))
+        waitress_serve(app, sockets=[listening_socket(host, port)], **waitress_settings(app))
         return
     # A plain bind first fails when anything serves the port already, another
     # portal included (sockets that all ask to share a port may share it).
-    listening_socket(host, int(app.config["PORT"])).close()
+    listening_socket(host, port).close()
     # Bound but never listening: holds the port for the workers without
-    # receiving any connection itself.
-    reservation = listening_socket(host, int(app.config["PORT"]), share_port=True)
+    # receiving any connection itself (and fixes the port when PORT is 0).
+    reservation = listening_socket(host, port, share_port=True)
     port = reservation.getsockname()[1]
     release_connections(app)
     workers = {_fork_worker(app, host, port) for _ in range(processes)}

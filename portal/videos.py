@@ -318,7 +318,7 @@ def _positive_int(value: str | None, name: str, default: int) -> int:
 
 def list_videos(listing: Listing) -> Page:
     # No WHERE at all without a search: SQLite counts a whole table from its
-    # b-tree in microseconds, but scans every row for "WHERE 1 = 1".
+    # b-tree in microseconds, but scans every row for "WHERE true".
     conditions = [Video.search_name.contains(listing.query.casefold(), autoescape=True)] if listing.query else []
     column = SORT_COLUMNS[listing.sort.lstrip("-")]
     descending = listing.sort.startswith("-")
