@@ -1,7 +1,7 @@
 """The stack's floor: a WSGI app that does nothing but move bytes through waitress.
 
 Served by waitress with exactly the portal's production settings
-(:func:`portal.server.waitress_settings`), it shows the fastest a transfer can
+(:func:`portal.ops.server.waitress_settings`), it shows the fastest a transfer can
 go through this server before the portal does any work of its own:
 
 - an upload (any POST) is read and thrown away;
@@ -25,8 +25,8 @@ from typing import Iterable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from portal import create_app  # noqa: E402
-from portal.server import listening_socket  # noqa: E402
-from portal.server import waitress_settings  # noqa: E402
+from portal.ops.server import listening_socket  # noqa: E402
+from portal.ops.server import waitress_settings  # noqa: E402
 
 READ_SIZE = 1024 * 1024
 FILE_ROOT = Path(os.environ.get("BENCH_FLOOR_ROOT", "."))

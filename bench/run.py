@@ -3,7 +3,7 @@
 ``python bench/run.py [--size 1GiB] [--repeat 3] [--quick] [--json PATH]``
 
 It starts the portal exactly as in production (``python wsgi.py`` with the
-settings of :mod:`portal.server`, a fresh data folder) on 127.0.0.1, and beside
+settings of :mod:`portal.ops.server`, a fresh data folder) on 127.0.0.1, and beside
 it: the stack's floor (a WSGI app that only reads and discards request bodies,
 under the same waitress settings), Debian's nginx with ``sendfile on`` serving
 the very file the portal stored, and the FastAPI + uvicorn baseline of
@@ -507,7 +507,7 @@ def seed_portal(data_dir: Path, rows: list[dict[str, Any]]) -> None:
     sys.path.insert(0, str(ROOT))
     from portal import create_app
     from portal.extensions import db
-    from portal.models import Video
+    from portal.library.models import Video
 
     app = create_app({"DATA_DIR": str(data_dir)})
     with app.app_context():

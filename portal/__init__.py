@@ -13,12 +13,14 @@ from flask import Flask
 from sqlalchemy import event
 
 from .config import Config
-from .database import upgrade_schema
 from .extensions import csrf
 from .extensions import db
 from .extensions import migrate
+from .ops.schema import upgrade_schema
+from .storage import bind_storage
 from .storage import storage_from_url
-from .wrappers import PortalRequest
+from .storage import storage_of
+from .uploads.request import PortalRequest
 
 __version__ = "0.1.0"
 
@@ -60,7 +62,7 @@ def configure_data_dir(app: Flask) -> None:
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret_key(data_dir / "secret_key")
-    app.extensions["portal.storage"] = storage_from_url(app.config.get("STORAGE_URL"), data_dir)
+    bind_storage(app, storage_from_url(app.config.get("STORAGE_URL"), data_dir))
 
 
 def load_or_create_secret_key(path: Path) -> str:
@@ -83,7 +85,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .api.v1 import bp as api_v1
-    from .health import bp as health
+    from .ops.health import bp as health
     from .web import bp as web
 
     app.register_blueprint(health)
@@ -94,15 +96,15 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
-    from .errors import register_error_handlers as register
-    from .security import register_security_headers
+    from .http.errors import register_error_handlers as register
+    from .http.security import register_security_headers
 
     register(app)
     register_security_headers(app)
 
 
 def register_commands(app: Flask) -> None:
-    from .cli import register_commands as register
+    from .ops.cli import register_commands as register
 
     register(app)
 
@@ -121,4 +123,4 @@ def prepare_database(app: Flask) -> None:
     with app.app_context():
         event.listen(db.engine, "connect", _sqlite_pragmas)
         upgrade_schema(db.engine, str(MIGRATIONS))
-        app.extensions["portal.storage"].remove_leftovers()
+        storage_of(app).remove_leftovers()

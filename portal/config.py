@@ -15,6 +15,9 @@ class Config:
     DATA_DIR = "data"
     #: Largest accepted upload, in bytes (the file itself, not the request).
     MAX_CONTENT_LENGTH = 4 * GIB
+    #: Room for multipart boundaries, part headers and small fields on top of the
+    #: file itself, so that a file of exactly MAX_CONTENT_LENGTH still fits in a form.
+    MULTIPART_ALLOWANCE = 64 * 1024
     #: Where the bytes live: unset or ``file://...`` for a local folder
     #: (default ``<DATA_DIR>/files``), ``s3://bucket/prefix`` for an
     #: S3-compatible object store (endpoint and credentials: boto3's AWS_* variables).

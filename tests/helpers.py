@@ -29,7 +29,7 @@ def incoming_files(data_dir: Path) -> list[Path]:
 
 def row_count(app) -> int:
     from portal.extensions import db
-    from portal.models import Video
+    from portal.library.models import Video
 
     with app.app_context():
         return db.session.scalar(db.select(db.func.count()).select_from(Video))

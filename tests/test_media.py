@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from portal.media import VIDEO_TYPES
-from portal.media import detect_video_type
+from portal.library.formats import VIDEO_TYPES
+from portal.library.formats import detect_video_type
 from tests.conftest import minimal_mp4
 
 

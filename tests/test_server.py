@@ -21,8 +21,8 @@ import pytest
 import requests
 
 from portal import create_app
-from portal.server import process_count
-from portal.server import waitress_settings
+from portal.ops.server import process_count
+from portal.ops.server import waitress_settings
 from tests.conftest import minimal_mp4
 from tests.helpers import RunningPortal
 from tests.helpers import open_descriptors

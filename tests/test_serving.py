@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from portal import videos
+from portal.http import delivery
+from portal.library import integrity
 from tests.helpers import stored_files
 from tests.helpers import upload
 
@@ -14,20 +15,20 @@ from tests.helpers import upload
 @pytest.fixture
 def no_slack(monkeypatch):
     """Trust change times to the tick, so a test need not wait a second between steps."""
-    monkeypatch.setattr(videos, "CHANGE_TIME_SLACK", timedelta(0))
+    monkeypatch.setattr(integrity, "CHANGE_TIME_SLACK", timedelta(0))
 
 
 @pytest.fixture
 def hashed_sends(monkeypatch) -> list[str]:
     """The ids of the videos whose bytes a send hashed."""
     calls: list[str] = []
-    original = videos.verified_chunks
+    original = delivery.verified_chunks
 
     def counting(video, *args, **kwargs):
         calls.append(video.id)
         return original(video, *args, **kwargs)
 
-    monkeypatch.setattr(videos, "verified_chunks", counting)
+    monkeypatch.setattr(delivery, "verified_chunks", counting)
     return calls
 
 
@@ -55,7 +56,7 @@ def test_a_file_written_behind_the_portals_back_is_hashed_and_refused(client, da
     damaged = bytearray(video_bytes)
     damaged[-1] ^= 0xFF
     path.write_bytes(bytes(damaged))
-    with pytest.raises(videos.CorruptionDetected):
+    with pytest.raises(integrity.CorruptionDetected):
         whole_range(client, body).get_data()
     assert hashed_sends == [body["id"]]
     assert client.get(body["url"]).get_json()["status"] == "corrupt"

@@ -15,6 +15,13 @@ from typing import Iterator
 from typing import Protocol
 from urllib.parse import urlparse
 
+from flask import Flask
+from flask import current_app
+
+#: Bytes moved per read when copying or hashing a stored file.
+CHUNK_SIZE = 1024 * 1024
+_EXTENSION = "portal.storage"
+
 
 class StorageFull(OSError):
     """The backend has no room for more bytes."""
@@ -83,3 +90,19 @@ def storage_from_url(url: str | None, data_dir: Path) -> Storage:
 
         return S3Storage(parsed.netloc, parsed.path)
     raise ValueError(f"PORTAL_STORAGE_URL must be file:///folder or s3://bucket/prefix (got {url!r})")
+
+
+def bind_storage(app: Flask, storage: Storage) -> None:
+    """Make ``storage`` the backend of ``app``: what :func:`current_storage` returns inside it."""
+    app.extensions[_EXTENSION] = storage
+
+
+def current_storage() -> Storage:
+    """The backend of the application handling the current request or command."""
+    return storage_of(current_app)
+
+
+def storage_of(app: Flask) -> Storage:
+    """The backend of ``app``, outside any application context (the server, start-up)."""
+    storage: Storage = app.extensions[_EXTENSION]
+    return storage

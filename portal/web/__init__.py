@@ -1,6 +1,6 @@
 """The web pages: browse, upload, watch, download and delete videos in a browser.
 
-A thin HTML door onto :mod:`portal.videos`, beside the JSON door of
+A thin HTML door onto the library's service (:mod:`portal.library`), beside the JSON door of
 :mod:`portal.api.v1`; every rule lives in the service, none here.
 """
 

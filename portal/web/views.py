@@ -1,20 +1,18 @@
-"""Routes of the web pages: parse the request, call :mod:`portal.videos`, render a page.
+"""Routes of the web pages: parse the request, call the library's service, render a page.
 
 Every state change is a POST: Flask-WTF's ``CSRFProtect`` has checked its token
 before any view here runs (a failure renders the "form expired" page), and every
 GET only reads. Errors raised by the service reach the one handler in
-:mod:`portal.errors`, which renders them as the site's error page.
+:mod:`portal.http.errors`, which renders them as the site's error page.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Callable
-from typing import cast
 
 from flask import Blueprint
 from flask import Response
-from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -23,17 +21,25 @@ from flask import url_for
 from werkzeug.datastructures import FileStorage
 
 from .. import __version__
-from .. import media
-from .. import videos
-from ..errors import BadRequest
+from ..errors import InvalidInput
 from ..errors import PortalError
 from ..errors import UploadTooLarge
 from ..errors import format_bytes
-from ..links import video_link
-from ..models import Video
-from ..models import VideoStatus
-from ..models import as_utc
-from ..serving import send_video
+from ..http.delivery import send_video
+from ..http.links import video_link
+from ..library import integrity
+from ..library import service
+from ..library.formats import ACCEPTED_FORMATS
+from ..library.formats import EXTENSIONS
+from ..library.listing import Listing
+from ..library.listing import default_per_page
+from ..library.listing import list_videos
+from ..library.models import Video
+from ..library.models import VideoStatus
+from ..library.models import as_utc
+from ..uploads.intake import upload_limit
+from ..uploads.request import portal_request
+from ..uploads.request import takes_uploads
 from .components import icon
 from .components import status_badge
 from .forms import ActionForm
@@ -65,7 +71,7 @@ def filesize(size: int) -> str:
 @bp.app_template_filter("video_format")
 def video_format(content_type: str) -> str:
     """The short name people know a container by: MP4, MOV, MKV, WEBM..."""
-    extension = media.EXTENSIONS.get(content_type)
+    extension = EXTENSIONS.get(content_type)
     return extension.lstrip(".").upper() if extension else content_type.split("/")[-1].upper()
 
 
@@ -90,17 +96,14 @@ def isotime(moment: datetime) -> str:
 def library() -> str:
     sort = request.args.get("sort") or DEFAULT_SORT
     if sort not in LIBRARY_SORTS:
-        raise BadRequest(f"Sort by one of: {', '.join(LIBRARY_SORTS)}.")
-    listing = videos.Listing.from_args(
-        {
-            "page": request.args.get("page", ""),
-            "per_page": request.args.get("per_page", ""),
-            "q": request.args.get("q", ""),
-            "sort": LIBRARY_SORTS[sort],
-        },
-        current_app.config["PER_PAGE"],
+        raise InvalidInput(f"Sort by one of: {', '.join(LIBRARY_SORTS)}.")
+    listing = Listing.parse(
+        page=request.args.get("page"),
+        per_page=request.args.get("per_page"),
+        query=request.args.get("q"),
+        sort=LIBRARY_SORTS[sort],
     )
-    page = videos.list_videos(listing)
+    page = list_videos(listing)
     return render_template(
         "videos/library.html",
         page=page,
@@ -111,14 +114,14 @@ def library() -> str:
     )
 
 
-def _library_url_keeping(listing: videos.Listing, sort: str) -> Callable[[int], str]:
+def _library_url_keeping(listing: Listing, sort: str) -> Callable[[int], str]:
     """Links to other pages of the same search and order, with only the parameters that differ from the defaults."""
     params: dict[str, object] = {}
     if listing.query:
         params["q"] = listing.query
     if sort != DEFAULT_SORT:
         params["sort"] = sort
-    if listing.per_page != current_app.config["PER_PAGE"]:
+    if listing.per_page != default_per_page():
         params["per_page"] = listing.per_page
 
     def page_url(number: int) -> str:
@@ -131,10 +134,12 @@ def page_numbers(current: int, pages: int, around: int = 2) -> list[int | None]:
     """Page links to show: the first, the last and a few around the current one; None marks a gap."""
     shown = sorted({1, pages, *range(max(1, current - around), min(pages, current + around) + 1)})
     numbers: list[int | None] = []
+    shown_before: int | None = None
     for number in shown:
-        if numbers and number - cast(int, numbers[-1]) > 1:
+        if shown_before is not None and number - shown_before > 1:
             numbers.append(None)
         numbers.append(number)
+        shown_before = number
     return numbers
 
 
@@ -142,10 +147,11 @@ def page_numbers(current: int, pages: int, around: int = 2) -> list[int | None]:
 
 
 @bp.route("/upload", methods=["GET", "POST"])
-def upload() -> Response | tuple[str, int]:
+@takes_uploads
+def upload() -> Response | str | tuple[str, int]:
     form = UploadForm()
     if request.method != "POST":
-        return render_upload(form)  # type: ignore[return-value]
+        return render_upload(form)
     if not form.validate():
         return render_upload(form), 400
     files: list[FileStorage] = form.file.data
@@ -156,20 +162,19 @@ def upload() -> Response | tuple[str, int]:
 
 
 def render_upload(form: UploadForm) -> str:
-    limit = videos.upload_limit()
+    limit = upload_limit()
     return render_template(
         "videos/upload.html",
         form=form,
         limit=limit,
         too_large_message=UploadTooLarge(limit).message,
-        accepted_formats=media.ACCEPTED_FORMATS,
+        accepted_formats=ACCEPTED_FORMATS,
     )
 
 
 def store(file: FileStorage) -> Video:
     """Finish a file the request class already streamed into storage and hashed: no copy, no re-read."""
-    incoming = cast(videos.IncomingFile, file.stream)
-    return videos.finish_upload(incoming, file.filename, [])
+    return service.finish_upload(portal_request().incoming_for(file), file.filename, [])
 
 
 def uploaded(video: Video) -> Response:
@@ -218,23 +223,23 @@ def some_names(names: list[str], shown: int = 5) -> str:
 
 @bp.get("/videos/<video_id>")
 def video(video_id: str) -> str:
-    return render_template("videos/video.html", video=videos.get_video(video_id), form=ActionForm())
+    return render_template("videos/video.html", video=service.get_video(video_id), form=ActionForm())
 
 
 @bp.route("/videos/<video_id>/stream", methods=["GET", "HEAD"])
 def stream(video_id: str) -> Response:
     """The player's source: shown in the page, with ranges so that seeking skips ahead."""
-    return send_video(videos.get_video(video_id), "inline")
+    return send_video(service.get_video(video_id), "inline")
 
 
 @bp.route("/videos/<video_id>/download", methods=["GET", "HEAD"])
 def download(video_id: str) -> Response:
-    return send_video(videos.get_video(video_id), "attachment")
+    return send_video(service.get_video(video_id), "attachment")
 
 
 @bp.post("/videos/<video_id>/verify")
 def verify(video_id: str) -> Response:
-    video = videos.verify(videos.get_video(video_id))
+    video = integrity.verify(service.get_video(video_id))
     if video.status == VideoStatus.OK.value:
         flash(f"Checked: the stored bytes of “{video.filename}” match their SHA-256.", "success")
     elif video.status == VideoStatus.MISSING.value:
@@ -247,10 +252,10 @@ def verify(video_id: str) -> Response:
 @bp.route("/videos/<video_id>/delete", methods=["GET", "POST"])
 def delete(video_id: str) -> Response | str:
     """GET asks for confirmation (the page without JavaScript); POST deletes."""
-    video = videos.get_video(video_id)
+    video = service.get_video(video_id)
     if request.method != "POST":
         return render_template("videos/delete.html", video=video, form=ActionForm())
     name = video.filename
-    videos.delete_video(video)
+    service.delete_video(video)
     flash(f"Deleted “{name}”.", "success")
     return redirect(url_for("web.library"), 303)

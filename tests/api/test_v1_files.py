@@ -9,7 +9,7 @@ import io
 
 import pytest
 
-from portal.videos import CorruptionDetected
+from portal.library.integrity import CorruptionDetected
 from tests.conftest import minimal_mp4
 from tests.helpers import incoming_files
 from tests.helpers import row_count
@@ -234,7 +234,7 @@ def test_full_disk_is_507_and_leaves_nothing(app, client, data_dir, video_bytes,
 
 
 def test_client_disconnect_mid_upload_leaves_nothing(app, data_dir, video_bytes):
-    from portal import videos
+    from portal.library import service
 
     class DroppedConnection(io.RawIOBase):
         sent = False
@@ -250,7 +250,7 @@ def test_client_disconnect_mid_upload_leaves_nothing(app, data_dir, video_bytes)
             return len(video_bytes)
 
     with app.test_request_context(), pytest.raises(ConnectionResetError):
-        videos.store_stream(DroppedConnection(), "a.mp4", [])
+        service.store_stream(DroppedConnection(), "a.mp4", [])
     assert_nothing_stored(app, data_dir)
 
 

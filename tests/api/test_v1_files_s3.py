@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from portal import create_app
-from portal.videos import CorruptionDetected
+from portal.library.integrity import CorruptionDetected
 from tests.conftest import minimal_mp4
 from tests.helpers import RunningPortal
 from tests.helpers import row_count

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event
 
 from portal.extensions import db
-from portal.models import Video
+from portal.library.models import Video
 
 
 @pytest.fixture

@@ -16,8 +16,9 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from portal import videos
 from portal.errors import VideoNotFound
+from portal.library import integrity
+from portal.library import service
 from tests.conftest import minimal_mp4
 from tests.helpers import row_count
 from tests.helpers import upload
@@ -36,11 +37,11 @@ def delete_from_outside(app, data_dir: Path, video_id: str) -> None:
     path.unlink()
 
 
-@pytest.mark.parametrize("look", [videos.check_available, videos.open_content, videos.verify])
+@pytest.mark.parametrize("look", [integrity.check_available, integrity.open_content, integrity.verify])
 def test_a_video_deleted_after_it_was_found_is_not_found(app, client, data_dir, video_bytes, look):
     created = upload(client, video_bytes).get_json()
     with app.test_request_context():
-        video = videos.get_video(created["id"])
+        video = service.get_video(created["id"])
         delete_from_outside(app, data_dir, created["id"])
         with pytest.raises(VideoNotFound):
             look(video)
@@ -54,7 +55,7 @@ def test_verify_command_skips_a_video_deleted_while_it_runs(app, client, data_di
     second = upload(client, video_bytes, "second.mp4").get_json()
     with app.test_request_context():
         checked = []
-        for video in videos.verify_all():
+        for video in integrity.verify_all():
             checked.append(video.id)
             if video.id == first["id"]:
                 delete_from_outside(app, data_dir, second["id"])

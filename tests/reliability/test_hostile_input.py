@@ -107,7 +107,9 @@ CASES = [
     Case("multipart that never ends", "POST", UPLOADS, 400, {**one_file(VIDEO), "data": one_file(VIDEO)["data"][:-40]}),
     Case("multipart that is garbage", "POST", UPLOADS, 400, {**one_file(VIDEO), "data": os.urandom(3000)}),
     Case("CR/LF breaking the part header", "POST", UPLOADS, 400, one_file(VIDEO, b"evil\r\nContent-Type: text/html\r\n\r\n.mp4")),
-    Case("form-encoded body", "POST", UPLOADS, 415, raw(b"file=" + HTML, "application/x-www-form-urlencoded")),
+    # A form encoding cannot carry a file: the answer says how to send one.
+    Case("form-encoded body", "POST", UPLOADS, 400, raw(b"file=" + HTML, "application/x-www-form-urlencoded"),
+         error_code="missing_file", message="multipart/form-data"),
     # A real video under a hostile name: stored under its id, with a name safe to show.
     Case("name with ../", "POST", UPLOADS, 201, one_file(VIDEO, "../../../etc/passwd.mp4"), stored_name="passwd.mp4"),
     Case("name with ..\\", "POST", UPLOADS, 201, one_file(VIDEO, "..\\..\\windows\\win.ini.mp4"), stored_name="win.ini.mp4"),

@@ -1,6 +1,6 @@
 """Security headers on every kind of response, and stored files that can never run as a page.
 
-The site-wide headers come from :mod:`portal.security`; downloads carry their
+The site-wide headers come from :mod:`portal.http.security`; downloads carry their
 own ``Content-Security-Policy: default-src 'none'; sandbox`` and take their
 type only from the server's list of video types, so even a file that is half
 HTML, or a row whose type was tampered with, is never served as ``text/html``.
@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from portal import media
 from portal.extensions import db
-from portal.models import Video
+from portal.library import formats
+from portal.library.models import Video
 from tests.conftest import minimal_mp4
 from tests.helpers import stored_files
 from tests.helpers import upload
@@ -40,7 +40,7 @@ def assert_download_headers(response) -> None:
     assert response.headers["Content-Security-Policy"] == DOWNLOAD_CSP
     content_type = response.headers.get("Content-Type")
     if content_type is not None and response.status_code != 416:
-        assert content_type in media.VIDEO_TYPES or content_type == "application/octet-stream"
+        assert content_type in formats.VIDEO_TYPES or content_type == "application/octet-stream"
 
 
 @pytest.fixture

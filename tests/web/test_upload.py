@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from portal import videos
 from portal.errors import format_bytes
-from portal.media import ACCEPTED_FORMATS
+from portal.library import service
+from portal.library.formats import ACCEPTED_FORMATS
+from portal.uploads import request as upload_request
 from tests.conftest import minimal_mp4
 from tests.helpers import row_count
 from tests.helpers import stored_files
@@ -64,7 +65,7 @@ def test_progress_bar_script_gets_201_with_the_video_page_and_no_message_piles_u
 def test_form_upload_is_hashed_while_streaming_with_no_second_copy(client, data_dir, video_bytes, monkeypatch):
     """The request class streamed the part into storage; the view only finishes that upload."""
     begun = []
-    real_begin = videos.begin_upload
+    real_begin = upload_request.begin_upload
 
     def counting_begin_upload():
         incoming = real_begin()
@@ -74,8 +75,8 @@ def test_form_upload_is_hashed_while_streaming_with_no_second_copy(client, data_
     def no_copy(*args, **kwargs):
         raise AssertionError("the form upload must not copy the file again")
 
-    monkeypatch.setattr(videos, "begin_upload", counting_begin_upload)
-    monkeypatch.setattr(videos, "store_stream", no_copy)
+    monkeypatch.setattr(upload_request, "begin_upload", counting_begin_upload)
+    monkeypatch.setattr(service, "store_stream", no_copy)
     response = post_upload(client, [(video_bytes, "clip.mp4")])
     assert response.status_code == 303
     [incoming] = begun

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...videos import MAX_PER_PAGE
-from ...videos import MAX_QUERY_LENGTH
-from ...videos import SORT_COLUMNS
+from ...library.listing import MAX_PER_PAGE
+from ...library.listing import MAX_QUERY_LENGTH
+from ...library.listing import SORT_VALUES
 
 PREFIX = "/api/v1"
 VERSION = "1.0.0"
@@ -175,7 +175,6 @@ CONTENT_REQUEST_HEADERS = [
     },
 ]
 
-SORT_VALUES = [prefix + column for column in SORT_COLUMNS for prefix in ("", "-")]
 
 
 def build_document() -> dict[str, Any]:
@@ -231,7 +230,7 @@ def build_document() -> dict[str, Any]:
                             "description": "Order by a field; a leading `-` sorts descending. "
                             "An empty value means the default.",
                             "allowEmptyValue": True,
-                            "schema": {"type": "string", "enum": SORT_VALUES, "default": "-created_at"},
+                            "schema": {"type": "string", "enum": list(SORT_VALUES), "default": "-created_at"},
                         },
                     ],
                     "responses": {

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ...links import video_link
-from ...models import Video
-from ...models import as_utc
-from ...videos import Page
+from ...http.links import video_link
+from ...library.listing import Page
+from ...library.models import Video
+from ...library.models import as_utc
 
 
 def iso8601(moment: datetime | None) -> str | None:

@@ -7,44 +7,41 @@ the table below, so a stored file can never be served as HTML or script.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 #: How many leading bytes :func:`detect_video_type` needs to decide.
 HEAD_SIZE = 512
 
-ACCEPTED_FORMATS = "MP4, M4V, MOV, 3GP, WebM, Matroska (MKV), AVI, MPEG-TS, MPEG-PS, Ogg, FLV, ASF/WMV"
+@dataclass(frozen=True)
+class VideoFormat:
+    """A container the portal recognises: the name people know, its MIME type, its usual extension."""
 
-VIDEO_TYPES = frozenset(
-    {
-        "video/mp4",
-        "video/x-m4v",
-        "video/quicktime",
-        "video/3gpp",
-        "video/3gpp2",
-        "video/webm",
-        "video/x-matroska",
-        "video/x-msvideo",
-        "video/mp2t",
-        "video/mpeg",
-        "video/ogg",
-        "video/x-flv",
-        "video/x-ms-asf",
-    }
+    name: str
+    content_type: str
+    extension: str
+
+
+#: Every container the portal takes, in the order they are listed to users. The
+#: accepted-formats message, the picker hint and the API's documentation all come from here.
+FORMATS = (
+    VideoFormat("MP4", "video/mp4", ".mp4"),
+    VideoFormat("M4V", "video/x-m4v", ".m4v"),
+    VideoFormat("MOV", "video/quicktime", ".mov"),
+    VideoFormat("3GP", "video/3gpp", ".3gp"),
+    VideoFormat("3G2", "video/3gpp2", ".3g2"),
+    VideoFormat("WebM", "video/webm", ".webm"),
+    VideoFormat("Matroska (MKV)", "video/x-matroska", ".mkv"),
+    VideoFormat("AVI", "video/x-msvideo", ".avi"),
+    VideoFormat("MPEG-TS", "video/mp2t", ".ts"),
+    VideoFormat("MPEG-PS", "video/mpeg", ".mpg"),
+    VideoFormat("Ogg", "video/ogg", ".ogv"),
+    VideoFormat("FLV", "video/x-flv", ".flv"),
+    VideoFormat("ASF/WMV", "video/x-ms-asf", ".wmv"),
 )
 
-EXTENSIONS = {
-    "video/mp4": ".mp4",
-    "video/x-m4v": ".m4v",
-    "video/quicktime": ".mov",
-    "video/3gpp": ".3gp",
-    "video/3gpp2": ".3g2",
-    "video/webm": ".webm",
-    "video/x-matroska": ".mkv",
-    "video/x-msvideo": ".avi",
-    "video/mp2t": ".ts",
-    "video/mpeg": ".mpg",
-    "video/ogg": ".ogv",
-    "video/x-flv": ".flv",
-    "video/x-ms-asf": ".wmv",
-}
+ACCEPTED_FORMATS = ", ".join(video_format.name for video_format in FORMATS)
+VIDEO_TYPES = frozenset(video_format.content_type for video_format in FORMATS)
+EXTENSIONS = {video_format.content_type: video_format.extension for video_format in FORMATS}
 
 # ISO BMFF brands that are audio or still images, not video.
 _NON_VIDEO_BRANDS = {

@@ -13,7 +13,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
-from .extensions import db
+from ..extensions import db
 
 
 def utcnow() -> datetime:

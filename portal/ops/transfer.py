@@ -19,10 +19,10 @@ from typing import Iterator
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from .extensions import db
-from .models import Video
-from .models import as_utc
-from .storage import Storage
+from ..extensions import db
+from ..library.models import Video
+from ..library.models import as_utc
+from ..storage import Storage
 
 CHUNK_SIZE = 1024 * 1024
 

@@ -9,9 +9,11 @@ from flask import Flask
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import videos
-from .models import VideoStatus
-from .storage import storage_from_url
+from ..library.integrity import stray_keys
+from ..library.integrity import verify_all
+from ..library.models import VideoStatus
+from ..storage import current_storage
+from ..storage import storage_from_url
 from .transfer import Outcome
 from .transfer import copy_library
 from .transfer import copy_rows
@@ -22,7 +24,7 @@ from .transfer import copy_rows
 def verify_command() -> None:
     """Re-hash every stored file; exit 1 when any is corrupt or missing."""
     checked = bad = 0
-    for video in videos.verify_all():
+    for video in verify_all():
         checked += 1
         if video.status != VideoStatus.OK.value:
             bad += 1
@@ -36,9 +38,9 @@ def verify_command() -> None:
 @with_appcontext
 def cleanup_command() -> None:
     """Remove temporary files that interrupted uploads of dead processes left; name stored files without a row."""
-    removed = current_app.extensions["portal.storage"].remove_leftovers()
+    removed = current_storage().remove_leftovers()
     click.echo(f"removed {removed} leftover temporary files")
-    for key in videos.stray_keys():
+    for key in stray_keys():
         click.echo(f"no row describes stored file {key}: kept; delete it by hand if it is not needed")
 
 
@@ -57,7 +59,7 @@ def move_storage_command(target_url: str, source_url: str | None, verify_existin
     uploaded in between.
     """
     data_dir = Path(current_app.config["DATA_DIR"])
-    source = storage_from_url(source_url, data_dir) if source_url else current_app.extensions["portal.storage"]
+    source = storage_from_url(source_url, data_dir) if source_url else current_storage()
     target = storage_from_url(target_url, data_dir)
     counts = {outcome: 0 for outcome in Outcome}
     for video, outcome in copy_library(source, target, verify_existing):
@@ -82,8 +84,8 @@ def move_database_command(target_url: str) -> None:
     id) are skipped, so a second run after switching PORTAL_SQLALCHEMY_DATABASE_URI
     copies what was uploaded meanwhile; deletions made in between are not carried over.
     """
-    from . import create_app
-    from .extensions import db
+    from .. import create_app
+    from ..extensions import db
 
     source = db.engine
     target_app = create_app({**current_app.config, "SQLALCHEMY_DATABASE_URI": target_url, "SQLALCHEMY_ENGINE_OPTIONS": {}})

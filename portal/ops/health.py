@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import Response
-from flask import current_app
 from flask import jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .extensions import db
+from ..extensions import db
+from ..storage import current_storage
 
 bp = Blueprint("health", __name__)
 
@@ -22,7 +22,7 @@ def healthz() -> tuple[Response, int]:
     except SQLAlchemyError:
         db.session.rollback()
         problems.append("database unavailable")
-    if not current_app.extensions["portal.storage"].is_usable():
+    if not current_storage().is_usable():
         problems.append("storage unavailable")
     if problems:
         return jsonify(status="unavailable", problems=problems), 503

@@ -1,8 +1,9 @@
 """HTTP delivery of stored videos: conditional requests, byte ranges, safe headers.
 
 Shared by the API's download and the web player. A complete (200) response is
-streamed through :func:`portal.videos.verified_chunks`, so a corrupt file never
-completes; a byte range is handed to the server's ``wsgi.file_wrapper`` (or a
+streamed through :func:`portal.library.integrity.verified_chunks`, so a corrupt
+file never completes; whether a range is hashed too is the library's decision
+(:func:`~portal.library.integrity.range_needs_hashing`); a byte range is handed to the server's ``wsgi.file_wrapper`` (or a
 bounded reader), which is what lets a player seek without reading the file.
 """
 
@@ -18,11 +19,16 @@ from flask import Response
 from flask import request
 from werkzeug.datastructures import Range
 
-from . import media
-from . import videos
-from .errors import render_error
-from .models import Video
-from .models import as_utc
+from ..errors import RangeNotSatisfiable
+from ..library.formats import VIDEO_TYPES
+from ..library.integrity import check_available
+from ..library.integrity import open_content
+from ..library.integrity import range_needs_hashing
+from ..library.integrity import verified_chunks
+from ..library.models import Video
+from ..library.models import as_utc
+from ..storage import CHUNK_SIZE
+from .errors import handle_portal_error
 
 #: Headers that keep a stored file from ever being run as a page or script.
 DOWNLOAD_SECURITY_HEADERS = {
@@ -45,7 +51,7 @@ def content_disposition(kind: str, filename: str) -> str:
     return value
 
 
-def _iter_range(content: BinaryIO, length: int, chunk_size: int = videos.CHUNK_SIZE) -> Iterator[bytes]:
+def _iter_range(content: BinaryIO, length: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
     try:
         while length > 0:
             chunk = content.read(min(chunk_size, length))
@@ -61,11 +67,14 @@ def _span(byte_range: Range, size: int) -> tuple[int, int] | None:
     """The ``(start, stop)`` of a single byte range, or None when it is unsatisfiable.
 
     A suffix longer than the file means the whole file (RFC 9110, 14.1.2), where
-    Werkzeug would call it unsatisfiable.
+    Werkzeug would call it unsatisfiable; a suffix of zero bytes (``bytes=-0``)
+    selects nothing, so it is unsatisfiable (RFC 9110, 14.1.1).
     """
     start, stop = byte_range.ranges[0]
     if start < 0 and stop is None:
         return (max(size + start, 0), size) if size > 0 else None
+    if start == 0 and stop == 0:
+        return None  # Werkzeug parses "bytes=-0" as the empty span 0-0
     return byte_range.range_for_length(size)
 
 
@@ -81,8 +90,8 @@ def _range_matches_if_range(video: Video) -> bool:
 
 def send_video(video: Video, disposition: str) -> Response:
     """Answer a GET or HEAD for the bytes of ``video``."""
-    videos.check_available(video)
-    content_type = video.content_type if video.content_type in media.VIDEO_TYPES else "application/octet-stream"
+    check_available(video)
+    content_type = video.content_type if video.content_type in VIDEO_TYPES else "application/octet-stream"
     headers = {
         "Content-Type": content_type,
         "Content-Disposition": content_disposition(disposition, video.filename),
@@ -101,14 +110,8 @@ def send_video(video: Video, disposition: str) -> Response:
     if byte_range is not None and byte_range.units == "bytes" and len(byte_range.ranges) == 1:
         span = _span(byte_range, video.size)
         if span is None:
-            refusal = render_error(
-                416,
-                "range_not_satisfiable",
-                f"The requested range starts past the end of the file ({video.size} bytes); "
-                f"ask for bytes within 0-{video.size - 1}.",
-            )
+            refusal = handle_portal_error(RangeNotSatisfiable(video.size))
             refusal.headers.update({"Accept-Ranges": "bytes", **DOWNLOAD_SECURITY_HEADERS})
-            refusal.headers["Content-Range"] = f"bytes */{video.size}"
             return refusal
         start, stop = span
         response.status_code = 206
@@ -116,13 +119,9 @@ def send_video(video: Video, disposition: str) -> Response:
         response.content_length = stop - start
         if request.method == "HEAD":
             return response
-        content = videos.open_content(video)
-        if start == 0 and stop == video.size and not videos.unchanged_since_verified(video):
-            # Players open a video with "bytes=0-": a range of the whole file is a
-            # whole download, and must never deliver corrupt bytes in full either.
-            # Once it has been hashed since its bytes last changed, it is sent
-            # straight from storage like any other range.
-            chunks = videos.verified_chunks(video, content, record_success=True)
+        content = open_content(video)
+        if range_needs_hashing(video, start, stop):
+            chunks = verified_chunks(video, content, record_success=True)
             response.response = chunks
             response.direct_passthrough = True
             return response
@@ -132,7 +131,7 @@ def send_video(video: Video, disposition: str) -> Response:
             # The server sends from the file itself, starting where it was seeked
             # to; PEP 3333 has it stop at Content-Length, so a range in the middle
             # of a file goes this fast path too, not through the worker thread.
-            response.response = file_wrapper(content, videos.CHUNK_SIZE)
+            response.response = file_wrapper(content, CHUNK_SIZE)
         else:
             response.response = _iter_range(content, stop - start)
         response.direct_passthrough = True
@@ -141,7 +140,7 @@ def send_video(video: Video, disposition: str) -> Response:
     response.content_length = video.size
     if request.method == "HEAD":
         return response
-    content = videos.open_content(video)
-    response.response = videos.verified_chunks(video, content)
+    content = open_content(video)
+    response.response = verified_chunks(video, content)
     response.direct_passthrough = True
     return response

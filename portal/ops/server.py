@@ -28,8 +28,8 @@ from typing import Any
 
 from flask import Flask
 
-from .extensions import db
-from .uploads import MULTIPART_ALLOWANCE
+from ..extensions import db
+from ..storage import storage_of
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def waitress_settings(app: Flask) -> dict[str, Any]:
         "threads": int(app.config["THREADS"]),
         # waitress refuses bodies of *at least* this size with its own plain-text
         # 413; keep it above the portal's limit so the portal answers first.
-        "max_request_body_size": int(app.config["MAX_CONTENT_LENGTH"]) + MULTIPART_ALLOWANCE + 1,
+        "max_request_body_size": int(app.config["MAX_CONTENT_LENGTH"]) + int(app.config["MULTIPART_ALLOWANCE"]) + 1,
         # Reading the socket in 1 MiB pieces instead of 8 KiB nearly triples upload speed.
         "recv_bytes": 1024 * 1024,
         # A streamed response (the verified whole-file download, in 1 MiB
@@ -126,7 +126,7 @@ def release_connections(app: Flask) -> None:
     """Close the parent's database and storage connections: a forked worker must open its own."""
     with app.app_context():
         db.engine.dispose()
-    app.extensions["portal.storage"].close()
+    storage_of(app).close()
 
 
 def _fork_worker(app: Flask, host: str, port: int) -> int:

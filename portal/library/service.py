@@ -1,0 +1,107 @@
+"""The library's service: upload, get and delete videos, for the web pages and the API alike.
+
+Uploads are streamed by :mod:`portal.uploads`: bytes are hashed and counted
+while they are written to a temporary upload in storage; only when the file is
+known to be a complete, acceptable video are the bytes committed, and only then
+is the row. Any failure on the way aborts the upload, so no file and no row are
+left behind. Nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import BinaryIO
+
+from flask import current_app
+
+from ..errors import ChecksumMismatch
+from ..errors import EmptyFile
+from ..errors import NotAVideo
+from ..errors import VideoNotFound
+from ..extensions import db
+from ..storage import StorageUnavailable
+from ..storage import current_storage
+from ..uploads.intake import IncomingFile
+from ..uploads.intake import begin_upload
+from .formats import ACCEPTED_FORMATS
+from .formats import detect_video_type
+from .models import Video
+from .models import VideoStatus
+from .models import utcnow
+from .naming import clean_filename
+
+_ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def finish_upload(incoming: IncomingFile, filename: str | None, expected_sha256: list[str | None]) -> Video:
+    """Check a fully received upload, then commit its bytes and its row, in that order."""
+    try:
+        if incoming.size == 0:
+            raise EmptyFile()
+        content_type = detect_video_type(incoming.head)
+        if content_type is None:
+            raise NotAVideo(f"This file is not a video this portal recognises. Accepted formats: {ACCEPTED_FORMATS}.")
+        actual = incoming.sha256()
+        for expected in expected_sha256:
+            if expected is not None and expected != actual:
+                raise ChecksumMismatch(
+                    f"The file's SHA-256 is {actual} but {expected} was expected: it was damaged on the way. "
+                    "Nothing was stored; send it again."
+                )
+        incoming.commit()
+    finally:
+        incoming.discard()
+    clean_name = clean_filename(filename, content_type)
+    video = Video(
+        id=incoming.video_id,
+        filename=clean_name,
+        search_name=clean_name.casefold(),
+        content_type=content_type,
+        size=incoming.size,
+        sha256=actual,
+        status=VideoStatus.OK.value,
+        created_at=utcnow(),
+        verified_at=utcnow(),
+    )
+    try:
+        db.session.add(video)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        current_storage().delete(video.storage_key)
+        raise
+    return video
+
+
+def store_stream(stream: BinaryIO, filename: str | None, expected_sha256: list[str | None]) -> Video:
+    """Store a raw request body (no multipart), read in chunks."""
+    incoming = begin_upload()
+    try:
+        incoming.copy_from(stream)
+        return finish_upload(incoming, filename, expected_sha256)
+    finally:
+        incoming.close()
+
+
+def get_video(video_id: str) -> Video:
+    if not _ID_PATTERN.fullmatch(video_id):
+        raise VideoNotFound()
+    video = db.session.get(Video, video_id)
+    if video is None:
+        raise VideoNotFound()
+    return video
+
+
+def delete_video(video: Video) -> None:
+    """Remove the row, then the bytes: a failure in between leaves stray bytes, never a row without them.
+
+    Once the row is gone the video is deleted, so a store that cannot be
+    reached just then is logged rather than reported as a failed delete.
+    """
+    key = video.storage_key
+    db.session.delete(video)
+    db.session.commit()
+    try:
+        current_storage().delete(key)
+    except StorageUnavailable as error:
+        current_app.logger.warning("video %s deleted, but its bytes stay behind under %s: %s", video.id, key, error)

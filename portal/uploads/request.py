@@ -1,0 +1,121 @@
+"""The request class: file parts stream into storage on the views that take uploads, and nowhere else.
+
+Werkzeug would spool every file part to a temporary file and leave the copying
+and hashing for later; here a part is written once, to where it will be kept,
+hashed on the way (:class:`~portal.uploads.intake.IncomingFile`). Only views
+marked with :func:`takes_uploads` get that: a file part posted to any other
+form (delete, verify, sign-in) is refused with :class:`~portal.errors.FileNotAccepted`
+as soon as the parser meets it, before a byte is stored. That matters because
+Flask-WTF's CSRF check parses every POSTed form before any view runs.
+"""
+
+from __future__ import annotations
+
+from typing import IO
+from typing import Any
+from typing import Callable
+from typing import TypeVar
+
+from flask import Request
+from flask import current_app
+from flask import request
+from werkzeug.datastructures import FileStorage
+
+from ..errors import EmptyFile
+from ..errors import FileNotAccepted
+from ..errors import InvalidInput
+from ..errors import MissingFile
+from .intake import IncomingFile
+from .intake import begin_upload
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+#: The view functions whose requests may carry files into storage.
+_UPLOAD_VIEWS: set[Callable[..., Any]] = set()
+
+
+def takes_uploads(view: View) -> View:
+    """Mark ``view`` as one that takes uploads: its file parts stream into storage."""
+    _UPLOAD_VIEWS.add(view)
+    return view
+
+
+class PortalRequest(Request):
+    """Streams each uploaded file part of an upload view straight into storage."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Every upload this request opened, in order; closed (and so discarded
+        #: unless committed) with the request, even when parsing failed halfway.
+        self.incoming_files: list[IncomingFile] = []
+
+    def takes_uploads(self) -> bool:
+        view = current_app.view_functions.get(self.endpoint) if self.endpoint else None
+        return view in _UPLOAD_VIEWS
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        if self.routing_exception is not None:
+            # No view answers this URL or method: say that (404, 405), not something about files.
+            raise self.routing_exception
+        if not self.takes_uploads():
+            raise FileNotAccepted()
+        incoming = begin_upload()
+        self.incoming_files.append(incoming)
+        # An IncomingFile is a writable binary stream, which is all the parser
+        # needs; typeshed's IO[bytes] also demands text-mode members it never calls.
+        return incoming  # type: ignore[return-value]
+
+    def incoming_for(self, file: FileStorage) -> IncomingFile:
+        """The upload a parsed file part was streamed into."""
+        for incoming in self.incoming_files:
+            if incoming is file.stream:
+                return incoming
+        raise MissingFile()
+
+    def uploaded_file(self, field: str) -> tuple[IncomingFile, str | None]:
+        """The one file sent in ``field``; any other number of files is a client error."""
+        parts = list(self.files.items(multi=True))
+        chosen = [file for name, file in parts if name == field]
+        if not chosen or all(not file.filename and not self.incoming_for(file).size for file in chosen):
+            raise MissingFile(f"No file was sent: attach the video as the multipart field '{field}'.")
+        if len(parts) > 1:
+            raise InvalidInput(f"Send exactly one file per request, in the field '{field}' ({len(parts)} were sent).")
+        incoming = self.incoming_for(chosen[0])
+        if incoming.size == 0:
+            raise EmptyFile()
+        return incoming, chosen[0].filename
+
+    @property
+    def max_content_length(self) -> int | None:
+        """A multipart body may exceed the file limit by its boundaries and small fields.
+
+        The file itself is held to the limit while it streams in (by
+        :class:`~portal.uploads.intake.IncomingFile`), so a browser form carrying
+        a file of exactly the limit is accepted, as it is by the API. This must
+        hold before any view runs, because the CSRF check parses the form first.
+        """
+        limit = super().max_content_length
+        if self._max_content_length is None and limit is not None and self.mimetype == "multipart/form-data":
+            return limit + int(current_app.config["MULTIPART_ALLOWANCE"])
+        return limit
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+    def close(self) -> None:
+        super().close()
+        for incoming in self.incoming_files:
+            incoming.close()
+
+
+def portal_request() -> PortalRequest:
+    """The current request, as the portal's request class (installed by :func:`portal.create_app`)."""
+    assert isinstance(request, PortalRequest), "create_app sets PortalRequest as the request class"
+    return request
