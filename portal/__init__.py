@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     configure_data_dir(app)
     register_extensions(app)
+    register_request_hooks(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
@@ -81,6 +82,12 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from .uploads.request import refuse_file_parts_off_upload_views
+
+    app.before_request(refuse_file_parts_off_upload_views)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -25,8 +25,10 @@ import signal
 import socket
 import sys
 from typing import Any
+from urllib.parse import urlparse
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 from ..extensions import db
 from ..storage import storage_of
@@ -82,6 +84,38 @@ def listening_socket(host: str, port: int, share_port: bool = False) -> socket.s
     return listener
 
 
+def startup_line(app: Flask, host: str, port: int, processes: int) -> str:
+    """What ``python wsgi.py`` prints once it listens: enough to know it is up and how, never a secret.
+
+    The database and storage are named by kind and place only: a database URL's
+    password, or any credential, stays out of the line.
+    """
+    from .. import __version__
+
+    shown_host = "localhost" if host in ("0.0.0.0", "::", "") else host
+    if ":" in shown_host:
+        shown_host = f"[{shown_host}]"
+    database = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    database_kind = database.get_backend_name()
+    database_place = database.database if database_kind == "sqlite" else f"{database.host or 'localhost'}/{database.database}"
+    storage_url = app.config.get("STORAGE_URL")
+    if storage_url and urlparse(storage_url).scheme == "s3":
+        parsed = urlparse(storage_url)
+        storage = f"S3 bucket {parsed.netloc}{parsed.path}"
+    else:
+        storage = f"local folder {storage_url and urlparse(storage_url).path or os.path.join(app.config['DATA_DIR'], 'files')}"
+    return (
+        f"portal {__version__} on http://{shown_host}:{port}/ ({processes} x {int(app.config['THREADS'])} threads); "
+        f"data {app.config['DATA_DIR']}; database {database_kind} {database_place}; storage {storage}"
+    )
+
+
+def announce(app: Flask, host: str, port: int, processes: int) -> None:
+    line = startup_line(app, host, port, processes)
+    log.info("%s", line)
+    print(line, flush=True)
+
+
 def serve(app: Flask) -> None:
     from waitress import serve as waitress_serve
 
@@ -89,7 +123,9 @@ def serve(app: Flask) -> None:
     host, port = app.config["HOST"], int(app.config["PORT"])
     processes = process_count(app) if hasattr(os, "fork") and hasattr(socket, "SO_REUSEPORT") else 1
     if processes == 1:
-        waitress_serve(app, sockets=[listening_socket(host, port)], **waitress_settings(app))
+        listener = listening_socket(host, port)
+        announce(app, host, listener.getsockname()[1], processes)
+        waitress_serve(app, sockets=[listener], **waitress_settings(app))
         return
     # A plain bind first fails when anything serves the port already, another
     # portal included (sockets that all ask to share a port may share it).
@@ -98,6 +134,7 @@ def serve(app: Flask) -> None:
     # receiving any connection itself (and fixes the port when PORT is 0).
     reservation = listening_socket(host, port, share_port=True)
     port = reservation.getsockname()[1]
+    announce(app, host, port, processes)
     release_connections(app)
     workers = {_fork_worker(app, host, port) for _ in range(processes)}
     status = _supervise(workers)

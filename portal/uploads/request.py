@@ -115,6 +115,19 @@ class PortalRequest(Request):
             incoming.close()
 
 
+def refuse_file_parts_off_upload_views() -> None:
+    """Parse a multipart body sent to a view that takes no uploads, so a file part in it is refused.
+
+    No view but an upload view reads such a body; without this, a file sent
+    to ``DELETE /api/v1/files/<id>`` would be silently ignored and the delete
+    done. Parsing it here meets the first file part and raises
+    :class:`~portal.errors.FileNotAccepted` before a byte is stored; a form of
+    plain fields passes.
+    """
+    if request.mimetype == "multipart/form-data" and not portal_request().takes_uploads():
+        request.files  # noqa: B018  (parsing is the point: it raises at the first file part)
+
+
 def portal_request() -> PortalRequest:
     """The current request, as the portal's request class (installed by :func:`portal.create_app`)."""
     assert isinstance(request, PortalRequest), "create_app sets PortalRequest as the request class"

@@ -416,12 +416,14 @@ def test_single_range_is_206(client, stored, range_header, start, stop):
     assert response.headers["Content-Length"] == str(len(expected))
 
 
-@pytest.mark.parametrize("range_header", ["bytes=999999-", "bytes=999999-9999999"])
+@pytest.mark.parametrize("range_header", ["bytes=999999-", "bytes=999999-9999999", "bytes=-0"])
 def test_unsatisfiable_range_is_416(client, stored, range_header):
+    """A zero-length suffix selects no byte (RFC 9110, 14.1.1): unsatisfiable, not the whole file."""
     body, data = stored
     response = client.get(body["content_url"], headers={"Range": range_header})
     assert response.status_code == 416
     assert response.headers["Content-Range"] == f"bytes */{len(data)}"
+    assert response.get_json()["error"]["code"] == "range_not_satisfiable"
 
 
 @pytest.mark.parametrize("range_header", ["bytes=5-2", "bytes=abc", "items=0-1", "bytes=0-1,5-6"])
