@@ -10,6 +10,7 @@ bounded reader), which is what lets a player seek without reading the file.
 from __future__ import annotations
 
 import base64
+import re
 import unicodedata
 from typing import BinaryIO
 from typing import Iterator
@@ -63,18 +64,20 @@ def _iter_range(content: BinaryIO, length: int, chunk_size: int = CHUNK_SIZE) ->
         content.close()
 
 
+#: ``bytes=-0``: a suffix of no bytes selects nothing, so it is unsatisfiable (RFC 9110, 14.1.1).
+#: Werkzeug reads it as ``bytes=0-``, the whole file, so the header itself is checked.
+_ZERO_SUFFIX = re.compile(r"\s*bytes\s*=\s*-0+\s*", re.IGNORECASE)
+
+
 def _span(byte_range: Range, size: int) -> tuple[int, int] | None:
     """The ``(start, stop)`` of a single byte range, or None when it is unsatisfiable.
 
     A suffix longer than the file means the whole file (RFC 9110, 14.1.2), where
-    Werkzeug would call it unsatisfiable; a suffix of zero bytes (``bytes=-0``)
-    selects nothing, so it is unsatisfiable (RFC 9110, 14.1.1).
+    Werkzeug would call it unsatisfiable.
     """
     start, stop = byte_range.ranges[0]
     if start < 0 and stop is None:
         return (max(size + start, 0), size) if size > 0 else None
-    if start == 0 and stop == 0:
-        return None  # Werkzeug parses "bytes=-0" as the empty span 0-0
     return byte_range.range_for_length(size)
 
 
@@ -108,7 +111,7 @@ def send_video(video: Video, disposition: str) -> Response:
 
     byte_range = request.range if request.range and _range_matches_if_range(video) else None
     if byte_range is not None and byte_range.units == "bytes" and len(byte_range.ranges) == 1:
-        span = _span(byte_range, video.size)
+        span = None if _ZERO_SUFFIX.fullmatch(request.headers.get("Range", "")) else _span(byte_range, video.size)
         if span is None:
             refusal = handle_portal_error(RangeNotSatisfiable(video.size))
             refusal.headers.update({"Accept-Ranges": "bytes", **DOWNLOAD_SECURITY_HEADERS})
