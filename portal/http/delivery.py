@@ -108,42 +108,42 @@ def send_video(video: Video, disposition: str) -> Response:
     if request.if_none_match.contains(video.sha256):
         response.status_code = 304
         return response
-
     byte_range = request.range if request.range and _range_matches_if_range(video) else None
     if byte_range is not None and byte_range.units == "bytes" and len(byte_range.ranges) == 1:
-        span = None if _ZERO_SUFFIX.fullmatch(request.headers.get("Range", "")) else _span(byte_range, video.size)
-        if span is None:
-            refusal = handle_portal_error(RangeNotSatisfiable(video.size))
-            refusal.headers.update({"Accept-Ranges": "bytes", **DOWNLOAD_SECURITY_HEADERS})
-            return refusal
-        start, stop = span
-        response.status_code = 206
-        response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{video.size}"
-        response.content_length = stop - start
-        if request.method == "HEAD":
-            return response
-        content = open_content(video)
-        if range_needs_hashing(video, start, stop):
-            chunks = verified_chunks(video, content, record_success=True)
-            response.response = chunks
-            response.direct_passthrough = True
-            return response
-        content.seek(start)
-        file_wrapper = request.environ.get("wsgi.file_wrapper")
-        if file_wrapper is not None:
-            # The server sends from the file itself, starting where it was seeked
-            # to; PEP 3333 has it stop at Content-Length, so a range in the middle
-            # of a file goes this fast path too, not through the worker thread.
-            response.response = file_wrapper(content, CHUNK_SIZE)
-        else:
-            response.response = _iter_range(content, stop - start)
-        response.direct_passthrough = True
-        return response
-
+        return _send_range(video, byte_range, response)
     response.content_length = video.size
     if request.method == "HEAD":
         return response
-    content = open_content(video)
-    response.response = verified_chunks(video, content)
+    response.response = verified_chunks(video, open_content(video))
     response.direct_passthrough = True
+    return response
+
+
+def _send_range(video: Video, byte_range: Range, response: Response) -> Response:
+    """A 206 with one range of the file, or the 416 that says which ranges exist."""
+    span = None if _ZERO_SUFFIX.fullmatch(request.headers.get("Range", "")) else _span(byte_range, video.size)
+    if span is None:
+        refusal = handle_portal_error(RangeNotSatisfiable(video.size))
+        refusal.headers.update({"Accept-Ranges": "bytes", **DOWNLOAD_SECURITY_HEADERS})
+        return refusal
+    start, stop = span
+    response.status_code = 206
+    response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{video.size}"
+    response.content_length = stop - start
+    if request.method == "HEAD":
+        return response
+    content = open_content(video)
+    response.direct_passthrough = True
+    if range_needs_hashing(video, start, stop):
+        response.response = verified_chunks(video, content, record_success=True)
+        return response
+    content.seek(start)
+    file_wrapper = request.environ.get("wsgi.file_wrapper")
+    if file_wrapper is not None:
+        # The server sends from the file itself, starting where it was seeked
+        # to; PEP 3333 has it stop at Content-Length, so a range in the middle
+        # of a file goes this fast path too, not through the worker thread.
+        response.response = file_wrapper(content, CHUNK_SIZE)
+    else:
+        response.response = _iter_range(content, stop - start)
     return response
