@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from portal import create_app
+from portal.storage import storage_of
 from portal.storage.local import LocalStorage
 from portal.storage.s3 import S3Storage
 from tests.conftest import minimal_mp4
@@ -74,7 +75,7 @@ def move(app, *args: str):
 
 def test_local_library_moves_to_the_object_store_and_is_served_from_there(tmp_path, database_url, library, s3_url):
     app, files = library
-    local = app.extensions["portal.storage"]
+    local = storage_of(app)
     result = move(app, "--to", s3_url)
     assert result.exit_code == 0, result.output
     assert "copied 3 files, 0 already there, 0 not copied" in result.output
@@ -134,7 +135,7 @@ def test_a_wrong_copy_at_the_target_is_replaced(library, s3_url):
     assert "copied 0 files, 3 already there" in move(app, "--to", s3_url).output
     checked = move(app, "--to", s3_url, "--verify-existing")
     assert "copied 1 files, 2 already there" in checked.output
-    assert stored_bytes(target) == stored_bytes(app.extensions["portal.storage"])
+    assert stored_bytes(target) == stored_bytes(storage_of(app))
 
 
 def test_a_corrupt_source_file_is_not_copied_and_fails_the_run(library, s3_url):
@@ -159,7 +160,7 @@ def test_a_library_in_the_object_store_moves_back_to_a_folder(tmp_path, database
     result = move(app, "--to", f"file://{folder}")
     assert result.exit_code == 0, result.output
     assert "copied 2 files, 0 already there, 0 not copied" in result.output
-    assert stored_bytes(LocalStorage(folder)) == stored_bytes(app.extensions["portal.storage"])
+    assert stored_bytes(LocalStorage(folder)) == stored_bytes(storage_of(app))
 
     back = portal(tmp_path, database_url, f"file://{folder}")
     for file in files:
