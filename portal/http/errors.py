@@ -53,7 +53,7 @@ def status_of(error_type: type[errors.PortalError]) -> tuple[int, str]:
     """The status and error code of a domain error, from the table (nearest listed base)."""
     for klass in error_type.__mro__:
         if klass in ERROR_STATUSES:
-            return ERROR_STATUSES[klass]  # type: ignore[index]
+            return ERROR_STATUSES[klass]
     raise AssertionError(f"{error_type} is not a PortalError")
 
 

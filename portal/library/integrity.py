@@ -18,6 +18,7 @@ from typing import Iterator
 
 from flask import Flask
 from flask import current_app
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import FileUnavailable
@@ -46,6 +47,8 @@ def record_status(video: Video, status: VideoStatus) -> None:
     """
     now = utcnow()
     result = db.session.execute(db.update(Video).where(Video.id == video.id).values(status=status.value, verified_at=now))
+    # What an UPDATE gives back, though Session.execute is typed as any statement's Result.
+    assert isinstance(result, CursorResult)
     db.session.commit()
     if result.rowcount == 0:
         raise VideoNotFound()

@@ -13,7 +13,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 
 
 def utcnow() -> datetime:
@@ -46,7 +46,7 @@ class VideoStatus(str, enum.Enum):
     MISSING = "missing"
 
 
-class Video(db.Model):
+class Video(Model):
     __tablename__ = "videos"
     # A listing orders by one of these columns, then by id to break ties: with
     # the id in the index, the database walks the index in listing order

@@ -10,7 +10,7 @@ left behind. Nothing here knows about HTTP.
 from __future__ import annotations
 
 import re
-from typing import BinaryIO
+from typing import IO
 
 from flask import current_app
 
@@ -73,7 +73,7 @@ def finish_upload(incoming: IncomingFile, filename: str | None, expected_sha256:
     return video
 
 
-def store_stream(stream: BinaryIO, filename: str | None, expected_sha256: list[str | None]) -> Video:
+def store_stream(stream: IO[bytes], filename: str | None, expected_sha256: list[str | None]) -> Video:
     """Store a raw request body (no multipart), read in chunks."""
     incoming = begin_upload()
     try:

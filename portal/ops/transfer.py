@@ -113,6 +113,6 @@ def copy_rows(source: Engine, target: Engine, batch_size: int = 500) -> tuple[in
                 there = set(writing.scalars(sa.select(table.c.id).where(table.c.id.in_([row["id"] for row in batch]))))
                 missing = [row for row in batch if row["id"] not in there]
                 if missing:
-                    writing.execute(table.insert(), missing)
+                    writing.execute(sa.insert(Video), missing)
             copied += len(missing)
             present += len(there)

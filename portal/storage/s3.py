@@ -29,6 +29,7 @@ from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
 from typing import Any
+from typing import BinaryIO
 from typing import Iterator
 
 import boto3
@@ -161,8 +162,12 @@ class S3Upload:
         self._upload_id = None
 
 
-class S3Reader(io.RawIOBase):
+class S3Reader(io.RawIOBase, BinaryIO):
     """A seekable reader of one object that streams it with ranged GETs.
+
+    A binary stream as :meth:`Storage.open <portal.storage.Storage.open>`
+    promises (``BinaryIO``, as typeshed's ``io.FileIO`` is), with the methods
+    of :class:`io.RawIOBase`.
 
     It keeps the bytes of the last read until the next one, because waitress's
     ``wsgi.file_wrapper`` reads ahead, seeks back and reads the same bytes

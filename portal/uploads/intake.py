@@ -15,6 +15,8 @@ import io
 import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import IO
+from typing import TYPE_CHECKING
 from typing import BinaryIO
 
 from flask import current_app
@@ -28,6 +30,9 @@ from ..storage import CHUNK_SIZE
 from ..storage import StorageFull
 from ..storage import Upload
 from ..storage import current_storage
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 _CONTENT_DIGEST_SHA256 = re.compile(r"(?:^|,)\s*sha-256\s*=\s*:([^:]*):", re.IGNORECASE)
@@ -62,12 +67,14 @@ def parse_content_digest(header: str | None) -> str | None:
     return digest.hex()
 
 
-class IncomingFile(io.RawIOBase):
+class IncomingFile(io.RawIOBase, BinaryIO):
     """One upload on its way into storage: hashed, counted and held apart until finished.
 
     It is the stream the multipart parser writes a file part into, so a form
     upload is hashed while it arrives, with no second copy and no re-read.
     Closing it before :func:`finish_upload` committed it throws the bytes away.
+    It is a ``BinaryIO`` (as typeshed's ``io.FileIO`` is), so the ``IO[bytes]``
+    Werkzeug asks of the stream a file part is written into.
     """
 
     def __init__(self, video_id: str, upload: Upload, limit: int) -> None:
@@ -86,12 +93,14 @@ class IncomingFile(io.RawIOBase):
     def seekable(self) -> bool:
         return True
 
-    def write(self, data: bytes) -> int:  # type: ignore[override]
-        self._count(data)
-        self._digest.update(data)
-        return self._store(data)
+    def write(self, data: Buffer, /) -> int:
+        # The parser writes bytes, which bytes() hands back as they are, without a copy.
+        chunk = bytes(data)
+        self._count(chunk)
+        self._digest.update(chunk)
+        return self._store(chunk)
 
-    def copy_from(self, stream: BinaryIO, chunk_size: int = CHUNK_SIZE) -> None:
+    def copy_from(self, stream: IO[bytes], chunk_size: int = CHUNK_SIZE) -> None:
         """Write all of ``stream``, hashing each chunk in a helper thread while it is stored.
 
         hashlib and file writes both release the GIL, so on two cores an

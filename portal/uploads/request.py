@@ -67,9 +67,7 @@ class PortalRequest(Request):
             raise FileNotAccepted()
         incoming = begin_upload()
         self.incoming_files.append(incoming)
-        # An IncomingFile is a writable binary stream, which is all the parser
-        # needs; typeshed's IO[bytes] also demands text-mode members it never calls.
-        return incoming  # type: ignore[return-value]
+        return incoming
 
     def incoming_for(self, file: FileStorage) -> IncomingFile:
         """The upload a parsed file part was streamed into."""

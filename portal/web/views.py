@@ -9,6 +9,7 @@ GET only reads. Errors raised by the service reach the one handler in
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from typing import Callable
 
 from flask import Blueprint
@@ -19,6 +20,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response as BaseResponse
 
 from .. import __version__
 from ..errors import InvalidInput
@@ -116,7 +118,7 @@ def library() -> str:
 
 def _library_url_keeping(listing: Listing, sort: str) -> Callable[[int], str]:
     """Links to other pages of the same search and order, with only the parameters that differ from the defaults."""
-    params: dict[str, object] = {}
+    params: dict[str, Any] = {}
     if listing.query:
         params["q"] = listing.query
     if sort != DEFAULT_SORT:
@@ -125,7 +127,8 @@ def _library_url_keeping(listing: Listing, sort: str) -> Callable[[int], str]:
         params["per_page"] = listing.per_page
 
     def page_url(number: int) -> str:
-        return url_for("web.library", **params, **({"page": number} if number > 1 else {}))
+        values = {**params, "page": number} if number > 1 else params
+        return url_for("web.library", **values)
 
     return page_url
 
@@ -148,7 +151,7 @@ def page_numbers(current: int, pages: int, around: int = 2) -> list[int | None]:
 
 @bp.route("/upload", methods=["GET", "POST"])
 @takes_uploads
-def upload() -> Response | str | tuple[str, int]:
+def upload() -> BaseResponse | str | tuple[str, int]:
     form = UploadForm()
     if request.method != "POST":
         return render_upload(form)
@@ -177,7 +180,7 @@ def store(file: FileStorage) -> Video:
     return service.finish_upload(portal_request().incoming_for(file), file.filename, [])
 
 
-def uploaded(video: Video) -> Response:
+def uploaded(video: Video) -> BaseResponse:
     """The plain form is sent on to the video's page; the progress bar script gets 201 and goes there itself.
 
     The script gets no flash message: it shows its own progress, and a batch of
@@ -190,7 +193,7 @@ def uploaded(video: Video) -> Response:
     return redirect(location, 303)
 
 
-def store_several(files: list[FileStorage]) -> Response:
+def store_several(files: list[FileStorage]) -> BaseResponse:
     """Keep every good file of a multi-file form and say which ones were refused, and why.
 
     One message per reason, naming a few files, so that the messages (kept in
@@ -207,8 +210,8 @@ def store_several(files: list[FileStorage]) -> Response:
         flash(f"Not uploaded: {some_names(names)}. {message}", "error")
     if not stored:
         return redirect(url_for("web.upload"), 303)
-    names = some_names([video.filename for video in stored])
-    flash(f"Uploaded {len(stored)} videos: {names}." if len(stored) > 1 else f"Uploaded {names}.", "success")
+    named = some_names([video.filename for video in stored])
+    flash(f"Uploaded {len(stored)} videos: {named}." if len(stored) > 1 else f"Uploaded {named}.", "success")
     return redirect(url_for("web.library"), 303)
 
 
@@ -238,7 +241,7 @@ def download(video_id: str) -> Response:
 
 
 @bp.post("/videos/<video_id>/verify")
-def verify(video_id: str) -> Response:
+def verify(video_id: str) -> BaseResponse:
     video = integrity.verify(service.get_video(video_id))
     if video.status == VideoStatus.OK.value:
         flash(f"Checked: the stored bytes of “{video.filename}” match their SHA-256.", "success")
@@ -250,7 +253,7 @@ def verify(video_id: str) -> Response:
 
 
 @bp.route("/videos/<video_id>/delete", methods=["GET", "POST"])
-def delete(video_id: str) -> Response | str:
+def delete(video_id: str) -> BaseResponse | str:
     """GET asks for confirmation (the page without JavaScript); POST deletes."""
     video = service.get_video(video_id)
     if request.method != "POST":
