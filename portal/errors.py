@@ -43,6 +43,16 @@ class FileUnavailable(PortalError):
     """The stored bytes no longer match the checksum, or are gone."""
 
 
+class StoredCopyCorrupt(FileUnavailable):
+    """A file already found damaged: refused until it is restored or deleted."""
+
+    def __init__(self, filename: str) -> None:
+        super().__init__(
+            f"The stored copy of {filename!r} does not match its SHA-256 checksum, so it is not served. "
+            "Restore it from a backup or delete it."
+        )
+
+
 class RangeNotSatisfiable(PortalError):
     """The requested byte range lies outside the file."""
 
@@ -65,11 +75,16 @@ class UploadTooLarge(PortalError):
 
 
 class NotAVideo(PortalError):
-    pass
+    def __init__(self, accepted_formats: str) -> None:
+        super().__init__(f"This file is not a video this portal recognises. Accepted formats: {accepted_formats}.")
 
 
 class ChecksumMismatch(PortalError):
-    pass
+    def __init__(self, actual: str, expected: str) -> None:
+        super().__init__(
+            f"The file's SHA-256 is {actual} but {expected} was expected: it was damaged on the way. "
+            "Nothing was stored; send it again."
+        )
 
 
 class InsufficientStorage(PortalError):

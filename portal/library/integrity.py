@@ -22,6 +22,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import FileUnavailable
+from ..errors import StoredCopyCorrupt
 from ..errors import VideoNotFound
 from ..extensions import db
 from ..storage import CHUNK_SIZE
@@ -61,10 +62,7 @@ def record_status(video: Video, status: VideoStatus) -> None:
 def check_available(video: Video) -> None:
     """Refuse a file known to be damaged, or whose bytes are gone or of the wrong size."""
     if video.status == VideoStatus.CORRUPT.value:
-        raise FileUnavailable(
-            f"The stored copy of {video.filename!r} does not match its SHA-256 checksum, so it is not served. "
-            "Restore it from a backup or delete it."
-        )
+        raise StoredCopyCorrupt(video.filename)
     stored_size = current_storage().size(video.storage_key)
     if stored_size is None:
         record_status(video, VideoStatus.MISSING)

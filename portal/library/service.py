@@ -40,14 +40,11 @@ def finish_upload(incoming: IncomingFile, filename: str | None, expected_sha256:
             raise EmptyFile()
         content_type = detect_video_type(incoming.head)
         if content_type is None:
-            raise NotAVideo(f"This file is not a video this portal recognises. Accepted formats: {ACCEPTED_FORMATS}.")
+            raise NotAVideo(ACCEPTED_FORMATS)
         actual = incoming.sha256()
         for expected in expected_sha256:
             if expected is not None and expected != actual:
-                raise ChecksumMismatch(
-                    f"The file's SHA-256 is {actual} but {expected} was expected: it was damaged on the way. "
-                    "Nothing was stored; send it again."
-                )
+                raise ChecksumMismatch(actual, expected)
         incoming.commit()
     finally:
         incoming.discard()

@@ -9,7 +9,20 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
+from portal import create_app
 from portal.api.v1.openapi import build_document
+from portal.api.v1.routes import NO_FILE_IN_FORM
+from portal.errors import DatabaseUnavailable
+from portal.errors import RangeNotSatisfiable
+from portal.errors import StoreUnreachable
+from portal.errors import UploadTooLarge
+from portal.http.errors import ERROR_STATUSES
+from portal.library.formats import FORMATS
+from portal.library.listing import DEFAULT_SORT
+from portal.library.listing import MAX_PAGE
+from portal.library.listing import MAX_PER_PAGE
+from portal.library.listing import MAX_QUERY_LENGTH
+from portal.library.listing import SORT_VALUES
 from tests.helpers import upload
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +59,37 @@ def document(client) -> dict:
     return response.get_json()
 
 
+def media_examples(media: dict) -> list:
+    """A media type's example, or each of its named examples."""
+    if "example" in media:
+        return [media["example"]]
+    return [example["value"] for example in media.get("examples", {}).values()]
+
+
+def error_examples(document: dict):
+    """(path, method, status, body) of every JSON error example the document shows."""
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            for status, response in operation["responses"].items():
+                media = response.get("content", {}).get("application/json", {})
+                if media.get("schema") == {"$ref": "#/components/schemas/Error"}:
+                    for body in media_examples(media):
+                        yield path, method, int(status), body["error"]
+
+
+def documented_error(document: dict, path: str, method: str, status: int, code: str) -> dict:
+    """The one example of ``code`` under that status; several would leave the test unsure which it checks."""
+    found = [
+        error
+        for example_path, example_method, example_status, error in error_examples(document)
+        if (example_path, example_method, example_status, error["code"]) == (path, method, status, code)
+    ]
+    assert found, f"{method.upper()} {path} documents no {status} {code}"
+    return found[0]
+
+
 def test_document_is_valid_openapi_3_1(document):
     assert document["openapi"].startswith("3.1.")
     validate(document)
@@ -72,14 +116,17 @@ def test_route_comparison_notices_an_undescribed_route(app):
     app.add_url_rule(
         "/api/v1/files/<video_id>/thumbnail", "api_v1.thumbnail", lambda video_id: "", methods=["GET", "PUT"]
     )
-    assert undescribed_operations(app, build_document()) == {
+    with app.app_context():
+        document = build_document()
+    assert undescribed_operations(app, document) == {
         ("/api/v1/files/{video_id}/thumbnail", "GET"),
         ("/api/v1/files/{video_id}/thumbnail", "PUT"),
     }
 
 
 def test_route_comparison_notices_a_described_operation_without_route(app):
-    document = build_document()
+    with app.app_context():
+        document = build_document()
     document["paths"]["/api/v1/files"]["put"] = document["paths"]["/api/v1/files"]["post"]
     assert documented_operations(document) - routed_operations(app) == {("/api/v1/files", "PUT")}
 
@@ -107,11 +154,11 @@ def test_documented_examples_match_their_schemas(document):
                 continue
             for response in operation["responses"].values():
                 for media in response.get("content", {}).values():
-                    if "example" in media:
-                        schema = {**media["schema"], **resolver_doc}
-                        jsonschema.validate(media["example"], schema, cls=jsonschema.Draft202012Validator)
+                    schema = {**media["schema"], **resolver_doc}
+                    for example in media_examples(media):
+                        jsonschema.validate(example, schema, cls=jsonschema.Draft202012Validator)
                         checked += 1
-    assert checked >= 10
+    assert checked >= 20
 
 
 def test_file_schema_matches_a_real_upload(client, document, video_bytes):
@@ -185,3 +232,111 @@ def test_vendored_swagger_ui_ships_its_licence():
     assert (vendor / "NOTICE").is_file()
     assert (vendor / "swagger-ui-bundle.js").stat().st_size > 100_000
     assert (vendor / "swagger-ui.css").is_file()
+
+
+# --- the document says what the code enforces ----------------------------------
+
+
+def test_every_documented_error_code_has_the_status_of_its_domain_error(document):
+    table = set(ERROR_STATUSES.values())
+    examples = list(error_examples(document))
+    assert len(examples) >= 20
+    for path, method, status, error in examples:
+        assert (status, error["code"]) in table, (path, method, status, error)
+        assert error["message"], (path, method, status)
+
+
+def test_stored_bytes_operations_document_storage_unavailable(document):
+    for path, method in [
+        ("/api/v1/files", "post"),
+        ("/api/v1/files/{video_id}/content", "get"),
+        ("/api/v1/files/{video_id}/verify", "post"),
+        ("/api/v1/files/{video_id}", "delete"),
+    ]:
+        error = documented_error(document, path, method, 503, "storage_unavailable")
+        assert error["message"] == StoreUnreachable().message
+    assert "503" in document["paths"]["/api/v1/files/{video_id}/content"]["head"]["responses"]
+
+
+def test_every_file_operation_documents_the_database_503(document):
+    for path, item in document["paths"].items():
+        for method in set(item) & HTTP_METHODS - {"head"}:
+            if path.startswith("/api/v1/files"):
+                error = documented_error(document, path, method, 503, "service_unavailable")
+                assert error["message"] == DatabaseUnavailable().message
+
+
+def test_per_page_default_follows_the_setting(tmp_path):
+    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test", "PER_PAGE": 7})
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    listing = document["paths"]["/api/v1/files"]["get"]
+    per_page = next(parameter for parameter in listing["parameters"] if parameter["name"] == "per_page")
+    assert per_page["schema"]["default"] == 7
+    assert per_page["schema"]["maximum"] == MAX_PER_PAGE
+    assert listing["responses"]["200"]["content"]["application/json"]["example"]["per_page"] == 7
+
+
+def test_listing_limits_and_defaults_come_from_the_listing(app, document):
+    parameters = {parameter["name"]: parameter for parameter in document["paths"]["/api/v1/files"]["get"]["parameters"]}
+    assert parameters["per_page"]["schema"]["default"] == app.config["PER_PAGE"]
+    assert parameters["page"]["schema"]["maximum"] == MAX_PAGE
+    assert parameters["q"]["schema"]["maxLength"] == MAX_QUERY_LENGTH
+    assert parameters["sort"]["schema"]["default"] == DEFAULT_SORT
+    assert parameters["sort"]["schema"]["enum"] == list(SORT_VALUES)
+
+
+def test_formats_come_from_the_formats_table(document):
+    upload_operation = document["paths"]["/api/v1/files"]["post"]
+    message = documented_error(document, "/api/v1/files", "post", 415, "unsupported_media_type")["message"]
+    for video_format in FORMATS:
+        assert video_format.name in message
+        assert video_format.name in upload_operation["description"]
+    content_type = document["components"]["schemas"]["File"]["properties"]["content_type"]
+    assert set(content_type["enum"]) == {video_format.content_type for video_format in FORMATS}
+
+
+def test_too_large_example_is_what_the_limited_portal_says(limited_app, video_bytes):
+    client = limited_app.test_client()
+    document = client.get("/api/v1/openapi.json").get_json()
+    documented = documented_error(document, "/api/v1/files", "post", 413, "too_large")
+    assert documented["message"] == UploadTooLarge(limited_app.config["MAX_CONTENT_LENGTH"]).message
+    too_large = video_bytes + b"\0" * limited_app.config["MAX_CONTENT_LENGTH"]
+    response = client.post("/api/v1/files?filename=big.mp4", data=too_large, content_type="video/mp4")
+    assert response.status_code == 413
+    assert response.get_json()["error"] == documented
+
+
+def test_error_examples_are_what_the_api_answers(client, document):
+    """The documented body, word for word, of the errors whose message depends on nothing but the request."""
+    cases = [
+        (client.get("/api/v1/files/no-such-id"), "/api/v1/files/{video_id}", "get"),
+        (client.post("/api/v1/files/no-such-id/verify"), "/api/v1/files/{video_id}/verify", "post"),
+        (client.get("/api/v1/files?per_page=101"), "/api/v1/files", "get"),
+        (upload(client, b"plain text, not a video"), "/api/v1/files", "post"),
+        (upload(client, b""), "/api/v1/files", "post"),
+    ]
+    for response, path, method in cases:
+        error = response.get_json()["error"]
+        assert error in [
+            example for p, m, status, example in error_examples(document) if (p, m, status) == (path, method, response.status_code)
+        ], (path, method, response.status_code, error)
+
+
+def test_form_encoded_upload_is_documented_as_missing_file(client, document):
+    response = client.post("/api/v1/files", data={"sha256": ""}, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    examples = [error for p, m, status, error in error_examples(document) if (p, m, status) == ("/api/v1/files", "post", 400)]
+    assert response.get_json()["error"] in examples
+    assert {"code": "missing_file", "message": NO_FILE_IN_FORM} in examples
+
+
+def test_unsatisfiable_range_is_documented_with_its_header_and_body(client, document, video_bytes):
+    content = "/api/v1/files/{video_id}/content"
+    body = upload(client, video_bytes).get_json()
+    response = client.get(body["content_url"], headers={"Range": f"bytes={len(video_bytes)}-"})
+    assert response.status_code == 416
+    documented = document["paths"][content]["get"]["responses"]["416"]
+    assert re.fullmatch(documented["headers"]["Content-Range"]["schema"]["pattern"], response.headers["Content-Range"])
+    assert response.get_json()["error"]["code"] == documented_error(document, content, "get", 416, "range_not_satisfiable")["code"]
+    assert response.get_json()["error"]["message"] == RangeNotSatisfiable(len(video_bytes)).message
+    assert "Content-Range" in document["paths"][content]["head"]["responses"]["416"]["headers"]

@@ -1,7 +1,14 @@
 """The OpenAPI 3.1 document of /api/v1, kept beside the routes it describes.
 
-It is written out rather than derived from the code because the contract (every
-status, header and example a client may rely on) says more than the views do.
+Its shape is written out, because the contract (every status, header and
+example a client may rely on) says more than the views do. Every fact that some
+code enforces is read from that code instead, so the two cannot drift: each
+error's status and code from :data:`portal.http.errors.ERROR_STATUSES`, its
+example message from the domain error itself (or from the parser that refuses
+the input), the limits and defaults from :mod:`portal.library.listing`, the
+formats from :mod:`portal.library.formats`, and the upload limit and page size
+from the app's settings. :func:`build_document` therefore runs in an app context.
+
 ``tests/api/test_v1_openapi.py`` compares it with the blueprint's URL map, so a
 route added without its description, or a description left behind by a removed
 route, fails the suite; schemathesis then checks the answers against it.
@@ -9,11 +16,37 @@ route, fails the suite; schemathesis then checks the answers against it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from ...errors import ChecksumMismatch
+from ...errors import DatabaseUnavailable
+from ...errors import EmptyFile
+from ...errors import InsufficientStorage
+from ...errors import InvalidInput
+from ...errors import MissingFile
+from ...errors import NotAVideo
+from ...errors import PortalError
+from ...errors import RangeNotSatisfiable
+from ...errors import StoredCopyCorrupt
+from ...errors import StoreUnreachable
+from ...errors import UploadTooLarge
+from ...errors import VideoNotFound
+from ...http.errors import status_of
+from ...library.formats import ACCEPTED_FORMATS
+from ...library.formats import FORMATS
+from ...library.listing import DEFAULT_SORT
+from ...library.listing import MAX_PAGE
 from ...library.listing import MAX_PER_PAGE
 from ...library.listing import MAX_QUERY_LENGTH
 from ...library.listing import SORT_VALUES
+from ...library.listing import Listing
+from ...library.listing import default_per_page
+from ...uploads.intake import parse_content_digest
+from ...uploads.intake import parse_sha256_hex
+from ...uploads.intake import upload_limit
+from .routes import NO_BODY
+from .routes import NO_FILE_IN_FORM
 
 PREFIX = "/api/v1"
 VERSION = "1.0.0"
@@ -21,11 +54,14 @@ VERSION = "1.0.0"
 SHA256_PATTERN = "^[0-9a-fA-F]{64}$"
 EXAMPLE_ID = "5f0c6a8e-2b1d-4c3e-9a7f-1e2d3c4b5a69"
 EXAMPLE_SHA256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+#: The checksum a client stated for a file that arrived damaged (the SHA-256 of nothing).
+EXPECTED_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+EXAMPLE_SIZE = 1048576
 EXAMPLE_FILE = {
     "id": EXAMPLE_ID,
     "filename": "holiday.mp4",
     "content_type": "video/mp4",
-    "size": 1048576,
+    "size": EXAMPLE_SIZE,
     "sha256": EXAMPLE_SHA256,
     "status": "ok",
     "created_at": "2026-05-01T09:30:00.123456Z",
@@ -33,23 +69,65 @@ EXAMPLE_FILE = {
     "url": f"http://localhost:8080{PREFIX}/files/{EXAMPLE_ID}",
     "content_url": f"http://localhost:8080{PREFIX}/files/{EXAMPLE_ID}/content",
 }
+#: Each content type a stored file can have, in the order of the formats table.
+CONTENT_TYPES = list(dict.fromkeys(video_format.content_type for video_format in FORMATS))
 
 
 def _ref(kind: str, name: str) -> dict[str, str]:
     return {"$ref": f"#/components/{kind}/{name}"}
 
 
-def _error(description: str, code: str, message: str) -> dict[str, Any]:
-    """A JSON error response, with the code and message a client will actually see."""
-    return {
-        "description": description,
-        "content": {
-            "application/json": {
-                "schema": _ref("schemas", "Error"),
-                "example": {"error": {"code": code, "message": message}},
-            }
-        },
-    }
+def error_body(error: PortalError) -> dict[str, Any]:
+    """The JSON a client gets for ``error``: its code from the table of statuses, its own message."""
+    return {"error": {"code": status_of(type(error))[1], "message": error.message}}
+
+
+def refusal(parse: Callable[[], object]) -> InvalidInput:
+    """The error a parser raises for bad input, so an example quotes the parser's own words."""
+    try:
+        parse()
+    except InvalidInput as error:
+        return error
+    raise AssertionError(f"{parse} accepted its example of bad input")
+
+
+def _error(description: str, **errors: PortalError) -> dict[str, dict[str, Any]]:
+    """A JSON error response keyed by its status, with the code and message a client will actually see.
+
+    The status comes from the table of statuses; several errors (named examples)
+    share one response and must share its status.
+    """
+    statuses = {status_of(type(error))[0] for error in errors.values()}
+    assert len(statuses) == 1, f"{description!r} mixes statuses {statuses}"
+    media: dict[str, Any] = {"schema": _ref("schemas", "Error")}
+    if len(errors) == 1:
+        media["example"] = error_body(*errors.values())
+    else:
+        media["examples"] = {
+            name: {"summary": name.replace("_", " ").capitalize(), "value": error_body(error)}
+            for name, error in errors.items()
+        }
+    return {str(statuses.pop()): {"description": description, "content": {"application/json": media}}}
+
+
+def _without_body(responses: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The same answers to HEAD: every status and header, no content."""
+    return {status: {key: value for key, value in response.items() if key != "content"} for status, response in responses.items()}
+
+
+def _unavailable(*, touches_bytes: bool) -> dict[str, dict[str, Any]]:
+    """The 503 of an operation: the database, and the file store for those that read or change bytes."""
+    if not touches_bytes:
+        return _error("The database is busy or unavailable; nothing was changed.", database=DatabaseUnavailable())
+    return _error(
+        "The database or the file store is busy or cannot be reached; nothing was changed.",
+        database=DatabaseUnavailable(),
+        storage=StoreUnreachable(),
+    )
+
+
+def _not_found() -> dict[str, dict[str, Any]]:
+    return _error("No file has this id.", not_found=VideoNotFound())
 
 
 def _file_response(description: str) -> dict[str, Any]:
@@ -99,7 +177,7 @@ CONTENT_RANGE = {
 UNSATISFIABLE_RANGE = {
     "description": "`bytes */SIZE`: the size the range must fit in.",
     "schema": {"type": "string", "pattern": "^bytes \\*/[0-9]+$"},
-    "example": "bytes */1048576",
+    "example": f"bytes */{EXAMPLE_SIZE}",
 }
 
 
@@ -118,16 +196,20 @@ def _content_responses(with_body: bool) -> dict[str, Any]:
     if with_body:
         whole["content"] = {"video/*": video_body, "application/octet-stream": video_body}
         part["content"] = {"video/*": video_body, "application/octet-stream": video_body}
-    not_found = _error("No file has this id.", "not_found", "No video has this id. It may have been deleted.")
-    unavailable = _error(
-        "The stored bytes no longer match the checksum, or are gone: the file is not served.",
-        "file_unavailable",
-        "The stored copy of 'holiday.mp4' does not match its SHA-256 checksum, so it is not served. "
-        "Restore it from a backup or delete it.",
+    unsatisfiable = _error(
+        "The range starts beyond the end of the file.",
+        range_not_satisfiable=RangeNotSatisfiable(EXAMPLE_SIZE),
     )
-    if not with_body:
-        not_found = {"description": not_found["description"]}
-        unavailable = {"description": unavailable["description"]}
+    unsatisfiable["416"]["headers"] = {"Content-Range": UNSATISFIABLE_RANGE}
+    errors = {
+        **_not_found(),
+        **_error(
+            "The stored bytes no longer match the checksum, or are gone: the file is not served.",
+            file_unavailable=StoredCopyCorrupt(EXAMPLE_FILE["filename"]),
+        ),
+        **unsatisfiable,
+        **_unavailable(touches_bytes=True),
+    }
     return {
         "200": whole,
         "206": part,
@@ -135,22 +217,8 @@ def _content_responses(with_body: bool) -> dict[str, Any]:
             "description": "`If-None-Match` names the current ETag: the copy the client has is current.",
             "headers": {"ETag": CONTENT_HEADERS["ETag"]},
         },
-        "404": not_found,
-        "409": unavailable,
-        "416": {
-            "description": "The range starts beyond the end of the file.",
-            "headers": {"Content-Range": UNSATISFIABLE_RANGE},
-        },
-        "503": _service_unavailable() if with_body else {"description": "The database is unavailable."},
+        **(errors if with_body else _without_body(errors)),
     }
-
-
-def _service_unavailable() -> dict[str, Any]:
-    return _error(
-        "The database is busy or unavailable; nothing was changed.",
-        "service_unavailable",
-        "The database is busy or unavailable. Nothing was changed; try again in a moment.",
-    )
 
 
 CONTENT_REQUEST_HEADERS = [
@@ -178,7 +246,11 @@ CONTENT_REQUEST_HEADERS = [
 
 
 def build_document() -> dict[str, Any]:
-    """The whole document; paths are absolute, so it is served as is at any host."""
+    """The whole document; paths are absolute, so it is served as is at any host.
+
+    It reads the app's settings (page size, upload limit), so it runs in an app context.
+    """
+    per_page = default_per_page()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -208,14 +280,15 @@ def build_document() -> dict[str, Any]:
                             "in": "query",
                             "description": "Page number, from 1. An empty value means the default.",
                             "allowEmptyValue": True,
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 999999999, "default": 1},
+                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
                         },
                         {
                             "name": "per_page",
                             "in": "query",
-                            "description": f"Files per page, at most {MAX_PER_PAGE}. An empty value means the default.",
+                            "description": f"Files per page, at most {MAX_PER_PAGE}. An empty value means the default "
+                            "(the portal's `PER_PAGE` setting).",
                             "allowEmptyValue": True,
-                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 20},
+                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": per_page},
                         },
                         {
                             "name": "q",
@@ -230,7 +303,7 @@ def build_document() -> dict[str, Any]:
                             "description": "Order by a field; a leading `-` sorts descending. "
                             "An empty value means the default.",
                             "allowEmptyValue": True,
-                            "schema": {"type": "string", "enum": list(SORT_VALUES), "default": "-created_at"},
+                            "schema": {"type": "string", "enum": list(SORT_VALUES), "default": DEFAULT_SORT},
                         },
                     ],
                     "responses": {
@@ -239,16 +312,15 @@ def build_document() -> dict[str, Any]:
                             "content": {
                                 "application/json": {
                                     "schema": _ref("schemas", "Page"),
-                                    "example": {"items": [EXAMPLE_FILE], "total": 1, "page": 1, "per_page": 20},
+                                    "example": {"items": [EXAMPLE_FILE], "total": 1, "page": 1, "per_page": per_page},
                                 }
                             },
                         },
-                        "400": _error(
+                        **_error(
                             "A parameter is not valid.",
-                            "bad_request",
-                            f"per_page must be at most {MAX_PER_PAGE}.",
+                            bad_request=refusal(lambda: Listing.parse(per_page=str(MAX_PER_PAGE + 1))),
                         ),
-                        "503": _service_unavailable(),
+                        **_unavailable(touches_bytes=False),
                     },
                 },
                 "post": {
@@ -259,7 +331,7 @@ def build_document() -> dict[str, Any]:
                         "Send the video as the multipart field `file`, or as the raw request body (any "
                         "content type but multipart) with its name in the `filename` query parameter, which "
                         "is streamed with no multipart overhead. The video is recognised from its bytes "
-                        "(MP4, M4V, MOV, 3GP, WebM, Matroska, AVI, MPEG-TS, MPEG-PS, Ogg, FLV, ASF/WMV). "
+                        f"({ACCEPTED_FORMATS}). "
                         "An expected SHA-256 (form field or query parameter `sha256`, or a `Content-Digest` "
                         "header) is checked: when the bytes differ, nothing is stored."
                     ),
@@ -306,32 +378,32 @@ def build_document() -> dict[str, Any]:
                                 }
                             },
                         },
-                        "400": _error(
-                            "No file, an empty file, more than one file, or a malformed `sha256`/`Content-Digest`.",
-                            "missing_file",
-                            "No file was sent: attach the video as the multipart field 'file'.",
+                        **_error(
+                            "No file, an empty file, more than one file, a form that cannot carry a file, "
+                            "or a malformed `sha256`/`Content-Digest`.",
+                            missing_file=MissingFile(),
+                            form_encoded=MissingFile(NO_FILE_IN_FORM),
+                            no_body=MissingFile(NO_BODY),
+                            empty_file=EmptyFile(),
+                            bad_sha256=refusal(lambda: parse_sha256_hex("not-hex")),
+                            bad_content_digest=refusal(lambda: parse_content_digest("sha-256=:not-base64:")),
                         ),
-                        "413": _error(
-                            "The file is larger than the portal accepts.",
-                            "too_large",
-                            "The file is larger than the limit of 4.0 GiB (4294967296 bytes).",
+                        **_error(
+                            "The file is larger than the portal accepts (its `MAX_CONTENT_LENGTH` setting).",
+                            too_large=UploadTooLarge(upload_limit()),
                         ),
-                        "415": _error(
+                        **_error(
                             "The bytes are not a video format the portal recognises.",
-                            "unsupported_media_type",
-                            "This file is not a video this portal recognises. Accepted formats: MP4, WebM, ...",
+                            unsupported_media_type=NotAVideo(ACCEPTED_FORMATS),
                         ),
-                        "422": _error(
+                        **_error(
                             "The bytes do not have the SHA-256 the client stated: nothing was stored.",
-                            "checksum_mismatch",
-                            f"The file's SHA-256 is {EXAMPLE_SHA256} but ... was expected: it was damaged on "
-                            "the way. Nothing was stored; send it again.",
+                            checksum_mismatch=ChecksumMismatch(EXAMPLE_SHA256, EXPECTED_SHA256),
                         ),
-                        "503": _service_unavailable(),
-                        "507": _error(
+                        **_unavailable(touches_bytes=True),
+                        **_error(
                             "The server's disk is full: nothing was stored.",
-                            "insufficient_storage",
-                            "The server has no space left to store this file. Nothing was kept; try again later.",
+                            insufficient_storage=InsufficientStorage(),
                         ),
                     },
                 },
@@ -344,8 +416,8 @@ def build_document() -> dict[str, Any]:
                     "summary": "Describe one file",
                     "responses": {
                         "200": _file_response("The file's JSON; `status` tells whether its bytes are intact."),
-                        "404": _error("No file has this id.", "not_found", "No video has this id. It may have been deleted."),
-                        "503": _service_unavailable(),
+                        **_not_found(),
+                        **_unavailable(touches_bytes=False),
                     },
                 },
                 "delete": {
@@ -354,8 +426,8 @@ def build_document() -> dict[str, Any]:
                     "summary": "Delete a file and its bytes",
                     "responses": {
                         "204": {"description": "Deleted."},
-                        "404": _error("No file has this id.", "not_found", "No video has this id. It may have been deleted."),
-                        "503": _service_unavailable(),
+                        **_not_found(),
+                        **_unavailable(touches_bytes=True),
                     },
                 },
             },
@@ -386,8 +458,8 @@ def build_document() -> dict[str, Any]:
                     "summary": "Re-check the stored bytes against the checksum now",
                     "responses": {
                         "200": _file_response("The file's JSON after the check: `status` and `verified_at` are fresh."),
-                        "404": _error("No file has this id.", "not_found", "No video has this id. It may have been deleted."),
-                        "503": _service_unavailable(),
+                        **_not_found(),
+                        **_unavailable(touches_bytes=True),
                     },
                 },
             },
@@ -434,6 +506,7 @@ def build_document() -> dict[str, Any]:
                         },
                         "content_type": {
                             "type": "string",
+                            "enum": CONTENT_TYPES,
                             "description": "Recognised from the bytes, not from the client's claim.",
                             "example": "video/mp4",
                         },
