@@ -57,9 +57,10 @@ EXAMPLE_SHA256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a
 #: The checksum a client stated for a file that arrived damaged (the SHA-256 of nothing).
 EXPECTED_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 EXAMPLE_SIZE = 1048576
+EXAMPLE_FILENAME = "holiday.mp4"
 EXAMPLE_FILE = {
     "id": EXAMPLE_ID,
-    "filename": "holiday.mp4",
+    "filename": EXAMPLE_FILENAME,
     "content_type": "video/mp4",
     "size": EXAMPLE_SIZE,
     "sha256": EXAMPLE_SHA256,
@@ -197,7 +198,7 @@ def _content_responses(with_body: bool) -> dict[str, Any]:
         whole["content"] = {"video/*": video_body, "application/octet-stream": video_body}
         part["content"] = {"video/*": video_body, "application/octet-stream": video_body}
     unsatisfiable = _error(
-        "The range starts beyond the end of the file.",
+        "The range starts beyond the end of the file, or is a suffix of zero bytes (`bytes=-0`).",
         range_not_satisfiable=RangeNotSatisfiable(EXAMPLE_SIZE),
     )
     unsatisfiable["416"]["headers"] = {"Content-Range": UNSATISFIABLE_RANGE}
@@ -205,7 +206,7 @@ def _content_responses(with_body: bool) -> dict[str, Any]:
         **_not_found(),
         **_error(
             "The stored bytes no longer match the checksum, or are gone: the file is not served.",
-            file_unavailable=StoredCopyCorrupt(EXAMPLE_FILE["filename"]),
+            file_unavailable=StoredCopyCorrupt(EXAMPLE_FILENAME),
         ),
         **unsatisfiable,
         **_unavailable(touches_bytes=True),
