@@ -23,6 +23,7 @@ from tests.databases import sqlite_url
 # Fixtures of the S3-compatible test server (SeaweedFS), for any test that asks for them.
 from tests.objectstore import s3_server  # noqa: F401
 from tests.objectstore import s3_url  # noqa: F401
+from tests.support import minimal_mp4
 
 STRICT = os.environ.get("PORTAL_TEST_STRICT") == "1"
 
@@ -35,13 +36,6 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped, and PORTAL_TEST_STRICT=1 forbids skips: {reason}"
-
-
-def minimal_mp4(payload: bytes = b"") -> bytes:
-    """An ISO BMFF header (ftyp + mdat): recognised as MP4 by its bytes, not playable."""
-    ftyp = (24).to_bytes(4, "big") + b"ftypisom" + (512).to_bytes(4, "big") + b"isomiso2"
-    body = payload or os.urandom(2048)
-    return ftyp + (8 + len(body)).to_bytes(4, "big") + b"mdat" + body
 
 
 @pytest.fixture

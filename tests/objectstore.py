@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port
-from tests.helpers import stop_process
+from tests.support import free_port
+from tests.support import stop_process
 
 BUCKET = "portal-test"
 ACCESS_KEY = "portal-test"

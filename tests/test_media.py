@@ -6,7 +6,7 @@ import pytest
 
 from portal.media import VIDEO_TYPES
 from portal.media import detect_video_type
-from tests.conftest import minimal_mp4
+from tests.support import minimal_mp4
 
 
 def ftyp(brand: bytes) -> bytes:

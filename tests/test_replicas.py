@@ -8,10 +8,10 @@ import sys
 import pytest
 import requests
 
-from tests.conftest import minimal_mp4
 from tests.databases import POSTGRES_URL
 from tests.databases import postgres_schema
-from tests.helpers import RunningPortal
+from tests.support import RunningPortal
+from tests.support import minimal_mp4
 
 
 @pytest.fixture

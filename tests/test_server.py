@@ -23,11 +23,11 @@ import requests
 from portal import create_app
 from portal.server import process_count
 from portal.server import waitress_settings
-from tests.conftest import minimal_mp4
-from tests.helpers import RunningPortal
 from tests.helpers import open_descriptors
 from tests.helpers import process_state
 from tests.helpers import process_tree
+from tests.support import RunningPortal
+from tests.support import minimal_mp4
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +58,8 @@ def test_dockerfile_command_starts_the_portal(tmp_path):
     env.pop("PORTAL_DATA_DIR")
     env.pop("PORTAL_PORT")
     env.pop("PORTAL_HOST")
-    running = RunningPortal([sys.executable, *command[1:]], tmp_path / "data", env)
+    # As the image runs it: the default number of processes.
+    running = RunningPortal([sys.executable, *command[1:]], tmp_path / "data", env, processes=None)
     try:
         response = requests.get(running.url + "/healthz", timeout=5)
         assert response.json() == {"status": "ok"}

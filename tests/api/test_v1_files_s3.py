@@ -12,12 +12,12 @@ import requests
 
 from portal import create_app
 from portal.videos import CorruptionDetected
-from tests.conftest import minimal_mp4
-from tests.helpers import RunningPortal
 from tests.helpers import row_count
 from tests.helpers import upload
 from tests.objectstore import BUCKET
 from tests.storage.test_s3 import unreachable_client
+from tests.support import RunningPortal
+from tests.support import minimal_mp4
 
 #: Larger than one multipart part, so uploads and downloads cross part boundaries.
 LARGE = 9 * 1024 * 1024

@@ -16,8 +16,8 @@ import requests
 
 from portal import create_app
 from portal.extensions import db
-from tests.conftest import minimal_mp4
 from tests.helpers import upload
+from tests.support import minimal_mp4
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "loadtest.py"

@@ -14,9 +14,9 @@ import requests
 from portal import media
 from portal.extensions import db
 from portal.models import Video
-from tests.conftest import minimal_mp4
 from tests.helpers import stored_files
 from tests.helpers import upload
+from tests.support import minimal_mp4
 
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
 SITE_HEADERS = {

@@ -14,9 +14,9 @@ from portal.storage import StorageUnavailable
 from portal.storage import s3
 from portal.storage import storage_from_url
 from portal.storage.s3 import S3Storage
-from tests.helpers import free_port
 from tests.storage.conftest import TEST_PART_SIZE
 from tests.storage.conftest import pending_uploads
+from tests.support import free_port
 
 
 @pytest.fixture

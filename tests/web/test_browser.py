@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import minimal_mp4
-from tests.helpers import RunningPortal
+from tests.support import RunningPortal
+from tests.support import minimal_mp4
 
 try:
     from playwright.sync_api import Page

@@ -8,9 +8,9 @@ from pathlib import Path
 from portal import videos
 from portal.errors import format_bytes
 from portal.media import ACCEPTED_FORMATS
-from tests.conftest import minimal_mp4
 from tests.helpers import row_count
 from tests.helpers import stored_files
+from tests.support import minimal_mp4
 from tests.web.conftest import csrf_token
 from tests.web.conftest import post_upload
 
