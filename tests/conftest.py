@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -38,10 +40,45 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped, and PORTAL_TEST_STRICT=1 forbids skips: {reason}"
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite database the migrations ran on once per session; each test's app starts from a copy.
+
+    The copy keeps its ``alembic_version`` row, so the upgrade at start-up finds
+    nothing to do instead of running every migration again for every test.
+    """
+    folder = tmp_path_factory.mktemp("migrated")
+    app = create_app({"TESTING": True, "DATA_DIR": str(folder), "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": sqlite_url(folder)})
+    with app.app_context():
+        from portal.extensions import db
+
+        db.engine.dispose()
+    path = folder / "portal.db"
+    # Fold the write-ahead log into the file, so that the file alone is the whole database.
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall(), "the migrations left no version"
+    return path
+
+
+def copy_migrated_sqlite(template: Path, url: str) -> None:
+    """Put a copy of the migrated database where ``url`` points, unless a database is there already."""
+    target = Path(url.removeprefix("sqlite:///"))
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, target)
+
+
 @pytest.fixture
-def database_url(tmp_path: Path):
-    """SQLite in the test's data folder, or a fresh PostgreSQL schema (``PORTAL_TEST_DATABASE_URL``)."""
+def database_url(request, tmp_path: Path):
+    """SQLite in the test's data folder, or a fresh PostgreSQL schema (``PORTAL_TEST_DATABASE_URL``).
+
+    Either is already migrated to the latest revision (as the portal's own
+    start-up would leave it), which saves running the migrations per test.
+    """
     with database_for_test(tmp_path / "data") as url:
+        if url.startswith("sqlite"):
+            copy_migrated_sqlite(request.getfixturevalue("migrated_sqlite"), url)
         yield url
 
 
