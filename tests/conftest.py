@@ -30,6 +30,30 @@ from tests.support import minimal_mp4
 STRICT = os.environ.get("PORTAL_TEST_STRICT") == "1"
 
 
+#: Markers a test gets from the fixtures it uses, directly or through other fixtures.
+FIXTURE_MARKERS = {
+    "start_portal": "server",  # tests/reliability: python wsgi.py
+    "portal": "server",  # tests/test_server.py, the browser tests: python wsgi.py
+    "two_workers": "server",
+    "browser": "browser",  # the playwright browser of the browser tests
+    "s3_server": "s3",
+}
+#: Markers a test gets from a parameter of a fixture: (fixture, parameter) -> marker.
+PARAMETER_MARKERS = {("storage", "s3"): "s3", ("empty_database", "postgresql"): "postgres"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in FIXTURE_MARKERS.items():
+            if fixture in names:
+                item.add_marker(marker)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        for (fixture, value), marker in PARAMETER_MARKERS.items():
+            if params.get(fixture) == value:
+                item.add_marker(marker)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

@@ -13,6 +13,7 @@ from tests.databases import postgres_schema
 from tests.support import RunningPortal
 from tests.support import minimal_mp4
 
+pytestmark = [pytest.mark.server, pytest.mark.postgres, pytest.mark.s3]
 
 @pytest.fixture
 def replicas(tmp_path, s3_url, s3_server):

@@ -52,6 +52,7 @@ def dockerfile_command() -> tuple[list[str], dict[str, str]]:
     return command, env
 
 
+@pytest.mark.server
 def test_dockerfile_command_starts_the_portal(tmp_path):
     command, env = dockerfile_command()
     assert command[0] == "python"
@@ -126,6 +127,7 @@ def test_corrupt_file_breaks_the_connection_before_the_end(portal):
     assert requests.get(created["url"], timeout=10).json()["status"] == "corrupt"
 
 
+@pytest.mark.server
 def test_too_large_through_waitress_is_the_portals_json_413(tmp_path):
     running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_MAX_CONTENT_LENGTH": "100000"})
     try:
@@ -241,6 +243,7 @@ def rss_mib(pid: int) -> float:
 
 
 @linux_only
+@pytest.mark.server
 def test_memory_settles_over_many_downloads_on_different_threads(tmp_path):
     """Each download runs on whichever worker thread is free; memory must not grow with every new thread."""
     size = min(48 * 1024 * 1024, int(os.environ.get("PORTAL_MAX_CONTENT_LENGTH", 4 * 1024**3)))

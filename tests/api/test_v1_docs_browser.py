@@ -20,6 +20,8 @@ import pytest
 from tests.support import RunningPortal
 from tests.support import minimal_mp4
 
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

@@ -166,6 +166,7 @@ def test_an_unreachable_store_is_503_storage_unavailable(s3_app, s3_client):
     assert row_count(s3_app) == 0
 
 
+@pytest.mark.server
 def test_waitress_serves_ranges_and_whole_files_from_the_store(tmp_path, s3_url, s3_server):
     """The real server path: waitress's wsgi.file_wrapper seeks and reads the object stream."""
     portal = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data",

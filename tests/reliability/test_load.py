@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 from portal import create_app
@@ -31,6 +32,7 @@ def load_script():
     return module
 
 
+@pytest.mark.server
 def test_small_load_run_has_no_errors_and_leaves_everything_consistent(tmp_path):
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--duration", "3", "--workers", "4", "--threads", "4",

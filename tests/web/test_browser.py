@@ -40,6 +40,8 @@ PHONE = {"width": 390, "height": 844}
 VIDEO_URL = re.compile(r"/videos/[0-9a-f-]{36}$")
 
 pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.server,
     pytest.mark.skipif(sync_playwright is None, reason="the playwright pip package is missing: pip install -r requirements-dev.txt"),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is missing at /usr/bin/chromium: apt-get install chromium (.ci/run does)"),
 ]
