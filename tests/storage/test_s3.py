@@ -29,7 +29,7 @@ def unreachable_client():
     """A client of a port where nothing listens, trying once."""
     return boto3.session.Session().client(
         "s3", endpoint_url=f"http://127.0.0.1:{free_port()}",
-        config=Config(retries={"max_attempts": 1}, connect_timeout=2),
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=2),
     )
 
 
