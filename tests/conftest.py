@@ -91,7 +91,7 @@ def migrated_sqlite(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def migrated_postgres(tmp_path_factory) -> str | None:
-    """SQL that recreates a schema the migrations ran on once per session (None without pg_dump).
+    """SQL that recreates a schema the migrations ran on once per session (None: migrate each schema).
 
     Replaying pg_dump's statements, ``alembic_version`` row included, makes the
     same tables and indexes under the same names as the migrations, in a

@@ -71,20 +71,24 @@ def schema_script(server_url: str, schema: str) -> str | None:
     """The tables, indexes and rows of ``schema`` as SQL that recreates them in the current schema.
 
     ``pg_dump`` writes the same objects the migrations made, under the same
-    names; only the schema's name is left out. None without ``pg_dump``.
+    names; only the schema's name is left out. None without a ``pg_dump``
+    that can dump the server (an older one refuses a newer server).
     """
     pg_dump = find_pg_dump()
     if pg_dump is None:
         return None
     url = make_url(server_url).set(drivername="postgresql", query={})
-    dumped = subprocess.run(
-        [pg_dump, "--schema", schema, "--no-owner", "--no-privileges", "--inserts", "--dbname",
-         url.render_as_string(hide_password=False)],
-        check=True, capture_output=True, text=True,
-    ).stdout
+    try:
+        dumped = subprocess.run(
+            [pg_dump, "--schema", schema, "--no-owner", "--no-privileges", "--inserts", "--dbname",
+             url.render_as_string(hide_password=False)],
+            check=True, capture_output=True, text=True,
+        ).stdout
+    except subprocess.CalledProcessError:
+        return None
     statements = []
     for statement in dumped.split(";\n"):
-        # Comments, and psql's own commands (``\\restrict``): not SQL.
+        # Comments, and psql's own commands (\restrict): not SQL.
         lines = [line for line in statement.splitlines() if line.strip() and not line.startswith(("--", "\\"))]
         text = "\n".join(lines).strip()
         # Session settings, and the schema itself: the copy goes into a schema that exists already.
