@@ -50,6 +50,16 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# The helpers shared with the tests and the load test (tests/support.py: standard library only).
+sys.path.insert(0, str(ROOT))
+from tests.support import ChildExited  # noqa: E402
+from tests.support import free_port  # noqa: E402
+from tests.support import mp4_header  # noqa: E402
+from tests.support import portal_environment  # noqa: E402
+from tests.support import start_process  # noqa: E402
+from tests.support import stop_process  # noqa: E402
+from tests.support import wait_until_answering  # noqa: E402
+
 MIB = 1024 * 1024
 HTTP_TIMEOUT = 300
 SEARCH_WORDS = ("beach", "birthday", "concert", "drone", "garden", "hiking", "kitchen", "lecture", "snow", "wedding")
@@ -72,12 +82,6 @@ def megabytes_per_second(size: int, seconds: float) -> float:
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_bytes(pid: int) -> int:
@@ -104,46 +108,27 @@ class Server:
         self.name = name
         self.port = port
         self.log_path = log_dir / f"{name}.log"
-        self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT
-        )
-        self._wait_until_answering(health)
+        self.process = start_process(command, {**os.environ, **env}, self.log_path)
+        try:
+            wait_until_answering(self.process, port, health, timeout=30, accept=lambda status: status < 500)
+        except ChildExited as error:
+            raise RuntimeError(f"{name} {error}:\n{self.log_path.read_text()}") from None
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"{name} did not answer {health} within 30 s") from None
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
-    def _wait_until_answering(self, path: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_path.read_text()}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                connection.request("GET", path)
-                if connection.getresponse().status < 500:
-                    connection.close()
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"{self.name} did not answer {path} within {timeout} s")
-
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
+        stop_process(self.process, timeout=15)
 
 
 def start_portal(work: Path) -> Server:
+    """The portal as in production: one waitress process per CPU."""
     port = free_port()
-    env = {"PORTAL_DATA_DIR": str(work / "portal-data"), "PORTAL_HOST": "127.0.0.1", "PORTAL_PORT": str(port)}
+    env = portal_environment(work / "portal-data", port, processes=None)
     return Server("portal", [sys.executable, "wsgi.py"], env, port, work, "/healthz")
 
 
@@ -335,9 +320,7 @@ class PeakRss(threading.Thread):
 
 def make_video_file(path: Path, size: int) -> None:
     """An MP4 the portal recognises by its bytes (ftyp + one mdat box), filled with random bytes."""
-    ftyp = (24).to_bytes(4, "big") + b"ftypisom" + (512).to_bytes(4, "big") + b"isomiso2"
-    mdat_size = size - len(ftyp)
-    header = ftyp + (mdat_size if mdat_size < 2**32 else 1).to_bytes(4, "big") + b"mdat"
+    header = mp4_header(size)
     block = os.urandom(8 * MIB)
     with open(path, "wb") as file:
         file.write(header)
@@ -504,7 +487,6 @@ def seed_rows(count: int) -> list[dict[str, Any]]:
 
 def seed_portal(data_dir: Path, rows: list[dict[str, Any]]) -> None:
     """Bulk insert through the portal's own model into the database the running portal uses."""
-    sys.path.insert(0, str(ROOT))
     from portal import create_app
     from portal.extensions import db
     from portal.library.models import Video

@@ -22,9 +22,7 @@ import argparse
 import base64
 import hashlib
 import json
-import os
 import random
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -39,6 +37,17 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+# The helpers shared with the tests and the benchmark (tests/support.py: standard library only).
+sys.path.insert(0, str(ROOT))
+from tests.support import MP4_FTYP  # noqa: E402
+from tests.support import ChildExited  # noqa: E402
+from tests.support import free_port  # noqa: E402
+from tests.support import minimal_mp4  # noqa: E402
+from tests.support import portal_environment  # noqa: E402
+from tests.support import start_process  # noqa: E402
+from tests.support import stop_process  # noqa: E402
+from tests.support import wait_until_answering  # noqa: E402
+
 INCOMING = ".incoming"
 #: Kinds of request and how often each is chosen (each delete is followed by a
 #: download that must answer 404, counted as "gone").
@@ -47,9 +56,7 @@ WEIGHTS = {"upload": 25, "download": 15, "range": 20, "list": 10, "lookup": 5, "
 
 def video_bytes(seed: int, size: int) -> bytes:
     """A recognisable MP4 (ftyp + mdat) of ``size`` bytes, the same for the same seed."""
-    ftyp = (24).to_bytes(4, "big") + b"ftypisom" + (512).to_bytes(4, "big") + b"isomiso2"
-    body = random.Random(seed).randbytes(max(size - len(ftyp) - 8, 1))
-    return ftyp + (8 + len(body)).to_bytes(4, "big") + b"mdat" + body
+    return minimal_mp4(random.Random(seed).randbytes(max(size - len(MP4_FTYP) - 8, 1)))
 
 
 @dataclass
@@ -217,39 +224,23 @@ class Worker(threading.Thread):
             self.expect(gone, 404, "download after delete")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_portal(data_dir: Path, threads: int, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """``python wsgi.py`` as in production (one process per CPU) with ``threads`` threads each."""
     port = free_port()
-    env = {**os.environ, "PORTAL_DATA_DIR": str(data_dir), "PORTAL_HOST": "127.0.0.1", "PORTAL_PORT": str(port),
-           "PORTAL_THREADS": str(threads)}
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen([sys.executable, "wsgi.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the portal exited with {process.returncode}; see {log_path}")
-        try:
-            if requests.get(url + "/healthz", timeout=2).status_code == 200:
-                return process, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit(f"the portal did not answer /healthz within 30 s; see {log_path}")
+    env = portal_environment(data_dir, port, {"PORTAL_THREADS": str(threads)}, processes=None)
+    process = start_process([sys.executable, "wsgi.py"], env, log_path)
+    try:
+        wait_until_answering(process, port, "/healthz", timeout=30, interval=0.1)
+    except ChildExited as error:
+        raise SystemExit(f"the portal {error}; see {log_path}") from None
+    except TimeoutError:
+        process.kill()
+        raise SystemExit(f"the portal did not answer /healthz within 30 s; see {log_path}") from None
+    return process, f"http://127.0.0.1:{port}"
 
 
 def stop_portal(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process, timeout=15)
 
 
 def check_every_listed_file(url: str, sent: dict[str, Sent], timeout: float) -> tuple[int, list[str]]:

@@ -9,7 +9,10 @@ tests that are about PostgreSQL itself; ``.ci/run`` sets both.
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
+import subprocess
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +45,57 @@ def postgres_schema(server_url: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def schema_of(url: str) -> str:
+    """The schema a URL of :func:`postgres_schema` works in."""
+    return make_url(url).query["options"].removeprefix("-csearch_path=")
+
+
+def run_script(url: str, script: str) -> None:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(script)
+    finally:
+        engine.dispose()
+
+
+def find_pg_dump() -> str | None:
+    """``pg_dump`` on the PATH, or the newest of Debian's PostgreSQL installations."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"), key=lambda path: int(path.split("/")[4]))
+    return shutil.which("pg_dump") or (found[-1] if found else None)
+
+
+def schema_script(server_url: str, schema: str) -> str | None:
+    """The tables, indexes and rows of ``schema`` as SQL that recreates them in the current schema.
+
+    ``pg_dump`` writes the same objects the migrations made, under the same
+    names; only the schema's name is left out. None without a ``pg_dump``
+    that can dump the server (an older one refuses a newer server).
+    """
+    pg_dump = find_pg_dump()
+    if pg_dump is None:
+        return None
+    url = make_url(server_url).set(drivername="postgresql", query={})
+    try:
+        dumped = subprocess.run(
+            [pg_dump, "--schema", schema, "--no-owner", "--no-privileges", "--inserts", "--dbname",
+             url.render_as_string(hide_password=False)],
+            check=True, capture_output=True, text=True,
+        ).stdout
+    except subprocess.CalledProcessError:
+        return None
+    statements = []
+    for statement in dumped.split(";\n"):
+        # Comments, and psql's own commands (\restrict): not SQL.
+        lines = [line for line in statement.splitlines() if line.strip() and not line.startswith(("--", "\\"))]
+        text = "\n".join(lines).strip()
+        # Session settings, and the schema itself: the copy goes into a schema that exists already.
+        if not text or text.startswith(("SET ", "SELECT pg_catalog.set_config", "CREATE SCHEMA")):
+            continue
+        statements.append(text.replace(f'"{schema}".', "").replace(f"{schema}.", "") + ";")
+    return "\n".join(statements)
 
 
 @contextmanager

@@ -103,6 +103,7 @@ def test_search_and_sort_by_name_are_case_insensitive_for_every_script(client, v
     assert by_name == ["alpha.mp4", "straße.mp4", "ÉCOLE.mp4", "Émile.mp4", "Ωmega.mp4"]
 
 
+@pytest.mark.postgres
 def test_processes_starting_together_on_postgresql_upgrade_the_schema_once(tmp_path):
     if not POSTGRES_URL:
         pytest.skip("no PostgreSQL server: set PORTAL_TEST_POSTGRES_URL (.ci/run starts one)")

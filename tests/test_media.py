@@ -6,7 +6,7 @@ import pytest
 
 from portal.library.formats import VIDEO_TYPES
 from portal.library.formats import detect_video_type
-from tests.conftest import minimal_mp4
+from tests.support import minimal_mp4
 
 
 def ftyp(brand: bytes) -> bytes:

@@ -6,8 +6,8 @@ import os
 
 from portal import create_app
 from portal.extensions import db
-from tests.conftest import minimal_mp4
 from tests.helpers import upload
+from tests.support import minimal_mp4
 
 
 def listing(client) -> list[dict]:

@@ -11,9 +11,9 @@ from portal import create_app
 from portal.storage import storage_of
 from portal.storage.local import LocalStorage
 from portal.storage.s3 import S3Storage
-from tests.conftest import minimal_mp4
 from tests.helpers import stored_files
 from tests.helpers import upload
+from tests.support import minimal_mp4
 
 
 def portal(tmp_path: Path, database_url: str, storage_url: str | None = None):

@@ -8,11 +8,12 @@ import sys
 import pytest
 import requests
 
-from tests.conftest import minimal_mp4
 from tests.databases import POSTGRES_URL
 from tests.databases import postgres_schema
-from tests.helpers import RunningPortal
+from tests.support import RunningPortal
+from tests.support import minimal_mp4
 
+pytestmark = [pytest.mark.server, pytest.mark.postgres, pytest.mark.s3]
 
 @pytest.fixture
 def replicas(tmp_path, s3_url, s3_server):

@@ -23,11 +23,11 @@ import requests
 from portal import create_app
 from portal.ops.server import process_count
 from portal.ops.server import waitress_settings
-from tests.conftest import minimal_mp4
-from tests.helpers import RunningPortal
 from tests.helpers import open_descriptors
 from tests.helpers import process_state
 from tests.helpers import process_tree
+from tests.support import RunningPortal
+from tests.support import minimal_mp4
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,13 +52,15 @@ def dockerfile_command() -> tuple[list[str], dict[str, str]]:
     return command, env
 
 
+@pytest.mark.server
 def test_dockerfile_command_starts_the_portal(tmp_path):
     command, env = dockerfile_command()
     assert command[0] == "python"
     env.pop("PORTAL_DATA_DIR")
     env.pop("PORTAL_PORT")
     env.pop("PORTAL_HOST")
-    running = RunningPortal([sys.executable, *command[1:]], tmp_path / "data", env)
+    # As the image runs it: the default number of processes.
+    running = RunningPortal([sys.executable, *command[1:]], tmp_path / "data", env, processes=None)
     try:
         response = requests.get(running.url + "/healthz", timeout=5)
         assert response.json() == {"status": "ok"}
@@ -125,6 +127,7 @@ def test_corrupt_file_breaks_the_connection_before_the_end(portal):
     assert requests.get(created["url"], timeout=10).json()["status"] == "corrupt"
 
 
+@pytest.mark.server
 def test_too_large_through_waitress_is_the_portals_json_413(tmp_path):
     running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_MAX_CONTENT_LENGTH": "100000"})
     try:
@@ -240,6 +243,7 @@ def rss_mib(pid: int) -> float:
 
 
 @linux_only
+@pytest.mark.server
 def test_memory_settles_over_many_downloads_on_different_threads(tmp_path):
     """Each download runs on whichever worker thread is free; memory must not grow with every new thread."""
     size = min(48 * 1024 * 1024, int(os.environ.get("PORTAL_MAX_CONTENT_LENGTH", 4 * 1024**3)))

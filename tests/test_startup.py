@@ -10,7 +10,7 @@ from werkzeug.test import Client
 from portal import __version__
 from portal import create_app
 from portal.ops.server import startup_line
-from tests.helpers import RunningPortal
+from tests.support import RunningPortal
 
 
 def test_python_wsgi_py_says_it_is_up_and_where(tmp_path):

@@ -10,11 +10,11 @@ import io
 import pytest
 
 from portal.library.integrity import CorruptionDetected
-from tests.conftest import minimal_mp4
 from tests.helpers import incoming_files
 from tests.helpers import row_count
 from tests.helpers import stored_files
 from tests.helpers import upload
+from tests.support import minimal_mp4
 
 
 def sha256(data: bytes) -> str:

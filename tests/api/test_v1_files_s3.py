@@ -13,12 +13,12 @@ import requests
 from portal import create_app
 from portal.library.integrity import CorruptionDetected
 from portal.storage import storage_of
-from tests.conftest import minimal_mp4
-from tests.helpers import RunningPortal
 from tests.helpers import row_count
 from tests.helpers import upload
 from tests.objectstore import BUCKET
 from tests.storage.test_s3 import unreachable_client
+from tests.support import RunningPortal
+from tests.support import minimal_mp4
 
 #: Larger than one multipart part, so uploads and downloads cross part boundaries.
 LARGE = 9 * 1024 * 1024
@@ -167,6 +167,7 @@ def test_an_unreachable_store_is_503_storage_unavailable(s3_app, s3_client):
     assert row_count(s3_app) == 0
 
 
+@pytest.mark.server
 def test_waitress_serves_ranges_and_whole_files_from_the_store(tmp_path, s3_url, s3_server):
     """The real server path: waitress's wsgi.file_wrapper seeks and reads the object stream."""
     portal = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data",

@@ -17,7 +17,7 @@ from hypothesis import settings
 
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed (requirements-dev.txt)")
 
-from tests.conftest import minimal_mp4  # noqa: E402  (after the skip when schemathesis is missing)
+from tests.support import minimal_mp4  # noqa: E402  (after the skip when schemathesis is missing)
 
 #: Generated requests per operation and phase: bounded, so the run stays well under a minute;
 #: derandomized, so CI explores the same requests every time.

@@ -1,18 +1,22 @@
 """``python bench/run.py --quick``: the benchmark runs end to end and writes its figures.
 
-Only completion and the shape of the JSON are checked; the figures themselves
-depend on the machine and are never asserted.
+Completion, the shape of the JSON and the consistency of its figures (finite
+rates, ratios and verdicts that follow from them) are checked; how fast the
+machine is depends on the machine and is never asserted.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+pytestmark = [pytest.mark.bench, pytest.mark.server]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -68,6 +72,10 @@ def test_quick_run_measures_downloads_against_nginx(quick_run):
         item = figure(result, "download", name, "nginx")
         assert item["value"] > 0 and item["reference"] > 0
         assert item["met"] in (True, False)
+        # The figures are real measurements, and the ratio and verdict follow from them.
+        assert math.isfinite(item["value"]) and math.isfinite(item["reference"])
+        assert item["ratio"] == pytest.approx(item["value"] / item["reference"])
+        assert item["met"] is (item["ratio"] >= item["minimum_ratio"])
     assert set(result["samples"]["downloads"]["nginx"]["ranges"]) == {"mb_s", "p50_ms", "p99_ms"}
 
 

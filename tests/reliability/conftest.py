@@ -16,7 +16,7 @@ from typing import Iterator
 import pytest
 
 from portal.storage.local import INCOMING
-from tests.helpers import RunningPortal
+from tests.support import RunningPortal
 
 PortalFactory = Callable[..., RunningPortal]
 

@@ -19,12 +19,12 @@ import sqlalchemy as sa
 from portal.errors import VideoNotFound
 from portal.library import integrity
 from portal.library import service
-from tests.conftest import minimal_mp4
 from tests.helpers import row_count
 from tests.helpers import upload
 from tests.reliability.conftest import assert_database_and_folder_agree
 from tests.reliability.conftest import leftovers
 from tests.reliability.conftest import stored_keys
+from tests.support import minimal_mp4
 
 
 def delete_from_outside(app, data_dir: Path, video_id: str) -> None:

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import minimal_mp4
 from tests.reliability.conftest import assert_database_and_folder_agree
 from tests.reliability.conftest import stored_keys
+from tests.support import minimal_mp4
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = 3 * 1024 * 1024

@@ -21,11 +21,11 @@ import requests
 
 from portal import create_app
 from portal.extensions import db
-from tests.conftest import minimal_mp4
 from tests.helpers import upload
 from tests.reliability.conftest import assert_database_and_folder_agree
 from tests.reliability.conftest import rows_on_disk
 from tests.reliability.conftest import stored_keys
+from tests.support import minimal_mp4
 
 
 @contextlib.contextmanager

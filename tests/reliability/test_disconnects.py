@@ -17,11 +17,11 @@ import threading
 import pytest
 import requests
 
-from tests.conftest import minimal_mp4
 from tests.reliability.conftest import assert_database_and_folder_agree
 from tests.reliability.conftest import rows_on_disk
 from tests.reliability.test_kill_restart import open_files_under
 from tests.reliability.test_kill_restart import wait_for
+from tests.support import minimal_mp4
 
 THREADS = 4
 #: Larger than waitress's output buffer high-water mark (16 MiB), so a worker

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import minimal_mp4
 from tests.reliability.conftest import assert_database_and_folder_agree
 from tests.reliability.conftest import leftovers
 from tests.reliability.conftest import rows_on_disk
 from tests.reliability.conftest import stored_keys
+from tests.support import minimal_mp4
 
 MIB = 1024 * 1024
 DISK_SIZE = 6 * MIB

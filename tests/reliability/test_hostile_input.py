@@ -22,9 +22,9 @@ import requests
 
 from portal import create_app
 from portal.extensions import db
-from tests.conftest import minimal_mp4
 from tests.reliability.conftest import assert_database_and_folder_agree
 from tests.reliability.conftest import rows_on_disk
+from tests.support import minimal_mp4
 
 LIMIT = 64 * 1024
 BOUNDARY = "hostile-boundary"

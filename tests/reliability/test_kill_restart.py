@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import minimal_mp4
 from tests.helpers import open_descriptors
 from tests.helpers import process_tree
 from tests.reliability.conftest import assert_database_and_folder_agree
 from tests.reliability.conftest import leftovers
 from tests.reliability.conftest import rows_on_disk
+from tests.support import minimal_mp4
 
 BIG = 32 * 1024 * 1024
 

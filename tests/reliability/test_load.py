@@ -12,12 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 from portal import create_app
 from portal.extensions import db
-from tests.conftest import minimal_mp4
 from tests.helpers import upload
+from tests.support import minimal_mp4
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "loadtest.py"
@@ -31,6 +32,7 @@ def load_script():
     return module
 
 
+@pytest.mark.server
 def test_small_load_run_has_no_errors_and_leaves_everything_consistent(tmp_path):
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--duration", "3", "--workers", "4", "--threads", "4",

@@ -14,9 +14,9 @@ from portal.storage import StorageUnavailable
 from portal.storage import s3
 from portal.storage import storage_from_url
 from portal.storage.s3 import S3Storage
-from tests.helpers import free_port
 from tests.storage.conftest import TEST_PART_SIZE
 from tests.storage.conftest import pending_uploads
+from tests.support import free_port
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def unreachable_client():
     """A client of a port where nothing listens, trying once."""
     return boto3.session.Session().client(
         "s3", endpoint_url=f"http://127.0.0.1:{free_port()}",
-        config=Config(retries={"max_attempts": 1}, connect_timeout=2),
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=2),
     )
 
 

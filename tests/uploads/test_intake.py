@@ -9,9 +9,9 @@ import pytest
 
 from portal import create_app
 from portal.storage import storage_of
-from tests.conftest import minimal_mp4
 from tests.helpers import upload
 from tests.objectstore import BUCKET
+from tests.support import minimal_mp4
 from tests.web.conftest import csrf_token
 
 #: Larger than one S3 part (8 MiB), so a part streamed to S3 would have begun a multipart upload.

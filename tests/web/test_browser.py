@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import minimal_mp4
-from tests.helpers import RunningPortal
+from tests.support import RunningPortal
+from tests.support import minimal_mp4
 
 try:
     from playwright.sync_api import Page
@@ -40,6 +40,8 @@ PHONE = {"width": 390, "height": 844}
 VIDEO_URL = re.compile(r"/videos/[0-9a-f-]{36}$")
 
 pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.server,
     pytest.mark.skipif(sync_playwright is None, reason="the playwright pip package is missing: pip install -r requirements-dev.txt"),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is missing at /usr/bin/chromium: apt-get install chromium (.ci/run does)"),
 ]

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from portal.errors import format_bytes
-from tests.conftest import minimal_mp4
+from tests.support import minimal_mp4
 from tests.web.conftest import add_video
 
 

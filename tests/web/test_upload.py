@@ -9,9 +9,9 @@ from portal.errors import format_bytes
 from portal.library import service
 from portal.library.formats import ACCEPTED_FORMATS
 from portal.uploads import request as upload_request
-from tests.conftest import minimal_mp4
 from tests.helpers import row_count
 from tests.helpers import stored_files
+from tests.support import minimal_mp4
 from tests.web.conftest import csrf_token
 from tests.web.conftest import post_upload
 
