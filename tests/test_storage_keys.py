@@ -18,6 +18,7 @@ from portal import create_app
 from portal.extensions import db
 from portal.extensions import migrate
 from portal.library.models import StorageKind
+from portal.library.models import Video
 from portal.library.models import parse_storage_key
 from portal.library.models import storage_key_for
 from portal.storage.s3 import S3Storage
@@ -239,3 +240,14 @@ def test_move_storage_gives_each_video_the_key_its_row_names(old_library, video_
     assert cleanup_report(on_s3) == []
     with on_s3.app_context():
         db.engine.dispose()
+
+
+def test_a_row_inserted_without_a_key_names_the_namespaced_original(app):
+    with app.app_context():
+        db.session.execute(
+            sa.insert(Video),
+            [{"id": VIDEO_ID, "filename": "a.mp4", "search_name": "a.mp4", "content_type": "video/mp4", "size": 1,
+              "sha256": "0" * 64}],
+        )
+        db.session.commit()
+        assert db.session.get(Video, VIDEO_ID).storage_key == f"original/01/23/{VIDEO_ID}"

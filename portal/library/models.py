@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger
 from sqlalchemy import DateTime
 from sqlalchemy import Index
 from sqlalchemy import String
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -69,6 +70,11 @@ def parse_storage_key(key: str) -> tuple[StorageKind, str] | None:
     return kind, video_id
 
 
+def _original_key_of_row(context: DefaultExecutionContext) -> str:
+    """A row inserted without a key names the one new bytes go under."""
+    return storage_key_for(context.get_current_parameters()["id"], StorageKind.ORIGINAL)
+
+
 class VideoStatus(str, enum.Enum):
     """What the last look at a file's bytes found."""
 
@@ -103,7 +109,7 @@ class Video(db.Model):
     #: video stored before the kinds. Read from the row, never recomputed, so
     #: both layouts stay readable; unique, so deleting one video can never
     #: remove another's bytes.
-    storage_key: Mapped[str] = mapped_column(String(STORAGE_KEY_LENGTH), unique=True)
+    storage_key: Mapped[str] = mapped_column(String(STORAGE_KEY_LENGTH), unique=True, default=_original_key_of_row)
 
     def __repr__(self) -> str:
         return f"<Video {self.id} {self.filename!r}>"
