@@ -592,7 +592,7 @@ class Bench:
         # The uploads leave gigabytes for the kernel to write back (the baseline
         # does not fsync); flush them now rather than during the downloads.
         os.sync()
-        stored = self.work / "portal-data" / "files" / stored_id[:2] / stored_id[2:4] / stored_id
+        stored = self.work / "portal-data" / "files" / "original" / stored_id[:2] / stored_id[2:4] / stored_id
         nginx_server = self.started(start_nginx(nginx, self.work, stored.parent.parent.parent))
         self.measure_downloads(stored, stored_id, portal, floor, fastapi, nginx_server)
         self.measure_listing(portal, fastapi)

@@ -121,7 +121,7 @@ def test_an_interrupted_move_resumes_and_skips_what_arrived(library, s3_url, mon
 def test_a_wrong_copy_at_the_target_is_replaced(library, s3_url):
     app, files = library
     target = s3_storage(s3_url)
-    key = f"{files[2]['id'][:2]}/{files[2]['id'][2:4]}/{files[2]['id']}"
+    key = f"original/{files[2]['id'][:2]}/{files[2]['id'][2:4]}/{files[2]['id']}"
     truncated = target.create(key)
     truncated.write(b"only the beginning")
     truncated.commit()

@@ -27,10 +27,11 @@ from ..errors import VideoNotFound
 from ..extensions import db
 from ..storage import CHUNK_SIZE
 from ..storage import current_storage
+from .models import StorageKind
 from .models import Video
 from .models import VideoStatus
 from .models import as_utc
-from .models import storage_key_for
+from .models import parse_storage_key
 from .models import utcnow
 
 #: Chunks a verified download may read ahead of their hashing: 2 keeps the
@@ -201,13 +202,31 @@ def verify(video: Video) -> Video:
 def stray_keys() -> list[str]:
     """Stored files that no row describes.
 
+    A row describes the key it names (its bytes, under either layout) and the
+    objects of the other kinds of its video (``poster/ab/cd/<id>``, ...). Any
+    other key is a stray: bytes whose row is gone, a kind the portal does not
+    know, a second original beside the one the row names.
+
     A process killed between putting an upload's bytes in place and saving its
     row leaves one. They are reported, never removed automatically: after a
     database is restored from an older backup, the same check would name
     files that are worth keeping.
     """
-    described = {storage_key_for(video_id) for video_id in db.session.scalars(db.select(Video.id))}
-    return sorted(key for key in current_storage().keys() if key not in described)
+    named: set[str] = set()
+    ids: set[str] = set()
+    for video_id, key in db.session.execute(db.select(Video.id, Video.storage_key)):
+        ids.add(video_id)
+        named.add(key)
+    return sorted(key for key in current_storage().keys() if key not in named and not _beside_a_video(key, ids))
+
+
+def _beside_a_video(key: str, ids: set[str]) -> bool:
+    """Whether ``key`` is an object of a kind derived from a video that has a row (not its bytes: the row names those)."""
+    parsed = parse_storage_key(key)
+    if parsed is None:
+        return False
+    kind, video_id = parsed
+    return kind is not StorageKind.ORIGINAL and video_id in ids
 
 
 def verify_all() -> Iterator[Video]:

@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger
 from sqlalchemy import DateTime
 from sqlalchemy import Index
 from sqlalchemy import String
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -31,11 +32,47 @@ SEARCH_NAME_LENGTH = 3 * 255
 #: PostgreSQL compares text by the server's locale unless told otherwise; "C"
 #: orders by code point, as SQLite does, so sorting by name is the same everywhere.
 SEARCH_NAME_TYPE = String(SEARCH_NAME_LENGTH).with_variant(String(SEARCH_NAME_LENGTH, collation="C"), "postgresql")
+#: Room for ``<kind>/ab/cd/<36-character id>`` with a kind name of any sensible length.
+STORAGE_KEY_LENGTH = 255
 
 
-def storage_key_for(video_id: str) -> str:
-    """Where a video's bytes are: sharded by id, never derived from the client's name."""
-    return f"{video_id[:2]}/{video_id[2:4]}/{video_id}"
+class StorageKind(str, enum.Enum):
+    """What a stored object is to its video: the first part of its key.
+
+    Each kind has a namespace of its own, so a video's other objects can live
+    beside its bytes and the cleanup can tell them from strays. A new kind of
+    object gets a member here before anything stores one.
+    """
+
+    #: The uploaded bytes; the row names their key (:attr:`Video.storage_key`).
+    ORIGINAL = "original"
+    #: A still picture of the video.
+    POSTER = "poster"
+    #: A copy every browser can play.
+    PLAYABLE = "playable"
+
+
+def storage_key_for(video_id: str, kind: StorageKind = StorageKind.ORIGINAL) -> str:
+    """Where an object of a video is: its kind, then sharded by id, never derived from the client's name."""
+    return f"{kind.value}/{video_id[:2]}/{video_id[2:4]}/{video_id}"
+
+
+def parse_storage_key(key: str) -> tuple[StorageKind, str] | None:
+    """The kind and video id of a namespaced key, or None when ``key`` is not one of a known kind."""
+    kind_name, _, rest = key.partition("/")
+    try:
+        kind = StorageKind(kind_name)
+    except ValueError:
+        return None
+    video_id = rest.rpartition("/")[2]
+    if key != storage_key_for(video_id, kind):
+        return None
+    return kind, video_id
+
+
+def _original_key_of_row(context: DefaultExecutionContext) -> str:
+    """A row inserted without a key names the one new bytes go under."""
+    return storage_key_for(context.get_current_parameters()["id"], StorageKind.ORIGINAL)
 
 
 class VideoStatus(str, enum.Enum):
@@ -68,10 +105,11 @@ class Video(Model):
     status: Mapped[str] = mapped_column(String(16), default=VideoStatus.OK.value)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-    @property
-    def storage_key(self) -> str:
-        return storage_key_for(self.id)
+    #: Where the bytes are: ``original/ab/cd/<id>``, or ``ab/cd/<id>`` for a
+    #: video stored before the kinds. Read from the row, never recomputed, so
+    #: both layouts stay readable; unique, so deleting one video can never
+    #: remove another's bytes.
+    storage_key: Mapped[str] = mapped_column(String(STORAGE_KEY_LENGTH), unique=True, default=_original_key_of_row)
 
     def __repr__(self) -> str:
         return f"<Video {self.id} {self.filename!r}>"

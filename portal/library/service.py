@@ -56,6 +56,7 @@ def finish_upload(incoming: IncomingFile, filename: str | None, expected_sha256:
         content_type=content_type,
         size=incoming.size,
         sha256=actual,
+        storage_key=incoming.storage_key,
         status=VideoStatus.OK.value,
         created_at=utcnow(),
         verified_at=utcnow(),

@@ -47,7 +47,11 @@ def _sha256_of(storage: Storage, key: str) -> str | None:
 
 
 def copy_video(video: Video, source: Storage, target: Storage, verify_existing: bool = False) -> Outcome:
-    """Copy one file's bytes unless the target has them; never commit bytes that do not match."""
+    """Copy one file's bytes unless the target has them; never commit bytes that do not match.
+
+    The target gets the key the row names, whichever layout it follows, so the
+    row needs no change when the portal switches to the target.
+    """
     key = video.storage_key
     if target.size(key) == video.size and (not verify_existing or _sha256_of(target, key) == video.sha256):
         return Outcome.PRESENT

@@ -108,7 +108,7 @@ class LocalStorage:
 
         Checked on the key's text, without asking the file system to resolve
         every folder on the way: this runs several times per download, and the
-        keys are the portal's own (``ab/cd/<uuid>``), so no link can be in them.
+        keys are the portal's own (``original/ab/cd/<uuid>``, ``ab/cd/<uuid>``), so no link can be in them.
         """
         parts = key.split("/")
         if key.startswith("/") or "\\" in key or any(part in ("", ".", "..") for part in parts):

@@ -25,6 +25,7 @@ from ..errors import InsufficientStorage
 from ..errors import InvalidInput
 from ..errors import UploadTooLarge
 from ..library.formats import HEAD_SIZE
+from ..library.models import StorageKind
 from ..library.models import storage_key_for
 from ..storage import CHUNK_SIZE
 from ..storage import StorageFull
@@ -77,9 +78,11 @@ class IncomingFile(io.RawIOBase, BinaryIO):
     Werkzeug asks of the stream a file part is written into.
     """
 
-    def __init__(self, video_id: str, upload: Upload, limit: int) -> None:
+    def __init__(self, video_id: str, storage_key: str, upload: Upload, limit: int) -> None:
         super().__init__()
         self.video_id = video_id
+        #: Where the bytes appear on commit; the row names it.
+        self.storage_key = storage_key
         self.size = 0
         self.head = b""
         self._upload = upload
@@ -156,5 +159,7 @@ class IncomingFile(io.RawIOBase, BinaryIO):
 
 
 def begin_upload() -> IncomingFile:
+    """A new video's bytes go under its namespaced key (``original/ab/cd/<id>``)."""
     video_id = str(uuid.uuid4())
-    return IncomingFile(video_id, current_storage().create(storage_key_for(video_id)), upload_limit())
+    key = storage_key_for(video_id, StorageKind.ORIGINAL)
+    return IncomingFile(video_id, key, current_storage().create(key), upload_limit())

@@ -70,7 +70,7 @@ def test_upload_keeps_the_bytes_in_the_bucket_under_the_id(s3_client, objects):
     assert response.status_code == 201
     body = response.get_json()
     assert body["sha256"] == hashlib.sha256(data).hexdigest()
-    assert objects() == {f"{body['id'][:2]}/{body['id'][2:4]}/{body['id']}": data}
+    assert objects() == {f"original/{body['id'][:2]}/{body['id'][2:4]}/{body['id']}": data}
 
 
 def test_download_whole_and_in_ranges(s3_client):
