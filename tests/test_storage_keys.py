@@ -22,8 +22,8 @@ from portal.library.models import Video
 from portal.library.models import parse_storage_key
 from portal.library.models import storage_key_for
 from portal.storage.s3 import S3Storage
-from tests.conftest import minimal_mp4
 from tests.helpers import upload
+from tests.support import minimal_mp4
 
 VIDEO_ID = "0123abcd-0000-4000-8000-000000000000"
 
