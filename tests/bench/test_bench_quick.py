@@ -71,7 +71,6 @@ def test_quick_run_measures_downloads_against_nginx(quick_run):
     for name in ("whole file, verified", "bytes=0- stream", "1 MiB ranges"):
         item = figure(result, "download", name, "nginx")
         assert item["value"] > 0 and item["reference"] > 0
-        assert item["met"] in (True, False)
         # The figures are real measurements, and the ratio and verdict follow from them.
         assert math.isfinite(item["value"]) and math.isfinite(item["reference"])
         assert item["ratio"] == pytest.approx(item["value"] / item["reference"])
