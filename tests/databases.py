@@ -106,3 +106,17 @@ def database_for_test(folder: Path) -> Iterator[str]:
             yield url
     else:
         yield sqlite_url(folder)
+
+
+def insert_video_rows(url: str, rows: list[dict]) -> None:
+    """Write rows into ``videos`` with the columns every schema version has, as older code did."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO videos (id, filename, search_name, content_type, size, sha256, status, created_at) "
+                "VALUES (:id, :filename, :search_name, :content_type, :size, :sha256, :status, :created_at)"
+            ),
+            rows,
+        )
+    engine.dispose()

@@ -21,6 +21,7 @@ from portal import create_app
 from portal.extensions import db
 from portal.extensions import migrate
 from tests.databases import POSTGRES_URL
+from tests.databases import insert_video_rows
 from tests.databases import postgres_schema
 from tests.helpers import upload
 
@@ -53,22 +54,13 @@ def test_migrations_create_the_schema_on_an_empty_database(empty_database, tmp_p
 
 def test_upgrade_from_the_first_schema_keeps_every_row(empty_database, tmp_path):
     migrate_to(empty_database, "0001")
-    engine = sa.create_engine(empty_database, poolclass=sa.pool.NullPool)
     created = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     rows = [
         {"id": f"00000000-0000-4000-8000-00000000000{n}", "filename": f"Clip {n}.mp4", "search_name": f"clip {n}.mp4",
          "content_type": "video/mp4", "size": 1000 + n, "sha256": f"{n}" * 64, "status": "ok", "created_at": created}
         for n in range(3)
     ]
-    with engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                "INSERT INTO videos (id, filename, search_name, content_type, size, sha256, status, created_at) "
-                "VALUES (:id, :filename, :search_name, :content_type, :size, :sha256, :status, :created_at)"
-            ),
-            rows,
-        )
-    engine.dispose()
+    insert_video_rows(empty_database, rows)
 
     app = portal_on(empty_database, tmp_path / "data")
     client = app.test_client()

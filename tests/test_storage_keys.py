@@ -22,6 +22,7 @@ from portal.library.models import Video
 from portal.library.models import parse_storage_key
 from portal.library.models import storage_key_for
 from portal.storage.s3 import S3Storage
+from tests.databases import insert_video_rows
 from tests.helpers import upload
 from tests.support import minimal_mp4
 
@@ -69,16 +70,7 @@ def make_old_library(url: str, data_dir: Path, count: int = 3) -> list[dict]:
              "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "status": "ok", "created_at": created,
              "data": data}
         )
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    with engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                "INSERT INTO videos (id, filename, search_name, content_type, size, sha256, status, created_at) "
-                "VALUES (:id, :filename, :search_name, :content_type, :size, :sha256, :status, :created_at)"
-            ),
-            rows,
-        )
-    engine.dispose()
+    insert_video_rows(url, rows)
     return rows
 
 
