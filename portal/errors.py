@@ -99,6 +99,53 @@ class StoreUnreachable(PortalError):
     message = "The file store cannot be reached. Nothing was changed; try again in a moment."
 
 
+class InvalidUsername(InvalidInput):
+    message = (
+        "A username is 1 to 64 characters: letters a-z or A-Z, digits, '.', '_' and '-'."
+    )
+
+
+class InvalidPassword(InvalidInput):
+    message = "The password is too short: choose one of at least 10 characters."
+
+
+class InvalidRole(InvalidInput):
+    message = "Unknown role: choose viewer, uploader or admin."
+
+
+class InvalidScope(InvalidInput):
+    message = "Unknown or missing scope: give one or more of read, upload and delete."
+
+
+class ScopeAboveRole(InvalidScope):
+    """A token would carry more than its owner's role allows."""
+
+    def __init__(self, username: str, role: str, allowed: str) -> None:
+        super().__init__(
+            f"{username!r} is a {role}, whose tokens may carry only: {allowed}. "
+            "Ask for fewer scopes, or give the user a higher role first."
+        )
+
+
+class InvalidExpiry(InvalidInput):
+    message = "A token lives a whole number of days, at least 1; leave the days out for a token that does not expire."
+
+
+class UserNotFound(PortalError):
+    def __init__(self, username: str) -> None:
+        super().__init__(f"No user is called {username!r}; see the list of users.")
+
+
+class UserExists(PortalError):
+    def __init__(self, username: str) -> None:
+        super().__init__(f"A user called {username!r} exists already (names are the same regardless of case).")
+
+
+class TokenNotFound(PortalError):
+    def __init__(self, token_id: int | str) -> None:
+        super().__init__(f"No token has the id {token_id}; see the list of tokens.")
+
+
 #: Said for any CSRF failure (missing, wrong or stale token): the usual cause is a page left open too long.
 FORM_EXPIRED_MESSAGE = "Sorry, the form expired, please try again."
 

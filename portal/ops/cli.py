@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import sys
+from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask
 from flask import current_app
 from flask.cli import with_appcontext
 
+from .. import errors
+from ..accounts import service as accounts
+from ..accounts.models import ApiToken
+from ..accounts.models import Role
+from ..accounts.models import Scope
 from ..library.integrity import stray_keys
 from ..library.integrity import verify_all
 from ..library.models import VideoStatus
@@ -98,8 +106,172 @@ def move_database_command(target_url: str) -> None:
     click.echo(f"copied {copied} rows, {present} already there")
 
 
+# --- users and tokens ------------------------------------------------------------
+
+ROLE_CHOICE = click.Choice([role.value for role in Role])
+SCOPE_CHOICE = click.Choice([scope.value for scope in Scope])
+
+
+def read_password() -> str:
+    """The password given on standard input, without the one newline that ends it."""
+    password = sys.stdin.read()
+    if password.endswith("\r\n"):
+        return password[:-2]
+    return password.removesuffix("\n")
+
+
+def refuse(error: errors.PortalError) -> NoReturn:
+    """Say what went wrong on standard error and exit 1."""
+    click.echo(f"Error: {error.message}", err=True)
+    raise SystemExit(1)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+@click.group("users")
+def users_group() -> None:
+    """Create, list and change the users who may sign in."""
+
+
+@users_group.command("create")
+@click.argument("name")
+@click.option("--role", type=ROLE_CHOICE, required=True, help="What the user may do.")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from standard input.")
+@with_appcontext
+def users_create_command(name: str, role: str, password_stdin: bool) -> None:
+    """Create user NAME with a role; the password comes from standard input."""
+    try:
+        user = accounts.create_user(name, read_password(), role)
+    except errors.PortalError as error:
+        refuse(error)
+    click.echo(f"created user {user.username} ({user.role})")
+
+
+@users_group.command("list")
+@with_appcontext
+def users_list_command() -> None:
+    """List every user: name, role, whether disabled, when created."""
+    for user in accounts.list_users():
+        state = "disabled" if user.disabled else "active"
+        click.echo(f"{user.username}\t{user.role}\t{state}\t{_when(user.created_at)}")
+
+
+@users_group.command("set-role")
+@click.argument("name")
+@click.argument("role", type=ROLE_CHOICE)
+@with_appcontext
+def users_set_role_command(name: str, role: str) -> None:
+    """Give user NAME another role."""
+    try:
+        user = accounts.set_role(name, role)
+    except errors.PortalError as error:
+        refuse(error)
+    click.echo(f"{user.username} is now {user.role}")
+
+
+@users_group.command("disable")
+@click.argument("name")
+@with_appcontext
+def users_disable_command(name: str) -> None:
+    """Stop user NAME signing in or using any token, until enabled again."""
+    try:
+        user = accounts.disable_user(name)
+    except errors.PortalError as error:
+        refuse(error)
+    click.echo(f"disabled {user.username}")
+
+
+@users_group.command("enable")
+@click.argument("name")
+@with_appcontext
+def users_enable_command(name: str) -> None:
+    """Let a disabled user NAME sign in and use their tokens again."""
+    try:
+        user = accounts.enable_user(name)
+    except errors.PortalError as error:
+        refuse(error)
+    click.echo(f"enabled {user.username}")
+
+
+@users_group.command("reset-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the new password from standard input.")
+@with_appcontext
+def users_reset_password_command(name: str, password_stdin: bool) -> None:
+    """Give user NAME a new password, read from standard input."""
+    try:
+        user = accounts.reset_password(name, read_password())
+    except errors.PortalError as error:
+        refuse(error)
+    click.echo(f"password of {user.username} reset")
+
+
+@click.group("tokens")
+def tokens_group() -> None:
+    """Create, list and revoke API tokens."""
+
+
+@tokens_group.command("create")
+@click.argument("name")
+@click.option(
+    "--scope", "scopes", type=SCOPE_CHOICE, multiple=True, required=True, help="What the token may do; repeat for more."
+)
+@click.option("--label", default="", help="What the token is for, to recognise it in the list.")
+@click.option("--days", type=int, default=None, help="Expire after this many days (default: never).")
+@with_appcontext
+def tokens_create_command(name: str, scopes: tuple[str, ...], label: str, days: int | None) -> None:
+    """Create a token of user NAME and print it: it is shown only this once."""
+    try:
+        _token, value = accounts.create_token(name, scopes, label, days)
+    except errors.PortalError as error:
+        refuse(error)
+    click.echo(value)
+
+
+def _describe_token(token: ApiToken) -> str:
+    if token.revoked_at is not None:
+        state = f"revoked {_when(token.revoked_at)}"
+    elif not accounts.token_is_active(token):
+        state = f"expired {_when(token.expires_at)}"
+    else:
+        state = f"expires {_when(token.expires_at)}" if token.expires_at else "no expiry"
+    return "\t".join(
+        [str(token.id), token.user.username, token.scopes, token.label or "-", f"created {_when(token.created_at)}",
+         state, f"last used {_when(token.last_used_at)}"]
+    )
+
+
+@tokens_group.command("list")
+@click.argument("name", required=False)
+@with_appcontext
+def tokens_list_command(name: str | None) -> None:
+    """List the tokens of user NAME, or of everyone (never their values)."""
+    try:
+        tokens = accounts.list_tokens(name)
+    except errors.PortalError as error:
+        refuse(error)
+    for token in tokens:
+        click.echo(_describe_token(token))
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def tokens_revoke_command(token_id: int) -> None:
+    """Revoke token TOKEN_ID (from tokens list) for good."""
+    try:
+        token = accounts.revoke_token(token_id)
+    except errors.PortalError as error:
+        refuse(error)
+    click.echo(f"revoked token {token.id} of {token.user.username}")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(verify_command)
     app.cli.add_command(cleanup_command)
     app.cli.add_command(move_storage_command)
     app.cli.add_command(move_database_command)
+    app.cli.add_command(users_group)
+    app.cli.add_command(tokens_group)

@@ -1,0 +1,97 @@
+"""Rows of accounts: users (name, password hash, role) and the API tokens they own."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from datetime import timezone
+
+from sqlalchemy import Boolean
+from sqlalchemy import DateTime
+from sqlalchemy import ForeignKey
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from ..extensions import Model
+
+#: Longest username; names are ASCII letters, digits, ``.``, ``_`` and ``-``, so the key is as long.
+USERNAME_LENGTH = 64
+#: An Argon2 encoded hash is about 100 characters; room for stronger parameters later.
+PASSWORD_HASH_LENGTH = 255
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Role(str, enum.Enum):
+    """What a user may do; each role may do everything the one before it may."""
+
+    VIEWER = "viewer"
+    UPLOADER = "uploader"
+    ADMIN = "admin"
+
+
+class Scope(str, enum.Enum):
+    """What an API token may be used for."""
+
+    READ = "read"
+    UPLOAD = "upload"
+    DELETE = "delete"
+
+
+#: The scopes a token of a user with each role may carry: never more than the role allows.
+ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
+    Role.VIEWER: frozenset({Scope.READ}),
+    Role.UPLOADER: frozenset({Scope.READ, Scope.UPLOAD, Scope.DELETE}),
+    Role.ADMIN: frozenset(Scope),
+}
+
+
+class User(Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: As the user typed it, shown back as is.
+    username: Mapped[str] = mapped_column(String(USERNAME_LENGTH))
+    #: ``username.casefold()``, unique: "Alice" and "alice" are one user on every database.
+    username_key: Mapped[str] = mapped_column(String(USERNAME_LENGTH), unique=True)
+    #: Argon2id, in its encoded form (``$argon2id$v=19$m=...``); never the password.
+    password_hash: Mapped[str] = mapped_column(String(PASSWORD_HASH_LENGTH))
+    role: Mapped[str] = mapped_column(String(16), default=Role.VIEWER.value)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username!r} {self.role}>"
+
+
+class ApiToken(Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 (hex) of the token: the token itself is shown once, at creation, and never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Space-separated :class:`Scope` values, e.g. ``"read upload"``.
+    scopes: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+    @property
+    def scope_set(self) -> frozenset[Scope]:
+        return frozenset(Scope(name) for name in self.scopes.split())
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.id} of user {self.user_id} {self.scopes!r}>"

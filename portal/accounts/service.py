@@ -1,0 +1,289 @@
+"""Account rules: creating users, checking passwords, issuing and checking API tokens.
+
+Passwords are hashed with Argon2id; a token's value is shown once, when it is
+made, and only its SHA-256 is kept. Every change to a user and every token
+made or revoked is logged to ``portal.audit``, never with a password or a
+token's value. Nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
+from typing import Iterable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError
+from argon2.exceptions import VerificationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import errors
+from ..extensions import db
+from .models import ROLE_SCOPES
+from .models import ApiToken
+from .models import Role
+from .models import Scope
+from .models import User
+from .models import utcnow
+
+audit = logging.getLogger("portal.audit")
+
+#: 1-64 ASCII letters, digits, ``.``, ``_`` or ``-`` (ASCII, so that the case-folded key is no longer).
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
+MIN_PASSWORD_LENGTH = 10
+#: Every token starts with this, so that a leaked one is easy to recognise (and to scan for).
+TOKEN_PREFIX = "ptl_"
+#: 32 random bytes: 256 bits, beyond guessing.
+TOKEN_BYTES = 32
+
+#: argon2-cffi's defaults are Argon2id with the parameters RFC 9106 recommends for most uses.
+_hasher = PasswordHasher()
+#: Checked against when no user has the name, so that an unknown name takes as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every moment stored here is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def username_key(username: str) -> str:
+    return username.casefold()
+
+
+def _check_username(username: str) -> str:
+    if not isinstance(username, str) or not USERNAME_PATTERN.fullmatch(username):
+        raise errors.InvalidUsername()
+    return username
+
+
+def _check_password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise errors.InvalidPassword()
+    return password
+
+
+def _check_role(role: str | Role) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise errors.InvalidRole() from None
+
+
+def _check_scopes(scopes: Iterable[str | Scope]) -> frozenset[Scope]:
+    try:
+        checked = frozenset(Scope(scope) for scope in scopes)
+    except ValueError:
+        raise errors.InvalidScope() from None
+    if not checked:
+        raise errors.InvalidScope()
+    return checked
+
+
+def _scope_text(scopes: Iterable[Scope]) -> str:
+    """Scopes in a fixed order (read, upload, delete), space-separated."""
+    chosen = set(scopes)
+    return " ".join(scope.value for scope in Scope if scope in chosen)
+
+
+def token_hash(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+# --- users ---------------------------------------------------------------------
+
+
+def find_user(username: str) -> User | None:
+    if not isinstance(username, str):
+        return None
+    return db.session.scalar(select(User).where(User.username_key == username_key(username)))
+
+
+def get_user(username: str) -> User:
+    user = find_user(username)
+    if user is None:
+        raise errors.UserNotFound(username)
+    return user
+
+
+def create_user(username: str, password: str, role: str | Role = Role.VIEWER) -> User:
+    """A new user; names are unique regardless of case."""
+    _check_username(username)
+    _check_password(password)
+    checked_role = _check_role(role)
+    if find_user(username) is not None:
+        raise errors.UserExists(username)
+    user = User(
+        username=username,
+        username_key=username_key(username),
+        password_hash=_hasher.hash(password),
+        role=checked_role.value,
+        disabled=False,
+    )
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another process made the same name between the look-up and the insert.
+        db.session.rollback()
+        raise errors.UserExists(username) from None
+    audit.info("user created: %s role=%s", user.username, user.role)
+    return user
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.username_key)))
+
+
+def set_role(username: str, role: str | Role) -> User:
+    """Change a user's role. Tokens keep their scopes; :func:`effective_scopes` limits them to the new role."""
+    checked_role = _check_role(role)
+    user = get_user(username)
+    previous = user.role
+    user.role = checked_role.value
+    db.session.commit()
+    audit.info("user role changed: %s %s -> %s", user.username, previous, user.role)
+    return user
+
+
+def set_disabled(username: str, disabled: bool) -> User:
+    """A disabled user cannot sign in, and none of their tokens is accepted, until enabled again."""
+    user = get_user(username)
+    user.disabled = disabled
+    db.session.commit()
+    audit.info("user %s: %s", "disabled" if disabled else "enabled", user.username)
+    return user
+
+
+def disable_user(username: str) -> User:
+    return set_disabled(username, True)
+
+
+def enable_user(username: str) -> User:
+    return set_disabled(username, False)
+
+
+def reset_password(username: str, password: str) -> User:
+    _check_password(password)
+    user = get_user(username)
+    user.password_hash = _hasher.hash(password)
+    db.session.commit()
+    audit.info("user password reset: %s", user.username)
+    return user
+
+
+def verify_password(username: str, password: str) -> User | None:
+    """The user, when the name is known, enabled and the password right; else None.
+
+    An unknown name is checked against a dummy hash, so the answer takes about
+    as long either way and does not tell which names exist. A hash made with
+    weaker parameters than today's is replaced on success.
+    """
+    user = find_user(username)
+    encoded = user.password_hash if user is not None else _DUMMY_HASH
+    try:
+        _hasher.verify(encoded, password if isinstance(password, str) else "")
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or user.disabled:
+        return None
+    if _hasher.check_needs_rehash(encoded):
+        user.password_hash = _hasher.hash(password)
+        db.session.commit()
+    return user
+
+
+# --- tokens --------------------------------------------------------------------
+
+
+def allowed_scopes(role: str | Role) -> frozenset[Scope]:
+    return ROLE_SCOPES[_check_role(role)]
+
+
+def create_token(
+    username: str, scopes: Iterable[str | Scope], label: str = "", days: int | None = None
+) -> tuple[ApiToken, str]:
+    """A new token of ``username`` and its value; the value is not kept and cannot be shown again."""
+    user = get_user(username)
+    wanted = _check_scopes(scopes)
+    allowed = allowed_scopes(user.role)
+    if not wanted <= allowed:
+        raise errors.ScopeAboveRole(user.username, user.role, _scope_text(allowed))
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
+        raise errors.InvalidExpiry()
+    now = utcnow()
+    value = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
+    token = ApiToken(
+        user=user,
+        token_hash=token_hash(value),
+        scopes=_scope_text(wanted),
+        label=label or "",
+        created_at=now,
+        expires_at=now + timedelta(days=days) if days is not None else None,
+    )
+    db.session.add(token)
+    db.session.commit()
+    audit.info(
+        "token created: id=%s user=%s scopes=%r label=%r expires=%s",
+        token.id, user.username, token.scopes, token.label, token.expires_at.isoformat() if token.expires_at else "never",
+    )
+    return token, value
+
+
+def list_tokens(username: str | None = None) -> list[ApiToken]:
+    query = select(ApiToken).order_by(ApiToken.id)
+    if username is not None:
+        query = query.where(ApiToken.user_id == get_user(username).id)
+    return list(db.session.scalars(query))
+
+
+def revoke_token(token_id: int) -> ApiToken:
+    """Revoke a token for good; revoking one already revoked keeps the first moment."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise errors.TokenNotFound(token_id)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.commit()
+        audit.info("token revoked: id=%s user=%s", token.id, token.user.username)
+    return token
+
+
+def effective_scopes(user: User, token: ApiToken) -> frozenset[Scope]:
+    """What a token may do now: its scopes, within what its owner's current role allows."""
+    return token.scope_set & allowed_scopes(user.role)
+
+
+def token_is_active(token: ApiToken, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    if token.revoked_at is not None:
+        return False
+    return token.expires_at is None or _as_utc(token.expires_at) > now
+
+
+def authenticate_token(value: str) -> tuple[User, ApiToken] | None:
+    """The owner and the token of ``value``; None when unknown, revoked, expired or the owner is disabled.
+
+    The token is found by the SHA-256 of its value (an index look-up that
+    reveals nothing of the value), then the stored hash is compared in
+    constant time. Its ``last_used_at`` is recorded.
+    """
+    if not isinstance(value, str) or not value.startswith(TOKEN_PREFIX):
+        return None
+    digest = token_hash(value)
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    if token is None or not hmac.compare_digest(token.token_hash, digest):
+        return None
+    now = utcnow()
+    if not token_is_active(token, now) or token.user.disabled:
+        return None
+    token.last_used_at = now
+    db.session.commit()
+    return token.user, token
