@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from typing import NoReturn
 
 import click
@@ -126,11 +127,21 @@ def refuse(error: errors.PortalError) -> NoReturn:
     raise SystemExit(1)
 
 
+class RefusingGroup(click.Group):
+    """A command group whose commands end on a domain error by saying it (:func:`refuse`), not with a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except errors.PortalError as error:
+            refuse(error)
+
+
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
-@click.group("users")
+@click.group("users", cls=RefusingGroup)
 def users_group() -> None:
     """Create, list and change the users who may sign in."""
 
@@ -142,10 +153,7 @@ def users_group() -> None:
 @with_appcontext
 def users_create_command(name: str, role: str, password_stdin: bool) -> None:
     """Create user NAME with a role; the password comes from standard input."""
-    try:
-        user = accounts.create_user(name, read_password(), role)
-    except errors.PortalError as error:
-        refuse(error)
+    user = accounts.create_user(name, read_password(), role)
     click.echo(f"created user {user.username} ({user.role})")
 
 
@@ -164,10 +172,7 @@ def users_list_command() -> None:
 @with_appcontext
 def users_set_role_command(name: str, role: str) -> None:
     """Give user NAME another role."""
-    try:
-        user = accounts.set_role(name, role)
-    except errors.PortalError as error:
-        refuse(error)
+    user = accounts.set_role(name, role)
     click.echo(f"{user.username} is now {user.role}")
 
 
@@ -176,10 +181,7 @@ def users_set_role_command(name: str, role: str) -> None:
 @with_appcontext
 def users_disable_command(name: str) -> None:
     """Stop user NAME signing in or using any token, until enabled again."""
-    try:
-        user = accounts.disable_user(name)
-    except errors.PortalError as error:
-        refuse(error)
+    user = accounts.disable_user(name)
     click.echo(f"disabled {user.username}")
 
 
@@ -188,10 +190,7 @@ def users_disable_command(name: str) -> None:
 @with_appcontext
 def users_enable_command(name: str) -> None:
     """Let a disabled user NAME sign in and use their tokens again."""
-    try:
-        user = accounts.enable_user(name)
-    except errors.PortalError as error:
-        refuse(error)
+    user = accounts.enable_user(name)
     click.echo(f"enabled {user.username}")
 
 
@@ -201,14 +200,11 @@ def users_enable_command(name: str) -> None:
 @with_appcontext
 def users_reset_password_command(name: str, password_stdin: bool) -> None:
     """Give user NAME a new password, read from standard input."""
-    try:
-        user = accounts.reset_password(name, read_password())
-    except errors.PortalError as error:
-        refuse(error)
+    user = accounts.reset_password(name, read_password())
     click.echo(f"password of {user.username} reset")
 
 
-@click.group("tokens")
+@click.group("tokens", cls=RefusingGroup)
 def tokens_group() -> None:
     """Create, list and revoke API tokens."""
 
@@ -223,10 +219,7 @@ def tokens_group() -> None:
 @with_appcontext
 def tokens_create_command(name: str, scopes: tuple[str, ...], label: str, days: int | None) -> None:
     """Create a token of user NAME and print it: it is shown only this once."""
-    try:
-        _token, value = accounts.create_token(name, scopes, label, days)
-    except errors.PortalError as error:
-        refuse(error)
+    _token, value = accounts.create_token(name, scopes, label, days)
     click.echo(value)
 
 
@@ -248,10 +241,7 @@ def _describe_token(token: ApiToken) -> str:
 @with_appcontext
 def tokens_list_command(name: str | None) -> None:
     """List the tokens of user NAME, or of everyone (never their values)."""
-    try:
-        tokens = accounts.list_tokens(name)
-    except errors.PortalError as error:
-        refuse(error)
+    tokens = accounts.list_tokens(name)
     for token in tokens:
         click.echo(_describe_token(token))
 
@@ -261,10 +251,7 @@ def tokens_list_command(name: str | None) -> None:
 @with_appcontext
 def tokens_revoke_command(token_id: int) -> None:
     """Revoke token TOKEN_ID (from tokens list) for good."""
-    try:
-        token = accounts.revoke_token(token_id)
-    except errors.PortalError as error:
-        refuse(error)
+    token = accounts.revoke_token(token_id)
     click.echo(f"revoked token {token.id} of {token.user.username}")
 
 
