@@ -106,7 +106,8 @@ class InvalidUsername(InvalidInput):
 
 
 class InvalidPassword(InvalidInput):
-    message = "The password is too short: choose one of at least 10 characters."
+    def __init__(self, minimum: int) -> None:
+        super().__init__(f"The password is too short: choose one of at least {minimum} characters.")
 
 
 class InvalidRole(InvalidInput):

@@ -66,7 +66,7 @@ def _check_username(username: str) -> str:
 
 def _check_password(password: str) -> str:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise errors.InvalidPassword()
+        raise errors.InvalidPassword(MIN_PASSWORD_LENGTH)
     return password
 
 
