@@ -12,6 +12,8 @@ from typing import Mapping
 from flask import Flask
 from sqlalchemy import event
 
+from .accounts.service import SETUP_CODE
+from .accounts.service import setup_needed
 from .config import Config
 from .extensions import csrf
 from .extensions import db
@@ -79,8 +81,12 @@ def load_or_create_secret_key(path: Path) -> str:
 
 
 def register_extensions(app: Flask) -> None:
+    from .http.auth import register_authentication
+    from .sharing import models as sharing_models  # noqa: F401  (every model is mapped before first use)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+    register_authentication(app)
     csrf.init_app(app)
 
 
@@ -98,7 +104,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health)
     app.register_blueprint(web)
     app.register_blueprint(api_v1)
-    # The API is for scripts, not browser forms; it takes no cookies, so CSRF does not apply.
+    # CSRFProtect looks for the token in form fields, which would parse an upload's body first;
+    # the API checks the X-CSRFToken header itself, for requests sent with the session cookie
+    # (portal.http.auth). Bearer requests carry no ambient credential and need none.
     csrf.exempt(api_v1)
 
 
@@ -131,3 +139,7 @@ def prepare_database(app: Flask) -> None:
         event.listen(db.engine, "connect", _sqlite_pragmas)
         upgrade_schema(db.engine, str(MIGRATIONS))
         storage_of(app).remove_leftovers()
+        if setup_needed():
+            # While no account exists, this code (printed by ``python wsgi.py``) lets one person
+            # create the first admin at /setup. Made before the workers fork, so all share it.
+            app.extensions[SETUP_CODE] = secrets.token_urlsafe(24)

@@ -39,5 +39,12 @@ class Config:
 
     #: Items per page when a listing does not say.
     PER_PAGE = 20
+    #: Let visitors who are not signed in list and watch videos (never upload or delete).
+    PUBLIC_VIEWING = False
+    #: The session cookie: not readable by scripts, not sent by other sites' forms, and over
+    #: HTTPS only when ``PORTAL_SESSION_COOKIE_SECURE=true`` (set it behind a TLS proxy).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
     #: A CSRF token stays valid for a working day, long enough for a slow upload.
     WTF_CSRF_TIME_LIMIT = 12 * 3600

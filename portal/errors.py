@@ -147,6 +147,54 @@ class TokenNotFound(PortalError):
         super().__init__(f"No token has the id {token_id}; see the list of tokens.")
 
 
+class Unauthorized(PortalError):
+    """No caller, or credentials that do not identify one (a bad, expired or revoked token)."""
+
+    def __init__(self, message: str = "Sign in, or send an API token as 'Authorization: Bearer <token>'.") -> None:
+        super().__init__(message)
+
+
+class Forbidden(PortalError):
+    """A known caller asking for what their role, their token's scopes or the video's owner does not allow."""
+
+
+class CsrfTokenMissing(InvalidInput):
+    def __init__(self) -> None:
+        super().__init__(
+            "A request signed in with the session cookie that changes something must send the page's CSRF token "
+            "in the X-CSRFToken header; scripts should send an API token as 'Authorization: Bearer <token>' instead."
+        )
+
+
+class SignInFailed(PortalError):
+    def __init__(self) -> None:
+        super().__init__("Wrong username or password, or the account is disabled.")
+
+
+class WrongPassword(InvalidInput):
+    def __init__(self) -> None:
+        super().__init__("The current password is wrong: type the password you sign in with now.")
+
+
+class TooManyAttempts(PortalError):
+    """Five failed attempts for a name or from an address within the window: wait ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, -(-retry_after // 60))
+        super().__init__(f"Too many failed attempts: try again in {minutes} minute{'s' if minutes != 1 else ''}.")
+        self.retry_after = retry_after
+
+
+class ShareNotFound(PortalError):
+    def __init__(self) -> None:
+        super().__init__("No share link has this id, or it was revoked; see the video's list of shares.")
+
+
+class InvalidShareDays(InvalidInput):
+    def __init__(self, minimum: int, maximum: int) -> None:
+        super().__init__(f"'days' must be a whole number from {minimum} to {maximum}.")
+
+
 #: Said for any CSRF failure (missing, wrong or stale token): the usual cause is a page left open too long.
 FORM_EXPIRED_MESSAGE = "Sorry, the form expired, please try again."
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -33,3 +34,4 @@ else:
     Model = db.Model
 migrate = Migrate()
 csrf = CSRFProtect()
+login_manager = LoginManager()

@@ -25,6 +25,7 @@ from tests.databases import run_script
 from tests.databases import schema_of
 from tests.databases import schema_script
 from tests.databases import sqlite_url
+from tests.helpers import signed_in_client
 
 # Fixtures of the S3-compatible test server (SeaweedFS), for any test that asks for them.
 from tests.objectstore import s3_server  # noqa: F401
@@ -155,7 +156,8 @@ def limited_app(app, tmp_path):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """Signed in as ``tester``, an admin: the session cookie for the pages, a bearer token for the API."""
+    return signed_in_client(app)
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ import io
 import os
 from pathlib import Path
 
+from flask.testing import FlaskClient
+
 from portal.storage.local import INCOMING
 
 
@@ -64,3 +66,78 @@ def open_descriptors(pid: int) -> list[str]:
         except OSError:
             continue  # closed meanwhile
     return targets
+
+
+# --- signed-in clients ---------------------------------------------------------
+
+#: The password of every user the tests make with :func:`add_user` unless told otherwise.
+TEST_PASSWORD = "test-password"
+_password_hashes: dict[str, str] = {}
+
+
+def _password_hash(password: str) -> str:
+    """Argon2 takes a moment and a lot of memory: hash each test password once per session."""
+    if password not in _password_hashes:
+        from argon2 import PasswordHasher
+
+        _password_hashes[password] = PasswordHasher().hash(password)
+    return _password_hashes[password]
+
+
+def add_user(app, username: str = "tester", role: str = "admin", password: str = TEST_PASSWORD) -> int:
+    """A user row as the account service makes it (the same Argon2id hash), made cheaply; returns its id."""
+    from portal.accounts.models import User
+    from portal.accounts.service import adopt_ownerless_videos
+    from portal.extensions import db
+
+    with app.app_context():
+        user = User(
+            username=username, username_key=username.casefold(), password_hash=_password_hash(password),
+            role=role, disabled=False,
+        )
+        db.session.add(user)
+        db.session.commit()
+        if role == "admin":
+            adopt_ownerless_videos(user)
+        return user.id
+
+
+class SignedInClient(FlaskClient):
+    """A test client signed in twice over: the session cookie for pages, a bearer token for the API.
+
+    The token goes in every request's environment, so a request that names its
+    own ``Authorization`` header (or none: ``without_token()``) wins.
+    """
+
+    username: str
+    token: str
+    session_key: str
+
+    def without_token(self) -> SignedInClient:
+        """The same session, no bearer token: the API then goes by the cookie (and wants CSRF)."""
+        self.environ_base.pop("HTTP_AUTHORIZATION", None)
+        return self
+
+
+def signed_in_client(app, username: str = "tester", role: str = "admin", scopes=None) -> SignedInClient:
+    """A client of ``app`` signed in as a new user ``username`` with ``role`` (a token of every scope it allows)."""
+    from portal.accounts import service
+    from portal.accounts.models import ROLE_SCOPES
+    from portal.accounts.models import Role
+
+    with app.app_context():
+        exists = service.find_user(username) is not None
+    if not exists:
+        add_user(app, username, role)
+    with app.app_context():
+        user = service.get_user(username)
+        wanted = scopes if scopes is not None else [scope.value for scope in ROLE_SCOPES[Role(user.role)]]
+        _, token = service.create_token(username, wanted, label="tests")
+        session_key = service.start_session(user)
+    client = SignedInClient(app, app.response_class, use_cookies=True)
+    client.username, client.token, client.session_key = username, token, session_key
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    with client.session_transaction() as session:
+        session["_user_id"] = session_key
+        session["_fresh"] = True
+    return client

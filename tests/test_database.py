@@ -23,6 +23,7 @@ from portal.extensions import migrate
 from tests.databases import POSTGRES_URL
 from tests.databases import insert_video_rows
 from tests.databases import postgres_schema
+from tests.helpers import signed_in_client
 from tests.helpers import upload
 
 #: The newest schema revision: what every start-up upgrades to.
@@ -63,7 +64,7 @@ def test_upgrade_from_the_first_schema_keeps_every_row(empty_database, tmp_path)
     insert_video_rows(empty_database, rows)
 
     app = portal_on(empty_database, tmp_path / "data")
-    client = app.test_client()
+    client = signed_in_client(app)
     listing = client.get("/api/v1/files?sort=filename").get_json()
     assert listing["total"] == 3
     assert [item["filename"] for item in listing["items"]] == ["Clip 0.mp4", "Clip 1.mp4", "Clip 2.mp4"]

@@ -6,6 +6,7 @@ import os
 
 from portal import create_app
 from portal.extensions import db
+from tests.helpers import signed_in_client
 from tests.helpers import upload
 from tests.support import minimal_mp4
 
@@ -24,7 +25,7 @@ def test_rows_move_to_another_database_and_the_library_is_the_same_there(app, cl
 
     moved = create_app({"TESTING": True, "DATA_DIR": app.config["DATA_DIR"], "SECRET_KEY": "test",
                         "SQLALCHEMY_DATABASE_URI": empty_database})
-    moved_client = moved.test_client()
+    moved_client = signed_in_client(moved)
     assert listing(moved_client) == before
     assert moved_client.get(before[0]["content_url"]).status_code == 200
     assert moved_client.get("/api/v1/files?q=émile").get_json()["total"] == 1

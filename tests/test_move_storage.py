@@ -11,6 +11,7 @@ from portal import create_app
 from portal.storage import storage_of
 from portal.storage.local import LocalStorage
 from portal.storage.s3 import S3Storage
+from tests.helpers import signed_in_client
 from tests.helpers import stored_files
 from tests.helpers import upload
 from tests.support import minimal_mp4
@@ -41,7 +42,7 @@ def stored_bytes(storage) -> dict[str, bytes]:
 def library(tmp_path, database_url):
     """A portal on the local folder with three files."""
     app = portal(tmp_path, database_url)
-    client = app.test_client()
+    client = signed_in_client(app)
     files = [upload(client, minimal_mp4(os.urandom(size)), f"clip{size}.mp4").get_json() for size in (10, 5000, 300_000)]
     yield app, files
     with app.app_context():
@@ -82,7 +83,7 @@ def test_local_library_moves_to_the_object_store_and_is_served_from_there(tmp_pa
     assert stored_bytes(s3_storage(s3_url)) == stored_bytes(local)
 
     moved = portal(tmp_path, database_url, s3_url)
-    client = moved.test_client()
+    client = signed_in_client(moved)
     for file in files:
         response = client.get(file["content_url"])
         assert response.status_code == 200
@@ -154,7 +155,7 @@ def test_a_corrupt_source_file_is_not_copied_and_fails_the_run(library, s3_url):
 
 def test_a_library_in_the_object_store_moves_back_to_a_folder(tmp_path, database_url, s3_url):
     app = portal(tmp_path, database_url, s3_url)
-    client = app.test_client()
+    client = signed_in_client(app)
     files = [upload(client, minimal_mp4(os.urandom(size)), "clip.mp4").get_json() for size in (10, 9 * 1024 * 1024)]
     folder = tmp_path / "back" / "files"
     result = move(app, "--to", f"file://{folder}")
@@ -164,7 +165,7 @@ def test_a_library_in_the_object_store_moves_back_to_a_folder(tmp_path, database
 
     back = portal(tmp_path, database_url, f"file://{folder}")
     for file in files:
-        assert back.test_client().post(file["url"] + "/verify").get_json()["status"] == "ok"
+        assert signed_in_client(back).post(file["url"] + "/verify").get_json()["status"] == "ok"
     with app.app_context():
         from portal.extensions import db
 

@@ -23,6 +23,7 @@ from portal.library.models import parse_storage_key
 from portal.library.models import storage_key_for
 from portal.storage.s3 import S3Storage
 from tests.databases import insert_video_rows
+from tests.helpers import signed_in_client
 from tests.helpers import upload
 from tests.support import minimal_mp4
 
@@ -105,7 +106,7 @@ def test_the_upgrade_names_each_old_videos_bytes_where_they_are(old_library):
 
 def test_an_old_library_is_listed_downloaded_and_verified_from_its_old_keys(old_library):
     app, rows, _ = old_library
-    client = app.test_client()
+    client = signed_in_client(app)
     listing = client.get("/api/v1/files?sort=filename").get_json()
     assert [item["filename"] for item in listing["items"]] == ["Old 0.mp4", "Old 1.mp4", "Old 2.mp4"]
     content_url = listing["items"][1]["content_url"]
@@ -120,7 +121,7 @@ def test_an_old_library_is_listed_downloaded_and_verified_from_its_old_keys(old_
 
 def test_deleting_an_old_video_removes_its_bytes_under_the_old_key(old_library):
     app, rows, files = old_library
-    client = app.test_client()
+    client = signed_in_client(app)
     assert client.delete(f"/api/v1/files/{rows[0]['id']}").status_code == 204
     assert not (files / old_key(rows[0]["id"])).exists()
     assert (files / old_key(rows[1]["id"])).exists()
@@ -129,7 +130,7 @@ def test_deleting_an_old_video_removes_its_bytes_under_the_old_key(old_library):
 
 def test_a_new_upload_beside_an_old_library_goes_under_its_namespaced_key(old_library, video_bytes):
     app, _, files = old_library
-    client = app.test_client()
+    client = signed_in_client(app)
     body = upload(client, video_bytes).get_json()
     assert stored_keys(app)[body["id"]] == storage_key_for(body["id"], StorageKind.ORIGINAL)
     assert (files / "original" / body["id"][:2] / body["id"][2:4] / body["id"]).read_bytes() == video_bytes
@@ -146,7 +147,7 @@ def put(files: Path, key: str, data: bytes = b"x") -> str:
 
 def test_cleanup_names_strays_of_both_layouts_and_never_a_live_videos_bytes(old_library, video_bytes):
     app, rows, files = old_library
-    client = app.test_client()
+    client = signed_in_client(app)
     new = upload(client, video_bytes).get_json()
     gone = upload(client, video_bytes).get_json()
     assert client.delete(gone["url"]).status_code == 204
@@ -175,7 +176,7 @@ def test_cleanup_names_strays_of_both_layouts_and_never_a_live_videos_bytes(old_
 
 def test_cleanup_reports_nothing_for_a_healthy_mixed_library(old_library, video_bytes):
     app, _, _ = old_library
-    upload(app.test_client(), video_bytes)
+    upload(signed_in_client(app), video_bytes)
     assert cleanup_report(app) == []
 
 
@@ -198,7 +199,7 @@ def test_downgrade_is_refused_while_a_video_is_under_a_namespaced_key(old_librar
         assert "storage_key" not in columns
         flask_migrate.upgrade(directory=str(MIGRATIONS))
         db.session.remove()
-    upload(app.test_client(), video_bytes)
+    upload(signed_in_client(app), video_bytes)
     with app.app_context():
         with pytest.raises(SystemExit):  # flask_migrate logs the migration's error, then exits
             flask_migrate.downgrade(directory=str(MIGRATIONS), revision="0003")
@@ -210,7 +211,7 @@ def test_downgrade_is_refused_while_a_video_is_under_a_namespaced_key(old_librar
 
 def test_move_storage_gives_each_video_the_key_its_row_names(old_library, video_bytes, s3_url):
     app, rows, _ = old_library
-    new = upload(app.test_client(), video_bytes).get_json()
+    new = upload(signed_in_client(app), video_bytes).get_json()
     result = app.test_cli_runner().invoke(args=["move-storage", "--to", s3_url])
     assert result.exit_code == 0, result.output
     assert "copied 4 files, 0 already there, 0 not copied" in result.output
@@ -226,7 +227,7 @@ def test_move_storage_gives_each_video_the_key_its_row_names(old_library, video_
         {"TESTING": True, "DATA_DIR": app.config["DATA_DIR"], "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": url,
          "STORAGE_URL": s3_url}
     )
-    client = on_s3.test_client()
+    client = signed_in_client(on_s3)
     assert client.get(f"/api/v1/files/{rows[2]['id']}/content").get_data() == rows[2]["data"]
     assert client.get(new["content_url"]).get_data() == video_bytes
     assert cleanup_report(on_s3) == []

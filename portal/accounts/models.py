@@ -95,3 +95,33 @@ class ApiToken(Model):
 
     def __repr__(self) -> str:
         return f"<ApiToken {self.id} of user {self.user_id} {self.scopes!r}>"
+
+
+class LoginSession(Model):
+    """A signed-in browser: the session cookie names it, so that signing out ends it on the server too.
+
+    The cookie carries a random key; only its SHA-256 is kept, so a copy of
+    the database signs nobody in. Deleting the row ends the session at once,
+    whatever copies of the cookie exist.
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class SignInFailure(Model):
+    """One failed sign-in (or setup code), counted per name and per client address by every process."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The case-folded name tried; None for a wrong setup code.
+    username_key: Mapped[str | None] = mapped_column(String(USERNAME_LENGTH), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

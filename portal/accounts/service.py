@@ -21,15 +21,20 @@ from typing import Iterable
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
 
 from .. import errors
 from ..extensions import db
 from .models import ROLE_SCOPES
 from .models import ApiToken
+from .models import LoginSession
 from .models import Role
 from .models import Scope
+from .models import SignInFailure
 from .models import User
 from .models import utcnow
 
@@ -42,6 +47,14 @@ MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "ptl_"
 #: 32 random bytes: 256 bits, beyond guessing.
 TOKEN_BYTES = 32
+
+#: Where the app keeps the one-time setup code while no account exists (``app.extensions``).
+SETUP_CODE = "portal.setup_code"
+#: A signed-in session lasts this long at most, then its owner signs in again.
+SESSION_LIFETIME = timedelta(days=30)
+#: Failed sign-ins (per name, and per client address) allowed within the window before the next are refused.
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
 
 #: argon2-cffi's defaults are Argon2id with the parameters RFC 9106 recommends for most uses.
 _hasher = PasswordHasher()
@@ -135,7 +148,26 @@ def create_user(username: str, password: str, role: str | Role = Role.VIEWER) ->
         db.session.rollback()
         raise errors.UserExists(username) from None
     audit.info("user created: %s role=%s", user.username, user.role)
+    if checked_role is Role.ADMIN:
+        adopt_ownerless_videos(user)
     return user
+
+
+def adopt_ownerless_videos(admin: User) -> None:
+    """Give the videos of a library older than accounts to its first admin, so that each has an owner."""
+    from ..library.models import Video
+
+    adopted = db.session.execute(
+        sa_update(Video).where(Video.owner_id.is_(None)).values(owner_id=admin.id)
+    ).rowcount
+    db.session.commit()
+    if adopted:
+        audit.info("videos without an owner given to %s: %d", admin.username, adopted)
+
+
+def setup_needed() -> bool:
+    """True while no account exists: the setup link may then create the first admin."""
+    return db.session.scalar(select(User.id).limit(1)) is None
 
 
 def list_users() -> list[User]:
@@ -150,6 +182,8 @@ def set_role(username: str, role: str | Role) -> User:
     user.role = checked_role.value
     db.session.commit()
     audit.info("user role changed: %s %s -> %s", user.username, previous, user.role)
+    if checked_role is Role.ADMIN:
+        adopt_ownerless_videos(user)
     return user
 
 
@@ -174,8 +208,21 @@ def reset_password(username: str, password: str) -> User:
     _check_password(password)
     user = get_user(username)
     user.password_hash = _hasher.hash(password)
+    end_sessions(user)
     db.session.commit()
     audit.info("user password reset: %s", user.username)
+    return user
+
+
+def change_password(user: User, current: str, new: str, keep_session: str | None = None) -> User:
+    """A user's own change: the current password first; every other session of theirs ends."""
+    if verify_password(user.username, current) is None:
+        raise errors.WrongPassword()
+    _check_password(new)
+    user.password_hash = _hasher.hash(new)
+    end_sessions(user, keep=keep_session)
+    db.session.commit()
+    audit.info("user password changed: %s", user.username)
     return user
 
 
@@ -287,3 +334,99 @@ def authenticate_token(value: str) -> tuple[User, ApiToken] | None:
     token.last_used_at = now
     db.session.commit()
     return token.user, token
+
+
+# --- signing in ----------------------------------------------------------------
+
+
+def _failures_since(since: datetime, column: object, value: str) -> list[datetime]:
+    query = select(SignInFailure.at).where(column == value, SignInFailure.at > since).order_by(SignInFailure.at)
+    return [_as_utc(moment) for moment in db.session.scalars(query)]
+
+
+def attempts_blocked(address: str, username: str | None = None) -> int:
+    """Seconds until another attempt for ``username`` or from ``address`` is allowed; 0: allowed now.
+
+    The counts live in the database, so every worker process sees the same
+    ones. After five failures the next attempt is allowed once the oldest of
+    the last five leaves the fifteen-minute window.
+    """
+    now = utcnow()
+    since = now - FAILURE_WINDOW
+    waits = [0]
+    groups = [_failures_since(since, SignInFailure.address, address)]
+    if username is not None:
+        groups.append(_failures_since(since, SignInFailure.username_key, username_key(username)))
+    for moments in groups:
+        if len(moments) >= MAX_FAILURES:
+            free_at = moments[len(moments) - MAX_FAILURES] + FAILURE_WINDOW
+            waits.append(max(1, int((free_at - now).total_seconds() + 0.999)))
+    return max(waits)
+
+
+def record_failure(address: str, username: str | None = None) -> None:
+    """Count one failed attempt, and forget those that left the window."""
+    now = utcnow()
+    db.session.execute(sa_delete(SignInFailure).where(SignInFailure.at <= now - FAILURE_WINDOW))
+    key = username_key(username)[:64] if isinstance(username, str) else None
+    db.session.add(SignInFailure(username_key=key, address=address[:64], at=now))
+    db.session.commit()
+
+
+def sign_in(username: str, password: str, address: str) -> User:
+    """The user whose name and password these are; every attempt is logged, never with the password.
+
+    Raises :class:`~portal.errors.TooManyAttempts` (nothing checked) after five
+    failures for the name or from the address within fifteen minutes, and
+    :class:`~portal.errors.SignInFailed` for a wrong name or password or a
+    disabled account, without saying which.
+    """
+    shown = username if isinstance(username, str) else ""
+    wait = attempts_blocked(address, shown)
+    if wait:
+        audit.warning("sign-in refused, too many failures: username=%r address=%s", shown[:64], address)
+        raise errors.TooManyAttempts(wait)
+    user = verify_password(shown, password)
+    if user is None:
+        record_failure(address, shown)
+        audit.warning("sign-in failed: username=%r address=%s", shown[:64], address)
+        raise errors.SignInFailed()
+    audit.info("sign-in: username=%s address=%s", user.username, address)
+    return user
+
+
+def start_session(user: User) -> str:
+    """A new signed-in session of ``user``; its key goes in the session cookie and is not kept."""
+    key = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(user_id=user.id, key_hash=token_hash(key), created_at=utcnow()))
+    db.session.commit()
+    return key
+
+
+def session_user(key: str) -> User | None:
+    """The user a session key signs in; None once signed out, expired, ended by a password change, or disabled."""
+    if not isinstance(key, str) or not key:
+        return None
+    found = db.session.scalar(select(LoginSession).where(LoginSession.key_hash == token_hash(key)))
+    if found is None or _as_utc(found.created_at) <= utcnow() - SESSION_LIFETIME or found.user.disabled:
+        return None
+    return found.user
+
+
+def end_session(key: str) -> None:
+    """Sign out on the server: the key no longer signs anyone in, whatever copies of the cookie exist."""
+    if isinstance(key, str) and key:
+        db.session.execute(sa_delete(LoginSession).where(LoginSession.key_hash == token_hash(key)))
+        db.session.commit()
+
+
+def end_sessions(user: User, keep: str | None = None) -> None:
+    """End every session of ``user`` but ``keep`` (the caller's own, after they changed their password)."""
+    query = sa_delete(LoginSession).where(LoginSession.user_id == user.id)
+    if keep:
+        query = query.where(LoginSession.key_hash != token_hash(keep))
+    db.session.execute(query)
+
+
+def count_sessions(user: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(LoginSession).where(LoginSession.user_id == user.id)) or 0

@@ -42,7 +42,14 @@ ERROR_STATUSES: dict[type[errors.PortalError], tuple[int, str]] = {
     errors.InvalidRole: (400, "invalid_role"),
     errors.InvalidScope: (400, "invalid_scope"),
     errors.InvalidExpiry: (400, "invalid_expiry"),
+    errors.CsrfTokenMissing: (400, "csrf_failed"),
+    errors.WrongPassword: (400, "wrong_password"),
+    errors.InvalidShareDays: (400, "invalid_days"),
+    errors.Unauthorized: (401, "unauthorized"),
+    errors.SignInFailed: (401, "sign_in_failed"),
+    errors.Forbidden: (403, "forbidden"),
     errors.VideoNotFound: (404, "not_found"),
+    errors.ShareNotFound: (404, "share_not_found"),
     errors.UserNotFound: (404, "user_not_found"),
     errors.TokenNotFound: (404, "token_not_found"),
     errors.UserExists: (409, "user_exists"),
@@ -51,10 +58,15 @@ ERROR_STATUSES: dict[type[errors.PortalError], tuple[int, str]] = {
     errors.NotAVideo: (415, "unsupported_media_type"),
     errors.RangeNotSatisfiable: (416, "range_not_satisfiable"),
     errors.ChecksumMismatch: (422, "checksum_mismatch"),
+    errors.TooManyAttempts: (429, "too_many_requests"),
     errors.DatabaseUnavailable: (503, "service_unavailable"),
     errors.StoreUnreachable: (503, "storage_unavailable"),
     errors.InsufficientStorage: (507, "insufficient_storage"),
 }
+
+
+#: What a 401 asks for: an API token (RFC 6750), in the portal's one realm.
+BEARER_CHALLENGE = 'Bearer realm="portal"'
 
 
 def status_of(error_type: type[errors.PortalError]) -> tuple[int, str]:
@@ -87,6 +99,10 @@ def handle_portal_error(error: errors.PortalError) -> Response:
     response = render_error(status, code, error.message)
     if isinstance(error, errors.RangeNotSatisfiable):
         response.headers["Content-Range"] = f"bytes */{error.size}"
+    elif isinstance(error, errors.Unauthorized):
+        response.headers["WWW-Authenticate"] = BEARER_CHALLENGE
+    elif isinstance(error, errors.TooManyAttempts):
+        response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 

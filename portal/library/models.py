@@ -8,12 +8,15 @@ from datetime import timezone
 
 from sqlalchemy import BigInteger
 from sqlalchemy import DateTime
+from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
 
+from ..accounts.models import User
 from ..extensions import Model
 
 
@@ -110,6 +113,15 @@ class Video(Model):
     #: both layouts stay readable; unique, so deleting one video can never
     #: remove another's bytes.
     storage_key: Mapped[str] = mapped_column(String(STORAGE_KEY_LENGTH), unique=True, default=_original_key_of_row)
+    #: Who uploaded it. None only for videos of a library older than accounts,
+    #: until its first admin exists and takes them (:func:`portal.accounts.service.create_user`).
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: Loaded with the row (a join), so that a listing does not ask once per video.
+    owner: Mapped[User | None] = relationship(lazy="joined")
+
+    @property
+    def owner_name(self) -> str | None:
+        return self.owner.username if self.owner is not None else None
 
     def __repr__(self) -> str:
         return f"<Video {self.id} {self.filename!r}>"

@@ -9,11 +9,13 @@ left behind. Nothing here knows about HTTP.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import IO
 
 from flask import current_app
 
+from ..accounts.models import User
 from ..errors import ChecksumMismatch
 from ..errors import EmptyFile
 from ..errors import NotAVideo
@@ -30,11 +32,15 @@ from .models import VideoStatus
 from .models import utcnow
 from .naming import clean_filename
 
+audit = logging.getLogger("portal.audit")
+
 _ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
-def finish_upload(incoming: IncomingFile, filename: str | None, expected_sha256: list[str | None]) -> Video:
-    """Check a fully received upload, then commit its bytes and its row, in that order."""
+def finish_upload(
+    incoming: IncomingFile, filename: str | None, expected_sha256: list[str | None], owner: User
+) -> Video:
+    """Check a fully received upload, then commit its bytes and its row (owned by ``owner``), in that order."""
     try:
         if incoming.size == 0:
             raise EmptyFile()
@@ -60,6 +66,8 @@ def finish_upload(incoming: IncomingFile, filename: str | None, expected_sha256:
         status=VideoStatus.OK.value,
         created_at=utcnow(),
         verified_at=utcnow(),
+        owner_id=owner.id,
+        owner=owner,
     )
     try:
         db.session.add(video)
@@ -71,12 +79,12 @@ def finish_upload(incoming: IncomingFile, filename: str | None, expected_sha256:
     return video
 
 
-def store_stream(stream: IO[bytes], filename: str | None, expected_sha256: list[str | None]) -> Video:
+def store_stream(stream: IO[bytes], filename: str | None, expected_sha256: list[str | None], owner: User) -> Video:
     """Store a raw request body (no multipart), read in chunks."""
     incoming = begin_upload()
     try:
         incoming.copy_from(stream)
-        return finish_upload(incoming, filename, expected_sha256)
+        return finish_upload(incoming, filename, expected_sha256, owner)
     finally:
         incoming.close()
 
@@ -90,16 +98,18 @@ def get_video(video_id: str) -> Video:
     return video
 
 
-def delete_video(video: Video) -> None:
+def delete_video(video: Video, by: User) -> None:
     """Remove the row, then the bytes: a failure in between leaves stray bytes, never a row without them.
 
     Once the row is gone the video is deleted, so a store that cannot be
     reached just then is logged rather than reported as a failed delete.
+    Who asked is logged to ``portal.audit``; whether they may is the caller's check.
     """
-    key = video.storage_key
+    key, video_id, filename, owner = video.storage_key, video.id, video.filename, video.owner_name
     db.session.delete(video)
     db.session.commit()
+    audit.info("video deleted: id=%s filename=%r owner=%s by=%s", video_id, filename, owner, by.username)
     try:
         current_storage().delete(key)
     except StorageUnavailable as error:
-        current_app.logger.warning("video %s deleted, but its bytes stay behind under %s: %s", video.id, key, error)
+        current_app.logger.warning("video %s deleted, but its bytes stay behind under %s: %s", video_id, key, error)

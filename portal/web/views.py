@@ -23,10 +23,16 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
 from .. import __version__
+from ..accounts.permissions import Action
+from ..accounts.permissions import check
 from ..errors import InvalidInput
 from ..errors import PortalError
 from ..errors import UploadTooLarge
 from ..errors import format_bytes
+from ..http.auth import caller_required
+from ..http.auth import current_caller
+from ..http.auth import requires
+from ..http.auth import viewable
 from ..http.delivery import send_video
 from ..http.links import video_link
 from ..library import integrity
@@ -57,7 +63,13 @@ DEFAULT_SORT = "newest"
 @bp.app_context_processor
 def site_context() -> dict[str, object]:
     # An app-wide processor, so that error pages rendered outside this blueprint get it too.
-    return {"portal_version": __version__}
+    return {"portal_version": __version__, "caller": current_caller(), "may": may}
+
+
+def may(action: str, video: Video | None = None) -> bool:
+    """Whether to show a control: the signed-in caller may do ``action`` (the server checks again)."""
+    caller = current_caller()
+    return caller is not None and caller.may(action, video)
 
 
 bp.add_app_template_global(icon)
@@ -95,6 +107,7 @@ def isotime(moment: datetime) -> str:
 
 
 @bp.get("/")
+@viewable
 def library() -> str:
     sort = request.args.get("sort") or DEFAULT_SORT
     if sort not in LIBRARY_SORTS:
@@ -151,6 +164,7 @@ def page_numbers(current: int, pages: int, around: int = 2) -> list[int | None]:
 
 @bp.route("/upload", methods=["GET", "POST"])
 @takes_uploads
+@requires(Action.UPLOAD)
 def upload() -> BaseResponse | str | tuple[str, int]:
     form = UploadForm()
     if request.method != "POST":
@@ -177,7 +191,7 @@ def render_upload(form: UploadForm) -> str:
 
 def store(file: FileStorage) -> Video:
     """Finish a file the request class already streamed into storage and hashed: no copy, no re-read."""
-    return service.finish_upload(portal_request().incoming_for(file), file.filename, [])
+    return service.finish_upload(portal_request().incoming_for(file), file.filename, [], owner=caller_required().user)
 
 
 def uploaded(video: Video) -> BaseResponse:
@@ -225,17 +239,20 @@ def some_names(names: list[str], shown: int = 5) -> str:
 
 
 @bp.get("/videos/<video_id>")
+@viewable
 def video(video_id: str) -> str:
     return render_template("videos/video.html", video=service.get_video(video_id), form=ActionForm())
 
 
 @bp.route("/videos/<video_id>/stream", methods=["GET", "HEAD"])
+@viewable
 def stream(video_id: str) -> Response:
     """The player's source: shown in the page, with ranges so that seeking skips ahead."""
     return send_video(service.get_video(video_id), "inline")
 
 
 @bp.route("/videos/<video_id>/download", methods=["GET", "HEAD"])
+@viewable
 def download(video_id: str) -> Response:
     return send_video(service.get_video(video_id), "attachment")
 
@@ -253,12 +270,14 @@ def verify(video_id: str) -> BaseResponse:
 
 
 @bp.route("/videos/<video_id>/delete", methods=["GET", "POST"])
+@requires(Action.DELETE)
 def delete(video_id: str) -> BaseResponse | str:
     """GET asks for confirmation (the page without JavaScript); POST deletes."""
     video = service.get_video(video_id)
+    check(current_caller(), Action.DELETE, video)
     if request.method != "POST":
         return render_template("videos/delete.html", video=video, form=ActionForm())
     name = video.filename
-    service.delete_video(video)
+    service.delete_video(video, by=caller_required().user)
     flash(f"Deleted “{name}”.", "success")
     return redirect(url_for("web.library"), 303)

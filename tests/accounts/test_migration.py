@@ -1,4 +1,4 @@
-"""Revision 0005 adds the account tables to an existing library and keeps its videos."""
+"""Revisions 0005 and 0006 add accounts and owners to an existing library and keep its videos."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from portal.accounts import service
 from portal.extensions import db
 from tests.databases import insert_video_rows
+from tests.helpers import signed_in_client
 from tests.test_database import HEAD
 from tests.test_database import migrate_to
 from tests.test_database import portal_on
@@ -27,7 +28,12 @@ def test_upgrading_a_library_adds_accounts_and_keeps_its_videos(empty_database, 
     migrate_to(empty_database, "0004")
 
     app = portal_on(empty_database, tmp_path / "data")
-    assert app.test_client().get("/api/v1/files").get_json()["total"] == 1
+    # Nobody may look before an account exists; the old video waits for the first admin.
+    assert app.test_client().get("/api/v1/files").status_code == 401
+    with app.app_context():
+        service.create_user("Root", "correct horse battery", "admin")
+    listing = signed_in_client(app, "Root").get("/api/v1/files").get_json()
+    assert listing["total"] == 1 and listing["items"][0]["owner"] == "Root"
     with app.app_context():
         tables = sa.inspect(db.engine).get_table_names()
         assert {"users", "api_tokens"} <= set(tables)
@@ -45,6 +51,37 @@ def test_upgrading_a_library_adds_accounts_and_keeps_its_videos(empty_database, 
                 {"disabled": False, "now": created},
             )
         db.session.rollback()
+        db.engine.dispose()
+
+
+def test_an_existing_admin_takes_the_videos_of_a_library_upgraded_to_owners(empty_database, tmp_path):
+    migrate_to(empty_database, "0005")
+    created = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    engine = sa.create_engine(empty_database, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        for username, role in [("viewer1", "viewer"), ("boss", "admin"), ("boss2", "admin")]:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO users (username, username_key, password_hash, role, disabled, created_at) "
+                    "VALUES (:name, :name, 'x', :role, :disabled, :now)"
+                ),
+                {"name": username, "role": role, "disabled": False, "now": created},
+            )
+        connection.execute(
+            sa.text(
+                "INSERT INTO videos (id, filename, search_name, content_type, size, sha256, status, created_at, "
+                "storage_key) VALUES (:id, 'Old.mp4', 'old.mp4', 'video/mp4', 10, :sha, 'ok', :now, :key)"
+            ),
+            {"id": "00000000-0000-4000-8000-000000000002", "sha": "2" * 64, "now": created,
+             "key": "original/00/00/00000000-0000-4000-8000-000000000002"},
+        )
+    engine.dispose()
+
+    app = portal_on(empty_database, tmp_path / "data")
+    body = signed_in_client(app, "viewer1").get("/api/v1/files/00000000-0000-4000-8000-000000000002").get_json()
+    # The first admin by id, not the first user.
+    assert body["owner"] == "boss"
+    with app.app_context():
         db.engine.dispose()
 
 

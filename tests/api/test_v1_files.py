@@ -12,6 +12,7 @@ import pytest
 from portal.library.integrity import CorruptionDetected
 from tests.helpers import incoming_files
 from tests.helpers import row_count
+from tests.helpers import signed_in_client
 from tests.helpers import stored_files
 from tests.helpers import upload
 from tests.support import minimal_mp4
@@ -196,7 +197,7 @@ def test_file_one_byte_over_the_limit_is_413_and_stores_nothing(limited_app, kin
     from pathlib import Path
 
     limit = limited_app.config["MAX_CONTENT_LENGTH"]
-    client = limited_app.test_client()
+    client = signed_in_client(limited_app)
     data = minimal_mp4(bytes(limit + 1 - len(minimal_mp4(b"x")) + 1))
     assert len(data) == limit + 1
     if kind == "multipart":
@@ -211,7 +212,7 @@ def test_file_one_byte_over_the_limit_is_413_and_stores_nothing(limited_app, kin
 @pytest.mark.parametrize("kind", ["multipart", "raw"])
 def test_file_of_exactly_the_limit_is_accepted(limited_app, kind):
     limit = limited_app.config["MAX_CONTENT_LENGTH"]
-    client = limited_app.test_client()
+    client = signed_in_client(limited_app)
     data = minimal_mp4(bytes(limit - len(minimal_mp4(b"x")) + 1))
     assert len(data) == limit
     if kind == "multipart":

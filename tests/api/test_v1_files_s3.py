@@ -14,6 +14,7 @@ from portal import create_app
 from portal.library.integrity import CorruptionDetected
 from portal.storage import storage_of
 from tests.helpers import row_count
+from tests.helpers import signed_in_client
 from tests.helpers import upload
 from tests.objectstore import BUCKET
 from tests.storage.test_s3 import unreachable_client
@@ -39,7 +40,7 @@ def s3_app(tmp_path, database_url, s3_url):
 
 @pytest.fixture
 def s3_client(s3_app):
-    return s3_app.test_client()
+    return signed_in_client(s3_app)
 
 
 @pytest.fixture

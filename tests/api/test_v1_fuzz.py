@@ -17,6 +17,7 @@ from hypothesis import settings
 
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed (requirements-dev.txt)")
 
+from tests.helpers import signed_in_client  # noqa: E402
 from tests.support import minimal_mp4  # noqa: E402  (after the skip when schemathesis is missing)
 
 #: Generated requests per operation and phase: bounded, so the run stays well under a minute;
@@ -43,7 +44,7 @@ def api_schema(app):
     Loaded with ``from_dict`` rather than ``from_wsgi``, which leaves out the
     operation that serves the document, so that one is checked too.
     """
-    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    document = signed_in_client(app).get("/api/v1/openapi.json").get_json()
     schema = schemathesis.openapi.from_dict(document, config=schemathesis.Config.from_dict(CONFIG))
     schema.app = app
     return schema

@@ -23,6 +23,7 @@ from portal.library.listing import MAX_PAGE
 from portal.library.listing import MAX_PER_PAGE
 from portal.library.listing import MAX_QUERY_LENGTH
 from portal.library.listing import SORT_VALUES
+from tests.helpers import signed_in_client
 from tests.helpers import upload
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -268,7 +269,7 @@ def test_every_file_operation_documents_the_database_503(document):
 
 def test_per_page_default_follows_the_setting(tmp_path):
     app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test", "PER_PAGE": 7})
-    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    document = signed_in_client(app).get("/api/v1/openapi.json").get_json()
     listing = document["paths"]["/api/v1/files"]["get"]
     per_page = next(parameter for parameter in listing["parameters"] if parameter["name"] == "per_page")
     assert per_page["schema"]["default"] == 7
@@ -296,7 +297,7 @@ def test_formats_come_from_the_formats_table(document):
 
 
 def test_too_large_example_is_what_the_limited_portal_says(limited_app, video_bytes):
-    client = limited_app.test_client()
+    client = signed_in_client(limited_app)
     document = client.get("/api/v1/openapi.json").get_json()
     documented = documented_error(document, "/api/v1/files", "post", 413, "too_large")
     assert documented["message"] == UploadTooLarge(limited_app.config["MAX_CONTENT_LENGTH"]).message

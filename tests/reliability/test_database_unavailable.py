@@ -21,6 +21,7 @@ import requests
 
 from portal import create_app
 from portal.extensions import db
+from tests.helpers import signed_in_client
 from tests.helpers import upload
 from tests.reliability.conftest import assert_database_and_folder_agree
 from tests.reliability.conftest import rows_on_disk
@@ -57,7 +58,7 @@ def assert_service_unavailable(response) -> None:
 
 def test_upload_while_the_database_is_locked_is_503_and_leaves_no_bytes(impatient_app, video_bytes):
     data_dir = Path(impatient_app.config["DATA_DIR"])
-    client = impatient_app.test_client()
+    client = signed_in_client(impatient_app)
     with database_locked(data_dir):
         assert_service_unavailable(upload(client, video_bytes))
         raw = client.post("/api/v1/files?filename=raw.mp4", data=video_bytes, content_type="video/mp4")
@@ -70,7 +71,7 @@ def test_upload_while_the_database_is_locked_is_503_and_leaves_no_bytes(impatien
 
 def test_delete_while_the_database_is_locked_is_503_and_keeps_row_and_bytes(impatient_app, video_bytes):
     data_dir = Path(impatient_app.config["DATA_DIR"])
-    client = impatient_app.test_client()
+    client = signed_in_client(impatient_app)
     created = upload(client, video_bytes).get_json()
     with database_locked(data_dir):
         assert_service_unavailable(client.delete(created["url"]))
@@ -82,7 +83,7 @@ def test_delete_while_the_database_is_locked_is_503_and_keeps_row_and_bytes(impa
 
 def test_reading_goes_on_while_a_writer_holds_the_lock(impatient_app, video_bytes):
     data_dir = Path(impatient_app.config["DATA_DIR"])
-    client = impatient_app.test_client()
+    client = signed_in_client(impatient_app)
     created = upload(client, video_bytes).get_json()
     with database_locked(data_dir):
         assert client.get("/api/v1/files").get_json()["total"] == 1
@@ -93,7 +94,7 @@ def test_reading_goes_on_while_a_writer_holds_the_lock(impatient_app, video_byte
 
 def test_verify_while_the_database_is_locked_is_503(impatient_app, video_bytes):
     data_dir = Path(impatient_app.config["DATA_DIR"])
-    client = impatient_app.test_client()
+    client = signed_in_client(impatient_app)
     created = upload(client, video_bytes).get_json()
     with database_locked(data_dir):
         assert_service_unavailable(client.post(created["url"] + "/verify"))
@@ -104,7 +105,7 @@ def test_unreadable_database_is_503_and_unhealthy(tmp_path, video_bytes):
     """A database that cannot be opened at all (its file replaced by a folder) fails cleanly."""
     data_dir = tmp_path / "data"
     app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "SECRET_KEY": "test"})
-    client = app.test_client()
+    client = signed_in_client(app)
     with app.app_context():
         db.engine.dispose()
     database = data_dir / "portal.db"

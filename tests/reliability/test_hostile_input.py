@@ -22,6 +22,7 @@ import requests
 
 from portal import create_app
 from portal.extensions import db
+from tests.helpers import signed_in_client
 from tests.reliability.conftest import assert_database_and_folder_agree
 from tests.reliability.conftest import rows_on_disk
 from tests.support import minimal_mp4
@@ -183,7 +184,7 @@ def test_the_table_is_large_enough():
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_hostile_request_gets_its_status_and_stores_nothing(limited_app, case):
-    client = limited_app.test_client()
+    client = signed_in_client(limited_app)
     data_dir = Path(limited_app.config["DATA_DIR"])
     existing = client.post(UPLOADS + "?filename=existing.mp4", data=VIDEO, content_type="video/mp4").get_json()
     before = rows_on_disk(data_dir)

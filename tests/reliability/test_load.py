@@ -17,6 +17,7 @@ import requests
 
 from portal import create_app
 from portal.extensions import db
+from tests.helpers import signed_in_client
 from tests.helpers import upload
 from tests.support import minimal_mp4
 
@@ -53,7 +54,7 @@ def test_consistency_check_finds_orphan_rows_orphan_files_and_leftovers(tmp_path
     """The script's final check must be able to fail."""
     data_dir = tmp_path / "data"
     app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "SECRET_KEY": "test"})
-    client = app.test_client()
+    client = signed_in_client(app)
     kept = upload(client, minimal_mp4()).get_json()
     lost = upload(client, minimal_mp4()).get_json()
     with app.app_context():

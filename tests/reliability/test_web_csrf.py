@@ -19,6 +19,7 @@ from flask_wtf.csrf import generate_csrf
 from portal import create_app
 from portal.extensions import db
 from tests.helpers import row_count
+from tests.helpers import signed_in_client
 from tests.helpers import upload
 
 
@@ -76,7 +77,7 @@ def assert_refused(response) -> None:
 
 @pytest.mark.parametrize("kind", ["missing", "empty", "wrong", "signed with another key", "reused from another session"])
 def test_upload_form_refuses_a_bad_token_and_stores_nothing(web_app, video_bytes, kind):
-    client, other_client = web_app.test_client(), web_app.test_client()
+    client, other_client = signed_in_client(web_app), signed_in_client(web_app)
     fields = bad_tokens(web_app, client, other_client)[kind]
     assert_refused(post_upload(client, video_bytes, **fields))
     assert row_count(web_app) == 0
@@ -87,16 +88,16 @@ def test_upload_form_refuses_a_bad_token_and_stores_nothing(web_app, video_bytes
 
 
 def test_upload_form_refuses_a_token_sent_without_its_session(web_app, video_bytes):
-    issuer = web_app.test_client()
+    issuer = signed_in_client(web_app)
     token = issue_token(web_app, issuer)
-    stranger = web_app.test_client()
+    stranger = signed_in_client(web_app)
     assert_refused(post_upload(stranger, video_bytes, csrf_token=token))
     assert row_count(web_app) == 0
 
 
 @pytest.mark.parametrize("kind", ["missing", "empty", "wrong", "signed with another key", "reused from another session"])
 def test_delete_form_refuses_a_bad_token_and_keeps_the_video(web_app, video_bytes, kind):
-    client, other_client = web_app.test_client(), web_app.test_client()
+    client, other_client = signed_in_client(web_app), signed_in_client(web_app)
     created = upload(client, video_bytes).get_json()
     fields = bad_tokens(web_app, client, other_client)[kind]
     assert_refused(client.post(f"/videos/{created['id']}/delete", data=fields))
@@ -108,9 +109,9 @@ def test_delete_form_refuses_a_bad_token_and_keeps_the_video(web_app, video_byte
 
 
 def test_delete_form_refuses_a_token_sent_without_its_session(web_app, video_bytes):
-    issuer = web_app.test_client()
+    issuer = signed_in_client(web_app)
     created = upload(issuer, video_bytes).get_json()
     token = issue_token(web_app, issuer)
-    stranger = web_app.test_client()
+    stranger = signed_in_client(web_app)
     assert_refused(stranger.post(f"/videos/{created['id']}/delete", data={"csrf_token": token}))
     assert issuer.get(created["url"]).status_code == 200

@@ -9,6 +9,7 @@ import pytest
 
 from portal import create_app
 from portal.storage import storage_of
+from tests.helpers import signed_in_client
 from tests.helpers import upload
 from tests.objectstore import BUCKET
 from tests.support import minimal_mp4
@@ -70,7 +71,7 @@ def test_a_file_part_on_any_other_form_is_refused_before_it_reaches_s3(tmp_path,
         {"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test",
          "SQLALCHEMY_DATABASE_URI": database_url, "STORAGE_URL": s3_url}
     )
-    client = app.test_client()
+    client = signed_in_client(app)
     video_id = upload(client, minimal_mp4()).get_json()["id"]
     bucket = s3_server.client()
     objects_before = bucket.list_objects_v2(Bucket=BUCKET).get("KeyCount")

@@ -9,6 +9,7 @@ import pytest
 
 from tests.helpers import incoming_files
 from tests.helpers import row_count
+from tests.helpers import signed_in_client
 from tests.helpers import stored_files
 from tests.web.conftest import add_video
 from tests.web.conftest import csrf_token
@@ -37,7 +38,7 @@ def test_upload_without_a_valid_token_is_refused_and_leaves_no_file(app, client,
 
 
 def test_upload_token_from_another_session_is_refused(app, client, data_dir, video_bytes):
-    other = app.test_client()
+    other = signed_in_client(app)
     response = post_upload(client, [(video_bytes, "clip.mp4")], token=csrf_token(other))
     assert_form_expired(response)
     assert stored_files(data_dir) == []

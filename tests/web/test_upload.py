@@ -10,6 +10,7 @@ from portal.library import service
 from portal.library.formats import ACCEPTED_FORMATS
 from portal.uploads import request as upload_request
 from tests.helpers import row_count
+from tests.helpers import signed_in_client
 from tests.helpers import stored_files
 from tests.support import minimal_mp4
 from tests.web.conftest import csrf_token
@@ -141,7 +142,7 @@ def test_not_a_video_is_a_415_page_naming_the_accepted_formats(app, client, data
 
 def test_file_over_the_limit_is_a_413_page_saying_the_limit(limited_app):
     limit = limited_app.config["MAX_CONTENT_LENGTH"]
-    client = limited_app.test_client()
+    client = signed_in_client(limited_app)
     data = minimal_mp4(bytes(limit + 1 - len(minimal_mp4(b"x")) + 1))
     assert len(data) == limit + 1
     response = post_upload(client, [(data, "big.mp4")])
@@ -155,7 +156,7 @@ def test_file_over_the_limit_is_a_413_page_saying_the_limit(limited_app):
 
 def test_file_of_exactly_the_limit_is_accepted_through_the_form(limited_app):
     limit = limited_app.config["MAX_CONTENT_LENGTH"]
-    client = limited_app.test_client()
+    client = signed_in_client(limited_app)
     data = minimal_mp4(bytes(limit - len(minimal_mp4(b"x")) + 1))
     assert len(data) == limit
     response = post_upload(client, [(data, "exact.mp4")])
@@ -164,7 +165,7 @@ def test_file_of_exactly_the_limit_is_accepted_through_the_form(limited_app):
 
 def test_upload_page_states_the_limit(limited_app):
     limit = limited_app.config["MAX_CONTENT_LENGTH"]
-    html = limited_app.test_client().get("/upload").get_data(as_text=True)
+    html = signed_in_client(limited_app).get("/upload").get_data(as_text=True)
     assert f"Up to <strong>{format_bytes(limit)}</strong> per file" in html
     assert f'data-max-bytes="{limit}"' in html
 

@@ -6,7 +6,14 @@ from flask import Response
 from flask import jsonify
 from flask import request
 
+from ...accounts.permissions import Action
+from ...accounts.permissions import check
 from ...errors import MissingFile
+from ...http.auth import caller_required
+from ...http.auth import current_caller
+from ...http.auth import requires
+from ...http.auth import signed_in
+from ...http.auth import viewable
 from ...http.delivery import send_video
 from ...library import integrity
 from ...library import service
@@ -30,7 +37,19 @@ NO_BODY = (
 )
 
 
+@bp.get("/me")
+@signed_in
+def me() -> Response:
+    caller = caller_required()
+    body: dict[str, object] = {"username": caller.username, "role": caller.role.value}
+    if caller.token is not None:
+        body["scopes"] = sorted(scope.value for scope in caller.scopes)
+        body["token_id"] = caller.token.id
+    return jsonify(body)
+
+
 @bp.get("/files")
+@viewable
 def list_files() -> Response:
     listing = Listing.parse(
         page=request.args.get("page"),
@@ -43,29 +62,34 @@ def list_files() -> Response:
 
 @bp.post("/files")
 @takes_uploads
+@requires(Action.UPLOAD)
 def upload_file() -> tuple[Response, int, dict[str, str]]:
     content_digest = parse_content_digest(request.headers.get("Content-Digest"))
     if request.mimetype == "multipart/form-data":
         incoming, filename = portal_request().uploaded_file("file")
         expected = parse_sha256_hex(request.form.get("sha256"))
-        video = service.finish_upload(incoming, filename, [expected, content_digest])
+        video = service.finish_upload(incoming, filename, [expected, content_digest], owner=caller_required().user)
     elif request.mimetype == "application/x-www-form-urlencoded":
         raise MissingFile(NO_FILE_IN_FORM)
     else:
         if not request.content_length and not request.environ.get("wsgi.input_terminated"):
             raise MissingFile(NO_BODY)
         expected = parse_sha256_hex(request.args.get("sha256"))
-        video = service.store_stream(request.stream, request.args.get("filename"), [expected, content_digest])
+        video = service.store_stream(
+            request.stream, request.args.get("filename"), [expected, content_digest], owner=caller_required().user
+        )
     body = file_json(video)
     return jsonify(body), 201, {"Location": body["url"]}
 
 
 @bp.get("/files/<video_id>")
+@viewable
 def get_file(video_id: str) -> Response:
     return jsonify(file_json(service.get_video(video_id)))
 
 
 @bp.route("/files/<video_id>/content", methods=["GET", "HEAD"])
+@viewable
 def download_file(video_id: str) -> Response:
     return send_video(service.get_video(video_id), "attachment")
 
@@ -76,6 +100,10 @@ def verify_file(video_id: str) -> Response:
 
 
 @bp.delete("/files/<video_id>")
+@requires(Action.DELETE)
 def delete_file(video_id: str) -> tuple[str, int]:
-    service.delete_video(service.get_video(video_id))
+    video = service.get_video(video_id)
+    caller = current_caller()
+    check(caller, Action.DELETE, video)
+    service.delete_video(video, by=caller_required().user)
     return "", 204

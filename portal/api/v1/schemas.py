@@ -27,6 +27,7 @@ def file_json(video: Video) -> dict[str, Any]:
         "status": video.status,
         "created_at": iso8601(video.created_at),
         "verified_at": iso8601(video.verified_at),
+        "owner": video.owner_name,
         "url": video_link("api_v1.get_file", video.id, external=True),
         "content_url": video_link("api_v1.download_file", video.id, external=True),
     }
