@@ -9,6 +9,7 @@ from werkzeug.test import Client
 
 from portal import __version__
 from portal import create_app
+from portal.http.auth import public
 from portal.ops.server import startup_line
 from tests.support import RunningPortal
 
@@ -43,6 +44,7 @@ def failing_app(tmp_path, debug: bool):
     def boom():
         raise RuntimeError("an unexpected failure")
 
+    public(boom)  # the error, not the sign-in, is what these tests are about
     app.add_url_rule("/boom", "boom", boom)
     app.add_url_rule("/api/v1/boom", "api_boom", boom)
     return app

@@ -16,6 +16,7 @@ import secrets
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
+from typing import Any
 from typing import Iterable
 
 from argon2 import PasswordHasher
@@ -26,6 +27,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from .. import errors
 from ..extensions import db
@@ -48,6 +50,8 @@ TOKEN_PREFIX = "ptl_"
 #: 32 random bytes: 256 bits, beyond guessing.
 TOKEN_BYTES = 32
 
+#: How fresh a token's "last used" is kept: written at most once a minute per token.
+LAST_USED_PRECISION = timedelta(minutes=1)
 #: Where the app keeps the one-time setup code while no account exists (``app.extensions``).
 SETUP_CODE = "portal.setup_code"
 #: A signed-in session lasts this long at most, then its owner signs in again.
@@ -157,9 +161,8 @@ def adopt_ownerless_videos(admin: User) -> None:
     """Give the videos of a library older than accounts to its first admin, so that each has an owner."""
     from ..library.models import Video
 
-    adopted = db.session.execute(
-        sa_update(Video).where(Video.owner_id.is_(None)).values(owner_id=admin.id)
-    ).rowcount
+    result = db.session.execute(sa_update(Video).where(Video.owner_id.is_(None)).values(owner_id=admin.id))
+    adopted = getattr(result, "rowcount", 0)
     db.session.commit()
     if adopted:
         audit.info("videos without an owner given to %s: %d", admin.username, adopted)
@@ -319,27 +322,32 @@ def authenticate_token(value: str) -> tuple[User, ApiToken] | None:
     """The owner and the token of ``value``; None when unknown, revoked, expired or the owner is disabled.
 
     The token is found by the SHA-256 of its value (an index look-up that
-    reveals nothing of the value), then the stored hash is compared in
-    constant time. Its ``last_used_at`` is recorded.
+    reveals nothing of the value), with its owner in the same statement, then
+    the stored hash is compared in constant time. ``last_used_at`` is written
+    when it is more than :data:`LAST_USED_PRECISION` old, so that a busy script
+    does not turn every read into a write.
     """
     if not isinstance(value, str) or not value.startswith(TOKEN_PREFIX):
         return None
     digest = token_hash(value)
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    token = db.session.scalar(
+        select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == digest)
+    )
     if token is None or not hmac.compare_digest(token.token_hash, digest):
         return None
     now = utcnow()
     if not token_is_active(token, now) or token.user.disabled:
         return None
-    token.last_used_at = now
-    db.session.commit()
+    if token.last_used_at is None or _as_utc(token.last_used_at) <= now - LAST_USED_PRECISION:
+        token.last_used_at = now
+        db.session.commit()
     return token.user, token
 
 
 # --- signing in ----------------------------------------------------------------
 
 
-def _failures_since(since: datetime, column: object, value: str) -> list[datetime]:
+def _failures_since(since: datetime, column: Any, value: str) -> list[datetime]:
     query = select(SignInFailure.at).where(column == value, SignInFailure.at > since).order_by(SignInFailure.at)
     return [_as_utc(moment) for moment in db.session.scalars(query)]
 

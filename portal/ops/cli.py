@@ -87,9 +87,9 @@ def move_storage_command(target_url: str, source_url: str | None, verify_existin
 @click.option("--to", "target_url", required=True, help="The new database, e.g. postgresql+psycopg://user:password@host/portal.")
 @with_appcontext
 def move_database_command(target_url: str) -> None:
-    """Copy every video row into another database (its schema is created first); run again to resume.
+    """Copy every row (users, tokens, videos, share links) into another database (its schema is created first).
 
-    The current database is left as it is. Rows already in the target (same
+    Run it again to resume. The current database is left as it is. Rows already in the target (same
     id) are skipped, so a second run after switching PORTAL_SQLALCHEMY_DATABASE_URI
     copies what was uploaded meanwhile; deletions made in between are not carried over.
     """

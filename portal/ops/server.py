@@ -92,9 +92,6 @@ def startup_line(app: Flask, host: str, port: int, processes: int) -> str:
     """
     from .. import __version__
 
-    shown_host = "localhost" if host in ("0.0.0.0", "::", "") else host
-    if ":" in shown_host:
-        shown_host = f"[{shown_host}]"
     database = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     database_kind = database.get_backend_name()
     database_place = database.database if database_kind == "sqlite" else f"{database.host or 'localhost'}/{database.database}"
@@ -105,15 +102,33 @@ def startup_line(app: Flask, host: str, port: int, processes: int) -> str:
     else:
         storage = f"local folder {storage_url and urlparse(storage_url).path or os.path.join(app.config['DATA_DIR'], 'files')}"
     return (
-        f"portal {__version__} on http://{shown_host}:{port}/ ({processes} x {int(app.config['THREADS'])} threads); "
+        f"portal {__version__} on {base_url(host, port)} ({processes} x {int(app.config['THREADS'])} threads); "
         f"data {app.config['DATA_DIR']}; database {database_kind} {database_place}; storage {storage}"
     )
 
 
+def setup_line(app: Flask, host: str, port: int) -> str | None:
+    """While no account exists: the one-time link that creates the first admin (None once one exists)."""
+    from ..accounts.service import SETUP_CODE
+
+    code = app.extensions.get(SETUP_CODE)
+    if code is None:
+        return None
+    return f"No account exists yet: create the first admin at {base_url(host, port)}setup?code={code}"
+
+
+def base_url(host: str, port: int) -> str:
+    shown_host = "localhost" if host in ("0.0.0.0", "::", "") else host
+    if ":" in shown_host:
+        shown_host = f"[{shown_host}]"
+    return f"http://{shown_host}:{port}/"
+
+
 def announce(app: Flask, host: str, port: int, processes: int) -> None:
-    line = startup_line(app, host, port, processes)
-    log.info("%s", line)
-    print(line, flush=True)
+    for line in (startup_line(app, host, port, processes), setup_line(app, host, port)):
+        if line is not None:
+            log.info("%s", line)
+            print(line, flush=True)
 
 
 def serve(app: Flask) -> None:

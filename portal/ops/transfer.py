@@ -19,9 +19,13 @@ from typing import Iterator
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from ..accounts.models import ApiToken
+from ..accounts.models import LoginSession
+from ..accounts.models import User
 from ..extensions import db
 from ..library.models import Video
 from ..library.models import as_utc
+from ..sharing.models import ShareLink
 from ..storage import Storage
 
 CHUNK_SIZE = 1024 * 1024
@@ -93,30 +97,62 @@ def _as_utc_row(row: dict) -> dict:
     return {name: as_utc(value) if isinstance(value, datetime) else value for name, value in row.items()}
 
 
-def copy_rows(source: Engine, target: Engine, batch_size: int = 500) -> tuple[int, int]:
-    """Copy every video row the target lacks, in batches committed one by one; return (copied, present).
+#: Every table a library's rows live in, parents before the rows that refer to them.
+#: Failed sign-ins are not moved: they only matter for fifteen minutes.
+LIBRARY_TABLES: tuple[sa.Table, ...] = tuple(
+    model.__table__ for model in (User, ApiToken, LoginSession, Video, ShareLink)  # type: ignore[misc]
+)
 
-    Rows are matched by id, so an interrupted copy resumes where it stopped and
-    a second run after switching databases picks up what was added meanwhile.
+
+def copy_rows(source: Engine, target: Engine, batch_size: int = 500) -> tuple[int, int]:
+    """Copy every row the target lacks, table by table, in batches committed one by one; return (copied, present).
+
+    Rows are matched by primary key, so an interrupted copy resumes where it
+    stopped and a second run after switching databases picks up what was added
+    meanwhile. Users, tokens and sessions keep their ids (videos and share
+    links refer to them); a PostgreSQL target's id sequences are moved past them.
     """
-    table = Video.__table__
     copied = present = 0
-    last_id = ""
+    for table in LIBRARY_TABLES:
+        table_copied, table_present = _copy_table(source, target, table, batch_size)
+        copied += table_copied
+        present += table_present
+    if target.dialect.name == "postgresql":
+        _move_sequences_past_copied_ids(target)
+    return copied, present
+
+
+def _copy_table(source: Engine, target: Engine, table: sa.Table, batch_size: int) -> tuple[int, int]:
+    (key,) = table.primary_key.columns
+    copied = present = 0
+    last: object = None
     with source.connect() as reading:
         while True:
-            batch = [
-                _as_utc_row(dict(row))
-                for row in reading.execute(
-                    sa.select(table).where(table.c.id > last_id).order_by(table.c.id).limit(batch_size)
-                ).mappings()
-            ]
+            query = sa.select(table).order_by(key).limit(batch_size)
+            if last is not None:
+                query = query.where(key > last)
+            batch = [_as_utc_row(dict(row)) for row in reading.execute(query).mappings()]
             if not batch:
                 return copied, present
-            last_id = batch[-1]["id"]
+            last = batch[-1][key.name]
             with target.begin() as writing:
-                there = set(writing.scalars(sa.select(table.c.id).where(table.c.id.in_([row["id"] for row in batch]))))
-                missing = [row for row in batch if row["id"] not in there]
+                there = set(writing.scalars(sa.select(key).where(key.in_([row[key.name] for row in batch]))))
+                missing = [row for row in batch if row[key.name] not in there]
                 if missing:
-                    writing.execute(sa.insert(Video), missing)
+                    writing.execute(sa.insert(table), missing)
             copied += len(missing)
             present += len(there)
+
+
+def _move_sequences_past_copied_ids(target: Engine) -> None:
+    """Rows inserted with their ids leave PostgreSQL's sequences behind; the next new row would collide."""
+    with target.begin() as writing:
+        for table in LIBRARY_TABLES:
+            (key,) = table.primary_key.columns
+            if isinstance(key.type, sa.Integer):
+                writing.execute(
+                    sa.text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', '{key.name}'), "
+                        f"COALESCE((SELECT MAX({key.name}) FROM {table.name}), 0) + 1, false)"
+                    )
+                )

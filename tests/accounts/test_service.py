@@ -9,6 +9,7 @@ import pytest
 
 from portal import errors
 from portal.accounts import service
+from portal.accounts.models import ApiToken
 from portal.accounts.models import Scope
 from portal.accounts.models import utcnow
 from portal.extensions import db
@@ -109,6 +110,21 @@ def test_using_a_token_records_when(ctx):
     db.session.expire_all()
     assert service.list_tokens("alice")[0].last_used_at is not None
     assert service._as_utc(service.list_tokens("alice")[0].last_used_at) >= before - timedelta(seconds=1)
+
+
+def test_last_used_is_written_at_most_once_a_minute(ctx):
+    service.create_user("alice", PASSWORD, "viewer")
+    token, value = service.create_token("alice", ["read"])
+    service.authenticate_token(value)
+    first = service._as_utc(db.session.get(ApiToken, token.id).last_used_at)
+    service.authenticate_token(value)
+    db.session.expire_all()
+    assert service._as_utc(db.session.get(ApiToken, token.id).last_used_at) == first
+    db.session.get(ApiToken, token.id).last_used_at = first - timedelta(minutes=2)
+    db.session.commit()
+    service.authenticate_token(value)
+    db.session.expire_all()
+    assert service._as_utc(db.session.get(ApiToken, token.id).last_used_at) > first - timedelta(seconds=1)
 
 
 def test_revoked_and_expired_tokens_are_refused(ctx):

@@ -234,7 +234,7 @@ def test_full_disk_is_507_and_leaves_nothing(app, client, data_dir, video_bytes,
     assert upload(client, video_bytes).status_code == 201
 
 
-def test_client_disconnect_mid_upload_leaves_nothing(app, data_dir, video_bytes):
+def test_client_disconnect_mid_upload_leaves_nothing(app, client, data_dir, video_bytes):
     from portal.library import service
 
     class DroppedConnection(io.RawIOBase):
@@ -250,8 +250,10 @@ def test_client_disconnect_mid_upload_leaves_nothing(app, data_dir, video_bytes)
             buffer[: len(video_bytes)] = video_bytes
             return len(video_bytes)
 
+    from portal.accounts.service import get_user
+
     with app.test_request_context(), pytest.raises(ConnectionResetError):
-        service.store_stream(DroppedConnection(), "a.mp4", [])
+        service.store_stream(DroppedConnection(), "a.mp4", [], owner=get_user("tester"))
     assert_nothing_stored(app, data_dir)
 
 

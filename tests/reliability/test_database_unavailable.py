@@ -118,6 +118,9 @@ def test_unreadable_database_is_503_and_unhealthy(tmp_path, video_bytes):
         assert listing.status_code == 503 and listing.get_json()["error"]["code"] == "service_unavailable"
         assert upload(client, video_bytes).status_code == 503
         assert stored_keys(data_dir) == set()
+        # The session cannot be looked up either: the page says so instead of failing again while rendering.
+        page = client.get("/")
+        assert page.status_code == 503 and page.mimetype == "text/html"
         health = client.get("/healthz")
         assert health.status_code == 503 and "database unavailable" in health.get_json()["problems"]
     finally:
