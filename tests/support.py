@@ -230,6 +230,11 @@ class RunningPortal:
         return bearer_headers(self.token)
 
     @property
+    def auth_line(self) -> bytes:
+        """:attr:`auth_headers` as header lines of a request written by hand (for a raw socket)."""
+        return "".join(f"{name}: {value}\r\n" for name, value in self.auth_headers.items()).encode()
+
+    @property
     def http(self) -> requests.Session:
         """A ``requests`` session that sends :attr:`auth_headers` with every request; closed by :meth:`stop`."""
         if self._http is None:
