@@ -53,9 +53,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # The helpers shared with the tests and the load test (tests/support.py: standard library only).
 sys.path.insert(0, str(ROOT))
 from tests.support import ChildExited  # noqa: E402
+from tests.support import bearer_headers  # noqa: E402
 from tests.support import free_port  # noqa: E402
 from tests.support import mp4_header  # noqa: E402
 from tests.support import portal_environment  # noqa: E402
+from tests.support import seed_admin_token  # noqa: E402
 from tests.support import start_process  # noqa: E402
 from tests.support import stop_process  # noqa: E402
 from tests.support import wait_until_answering  # noqa: E402
@@ -100,13 +102,24 @@ def rss_bytes(pid: int) -> int:
 
 
 class Server:
-    """A child process answering HTTP on 127.0.0.1, stopped by :meth:`stop`."""
+    """A child process answering HTTP on 127.0.0.1, stopped by :meth:`stop`.
+
+    ``headers`` go with every request to it (the portal's API wants a token; the peers want nothing).
+    """
 
     def __init__(
-        self, name: str, command: list[str], env: dict[str, str], port: int, log_dir: Path, health: str
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str],
+        port: int,
+        log_dir: Path,
+        health: str,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.port = port
+        self.headers = headers or {}
         self.log_path = log_dir / f"{name}.log"
         self.process = start_process(command, {**os.environ, **env}, self.log_path)
         try:
@@ -126,10 +139,11 @@ class Server:
 
 
 def start_portal(work: Path) -> Server:
-    """The portal as in production: one waitress process per CPU."""
+    """The portal as in production: one waitress process per CPU; an admin's token authenticates the API."""
     port = free_port()
     env = portal_environment(work / "portal-data", port, processes=None)
-    return Server("portal", [sys.executable, "wsgi.py"], env, port, work, "/healthz")
+    headers = bearer_headers(seed_admin_token(env))
+    return Server("portal", [sys.executable, "wsgi.py"], env, port, work, "/healthz", headers)
 
 
 def start_floor(work: Path) -> Server:
@@ -376,7 +390,9 @@ def timed_download(port: int, path: str, expected: int, headers: dict[str, str] 
     return megabytes_per_second(received, seconds)
 
 
-def random_ranges(port: int, path: str, size: int, count: int) -> dict[str, float]:
+def random_ranges(
+    port: int, path: str, size: int, count: int, headers: dict[str, str] | None = None
+) -> dict[str, float]:
     """1 MiB ranges at random (but for every server the same) offsets, on one keep-alive connection."""
     length = min(MIB, size)
     rng = random.Random(6)
@@ -387,7 +403,8 @@ def random_ranges(port: int, path: str, size: int, count: int) -> dict[str, floa
     try:
         for offset in offsets:
             started = time.perf_counter()
-            status, received = fetch(connection, path, {"Range": f"bytes={offset}-{offset + length - 1}"}, buffer)
+            wanted = {**(headers or {}), "Range": f"bytes={offset}-{offset + length - 1}"}
+            status, received = fetch(connection, path, wanted, buffer)
             latencies.append(time.perf_counter() - started)
             if status != 206 or received != length:
                 raise RuntimeError(f"range request on port {port} gave {status} with {received} bytes")
@@ -400,14 +417,14 @@ def random_ranges(port: int, path: str, size: int, count: int) -> dict[str, floa
     }
 
 
-def latencies_ms(port: int, path: str, count: int) -> dict[str, float]:
+def latencies_ms(port: int, path: str, count: int, headers: dict[str, str] | None = None) -> dict[str, float]:
     connection = connect(port)
     samples = []
     try:
-        fetch(connection, path)  # warm caches: templates, statements
+        fetch(connection, path, headers)  # warm caches: templates, statements
         for _ in range(count):
             started = time.perf_counter()
-            status, _received = fetch(connection, path)
+            status, _received = fetch(connection, path, headers)
             samples.append((time.perf_counter() - started) * 1000)
             if status != 200:
                 raise RuntimeError(f"GET {path} on port {port} gave {status}")
@@ -416,14 +433,17 @@ def latencies_ms(port: int, path: str, count: int) -> dict[str, float]:
     return {"p50_ms": percentile(samples, 0.5), "p99_ms": percentile(samples, 0.99)}
 
 
-def requests_per_second(port: int, path: str, seconds: float) -> dict[str, Any]:
+def requests_per_second(
+    port: int, path: str, seconds: float, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """16 clients on keep-alive connections for ``seconds``: wrk when installed, else threads."""
     wrk = shutil.which("wrk")
     url = f"http://127.0.0.1:{port}{path}"
     if wrk:
         duration = max(1, round(seconds))
+        header_options = [option for name, value in (headers or {}).items() for option in ("-H", f"{name}: {value}")]
         output = subprocess.run(
-            [wrk, "-t2", f"-c{CLIENTS}", f"-d{duration}s", "--timeout", "10s", url],
+            [wrk, "-t2", f"-c{CLIENTS}", f"-d{duration}s", "--timeout", "10s", *header_options, url],
             capture_output=True,
             text=True,
             timeout=duration + 60,
@@ -442,7 +462,7 @@ def requests_per_second(port: int, path: str, seconds: float) -> dict[str, Any]:
         buffer = bytearray(MIB)
         try:
             while time.monotonic() < deadline:
-                status, _received = fetch(connection, path, buffer=buffer)
+                status, _received = fetch(connection, path, headers, buffer)
                 if status != 200:
                     raise RuntimeError(f"GET {url} gave {status}")
                 counts[index] += 1
@@ -636,6 +656,7 @@ class Bench:
         headers: dict[str, str] | None = None,
     ) -> tuple[list[float], dict[str, int]]:
         """Upload ``warmup`` once, then ``source`` ``repeat`` times, watching the server's memory."""
+        headers = {**server.headers, **(headers or {})}
         reply = upload(server.port, path, warmup, form, headers)
         self.check_upload(server, reply)
         self.delete_uploaded(server, reply)
@@ -660,9 +681,10 @@ class Bench:
             if reply.status == 201:
                 video_id = json.loads(reply.body)["id"]
             else:  # the web form answers with a page or a redirect: take the newest file
-                video_id = json.loads(fetch_body(server.port, "/api/v1/files?per_page=1").body)["items"][0]["id"]
+                newest = fetch_body(server.port, "/api/v1/files?per_page=1", server.headers)
+                video_id = json.loads(newest.body)["items"][0]["id"]
             connection = connect(server.port)
-            connection.request("DELETE", f"/api/v1/files/{video_id}")
+            connection.request("DELETE", f"/api/v1/files/{video_id}", headers=server.headers)
             connection.getresponse().read()
             connection.close()
         elif server.name == "fastapi":
@@ -758,7 +780,7 @@ class Bench:
                 ),
             )
         # Keep one copy of the file in the portal for the downloads.
-        reply = upload(portal.port, raw_path, source)
+        reply = upload(portal.port, raw_path, source, headers=portal.headers)
         self.check_upload(portal, reply)
         self.fastapi_id = json.loads(upload(fastapi.port, raw_path, source).body)["id"]
         return json.loads(reply.body)["id"]
@@ -779,18 +801,18 @@ class Bench:
         results: dict[str, Any] = {"cached_read_mb_s": cached}
         range_count = 30 if self.quick else 200
         for name, (server, path) in paths.items():
-            timed_download(server.port, path, size)  # warm up
+            timed_download(server.port, path, size, server.headers)  # warm up
             whole, stream = [], []
             memory = {"before": rss_bytes(server.pid), "peak": 0}
             for _ in range(self.repeat):
                 with PeakRss(server.pid) as rss:
-                    whole.append(timed_download(server.port, path, size))
+                    whole.append(timed_download(server.port, path, size, server.headers))
                 memory["peak"] = max(memory["peak"], rss.peak)
-                stream.append(timed_download(server.port, path, size, {"Range": "bytes=0-"}))
+                stream.append(timed_download(server.port, path, size, {**server.headers, "Range": "bytes=0-"}))
             results[name] = {
                 "whole_mb_s": whole,
                 "stream_mb_s": stream,
-                "ranges": random_ranges(server.port, path, size, range_count),
+                "ranges": random_ranges(server.port, path, size, range_count, server.headers),
                 "rss": memory,
             }
         self.samples["downloads"] = results
@@ -929,13 +951,13 @@ class Bench:
         results: dict[str, Any] = {}
         for label, query in queries.items():
             results[label] = {
-                "api": latencies_ms(portal.port, "/api/v1/files" + query, count),
+                "api": latencies_ms(portal.port, "/api/v1/files" + query, count, portal.headers),
                 "fastapi": latencies_ms(fastapi.port, "/api/v1/files" + query, count),
                 "page": latencies_ms(portal.port, "/" + query, count) if has_page else None,
             }
         seconds = 1 if self.quick else 5
         throughput = {
-            "api": requests_per_second(portal.port, "/api/v1/files", seconds),
+            "api": requests_per_second(portal.port, "/api/v1/files", seconds, portal.headers),
             "fastapi": requests_per_second(fastapi.port, "/api/v1/files", seconds),
             "page": requests_per_second(portal.port, "/", seconds) if has_page else None,
         }

@@ -41,9 +41,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.support import MP4_FTYP  # noqa: E402
 from tests.support import ChildExited  # noqa: E402
+from tests.support import bearer_headers  # noqa: E402
 from tests.support import free_port  # noqa: E402
 from tests.support import minimal_mp4  # noqa: E402
 from tests.support import portal_environment  # noqa: E402
+from tests.support import seed_admin_token  # noqa: E402
 from tests.support import start_process  # noqa: E402
 from tests.support import stop_process  # noqa: E402
 from tests.support import wait_until_answering  # noqa: E402
@@ -99,7 +101,9 @@ class Worker(threading.Thread):
     must be the whole, intact file or 404, nothing in between.
     """
 
-    def __init__(self, number: int, url: str, args: argparse.Namespace, tally: Tally, deadline: float) -> None:
+    def __init__(
+        self, number: int, url: str, args: argparse.Namespace, tally: Tally, deadline: float, headers: dict[str, str]
+    ) -> None:
         super().__init__(name=f"client-{number}", daemon=True)
         self.url = url
         self.args = args
@@ -108,6 +112,7 @@ class Worker(threading.Thread):
         self.random = random.Random(args.seed * 1000 + number)
         self.files: dict[str, Sent] = {}
         self.session = requests.Session()
+        self.session.headers.update(headers)
 
     def run(self) -> None:
         kinds, weights = list(WEIGHTS), list(WEIGHTS.values())
@@ -224,10 +229,15 @@ class Worker(threading.Thread):
             self.expect(gone, 404, "download after delete")
 
 
-def start_portal(data_dir: Path, threads: int, log_path: Path) -> tuple[subprocess.Popen, str]:
-    """``python wsgi.py`` as in production (one process per CPU) with ``threads`` threads each."""
+def start_portal(data_dir: Path, threads: int, log_path: Path) -> tuple[subprocess.Popen, str, dict[str, str]]:
+    """``python wsgi.py`` as in production (one process per CPU) with ``threads`` threads each.
+
+    Also answers the headers that authenticate the clients: the token of an
+    admin seeded into the database first (every request but /healthz needs one).
+    """
     port = free_port()
     env = portal_environment(data_dir, port, {"PORTAL_THREADS": str(threads)}, processes=None)
+    headers = bearer_headers(seed_admin_token(env))
     process = start_process([sys.executable, "wsgi.py"], env, log_path)
     try:
         wait_until_answering(process, port, "/healthz", timeout=30, interval=0.1)
@@ -236,19 +246,22 @@ def start_portal(data_dir: Path, threads: int, log_path: Path) -> tuple[subproce
     except TimeoutError:
         process.kill()
         raise SystemExit(f"the portal did not answer /healthz within 30 s; see {log_path}") from None
-    return process, f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}", headers
 
 
 def stop_portal(process: subprocess.Popen) -> None:
     stop_process(process, timeout=15)
 
 
-def check_every_listed_file(url: str, sent: dict[str, Sent], timeout: float) -> tuple[int, list[str]]:
+def check_every_listed_file(
+    url: str, sent: dict[str, Sent], timeout: float, headers: dict[str, str] | None = None
+) -> tuple[int, list[str]]:
     """Download every file the portal lists and hash it; return (files checked, problems)."""
     problems: list[str] = []
     listed: dict[str, str] = {}
     page = 1
     with requests.Session() as session:
+        session.headers.update(headers or {})
         while True:
             body = session.get(f"{url}/api/v1/files", params={"page": page, "per_page": 100}, timeout=timeout).json()
             listed.update((item["id"], item["sha256"]) for item in body["items"])
@@ -317,11 +330,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace, data_dir: Path) -> dict:
     log_path = data_dir.parent / f"{data_dir.name}-portal.log"
-    process, url = start_portal(data_dir, args.threads, log_path)
+    process, url, headers = start_portal(data_dir, args.threads, log_path)
     try:
         tally = Tally()
         started = time.monotonic()
-        workers = [Worker(number, url, args, tally, started + args.duration) for number in range(args.workers)]
+        workers = [Worker(number, url, args, tally, started + args.duration, headers) for number in range(args.workers)]
         for worker in workers:
             worker.start()
         for worker in workers:
@@ -329,7 +342,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> dict:
         stuck = [worker.name for worker in workers if worker.is_alive()]
         elapsed = time.monotonic() - started
         sent = {video_id: item for worker in workers for video_id, item in worker.files.items()}
-        files_checked, problems = check_every_listed_file(url, sent, args.timeout)
+        files_checked, problems = check_every_listed_file(url, sent, args.timeout, headers)
         problems += [f"{name} did not finish" for name in stuck]
     finally:
         stop_portal(process)

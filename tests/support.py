@@ -1,20 +1,29 @@
 """What the tests, the benchmark and the load test all build: sample MP4 bytes, free ports, child servers.
 
-Only the standard library is used, so ``python bench/run.py`` and
-``python scripts/loadtest.py`` import it from the repository root (they put
-the root on ``sys.path``) without pytest or anything else installed.
+Only the standard library is used at import time, so ``python bench/run.py``
+and ``python scripts/loadtest.py`` import it from the repository root (they
+put the root on ``sys.path``) without pytest or anything else installed. The
+portal's own code is imported only to seed an account, and ``requests`` only
+for :attr:`RunningPortal.http`.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Any
 from typing import Callable
 from typing import Mapping
+
+if TYPE_CHECKING:
+    import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,6 +64,70 @@ def portal_environment(
         full["PORTAL_PROCESSES"] = str(processes)
     full.update(env or {})
     return full
+
+
+#: The account every child portal of the tests gets (unless told not to): an admin may do everything.
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "admin-password"
+ADMIN_SCOPES = ("read", "upload", "delete")
+#: Where the value of the seeded token is kept in the data folder, for a portal restarted on it.
+ADMIN_TOKEN_FILE = "admin-token"
+
+
+def portal_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The settings the ``PORTAL_*`` variables of ``env`` give, parsed as JSON where they can be (as Flask does)."""
+    settings: dict[str, Any] = {}
+    for key in sorted(env):
+        if key.startswith("PORTAL_"):
+            try:
+                settings[key.removeprefix("PORTAL_")] = json.loads(env[key])
+            except ValueError:
+                settings[key.removeprefix("PORTAL_")] = env[key]
+    return settings
+
+
+def seed_admin_token(env: Mapping[str, str]) -> str:
+    """An API token with every scope, of the user ``admin``, in the database a child with ``env`` will use.
+
+    The user is made when missing (with :data:`ADMIN_PASSWORD`) and the token's
+    value is kept in the data folder: a portal restarted on the same folder
+    reuses it without the database being opened here again, so nothing runs
+    before the child that it should find undone (leftovers of a killed upload,
+    say). The bytes are kept out of it: the app built here stores into a
+    throwaway folder, whatever ``PORTAL_STORAGE_URL`` says.
+    """
+    data_dir = Path(env["PORTAL_DATA_DIR"])
+    saved = data_dir / ADMIN_TOKEN_FILE
+    if saved.exists():
+        return saved.read_text().strip()
+    from portal import create_app
+    from portal import errors
+    from portal.accounts import service
+    from portal.extensions import db
+
+    with tempfile.TemporaryDirectory() as scratch:
+        app = create_app({**portal_settings(env), "STORAGE_URL": Path(scratch).as_uri()})
+        with app.app_context():
+            try:
+                if service.find_user(ADMIN_USERNAME) is None:
+                    try:
+                        service.create_user(ADMIN_USERNAME, ADMIN_PASSWORD, "admin")
+                    except errors.UserExists:
+                        pass  # another portal on the same database made it in between
+                _token, value = service.create_token(ADMIN_USERNAME, ADMIN_SCOPES, label="tests")
+            finally:
+                # The child opens the same database: no connection of this process may linger.
+                db.session.remove()
+                db.engine.dispose()
+    fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(value)
+    return value
+
+
+def bearer_headers(token: str | None) -> dict[str, str]:
+    """The header that authenticates an API request with ``token`` (none without a token)."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def start_process(command: list[str], env: Mapping[str, str], log_path: Path | None = None) -> subprocess.Popen:
@@ -123,6 +196,11 @@ class RunningPortal:
 
     One waitress process unless ``processes`` says otherwise (``None``: the
     portal's default, one per CPU); ``env`` may set ``PORTAL_PROCESSES`` too.
+
+    Before it starts, the database gets the user ``admin`` and an API token with
+    every scope (see :func:`seed_admin_token`), unless ``seed_admin`` is false:
+    :attr:`token`, :attr:`auth_headers` and :attr:`http` (a ``requests``
+    session sending it) are what a test talks to the API with.
     """
 
     def __init__(
@@ -133,13 +211,38 @@ class RunningPortal:
         log_path: Path | None = None,
         processes: int | None = 1,
         timeout: float = 20,
+        seed_admin: bool = True,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
         self.log_path = log_path
-        self.process = start_process(command, portal_environment(data_dir, self.port, env, processes), log_path)
+        environment = portal_environment(data_dir, self.port, env, processes)
+        #: An API token of ``admin`` with every scope; None when not seeded.
+        self.token = seed_admin_token(environment) if seed_admin else None
+        self._http: requests.Session | None = None
+        self.process = start_process(command, environment, log_path)
         self.wait_until_healthy(timeout)
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """``Authorization: Bearer <token>`` (empty when no account was seeded)."""
+        return bearer_headers(self.token)
+
+    @property
+    def auth_line(self) -> bytes:
+        """:attr:`auth_headers` as header lines of a request written by hand (for a raw socket)."""
+        return "".join(f"{name}: {value}\r\n" for name, value in self.auth_headers.items()).encode()
+
+    @property
+    def http(self) -> requests.Session:
+        """A ``requests`` session that sends :attr:`auth_headers` with every request; closed by :meth:`stop`."""
+        if self._http is None:
+            import requests
+
+            self._http = requests.Session()
+            self._http.headers.update(self.auth_headers)
+        return self._http
 
     def wait_until_healthy(self, timeout: float = 20) -> None:
         try:
@@ -160,3 +263,6 @@ class RunningPortal:
         stop_process(self.process, timeout=10)
         if self.process.stdout:
             self.process.stdout.close()
+        if self._http is not None:
+            self._http.close()
+            self._http = None

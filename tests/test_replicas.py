@@ -48,23 +48,23 @@ def test_an_upload_through_one_process_is_listed_streamed_and_deleted_through_th
     first, second = replicas
     assert first.port != second.port
     data = minimal_mp4(os.urandom(6 * 1024 * 1024))
-    created = requests.post(first.url + "/api/v1/files?filename=Shared Clip.mp4", data=data, timeout=60)
+    created = first.http.post(first.url + "/api/v1/files?filename=Shared Clip.mp4", data=data, timeout=60)
     assert created.status_code == 201
     body = created.json()
     assert [key.rsplit("/", 1)[-1] for key in objects_under(s3_server, s3_url)] == [body["id"]]
 
-    listing = requests.get(second.url + "/api/v1/files", params={"q": "shared clip"}, timeout=10).json()
+    listing = second.http.get(second.url + "/api/v1/files", params={"q": "shared clip"}, timeout=10).json()
     assert [item["id"] for item in listing["items"]] == [body["id"]]
     content_url = second.url + body["content_url"].removeprefix(first.url)
-    whole = requests.get(content_url, timeout=60)
+    whole = second.http.get(content_url, timeout=60)
     assert (whole.status_code, whole.content) == (200, data)
-    tail = requests.get(content_url, headers={"Range": "bytes=5000000-"}, timeout=60)
+    tail = second.http.get(content_url, headers={"Range": "bytes=5000000-"}, timeout=60)
     assert (tail.status_code, tail.content) == (206, data[5000000:])
-    assert requests.post(second.url + f"/api/v1/files/{body['id']}/verify", timeout=60).json()["status"] == "ok"
+    assert second.http.post(second.url + f"/api/v1/files/{body['id']}/verify", timeout=60).json()["status"] == "ok"
 
-    assert requests.delete(second.url + f"/api/v1/files/{body['id']}", timeout=10).status_code == 204
-    assert requests.get(first.url + f"/api/v1/files/{body['id']}", timeout=10).status_code == 404
-    assert requests.get(first.url + "/api/v1/files", timeout=10).json()["total"] == 0
+    assert second.http.delete(second.url + f"/api/v1/files/{body['id']}", timeout=10).status_code == 204
+    assert first.http.get(first.url + f"/api/v1/files/{body['id']}", timeout=10).status_code == 404
+    assert first.http.get(first.url + "/api/v1/files", timeout=10).json()["total"] == 0
     assert objects_under(s3_server, s3_url) == []
     for portal in replicas:
         assert requests.get(portal.url + "/healthz", timeout=10).json() == {"status": "ok"}

@@ -87,44 +87,44 @@ def test_waitress_accepts_bodies_a_little_over_the_portal_limit(tmp_path):
 
 def test_upload_and_download_through_waitress(portal):
     data = minimal_mp4(os.urandom(payload_size()))
-    created = requests.post(
+    created = portal.http.post(
         portal.url + "/api/v1/files", files={"file": ("big.mp4", data)}, data={"sha256": hashlib.sha256(data).hexdigest()}, timeout=30
     )
     assert created.status_code == 201, created.text
     content_url = created.json()["content_url"]
-    whole = requests.get(content_url, timeout=30)
+    whole = portal.http.get(content_url, timeout=30)
     assert whole.status_code == 200 and whole.content == data
-    tail = requests.get(content_url, headers={"Range": "bytes=1000-"}, timeout=30)
+    tail = portal.http.get(content_url, headers={"Range": "bytes=1000-"}, timeout=30)
     assert tail.status_code == 206 and tail.content == data[1000:]
     start, stop = len(data) // 3, len(data) // 3 * 2
-    middle = requests.get(content_url, headers={"Range": f"bytes={start}-{stop - 1}"}, timeout=30)
+    middle = portal.http.get(content_url, headers={"Range": f"bytes={start}-{stop - 1}"}, timeout=30)
     assert middle.status_code == 206 and middle.content == data[start:stop]
-    raw = requests.post(portal.url + "/api/v1/files?filename=raw.mp4", data=data, timeout=30)
+    raw = portal.http.post(portal.url + "/api/v1/files?filename=raw.mp4", data=data, timeout=30)
     assert raw.status_code == 201 and raw.json()["sha256"] == hashlib.sha256(data).hexdigest()
 
 
 def test_chunked_upload_without_content_length(portal):
     data = minimal_mp4(os.urandom(min(300_000, payload_size())))
     chunks = (data[i : i + 65536] for i in range(0, len(data), 65536))
-    response = requests.post(portal.url + "/api/v1/files?filename=chunked.mp4", data=chunks, timeout=30)
+    response = portal.http.post(portal.url + "/api/v1/files?filename=chunked.mp4", data=chunks, timeout=30)
     assert response.status_code == 201, response.text
     assert response.json()["size"] == len(data)
 
 
 def test_corrupt_file_breaks_the_connection_before_the_end(portal):
     data = minimal_mp4(os.urandom(payload_size()))
-    created = requests.post(portal.url + "/api/v1/files?filename=a.mp4", data=data, timeout=30).json()
+    created = portal.http.post(portal.url + "/api/v1/files?filename=a.mp4", data=data, timeout=30).json()
     [path] = [p for p in (portal.data_dir / "files").rglob(created["id"])]
     content = bytearray(path.read_bytes())
     content[-1] ^= 1
     path.write_bytes(bytes(content))
     try:
-        response = requests.get(created["content_url"], timeout=30)
+        response = portal.http.get(created["content_url"], timeout=30)
         # A file within one chunk fails before any byte is sent: waitress then answers 500.
         assert response.status_code == 500 and response.content != data
     except requests.exceptions.ChunkedEncodingError:
         pass  # the connection broke short of Content-Length: the client knows it is incomplete
-    assert requests.get(created["url"], timeout=10).json()["status"] == "corrupt"
+    assert portal.http.get(created["url"], timeout=10).json()["status"] == "corrupt"
 
 
 @pytest.mark.server
@@ -133,8 +133,8 @@ def test_too_large_through_waitress_is_the_portals_json_413(tmp_path):
     try:
         data = minimal_mp4(bytes(100_001 - len(minimal_mp4(b"x")) + 1))
         for response in (
-            requests.post(running.url + "/api/v1/files?filename=a.mp4", data=data, timeout=30),
-            requests.post(running.url + "/api/v1/files", files={"file": ("a.mp4", data)}, timeout=30),
+            running.http.post(running.url + "/api/v1/files?filename=a.mp4", data=data, timeout=30),
+            running.http.post(running.url + "/api/v1/files", files={"file": ("a.mp4", data)}, timeout=30),
         ):
             assert response.status_code == 413
             assert response.json()["error"]["code"] == "too_large"
@@ -188,6 +188,7 @@ def test_workers_share_the_port_and_stop_with_the_server(two_workers):
     sessions = [requests.Session() for _ in range(16)]
     try:
         for session in sessions:
+            session.headers.update(running.auth_headers)
             assert session.get(running.url + "/api/v1/files", timeout=5).status_code == 200
         # The kernel spreads connections over the workers (all 16 on one: odds of 1 in 32,768).
         assert all(open_sockets(pid) > count for pid, count in zip(workers, before, strict=True))
@@ -203,7 +204,7 @@ def test_workers_share_the_port_and_stop_with_the_server(two_workers):
 def test_a_second_server_cannot_join_a_port_in_use(two_workers, tmp_path):
     first = two_workers
     data = minimal_mp4(b"first library")
-    assert requests.post(first.url + "/api/v1/files?filename=a.mp4", data=data, timeout=10).status_code == 201
+    assert first.http.post(first.url + "/api/v1/files?filename=a.mp4", data=data, timeout=10).status_code == 201
     with pytest.raises(RuntimeError, match="exited"):
         RunningPortal(
             [sys.executable, "wsgi.py"], tmp_path / "second", {"PORTAL_PROCESSES": "2", "PORTAL_PORT": str(first.port)}
@@ -211,6 +212,7 @@ def test_a_second_server_cannot_join_a_port_in_use(two_workers, tmp_path):
     # Every connection still reaches the first server's library.
     for _ in range(10):
         with requests.Session() as session:
+            session.headers.update(first.auth_headers)
             assert session.get(first.url + "/api/v1/files", timeout=5).json()["total"] == 1
 
 
@@ -250,10 +252,10 @@ def test_memory_settles_over_many_downloads_on_different_threads(tmp_path):
     running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_PROCESSES": "1", "PORTAL_THREADS": "16"})
     try:
         data = minimal_mp4(os.urandom(size - len(minimal_mp4(b""))))
-        created = requests.post(running.url + "/api/v1/files?filename=big.mp4", data=data, timeout=60).json()
+        created = running.http.post(running.url + "/api/v1/files?filename=big.mp4", data=data, timeout=60).json()
         # Several connections at once, so that every worker thread serves some downloads.
         def download(_index: int) -> None:
-            with requests.get(created["content_url"], timeout=60, stream=True) as response:
+            with requests.get(created["content_url"], headers=running.auth_headers, timeout=60, stream=True) as response:
                 assert sum(len(chunk) for chunk in response.iter_content(1024 * 1024)) == len(data)
 
         with ThreadPoolExecutor(max_workers=8) as clients:

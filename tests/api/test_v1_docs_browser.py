@@ -56,7 +56,8 @@ def portal(tmp_path):
 def docs(browser, portal):
     """The docs page, loaded; ``requests`` lists every URL it asked for, ``failures`` the page's own
     files (not the API's answers) that failed or came back with an error status."""
-    context = browser.new_context(accept_downloads=True)
+    # Every call of "Try it out" carries the token, as a script's would.
+    context = browser.new_context(accept_downloads=True, extra_http_headers=portal.auth_headers)
     page = context.new_page()
     page.requests = []
     page.failures = []
@@ -139,7 +140,8 @@ def test_try_it_out_uploads_downloads_and_deletes(docs, portal, tmp_path):
     delete = operation(docs, "deleteFile")
     delete.locator('tr[data-param-name="video_id"] input').fill(video_id)
     assert execute(delete) == "204"
-    with urllib.request.urlopen(f"{portal.url}/api/v1/files") as response:
+    listing = urllib.request.Request(f"{portal.url}/api/v1/files", headers=portal.auth_headers)
+    with urllib.request.urlopen(listing) as response:
         assert json.load(response)["total"] == 0
     assert_clean(docs, portal)
 

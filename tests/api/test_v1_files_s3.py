@@ -8,7 +8,6 @@ import os
 import sys
 
 import pytest
-import requests
 
 from portal import create_app
 from portal.library.integrity import CorruptionDetected
@@ -175,16 +174,16 @@ def test_waitress_serves_ranges_and_whole_files_from_the_store(tmp_path, s3_url,
                            {**s3_server.environment(), "PORTAL_STORAGE_URL": s3_url})
     try:
         data = minimal_mp4(os.urandom(3 * 1024 * 1024))
-        body = requests.post(portal.url + "/api/v1/files?filename=clip.mp4", data=data, timeout=30).json()
+        body = portal.http.post(portal.url + "/api/v1/files?filename=clip.mp4", data=data, timeout=30).json()
         url = body["content_url"]
-        whole = requests.get(url, timeout=30)
+        whole = portal.http.get(url, timeout=30)
         assert (whole.status_code, whole.content) == (200, data)
         for start in (0, 1, 1024 * 1024 + 3, len(data) - 1):
-            tail = requests.get(url, headers={"Range": f"bytes={start}-"}, timeout=30)
+            tail = portal.http.get(url, headers={"Range": f"bytes={start}-"}, timeout=30)
             assert tail.status_code == 206
             assert tail.headers["Content-Range"] == f"bytes {start}-{len(data) - 1}/{len(data)}"
             assert tail.content == data[start:]
-        middle = requests.get(url, headers={"Range": "bytes=1000-2000000"}, timeout=30)
+        middle = portal.http.get(url, headers={"Range": "bytes=1000-2000000"}, timeout=30)
         assert (middle.status_code, middle.content) == (206, data[1000:2000001])
     finally:
         portal.stop()

@@ -69,6 +69,7 @@ def test_downloads_racing_deletes_get_the_whole_file_or_404(start_portal):
 
     def download_until_gone(url: str, sha256: str) -> None:
         with requests.Session() as session:
+            session.headers.update(portal.auth_headers)
             for _ in range(200):
                 response = session.get(url, timeout=60)
                 if response.status_code == 200 and hashlib.sha256(response.content).hexdigest() == sha256:
@@ -79,13 +80,13 @@ def test_downloads_racing_deletes_get_the_whole_file_or_404(start_portal):
 
     for round_ in range(10):
         data = minimal_mp4(os.urandom(100_000 + round_))
-        created = requests.post(portal.url + "/api/v1/files?filename=race.mp4", data=data, timeout=30).json()
+        created = portal.http.post(portal.url + "/api/v1/files?filename=race.mp4", data=data, timeout=30).json()
         readers = [
             threading.Thread(target=download_until_gone, args=(created["content_url"], created["sha256"])) for _ in range(4)
         ]
         for reader in readers:
             reader.start()
-        assert requests.delete(created["url"], timeout=30).status_code == 204
+        assert portal.http.delete(created["url"], timeout=30).status_code == 204
         for reader in readers:
             reader.join(timeout=120)
     assert set(answers) == {"404"}

@@ -32,7 +32,7 @@ def portal(start_portal):
 
 def store(portal, name: str) -> tuple[dict, bytes]:
     data = minimal_mp4(os.urandom(SIZE))
-    response = requests.post(f"{portal.url}/api/v1/files", params={"filename": name}, data=data, timeout=30)
+    response = portal.http.post(f"{portal.url}/api/v1/files", params={"filename": name}, data=data, timeout=30)
     assert response.status_code == 201, response.text
     return response.json(), data
 
@@ -50,9 +50,9 @@ def flip_a_byte(path: Path, offset: int) -> None:
         file.write(bytes([byte[0] ^ 0xFF]))
 
 
-def download_completes(url: str, headers: dict[str, str] | None = None) -> tuple[int, int]:
+def download_completes(portal, url: str, headers: dict[str, str] | None = None) -> tuple[int, int]:
     """(status, bytes received) when the whole announced body arrived; raises when it did not."""
-    response = requests.get(url, headers=headers or {}, timeout=30)
+    response = portal.http.get(url, headers=headers or {}, timeout=30)
     return response.status_code, len(response.content)
 
 
@@ -65,7 +65,7 @@ def run_verify(portal) -> subprocess.CompletedProcess:
 
 
 def status_of(portal, video: dict) -> str:
-    return requests.get(video["url"], timeout=10).json()["status"]
+    return portal.http.get(video["url"], timeout=10).json()["status"]
 
 
 def assert_refused(response: requests.Response, word: str) -> None:
@@ -76,8 +76,8 @@ def assert_refused(response: requests.Response, word: str) -> None:
 
 
 def assert_deletes_cleanly(portal, video: dict) -> None:
-    assert requests.delete(video["url"], timeout=10).status_code == 204
-    assert requests.get(video["url"], timeout=10).status_code == 404
+    assert portal.http.delete(video["url"], timeout=10).status_code == 204
+    assert portal.http.get(video["url"], timeout=10).status_code == 404
     assert video["id"] not in stored_keys(portal.data_dir)
     assert_database_and_folder_agree(portal.data_dir)
 
@@ -88,11 +88,11 @@ def test_flipped_byte_never_downloads_completely_and_is_then_refused(portal, off
     path = stored_path(portal, video["id"])
     flip_a_byte(path, offset % path.stat().st_size)
     with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
-        download_completes(video["content_url"])
+        download_completes(portal, video["content_url"])
     assert status_of(portal, video) == "corrupt"
-    assert_refused(requests.get(video["content_url"], timeout=10), "does not match its SHA-256")
-    assert_refused(requests.get(video["content_url"], headers={"Range": "bytes=0-99"}, timeout=10), "SHA-256")
-    assert requests.head(video["content_url"], timeout=10).status_code == 409
+    assert_refused(portal.http.get(video["content_url"], timeout=10), "does not match its SHA-256")
+    assert_refused(portal.http.get(video["content_url"], headers={"Range": "bytes=0-99"}, timeout=10), "SHA-256")
+    assert portal.http.head(video["content_url"], timeout=10).status_code == 409
     assert_deletes_cleanly(portal, video)
 
 
@@ -102,14 +102,14 @@ def test_a_range_covering_the_whole_corrupt_file_is_not_a_complete_success(porta
     video, _data = store(portal, "flipped.mp4")
     flip_a_byte(stored_path(portal, video["id"]), SIZE // 2)
     with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
-        download_completes(video["content_url"], {"Range": range_header})
+        download_completes(portal, video["content_url"], {"Range": range_header})
     assert status_of(portal, video) == "corrupt"
     assert_deletes_cleanly(portal, video)
 
 
 def test_a_range_covering_the_whole_intact_file_still_works(portal):
     video, data = store(portal, "fine.mp4")
-    response = requests.get(video["content_url"], headers={"Range": "bytes=0-"}, timeout=30)
+    response = portal.http.get(video["content_url"], headers={"Range": "bytes=0-"}, timeout=30)
     assert response.status_code == 206
     assert response.headers["Content-Range"] == f"bytes 0-{len(data) - 1}/{len(data)}"
     assert response.content == data
@@ -120,7 +120,7 @@ def test_truncated_file_is_refused_before_any_byte_and_reported_corrupt(portal):
     video, _data = store(portal, "short.mp4")
     path = stored_path(portal, video["id"])
     os.truncate(path, path.stat().st_size - 1)
-    assert_refused(requests.get(video["content_url"], timeout=10), "bytes instead of")
+    assert_refused(portal.http.get(video["content_url"], timeout=10), "bytes instead of")
     assert status_of(portal, video) == "corrupt"
     assert_deletes_cleanly(portal, video)
 
@@ -128,13 +128,13 @@ def test_truncated_file_is_refused_before_any_byte_and_reported_corrupt(portal):
 def test_removed_file_is_refused_and_reported_missing(portal):
     video, _data = store(portal, "gone.mp4")
     stored_path(portal, video["id"]).unlink()
-    assert_refused(requests.get(video["content_url"], timeout=10), "missing")
-    assert_refused(requests.get(video["content_url"], headers={"Range": "bytes=0-9"}, timeout=10), "missing")
+    assert_refused(portal.http.get(video["content_url"], timeout=10), "missing")
+    assert_refused(portal.http.get(video["content_url"], headers={"Range": "bytes=0-9"}, timeout=10), "missing")
     assert status_of(portal, video) == "missing"
-    listed = requests.get(portal.url + "/api/v1/files", timeout=10).json()["items"]
+    listed = portal.http.get(portal.url + "/api/v1/files", timeout=10).json()["items"]
     assert [item["status"] for item in listed] == ["missing"]
-    assert requests.delete(video["url"], timeout=10).status_code == 204
-    assert requests.get(video["url"], timeout=10).status_code == 404
+    assert portal.http.delete(video["url"], timeout=10).status_code == 204
+    assert portal.http.get(video["url"], timeout=10).status_code == 404
 
 
 def test_file_swapped_for_another_of_the_same_size_never_downloads_completely(portal):
@@ -142,9 +142,9 @@ def test_file_swapped_for_another_of_the_same_size_never_downloads_completely(po
     other, other_data = store(portal, "other.mp4")
     stored_path(portal, video["id"]).write_bytes(other_data)
     with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
-        download_completes(video["content_url"])
+        download_completes(portal, video["content_url"])
     assert status_of(portal, video) == "corrupt"
-    assert download_completes(other["content_url"]) == (200, len(other_data))
+    assert download_completes(portal, other["content_url"]) == (200, len(other_data))
 
 
 def test_verify_command_names_corrupt_and_missing_files_and_exits_non_zero(portal):
@@ -164,9 +164,9 @@ def test_verify_command_names_corrupt_and_missing_files_and_exits_non_zero(porta
     # What the command found is what the running server now reports.
     assert status_of(portal, corrupt) == "corrupt"
     assert status_of(portal, missing) == "missing"
-    assert requests.get(fine["content_url"], timeout=30).content == fine_data
+    assert portal.http.get(fine["content_url"], timeout=30).content == fine_data
 
-    assert requests.delete(missing["url"], timeout=10).status_code == 204
+    assert portal.http.delete(missing["url"], timeout=10).status_code == 204
     assert_deletes_cleanly(portal, corrupt)
     result = run_verify(portal)
     assert result.returncode == 0 and "checked 1 files: 1 ok" in result.stdout
@@ -175,7 +175,7 @@ def test_verify_command_names_corrupt_and_missing_files_and_exits_non_zero(porta
 def test_verify_endpoint_reports_corruption_found_at_rest(portal):
     video, _data = store(portal, "rest.mp4")
     flip_a_byte(stored_path(portal, video["id"]), 5)
-    response = requests.post(video["url"] + "/verify", timeout=30)
+    response = portal.http.post(video["url"] + "/verify", timeout=30)
     assert response.status_code == 200 and response.json()["status"] == "corrupt"
     assert status_of(portal, video) == "corrupt"
 
@@ -185,7 +185,7 @@ def test_connection_broken_by_a_corrupt_download_is_short_of_its_content_length(
     video, data = store(portal, "flipped.mp4")
     flip_a_byte(stored_path(portal, video["id"]), len(data) - 10)
     connection = http.client.HTTPConnection("127.0.0.1", int(portal.url.rsplit(":", 1)[1]), timeout=30)
-    connection.request("GET", video["content_url"].split(portal.url, 1)[1])
+    connection.request("GET", video["content_url"].split(portal.url, 1)[1], headers=portal.auth_headers)
     response = connection.getresponse()
     assert response.status == 200 and int(response.headers["Content-Length"]) == len(data)
     with pytest.raises(http.client.IncompleteRead) as raised:

@@ -133,11 +133,11 @@ def test_busy_timeout_is_a_setting_of_the_real_server(start_portal, tmp_path):
     data = minimal_mp4()
     with database_locked(portal.data_dir):
         # Well under the 30-second default: only the setting can make it answer in time.
-        response = requests.post(portal.url + "/api/v1/files?filename=a.mp4", data=data, timeout=20)
+        response = portal.http.post(portal.url + "/api/v1/files?filename=a.mp4", data=data, timeout=20)
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "service_unavailable"
     assert_database_and_folder_agree(portal.data_dir)
-    assert requests.post(portal.url + "/api/v1/files?filename=a.mp4", data=data, timeout=20).status_code == 201
+    assert portal.http.post(portal.url + "/api/v1/files?filename=a.mp4", data=data, timeout=20).status_code == 201
 
 
 def test_concurrent_uploads_and_deletes_never_see_a_locked_database(start_portal):
@@ -149,6 +149,7 @@ def test_concurrent_uploads_and_deletes_never_see_a_locked_database(start_portal
 
     def work(worker: int) -> None:
         with requests.Session() as session:
+            session.headers.update(portal.auth_headers)
             for round_ in range(12):
                 data = minimal_mp4(os.urandom(20_000 + worker * 1000 + round_))
                 created = session.post(portal.url + f"/api/v1/files?filename=w{worker}-{round_}.mp4", data=data, timeout=60)

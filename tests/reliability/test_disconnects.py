@@ -42,7 +42,7 @@ def connect(portal) -> socket.socket:
 
 def store_big_file(portal) -> tuple[dict, bytes]:
     data = minimal_mp4(os.urandom(BIG))
-    response = requests.post(portal.url + "/api/v1/files?filename=big.mp4", data=data, timeout=120)
+    response = portal.http.post(portal.url + "/api/v1/files?filename=big.mp4", data=data, timeout=120)
     assert response.status_code == 201, response.text
     return response.json(), data
 
@@ -53,7 +53,7 @@ def assert_every_worker_is_free(portal, video: dict, data: bytes) -> None:
     results: list[str] = []
 
     def download() -> None:
-        with requests.get(video["content_url"], stream=True, timeout=60) as response:
+        with requests.get(video["content_url"], headers=portal.auth_headers, stream=True, timeout=60) as response:
             chunks = response.iter_content(64 * 1024)
             first = next(chunks)
             barrier.wait()
@@ -76,13 +76,13 @@ def test_uploads_cut_short_leave_nothing_and_no_busy_worker(portal, tmp_path):
         sock = connect(portal)
         if number % 2:
             sock.sendall(
-                b"POST /api/v1/files?filename=cut.mp4 HTTP/1.1\r\nHost: x\r\nContent-Type: video/mp4\r\n"
-                b"Content-Length: " + str(declared).encode() + b"\r\n\r\n" + minimal_mp4(os.urandom(1024 * 1024))
+                b"POST /api/v1/files?filename=cut.mp4 HTTP/1.1\r\nHost: x\r\nContent-Type: video/mp4\r\n" + portal.auth_line
+                + b"Content-Length: " + str(declared).encode() + b"\r\n\r\n" + minimal_mp4(os.urandom(1024 * 1024))
             )
         else:
             sock.sendall(
-                b"POST /api/v1/files?filename=cut.mp4 HTTP/1.1\r\nHost: x\r\nContent-Type: video/mp4\r\n"
-                b"Transfer-Encoding: chunked\r\n\r\n100000\r\n" + minimal_mp4(os.urandom(0x100000 - 2056)) + b"\r\n"
+                b"POST /api/v1/files?filename=cut.mp4 HTTP/1.1\r\nHost: x\r\nContent-Type: video/mp4\r\n" + portal.auth_line
+                + b"Transfer-Encoding: chunked\r\n\r\n100000\r\n" + minimal_mp4(os.urandom(0x100000 - 2056)) + b"\r\n"
             )
         sock.close()
     buffers = tmp_path / "waitress-buffers"
@@ -102,13 +102,13 @@ def test_downloads_cut_short_close_the_file_and_free_the_worker(portal, range_he
     extra = f"Range: {range_header}\r\n" if range_header else ""
     for _ in range(2 * THREADS):
         sock = connect(portal)
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n{extra}\r\n".encode())
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n{extra}".encode() + portal.auth_line + b"\r\n")
         assert sock.recv(64 * 1024).startswith(b"HTTP/1.1 20")
         sock.close()
     files = portal.data_dir / "files"
     wait_for(lambda: not open_files_under(portal.process.pid, files), "the stored file to be closed")
     # A client hanging up is not corruption.
-    assert requests.get(video["url"], timeout=10).json()["status"] == "ok"
+    assert portal.http.get(video["url"], timeout=10).json()["status"] == "ok"
     assert_every_worker_is_free(portal, video, data)
     assert_database_and_folder_agree(portal.data_dir)
 
@@ -118,8 +118,8 @@ def test_client_that_sends_a_whole_upload_then_hangs_up_gets_it_stored_whole(por
     data = minimal_mp4(os.urandom(2 * 1024 * 1024))
     sock = connect(portal)
     sock.sendall(
-        b"POST /api/v1/files?filename=whole.mp4 HTTP/1.1\r\nHost: x\r\nContent-Type: video/mp4\r\n"
-        b"Content-Length: " + str(len(data)).encode() + b"\r\n\r\n" + data
+        b"POST /api/v1/files?filename=whole.mp4 HTTP/1.1\r\nHost: x\r\nContent-Type: video/mp4\r\n" + portal.auth_line
+        + b"Content-Length: " + str(len(data)).encode() + b"\r\n\r\n" + data
     )
     sock.close()
     wait_for(lambda: len(rows_on_disk(portal.data_dir)) == 1, "the upload to be stored")
@@ -134,15 +134,15 @@ def test_downloads_the_server_breaks_off_for_corruption_free_their_workers(porta
     corrupt = []
     for number in range(2 * THREADS):
         data = minimal_mp4(os.urandom(1024 * 1024))
-        created = requests.post(f"{portal.url}/api/v1/files?filename=c{number}.mp4", data=data, timeout=60).json()
+        created = portal.http.post(f"{portal.url}/api/v1/files?filename=c{number}.mp4", data=data, timeout=60).json()
         [path] = (portal.data_dir / "files").rglob(created["id"])
         path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
         corrupt.append(created)
     for created in corrupt:
         with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
-            requests.get(created["content_url"], timeout=60)
+            portal.http.get(created["content_url"], timeout=60)
     files = portal.data_dir / "files"
     wait_for(lambda: not open_files_under(portal.process.pid, files), "the corrupt files to be closed")
-    assert {requests.get(created["url"], timeout=10).json()["status"] for created in corrupt} == {"corrupt"}
+    assert {portal.http.get(created["url"], timeout=10).json()["status"] for created in corrupt} == {"corrupt"}
     video, data = store_big_file(portal)
     assert_every_worker_is_free(portal, video, data)

@@ -49,12 +49,12 @@ def portal_on_small_disk(small_disk, start_portal, tmp_path):
     return start_portal(data_dir=small_disk / "data", env={"TMPDIR": str(buffers)})
 
 
-def upload_raw(url: str, data: bytes, name: str = "clip.mp4") -> requests.Response:
-    return requests.post(f"{url}/api/v1/files", params={"filename": name}, data=data, timeout=60)
+def upload_raw(portal, data: bytes, name: str = "clip.mp4") -> requests.Response:
+    return portal.http.post(f"{portal.url}/api/v1/files", params={"filename": name}, data=data, timeout=60)
 
 
-def upload_form(url: str, data: bytes, name: str = "clip.mp4") -> requests.Response:
-    return requests.post(f"{url}/api/v1/files", files={"file": (name, data, "video/mp4")}, timeout=60)
+def upload_form(portal, data: bytes, name: str = "clip.mp4") -> requests.Response:
+    return portal.http.post(f"{portal.url}/api/v1/files", files={"file": (name, data, "video/mp4")}, timeout=60)
 
 
 def assert_insufficient_storage(response: requests.Response) -> None:
@@ -68,16 +68,16 @@ def assert_insufficient_storage(response: requests.Response) -> None:
 def test_upload_larger_than_the_free_space_is_507_and_leaves_nothing(portal_on_small_disk, send):
     portal = portal_on_small_disk
     kept = minimal_mp4(os.urandom(300_000))
-    first = send(portal.url, kept, "kept.mp4")
+    first = send(portal, kept, "kept.mp4")
     assert first.status_code == 201, first.text
 
-    assert_insufficient_storage(send(portal.url, minimal_mp4(os.urandom(2 * DISK_SIZE)), "too-big.mp4"))
+    assert_insufficient_storage(send(portal, minimal_mp4(os.urandom(2 * DISK_SIZE)), "too-big.mp4"))
 
     assert leftovers(portal.data_dir) == []
     assert stored_keys(portal.data_dir) == {first.json()["id"]}
     assert set(rows_on_disk(portal.data_dir)) == {first.json()["id"]}
     assert requests.get(portal.url + "/healthz", timeout=10).status_code == 200
-    assert requests.get(first.json()["content_url"], timeout=30).content == kept
+    assert portal.http.get(first.json()["content_url"], timeout=30).content == kept
 
 
 def test_portal_keeps_serving_once_space_is_freed(portal_on_small_disk):
@@ -85,7 +85,7 @@ def test_portal_keeps_serving_once_space_is_freed(portal_on_small_disk):
     stored: dict[str, bytes] = {}
     for number in range(20):
         data = minimal_mp4(os.urandom(MIB))
-        response = upload_raw(portal.url, data, f"fill-{number}.mp4")
+        response = upload_raw(portal, data, f"fill-{number}.mp4")
         if response.status_code == 507:
             assert_insufficient_storage(response)
             break
@@ -98,15 +98,15 @@ def test_portal_keeps_serving_once_space_is_freed(portal_on_small_disk):
 
     freed = sorted(stored)[:2]
     for video_id in freed:
-        assert requests.delete(f"{portal.url}/api/v1/files/{video_id}", timeout=30).status_code == 204
+        assert portal.http.delete(f"{portal.url}/api/v1/files/{video_id}", timeout=30).status_code == 204
         del stored[video_id]
 
     again = minimal_mp4(os.urandom(MIB))
-    response = upload_raw(portal.url, again, "after.mp4")
+    response = upload_raw(portal, again, "after.mp4")
     assert response.status_code == 201, response.text
     stored[response.json()["id"]] = again
     for video_id, data in stored.items():
-        assert requests.get(f"{portal.url}/api/v1/files/{video_id}/content", timeout=30).content == data
+        assert portal.http.get(f"{portal.url}/api/v1/files/{video_id}/content", timeout=30).content == data
     assert_database_and_folder_agree(portal.data_dir)
 
 
@@ -130,7 +130,7 @@ def test_disk_too_full_for_the_database_row_is_507_and_leaves_no_bytes(portal_on
     data = minimal_mp4(os.urandom(page - 100))
     statuses = []
     for attempt in range(4):
-        response = upload_raw(portal.url, data, f"tight-{attempt}.mp4")
+        response = upload_raw(portal, data, f"tight-{attempt}.mp4")
         statuses.append(response.status_code)
         if response.status_code != 201:
             break
@@ -138,5 +138,5 @@ def test_disk_too_full_for_the_database_row_is_507_and_leaves_no_bytes(portal_on
     assert_insufficient_storage(response)
     assert_database_and_folder_agree(portal.data_dir)
     filler.unlink()
-    assert upload_raw(portal.url, data, "after.mp4").status_code == 201
+    assert upload_raw(portal, data, "after.mp4").status_code == 201
     assert_database_and_folder_agree(portal.data_dir)

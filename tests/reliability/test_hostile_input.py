@@ -251,16 +251,16 @@ def exchange(portal, request: bytes, half_close: bool = False) -> bytes:
         return received
 
 
-def multipart_request(body: bytes, content_length: int, path: str = UPLOADS) -> bytes:
+def multipart_request(portal, body: bytes, content_length: int, path: str = UPLOADS) -> bytes:
     return (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
-        f"Content-Length: {content_length}\r\n\r\n"
-    ).encode() + body
+        f"Content-Length: {content_length}\r\n"
+    ).encode() + portal.auth_line + b"\r\n" + body
 
 
 def test_multipart_with_a_content_length_shorter_than_the_body_is_400_and_stores_nothing(portal):
     body = one_file(VIDEO)["data"]
-    answer = exchange(portal, multipart_request(body, len(body) - 100))
+    answer = exchange(portal, multipart_request(portal, body, len(body) - 100))
     assert answer.startswith(b"HTTP/1.1 400 "), answer[:300]
     assert b'"missing_file"' in answer
     assert rows_on_disk(portal.data_dir) == {}
@@ -269,7 +269,7 @@ def test_multipart_with_a_content_length_shorter_than_the_body_is_400_and_stores
 
 def test_multipart_with_a_content_length_longer_than_the_body_is_never_processed(portal):
     body = one_file(VIDEO)["data"]
-    answer = exchange(portal, multipart_request(body, len(body) + 100), half_close=True)
+    answer = exchange(portal, multipart_request(portal, body, len(body) + 100), half_close=True)
     assert answer == b""
     assert rows_on_disk(portal.data_dir) == {}
     assert_database_and_folder_agree(portal.data_dir)
@@ -277,7 +277,7 @@ def test_multipart_with_a_content_length_longer_than_the_body_is_never_processed
 
 def test_multipart_declaring_more_than_the_limit_is_413_before_it_is_read(portal):
     body = one_file(VIDEO)["data"]
-    answer = exchange(portal, multipart_request(body, 10 * LIMIT))
+    answer = exchange(portal, multipart_request(portal, body, 10 * LIMIT))
     assert answer.startswith(b"HTTP/1.1 413 "), answer[:300]
     assert rows_on_disk(portal.data_dir) == {}
     assert_database_and_folder_agree(portal.data_dir)
@@ -288,8 +288,8 @@ def test_raw_body_with_a_short_content_length_is_caught_by_its_checksum(portal):
     sha256 = hashlib.sha256(VIDEO).hexdigest()
     request = (
         f"POST {UPLOADS}?filename=a.mp4&sha256={sha256} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: video/mp4\r\n"
-        f"Content-Length: {len(VIDEO) - 10}\r\nConnection: close\r\n\r\n"
-    ).encode() + VIDEO
+        f"Content-Length: {len(VIDEO) - 10}\r\nConnection: close\r\n"
+    ).encode() + portal.auth_line + b"\r\n" + VIDEO
     answer = exchange(portal, request)
     assert answer.startswith(b"HTTP/1.1 422 "), answer[:300]
     assert rows_on_disk(portal.data_dir) == {}

@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.helpers import open_descriptors
 from tests.helpers import process_tree
@@ -32,23 +31,23 @@ from tests.support import minimal_mp4
 BIG = 32 * 1024 * 1024
 
 
-def upload_earlier_files(url: str) -> dict[str, bytes]:
+def upload_earlier_files(portal) -> dict[str, bytes]:
     earlier = {}
     for number in range(3):
         data = minimal_mp4(os.urandom(200_000 + number))
-        response = requests.post(f"{url}/api/v1/files?filename=earlier-{number}.mp4", data=data, timeout=30)
+        response = portal.http.post(f"{portal.url}/api/v1/files?filename=earlier-{number}.mp4", data=data, timeout=30)
         assert response.status_code == 201, response.text
         earlier[response.json()["id"]] = data
     return earlier
 
 
-def start_raw_upload(url: str, body: bytes, declared_length: int) -> socket.socket:
+def start_raw_upload(portal, body: bytes, declared_length: int) -> socket.socket:
     """Send a raw-body upload's headers and ``body`` without waiting for an answer."""
-    port = int(url.rsplit(":", 1)[1])
+    port = int(portal.url.rsplit(":", 1)[1])
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
     sock.sendall(
-        b"POST /api/v1/files?filename=interrupted.mp4 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        b"Content-Type: video/mp4\r\nContent-Length: " + str(declared_length).encode() + b"\r\n\r\n"
+        b"POST /api/v1/files?filename=interrupted.mp4 HTTP/1.1\r\nHost: 127.0.0.1\r\n" + portal.auth_line
+        + b"Content-Type: video/mp4\r\nContent-Length: " + str(declared_length).encode() + b"\r\n\r\n"
     )
     sock.sendall(body)
     return sock
@@ -71,11 +70,11 @@ def open_files_under(pid: int, folder: Path) -> list[str]:
     ]
 
 
-def assert_earlier_files_intact(url: str, earlier: dict[str, bytes]) -> None:
-    listing = requests.get(url + "/api/v1/files", params={"per_page": 100}, timeout=30).json()
+def assert_earlier_files_intact(portal, earlier: dict[str, bytes]) -> None:
+    listing = portal.http.get(portal.url + "/api/v1/files", params={"per_page": 100}, timeout=30).json()
     assert {item["id"] for item in listing["items"]} == set(earlier)
     for video_id, data in earlier.items():
-        response = requests.get(f"{url}/api/v1/files/{video_id}/content", timeout=30)
+        response = portal.http.get(f"{portal.url}/api/v1/files/{video_id}/content", timeout=30)
         assert response.status_code == 200
         assert response.content == data
         digest = base64.b64encode(hashlib.sha256(response.content).digest()).decode()
@@ -88,9 +87,9 @@ def test_kill_while_waitress_buffers_the_body_leaves_nothing(start_portal, tmp_p
     buffers.mkdir()
     env = {"TMPDIR": str(buffers)}
     portal = start_portal(env=env)
-    earlier = upload_earlier_files(portal.url)
+    earlier = upload_earlier_files(portal)
     data = minimal_mp4(os.urandom(BIG))
-    sock = start_raw_upload(portal.url, data[: BIG // 4], len(data))
+    sock = start_raw_upload(portal, data[: BIG // 4], len(data))
     try:
         # waitress spills a body past 512 KiB into a temporary file in TMPDIR.
         wait_for(lambda: open_files_under(portal.process.pid, buffers), "waitress to buffer the body in TMPDIR")
@@ -104,17 +103,17 @@ def test_kill_while_waitress_buffers_the_body_leaves_nothing(start_portal, tmp_p
     assert list(buffers.iterdir()) == []
     assert set(rows_on_disk(restarted.data_dir)) == set(earlier)
     assert_database_and_folder_agree(restarted.data_dir)
-    assert_earlier_files_intact(restarted.url, earlier)
+    assert_earlier_files_intact(restarted, earlier)
 
 
 @pytest.mark.parametrize("kind", ["raw", "multipart"])
 def test_kill_while_the_app_streams_into_storage_leaves_nothing_after_restart(start_portal, kind):
     slow = [sys.executable, "-m", "tests.reliability.slow_storage_wsgi"]
     portal = start_portal(command=slow)
-    earlier = upload_earlier_files(portal.url)
+    earlier = upload_earlier_files(portal)
     data = minimal_mp4(os.urandom(BIG))
     if kind == "raw":
-        sock = start_raw_upload(portal.url, data, len(data))
+        sock = start_raw_upload(portal, data, len(data))
     else:
         boundary = "reliability-boundary"
         body = (
@@ -124,7 +123,8 @@ def test_kill_while_the_app_streams_into_storage_leaves_nothing_after_restart(st
         port = int(portal.url.rsplit(":", 1)[1])
         sock = socket.create_connection(("127.0.0.1", port), timeout=30)
         sock.sendall(
-            b"POST /api/v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary="
+            b"POST /api/v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\n" + portal.auth_line
+            + b"Content-Type: multipart/form-data; boundary="
             + boundary.encode() + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
         )
     try:
@@ -143,4 +143,4 @@ def test_kill_while_the_app_streams_into_storage_leaves_nothing_after_restart(st
     restarted = start_portal(data_dir=portal.data_dir)
     assert set(rows_on_disk(restarted.data_dir)) == set(earlier)
     assert_database_and_folder_agree(restarted.data_dir)
-    assert_earlier_files_intact(restarted.url, earlier)
+    assert_earlier_files_intact(restarted, earlier)

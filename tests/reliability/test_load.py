@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import requests
 
 from portal import create_app
 from portal.extensions import db
@@ -80,9 +79,9 @@ def test_every_file_check_finds_a_corrupt_file(start_portal):
     portal = start_portal()
     loadtest = load_script()
     data = minimal_mp4()
-    created = requests.post(portal.url + "/api/v1/files?filename=a.mp4", data=data, timeout=30).json()
-    assert loadtest.check_every_listed_file(portal.url, {}, 30) == (1, [])
+    created = portal.http.post(portal.url + "/api/v1/files?filename=a.mp4", data=data, timeout=30).json()
+    assert loadtest.check_every_listed_file(portal.url, {}, 30, portal.auth_headers) == (1, [])
     [path] = (portal.data_dir / "files").rglob(created["id"])
     path.write_bytes(bytes([data[0] ^ 1]) + data[1:])
-    checked, problems = loadtest.check_every_listed_file(portal.url, {}, 30)
+    checked, problems = loadtest.check_every_listed_file(portal.url, {}, 30, portal.auth_headers)
     assert checked == 1 and problems

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 import pytest
-import requests
 
 from portal.extensions import db
 from portal.library import formats
@@ -140,7 +139,7 @@ def test_headers_survive_the_real_server(start_portal):
     """waitress's file_wrapper and its own framing must not lose a header."""
     portal = start_portal()
     data = minimal_mp4(b"\0" * 300_000)
-    created = requests.post(portal.url + "/api/v1/files?filename=a.mp4", data=data, timeout=30).json()
+    created = portal.http.post(portal.url + "/api/v1/files?filename=a.mp4", data=data, timeout=30).json()
     content = created["content_url"]
     for headers, status in (
         ({}, 200),
@@ -149,8 +148,8 @@ def test_headers_survive_the_real_server(start_portal):
         ({"If-None-Match": f'"{created["sha256"]}"'}, 304),
         ({"Range": "bytes=999999-"}, 416),
     ):
-        response = requests.get(content, headers=headers, timeout=30)
+        response = portal.http.get(content, headers=headers, timeout=30)
         assert response.status_code == status
         assert_download_headers(response)
     for url in ("/healthz", "/api/v1/files", "/api/v1/files/nope", "/nowhere"):
-        assert_site_headers(requests.get(portal.url + url, timeout=10))
+        assert_site_headers(portal.http.get(portal.url + url, timeout=10))

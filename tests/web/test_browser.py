@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.support import RunningPortal
 from tests.support import minimal_mp4
@@ -96,7 +95,7 @@ def screenshot(page: Page, name: str, full_page: bool = True) -> None:
 
 
 def seed(portal: RunningPortal, content: bytes, filename: str) -> dict:
-    response = requests.post(portal.url + "/api/v1/files", files={"file": (filename, content)}, timeout=30)
+    response = portal.http.post(portal.url + "/api/v1/files", files={"file": (filename, content)}, timeout=30)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -138,7 +137,7 @@ def test_upload_through_the_form_fills_the_progress_bar_and_opens_the_video(page
     assert seen[-1]["state"] == "Uploaded"
     expect(page.get_by_role("heading", level=1)).to_have_text("Sample clip.mp4")
     video_id = page.url.rsplit("/", 1)[1]
-    stored = requests.get(f"{portal.url}/api/v1/files/{video_id}", timeout=10).json()
+    stored = portal.http.get(f"{portal.url}/api/v1/files/{video_id}", timeout=10).json()
     assert stored["sha256"] == hashlib.sha256(real_mp4).hexdigest()
 
 
@@ -263,7 +262,7 @@ def test_delete_through_the_dialog_removes_the_video(page, portal, real_mp4):
         dialog.get_by_role("button", name="Delete for good").click()
     expect(page.locator(".alert--success")).to_have_text("Deleted “unwanted.mp4”.")
     expect(page.locator(".video-card__title")).to_have_text(["wanted.mp4"])
-    assert requests.get(f"{portal.url}/api/v1/files/{video['id']}", timeout=10).status_code == 404
+    assert portal.http.get(f"{portal.url}/api/v1/files/{video['id']}", timeout=10).status_code == 404
 
 
 def test_delete_through_the_confirmation_page_without_javascript(browser, portal, real_mp4):
@@ -282,7 +281,7 @@ def test_delete_through_the_confirmation_page_without_javascript(browser, portal
     finally:
         page.context.close()
     assert csp.violations == []
-    assert requests.get(f"{portal.url}/api/v1/files/{video['id']}", timeout=10).status_code == 404
+    assert portal.http.get(f"{portal.url}/api/v1/files/{video['id']}", timeout=10).status_code == 404
 
 
 # --- how the pages look ----------------------------------------------------------------
@@ -307,7 +306,7 @@ def test_library_pages_on_a_laptop_and_a_phone(browser, page, portal, real_mp4, 
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         phone.goto(portal.url + "/upload")
         screenshot(phone, "upload-phone")
-        video_id = requests.get(portal.url + "/api/v1/files?sort=-size", timeout=10).json()["items"][0]["id"]
+        video_id = portal.http.get(portal.url + "/api/v1/files?sort=-size", timeout=10).json()["items"][0]["id"]
         phone.goto(f"{portal.url}/videos/{video_id}")
         screenshot(phone, "video-phone")
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
@@ -344,7 +343,7 @@ def test_expired_form_says_so_and_stores_nothing(browser, portal, real_mp4, tmp_
     finally:
         page.context.close()
     assert csp.violations == []
-    assert requests.get(portal.url + "/api/v1/files", timeout=10).json()["total"] == 0
+    assert portal.http.get(portal.url + "/api/v1/files", timeout=10).json()["total"] == 0
     assert [p for p in (portal.data_dir / "files").rglob("*") if p.is_file()] == []
 
 
