@@ -34,8 +34,17 @@ class Config:
     HOST = "0.0.0.0"
     PORT = 8080
     THREADS = 8
+    #: The address of a reverse proxy in front of the portal (e.g. ``127.0.0.1``; ``*`` trusts any
+    #: peer), whose X-Forwarded-* headers then give the client's address and scheme; how many
+    #: proxies in a row add to X-Forwarded-For. Unset: the peer's own address is the client's.
+    TRUSTED_PROXY: str | None = None
+    TRUSTED_PROXY_COUNT = 1
     #: Server processes sharing the port, each with THREADS threads; unset: one per CPU.
     PROCESSES: int | None = None
+
+    #: What ``python wsgi.py`` logs to standard error: INFO includes the audit trail
+    #: (sign-ins, token and user changes, deletes); WARNING keeps only problems.
+    LOG_LEVEL = "INFO"
 
     #: Items per page when a listing does not say.
     PER_PAGE = 20

@@ -61,6 +61,25 @@ def waitress_settings(app: Flask) -> dict[str, Any]:
         "outbuf_high_watermark": 2 * 1024 * 1024,
         "channel_timeout": 300,
         "ident": "portal",
+        **proxy_settings(app),
+    }
+
+
+def proxy_settings(app: Flask) -> dict[str, Any]:
+    """Behind a reverse proxy at ``TRUSTED_PROXY``, take the client's address from its X-Forwarded-For.
+
+    Without it every client would share the proxy's address, and five wrong
+    passwords from anyone would lock everyone out of signing in. Headers from
+    any other peer are dropped, so a client cannot pick its own address.
+    """
+    proxy = app.config.get("TRUSTED_PROXY")
+    if not proxy:
+        return {}
+    return {
+        "trusted_proxy": str(proxy),
+        "trusted_proxy_count": int(app.config["TRUSTED_PROXY_COUNT"]),
+        "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port"},
+        "clear_untrusted_proxy_headers": True,
     }
 
 
@@ -127,13 +146,23 @@ def base_url(host: str, port: int) -> str:
 def announce(app: Flask, host: str, port: int, processes: int) -> None:
     for line in (startup_line(app, host, port, processes), setup_line(app, host, port)):
         if line is not None:
-            log.info("%s", line)
             print(line, flush=True)
+            log.info("%s", line)
+
+
+#: One line per event on standard error, with the worker's process id: what a supervisor collects.
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
+
+
+def configure_logging(app: Flask) -> None:
+    """Send the portal's log (the audit trail ``portal.audit`` included) to standard error at ``LOG_LEVEL``."""
+    logging.basicConfig(level=str(app.config["LOG_LEVEL"]).upper(), format=LOG_FORMAT, stream=sys.stderr)
 
 
 def serve(app: Flask) -> None:
     from waitress import serve as waitress_serve
 
+    configure_logging(app)
     limit_malloc_arenas()
     host, port = app.config["HOST"], int(app.config["PORT"])
     processes = process_count(app) if hasattr(os, "fork") and hasattr(socket, "SO_REUSEPORT") else 1

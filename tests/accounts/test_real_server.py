@@ -1,0 +1,124 @@
+"""Accounts on the real server (``python wsgi.py``, two worker processes): the setup link and the sign-in limit.
+
+Both are about more than one process: the setup code is made before the
+workers fork, and the count of failed sign-ins must be the same whichever
+worker answers (it lives in the database).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+import requests
+
+from tests.support import ADMIN_PASSWORD
+from tests.support import ADMIN_USERNAME
+from tests.support import RunningPortal
+
+CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
+SETUP_LINK = re.compile(r"create the first admin at (http://\S+/setup\?code=(\S+))")
+#: ``[pid] portal.audit: sign-in failed: ...`` (the server's log format: portal.ops.server.LOG_FORMAT).
+AUDIT_LINE = re.compile(r"\[(\d+)\] portal\.audit: sign-in (failed|refused)")
+
+
+def form_token(session: requests.Session, url: str) -> str:
+    page = session.get(url, timeout=10)
+    assert page.status_code == 200, page.text
+    match = CSRF_INPUT.search(page.text)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def test_the_setup_link_printed_at_start_creates_the_first_admin_once(tmp_path):
+    log = tmp_path / "portal.log"
+    portal = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", log_path=log, processes=2, seed_admin=False)
+    try:
+        printed = log.read_text()
+        match = SETUP_LINK.search(printed)
+        assert match, printed
+        link, code = match.groups()
+        assert len(code) >= 22  # 128 bits or more of URL-safe base64
+        assert link.startswith(f"http://127.0.0.1:{portal.port}/setup?code=")
+        assert requests.get(f"{portal.url}/setup", timeout=10).status_code == 404
+        assert requests.get(f"{portal.url}/setup?code={code[:-1]}x", timeout=10).status_code == 404
+        assert requests.get(f"{portal.url}/api/v1/files", timeout=10).status_code == 401
+
+        browser = requests.Session()
+        token = form_token(browser, link)
+        made = browser.post(
+            f"{portal.url}/setup",
+            data={"csrf_token": token, "code": code, "username": "Root", "password": "a long passphrase",
+                  "confirm": "a long passphrase"},
+            allow_redirects=False, timeout=20,
+        )
+        assert made.status_code == 303, made.text
+        assert "Root" in browser.get(f"{portal.url}/", timeout=10).text
+        # Closed for good, on every worker, even with the right code.
+        for _ in range(6):
+            assert requests.get(link, headers={"Connection": "close"}, timeout=10).status_code == 404
+    finally:
+        portal.stop()
+
+
+def test_failed_sign_ins_are_counted_across_worker_processes(tmp_path):
+    log = tmp_path / "portal.log"
+    portal = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", log_path=log, processes=2)
+    try:
+        browser = requests.Session()
+        token = form_token(browser, f"{portal.url}/login")
+
+        def attempt(password: str) -> requests.Response:
+            # A new connection each time, so the kernel picks a worker each time.
+            return browser.post(
+                f"{portal.url}/login",
+                data={"csrf_token": token, "username": ADMIN_USERNAME, "password": password},
+                headers={"Connection": "close"}, allow_redirects=False, timeout=20,
+            )
+
+        assert [attempt("wrong password").status_code for _ in range(5)] == [401] * 5
+        failures_by_worker = Counter(pid for pid, what in audit_lines(log) if what == "failed")
+        # Keep asking (bounded) until a worker that saw fewer than five of the failures itself
+        # has refused: only the shared count can make it refuse.
+        refused_by: set[str] = set()
+        for _ in range(40):
+            refused = attempt(ADMIN_PASSWORD)  # the right password: refused all the same
+            assert refused.status_code == 429, refused.text
+            assert 0 < int(refused.headers["Retry-After"]) <= 15 * 60
+            refused_by = {pid for pid, what in audit_lines(log) if what == "refused"}
+            if any(failures_by_worker[pid] < 5 for pid in refused_by):
+                break
+        assert any(failures_by_worker[pid] < 5 for pid in refused_by), (failures_by_worker, refused_by)
+    finally:
+        portal.stop()
+    # The audit trail names the user and the address, never the password.
+    text = log.read_text()
+    assert "sign-in failed: username='admin' address=127.0.0.1" in text
+    assert "wrong password" not in text and ADMIN_PASSWORD not in text
+
+
+def audit_lines(log: Path) -> list[tuple[str, str]]:
+    return [match.groups() for match in AUDIT_LINE.finditer(log.read_text())]
+
+
+def test_behind_a_trusted_proxy_failures_count_by_the_forwarded_address(tmp_path):
+    log = tmp_path / "portal.log"
+    portal = RunningPortal(
+        [sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_TRUSTED_PROXY": "127.0.0.1"}, log_path=log
+    )
+    try:
+        browser = requests.Session()
+        token = form_token(browser, f"{portal.url}/login")
+        for client in ("203.0.113.7", "203.0.113.8"):
+            answer = browser.post(
+                f"{portal.url}/login",
+                data={"csrf_token": token, "username": f"someone-{client}", "password": "wrong password"},
+                headers={"X-Forwarded-For": client}, allow_redirects=False, timeout=20,
+            )
+            assert answer.status_code == 401
+    finally:
+        portal.stop()
+    text = log.read_text()
+    assert "address=203.0.113.7" in text and "address=203.0.113.8" in text
