@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import uuid
 from dataclasses import asdict
 from dataclasses import dataclass
@@ -52,6 +53,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 # The helpers shared with the tests and the load test (tests/support.py: standard library only).
 sys.path.insert(0, str(ROOT))
+from tests.support import ADMIN_PASSWORD  # noqa: E402
+from tests.support import ADMIN_USERNAME  # noqa: E402
 from tests.support import ChildExited  # noqa: E402
 from tests.support import bearer_headers  # noqa: E402
 from tests.support import free_port  # noqa: E402
@@ -293,6 +296,30 @@ def fetch(
     while read := response.readinto(view):
         received += read
     return response.status, received
+
+
+def signed_in_cookie(port: int) -> dict[str, str]:
+    """Sign the seeded admin in through the portal's /login form; the session cookie the pages want."""
+    page = fetch_body(port, "/login")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.body.decode(errors="replace"))
+    if page.status != 200 or token is None:
+        raise RuntimeError(f"the portal's sign-in page answered {page.status} without a form")
+    cookie = page.headers.get("Set-Cookie", "").split(";", 1)[0]
+    body = urllib.parse.urlencode({"csrf_token": token.group(1), "username": ADMIN_USERNAME, "password": ADMIN_PASSWORD})
+    connection = connect(port)
+    try:
+        connection.request(
+            "POST", "/login", body=body,
+            headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        response = connection.getresponse()
+        response.read()
+        signed_in = (response.getheader("Set-Cookie") or "").split(";", 1)[0]
+    finally:
+        connection.close()
+    if response.status != 303 or not signed_in:
+        raise RuntimeError(f"signing in to the portal answered {response.status}")
+    return {"Cookie": signed_in}
 
 
 def fetch_body(port: int, path: str, headers: dict[str, str] | None = None) -> Reply:
@@ -625,7 +652,8 @@ class Bench:
 
     def web_form(self, portal: Server) -> tuple[str, Form, dict[str, str]] | None:
         """The portal's upload page, when it has one: its form's action, fields and session cookie."""
-        page = fetch_body(portal.port, "/upload")
+        session = signed_in_cookie(portal.port)
+        page = fetch_body(portal.port, "/upload", session)
         if page.status != 200 or "html" not in page.headers.get("Content-Type", ""):
             return None
         html = page.body.decode(errors="replace")
@@ -643,7 +671,7 @@ class Bench:
         return (
             (action.group(1) if action and action.group(1) else "/upload"),
             Form(field, fields),
-            ({"Cookie": cookie} if cookie else {}),
+            ({"Cookie": cookie} if cookie else session),
         )
 
     def upload_rates(
@@ -947,19 +975,20 @@ class Bench:
         count = 30 if self.quick else 300
         middle = SEED_VIDEOS // 20 // 2
         queries = {"first page": "", "middle page": f"?page={middle}", "search": f"?q={SEARCH_WORDS[3]}"}
-        has_page = fetch_body(portal.port, "/").status == 200
+        session = signed_in_cookie(portal.port)
+        has_page = fetch_body(portal.port, "/", session).status == 200
         results: dict[str, Any] = {}
         for label, query in queries.items():
             results[label] = {
                 "api": latencies_ms(portal.port, "/api/v1/files" + query, count, portal.headers),
                 "fastapi": latencies_ms(fastapi.port, "/api/v1/files" + query, count),
-                "page": latencies_ms(portal.port, "/" + query, count) if has_page else None,
+                "page": latencies_ms(portal.port, "/" + query, count, session) if has_page else None,
             }
         seconds = 1 if self.quick else 5
         throughput = {
             "api": requests_per_second(portal.port, "/api/v1/files", seconds, portal.headers),
             "fastapi": requests_per_second(fastapi.port, "/api/v1/files", seconds),
-            "page": requests_per_second(portal.port, "/", seconds) if has_page else None,
+            "page": requests_per_second(portal.port, "/", seconds, session) if has_page else None,
         }
         self.samples["listing"] = {**results, "throughput": throughput, "videos": SEED_VIDEOS}
         for label, result in results.items():

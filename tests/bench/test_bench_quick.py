@@ -84,4 +84,8 @@ def test_quick_run_records_memory_and_listing_figures(quick_run):
     api = figure(result, "listing", "API first page p50", "FastAPI")
     assert api["value"] > 0 and api["target"] == "< 15 ms"
     assert figure(result, "listing", "API req/s, 16 clients", "FastAPI")["value"] > 0
+    # The pages are measured signed in (through the /login form), not as a redirect to it.
+    assert result["samples"]["listing"]["first page"]["page"]["p50_ms"] > 0
+    assert result["samples"]["listing"]["throughput"]["page"]["rps"] > 0
+    assert figure(result, "upload", "web form", "hash+copy limit")["value"] > 0
     assert result["meta"]["videos"] == 10_000
