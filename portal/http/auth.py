@@ -38,6 +38,8 @@ View = TypeVar("View", bound=Callable[..., object])
 
 #: Methods that change nothing; any other, sent with the session cookie to the API, needs the CSRF token.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Served without asking who is there at all: static files, and the health check (no session look-up).
+UNIDENTIFIED_ENDPOINTS = frozenset({"static", "health.healthz"})
 #: Where the API's scripts send the CSRF token when they use the session cookie.
 CSRF_HEADER = "X-CSRFToken"
 
@@ -127,9 +129,15 @@ def authenticate_request() -> BaseResponse | None:
     """Let the request in, send a visitor to sign in, or refuse: before any view or form reads the body."""
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     access = getattr(view, "portal_access", Access.SIGNED_IN)
-    if request.endpoint == "static":
-        access = Access.PUBLIC
+    if request.endpoint in UNIDENTIFIED_ENDPOINTS:
+        return None
     if access is Access.PUBLIC:
+        # Open to all, but a signed-in caller still sees their name in the page's header; a bad
+        # token is no reason to refuse what needs none.
+        try:
+            g.caller = identify()
+        except errors.Unauthorized:
+            g.caller = None
         return None
     caller = identify()
     g.caller = caller

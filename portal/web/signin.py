@@ -67,6 +67,8 @@ def login() -> BaseResponse | tuple[str, int] | tuple[str, int, dict[str, str]] 
     next_path = safe_next(request.values.get("next"))
     form.next.data = next_path or ""
     if request.method != "POST":
+        if current_caller() is not None:
+            return redirect(next_path or url_for("web.library"), 303)
         return render_template("accounts/login.html", form=form)
     if not form.validate():
         return render_template("accounts/login.html", form=form), 400
