@@ -100,9 +100,11 @@ def register_blueprints(app: Flask) -> None:
     from .api.v1 import bp as api_v1
     from .ops.health import bp as health
     from .web import bp as web
+    from .web.shares import bp as share_links
 
     app.register_blueprint(health)
     app.register_blueprint(web)
+    app.register_blueprint(share_links)
     app.register_blueprint(api_v1)
     # CSRFProtect looks for the token in form fields, which would parse an upload's body first;
     # the API checks the X-CSRFToken header itself, for requests sent with the session cookie

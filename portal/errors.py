@@ -190,6 +190,15 @@ class ShareNotFound(PortalError):
         super().__init__("No share link has this id, or it was revoked; see the video's list of shares.")
 
 
+class ShareLinkUnavailable(ShareNotFound):
+    """What a visitor opening ``/s/<token>`` is told: nothing of why, since it tells nothing of which links exist."""
+
+    def __init__(self) -> None:
+        PortalError.__init__(
+            self, "This share link does not exist, has expired or was revoked: ask whoever sent it for a new one."
+        )
+
+
 class InvalidShareDays(InvalidInput):
     def __init__(self, minimum: int, maximum: int) -> None:
         super().__init__(f"'days' must be a whole number from {minimum} to {maximum}.")

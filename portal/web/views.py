@@ -45,12 +45,14 @@ from ..library.listing import list_videos
 from ..library.models import Video
 from ..library.models import VideoStatus
 from ..library.models import as_utc
+from ..sharing import service as sharing
 from ..uploads.intake import upload_limit
 from ..uploads.request import portal_request
 from ..uploads.request import takes_uploads
 from .components import icon
 from .components import status_badge
 from .forms import ActionForm
+from .forms import ShareForm
 from .forms import UploadForm
 
 bp = Blueprint("web", __name__)
@@ -241,7 +243,23 @@ def some_names(names: list[str], shown: int = 5) -> str:
 @bp.get("/videos/<video_id>")
 @viewable
 def video(video_id: str) -> str:
-    return render_template("videos/video.html", video=service.get_video(video_id), form=ActionForm())
+    return render_video(service.get_video(video_id))
+
+
+def render_video(video: Video, **extra: object) -> str:
+    """The video's page; its share links are listed to signed-in callers only (a visitor cannot share)."""
+    caller = current_caller()
+    shares = sharing.list_shares(video) if caller is not None else []
+    return render_template(
+        "videos/video.html",
+        video=video,
+        form=ActionForm(),
+        share_form=ShareForm(),
+        shares=shares,
+        expired_shares={share.id for share in shares if sharing.is_expired(share)},
+        revocable_shares={share.id for share in shares if caller is not None and sharing.may_revoke(share, caller.user)},
+        **extra,
+    )
 
 
 @bp.route("/videos/<video_id>/stream", methods=["GET", "HEAD"])

@@ -39,6 +39,36 @@
     });
   });
 
+  // A Copy button beside a value shown once (a new share link); without JavaScript the value can be selected.
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var source = document.getElementById(button.dataset.copy);
+    var label = button.querySelector("[data-copy-label]") || button;
+    if (!source) {
+      return;
+    }
+    function copied() {
+      label.textContent = "Copied";
+    }
+    function copyBySelection() {
+      // navigator.clipboard exists only on HTTPS or localhost; the portal is often reached over plain HTTP.
+      source.select();
+      if (document.execCommand("copy")) {
+        copied();
+      }
+    }
+    button.hidden = false;
+    source.addEventListener("focus", function () {
+      source.select();
+    });
+    button.addEventListener("click", function () {
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(source.value).then(copied, copyBySelection);
+      } else {
+        copyBySelection();
+      }
+    });
+  });
+
   // Browsers play MP4 and WebM, not every container the portal stores: say so instead of a broken player.
   document.querySelectorAll("video[data-player]").forEach(function (video) {
     var fallback = document.querySelector("[data-player-fallback]");

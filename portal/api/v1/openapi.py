@@ -24,10 +24,12 @@ from ...errors import DatabaseUnavailable
 from ...errors import EmptyFile
 from ...errors import InsufficientStorage
 from ...errors import InvalidInput
+from ...errors import InvalidShareDays
 from ...errors import MissingFile
 from ...errors import NotAVideo
 from ...errors import PortalError
 from ...errors import RangeNotSatisfiable
+from ...errors import ShareNotFound
 from ...errors import StoredCopyCorrupt
 from ...errors import StoreUnreachable
 from ...errors import UploadTooLarge
@@ -42,11 +44,20 @@ from ...library.listing import MAX_QUERY_LENGTH
 from ...library.listing import SORT_VALUES
 from ...library.listing import Listing
 from ...library.listing import default_per_page
+from ...sharing.service import DEFAULT_DAYS
+from ...sharing.service import MAX_DAYS
+from ...sharing.service import MIN_DAYS
+from ...sharing.service import revoke_refused
 from ...uploads.intake import parse_content_digest
 from ...uploads.intake import parse_sha256_hex
 from ...uploads.intake import upload_limit
 from .routes import NO_BODY
 from .routes import NO_FILE_IN_FORM
+from .shares import BODY_INVALID_JSON
+from .shares import BODY_NOT_AN_OBJECT
+from .shares import BODY_NOT_JSON
+from .shares import BODY_TOO_LONG
+from .shares import unknown_field
 
 PREFIX = "/api/v1"
 VERSION = "1.0.0"
@@ -69,6 +80,17 @@ EXAMPLE_FILE = {
     "verified_at": "2026-05-01T09:30:00.123456Z",
     "url": f"http://localhost:8080{PREFIX}/files/{EXAMPLE_ID}",
     "content_url": f"http://localhost:8080{PREFIX}/files/{EXAMPLE_ID}/content",
+}
+EXAMPLE_SHARE = {
+    "id": 12,
+    "expires_at": "2026-05-08T09:30:00.123456Z",
+    "created_at": "2026-05-01T09:30:00.123456Z",
+    "created_by": "alice",
+}
+EXAMPLE_NEW_SHARE = {
+    "id": 12,
+    "url": "http://localhost:8080/s/Xq3vJ9c0bF1mZtR8yWk2LpA7nD4eHs6u",
+    "expires_at": "2026-05-08T09:30:00.123456Z",
 }
 #: Each content type a stored file can have, in the order of the formats table.
 CONTENT_TYPES = list(dict.fromkeys(video_format.content_type for video_format in FORMATS))
@@ -246,6 +268,134 @@ CONTENT_REQUEST_HEADERS = [
 
 
 
+def share_paths() -> dict[str, Any]:
+    """The share-link operations: make, list and revoke the links that open one video to anyone."""
+    share_id = {
+        "name": "share_id",
+        "in": "path",
+        "required": True,
+        "description": "The link's id, as given when it was made (`id`), e.g. `12`.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+    return {
+        f"{PREFIX}/files/{{video_id}}/shares": {
+            "parameters": [VIDEO_ID],
+            "post": {
+                "operationId": "createShare",
+                "tags": ["shares"],
+                "summary": "Make a share link to the file",
+                "description": "Anyone who may watch the file may share it. The link (`url`, `/s/<token>`) opens a "
+                "player page and the download of this one file to anyone who has it, without an account, until it "
+                f"expires (after `days`, {MIN_DAYS} to {MAX_DAYS}, default {DEFAULT_DAYS}) or is revoked. Its token "
+                "is not kept: the `url` is shown in this answer only.",
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": _ref("schemas", "ShareRequest")}},
+                },
+                "responses": {
+                    "201": {
+                        "description": "Made: the link, shown this once.",
+                        "content": {"application/json": {"schema": _ref("schemas", "NewShare"), "example": EXAMPLE_NEW_SHARE}},
+                    },
+                    **_error(
+                        "`days` is not a whole number from 1 to 90, or the body is not a JSON object of `days`.",
+                        invalid_days=InvalidShareDays(MIN_DAYS, MAX_DAYS),
+                        not_json=InvalidInput(BODY_NOT_JSON),
+                        invalid_json=InvalidInput(BODY_INVALID_JSON),
+                        not_an_object=InvalidInput(BODY_NOT_AN_OBJECT),
+                        unknown_field=unknown_field("expires"),
+                        too_long=InvalidInput(BODY_TOO_LONG),
+                    ),
+                    **_not_found(),
+                    **_unavailable(touches_bytes=False),
+                },
+            },
+            "get": {
+                "operationId": "listShares",
+                "tags": ["shares"],
+                "summary": "List the file's share links",
+                "description": "The links not revoked, oldest first; expired ones too, as `expires_at` shows. "
+                "Their URLs are not listed: a token is not kept once its link is made.",
+                "responses": {
+                    "200": {
+                        "description": "The file's links.",
+                        "content": {
+                            "application/json": {"schema": _ref("schemas", "ShareList"), "example": {"items": [EXAMPLE_SHARE]}}
+                        },
+                    },
+                    **_not_found(),
+                    **_unavailable(touches_bytes=False),
+                },
+            },
+        },
+        f"{PREFIX}/shares/{{share_id}}": {
+            "parameters": [share_id],
+            "delete": {
+                "operationId": "revokeShare",
+                "tags": ["shares"],
+                "summary": "Revoke a share link",
+                "description": "The link stops working at once, for good. Its maker may revoke it, and any admin.",
+                "responses": {
+                    "204": {"description": "Revoked."},
+                    **_error(
+                        "Someone else made this link, and the caller is not an admin.",
+                        forbidden=revoke_refused("alice", "bob"),
+                    ),
+                    **_error("No link has this id, or it was revoked already.", share_not_found=ShareNotFound()),
+                    **_unavailable(touches_bytes=False),
+                },
+            },
+        },
+    }
+
+
+def share_schemas() -> dict[str, Any]:
+    moment = {"type": "string", "format": "date-time"}
+    return {
+        "ShareRequest": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "days": {
+                    "type": ["integer", "null"],
+                    "minimum": MIN_DAYS,
+                    "maximum": MAX_DAYS,
+                    "default": DEFAULT_DAYS,
+                    "description": "How many days the link works; null or left out means the default.",
+                },
+            },
+        },
+        "NewShare": {
+            "type": "object",
+            "required": ["id", "url", "expires_at"],
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "integer", "minimum": 1},
+                "url": {"type": "string", "format": "uri", "description": "The link, `/s/<token>`; shown only now."},
+                "expires_at": {**moment, "description": "When the link stops working, UTC."},
+            },
+        },
+        "Share": {
+            "type": "object",
+            "required": ["id", "expires_at", "created_at", "created_by"],
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "integer", "minimum": 1},
+                "expires_at": {**moment, "description": "When the link stops (or stopped) working, UTC."},
+                "created_at": {**moment, "description": "When it was made, UTC."},
+                "created_by": {"type": "string", "description": "The username of who made it."},
+            },
+        },
+        "ShareList": {
+            "type": "object",
+            "required": ["items"],
+            "additionalProperties": False,
+            "properties": {"items": {"type": "array", "items": _ref("schemas", "Share")}},
+        },
+    }
+
+
+
 def build_document() -> dict[str, Any]:
     """The whole document; paths are absolute, so it is served as is at any host.
 
@@ -268,6 +418,7 @@ def build_document() -> dict[str, Any]:
         "tags": [
             {"name": "files", "description": "Videos and their bytes."},
             {"name": "documentation", "description": "This document and its interactive page."},
+            {"name": "shares", "description": "Links that open one file to anyone who has them, until they expire."},
         ],
         "paths": {
             f"{PREFIX}/files": {
@@ -490,6 +641,7 @@ def build_document() -> dict[str, Any]:
                     },
                 }
             },
+            **share_paths(),
         },
         "components": {
             "schemas": {
@@ -578,6 +730,7 @@ def build_document() -> dict[str, Any]:
                         },
                     },
                 },
+                **share_schemas(),
             }
         },
     }

@@ -1,0 +1,103 @@
+"""Routes of /api/v1 for share links: make, list and revoke the links that open one video to anyone.
+
+Anyone who may watch a video may share it (the default: a signed-in caller
+allowed to read). A link's URL holds its token, which is shown only in the
+answer that makes it: the list shows when each was made, by whom and until
+when, never the URL.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response
+from flask import jsonify
+from flask import request
+from flask import url_for
+
+from ...errors import InvalidInput
+from ...http.auth import caller_required
+from ...library import service
+from ...sharing import service as sharing
+from ...sharing.models import ShareLink
+from . import bp
+from .schemas import iso8601
+
+#: What the body of ``POST /files/<id>/shares`` may hold.
+SHARE_FIELDS = ("days",)
+#: Far more than ``{"days": 90}`` needs; a longer body is refused unread.
+MAX_SHARE_BODY = 1024
+#: How to send the body, said by every refusal of it.
+SHARE_BODY_HINT = (
+    "Send no body for a link of the default 7 days, or a JSON object such as {\"days\": 30} "
+    "with Content-Type: application/json."
+)
+BODY_NOT_JSON = f"The body is not JSON. {SHARE_BODY_HINT}"
+BODY_TOO_LONG = f"The body is longer than {MAX_SHARE_BODY} bytes. {SHARE_BODY_HINT}"
+BODY_INVALID_JSON = f"The body is not valid JSON. {SHARE_BODY_HINT}"
+BODY_NOT_AN_OBJECT = f"The body is not a JSON object. {SHARE_BODY_HINT}"
+
+
+def _has_body() -> bool:
+    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def parse_share_body() -> int | None:
+    """The ``days`` of the request's JSON object; None when there is no body, or no ``days`` in it.
+
+    At most :data:`MAX_SHARE_BODY` bytes are read, whatever the body's length.
+    """
+    if not _has_body():
+        return None
+    if not request.is_json:
+        raise InvalidInput(BODY_NOT_JSON)
+    raw = request.stream.read(MAX_SHARE_BODY + 1)
+    if len(raw) > MAX_SHARE_BODY:
+        raise InvalidInput(BODY_TOO_LONG)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise InvalidInput(BODY_INVALID_JSON) from None
+    if not isinstance(body, dict):
+        raise InvalidInput(BODY_NOT_AN_OBJECT)
+    unknown = sorted(set(body) - set(SHARE_FIELDS))
+    if unknown:
+        raise unknown_field(unknown[0])
+    return body.get("days")
+
+
+def unknown_field(name: str) -> InvalidInput:
+    return InvalidInput(f"Unknown field {name!r}: a share link takes only 'days'.")
+
+
+def share_url(token: str) -> str:
+    return url_for("shares.player", token=token, _external=True)
+
+
+def share_json(share: ShareLink) -> dict[str, Any]:
+    return {
+        "id": share.id,
+        "expires_at": iso8601(share.expires_at),
+        "created_at": iso8601(share.created_at),
+        "created_by": share.created_by.username,
+    }
+
+
+@bp.post("/files/<video_id>/shares")
+def create_share(video_id: str) -> tuple[Response, int]:
+    video = service.get_video(video_id)
+    share, token = sharing.create_share(video, by=caller_required().user, days=parse_share_body())
+    return jsonify(id=share.id, url=share_url(token), expires_at=iso8601(share.expires_at)), 201
+
+
+@bp.get("/files/<video_id>/shares")
+def list_shares(video_id: str) -> Response:
+    video = service.get_video(video_id)
+    return jsonify(items=[share_json(share) for share in sharing.list_shares(video)])
+
+
+@bp.delete("/shares/<int:share_id>")
+def revoke_share(share_id: int) -> tuple[str, int]:
+    sharing.revoke_share(share_id, by=caller_required().user)
+    return "", 204
