@@ -19,10 +19,11 @@ def test_rows_move_to_another_database_and_the_library_is_the_same_there(app, cl
     for name in ("Émile.mp4", "b.mp4", "c.mp4"):
         upload(client, minimal_mp4(os.urandom(100)), name)
     before = listing(client)
+    share = client.post(f"/api/v1/files/{before[0]['id']}/shares", json={"days": 3}).get_json()
     result = app.test_cli_runner().invoke(args=["move-database", "--to", empty_database])
     assert result.exit_code == 0, result.output
-    # The tester, their token and their session, then the three videos.
-    assert "copied 6 rows, 0 already there" in result.output
+    # The tester, their token and their session, the three videos and the share link.
+    assert "copied 7 rows, 0 already there" in result.output
 
     moved = create_app({"TESTING": True, "DATA_DIR": app.config["DATA_DIR"], "SECRET_KEY": "test",
                         "SQLALCHEMY_DATABASE_URI": empty_database})
@@ -33,6 +34,7 @@ def test_rows_move_to_another_database_and_the_library_is_the_same_there(app, cl
     with by_cookie.session_transaction() as session:
         session["_user_id"] = client.session_key
     assert by_cookie.get("/").status_code == 200
+    assert moved.test_client().get(share["url"]).status_code == 200
     # New users and tokens get ids past the copied ones (PostgreSQL's sequences were moved on).
     moved_client = signed_in_client(moved, "newcomer", "viewer")
     assert listing(moved_client) == before
@@ -42,7 +44,7 @@ def test_rows_move_to_another_database_and_the_library_is_the_same_there(app, cl
 
     upload(client, minimal_mp4(), "added meanwhile.mp4")
     again = app.test_cli_runner().invoke(args=["move-database", "--to", empty_database])
-    assert "copied 1 rows, 6 already there" in again.output
+    assert "copied 1 rows, 7 already there" in again.output
     assert len(listing(moved_client)) == 4
     with moved.app_context():
         db.engine.dispose()
