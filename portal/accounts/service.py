@@ -313,12 +313,17 @@ def list_tokens(username: str | None = None) -> list[ApiToken]:
     return list(db.session.scalars(query))
 
 
+def active_tokens() -> list[ApiToken]:
+    """Every user's tokens that still work (neither revoked nor expired), oldest first."""
+    unrevoked = db.session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None)).order_by(ApiToken.id))
+    return [token for token in unrevoked if token_is_active(token)]
+
+
 def active_token_counts() -> dict[int, int]:
-    """How many tokens each user (by id) holds that still work: neither revoked nor expired."""
+    """How many tokens each user (by id) holds that still work."""
     counts: dict[int, int] = {}
-    for token in db.session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None))):
-        if token_is_active(token):
-            counts[token.user_id] = counts.get(token.user_id, 0) + 1
+    for token in active_tokens():
+        counts[token.user_id] = counts.get(token.user_id, 0) + 1
     return counts
 
 

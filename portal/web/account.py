@@ -141,6 +141,7 @@ def _admin_page(add_form: AddUserForm | None = None, error: str | None = None, s
         section="users",
         users=accounts.list_users(),
         token_counts=accounts.active_token_counts(),
+        tokens=accounts.active_tokens(),
         add_form=add_form or AddUserForm(formdata=None),
         error=error,
         roles=ROLE_CHOICES,
@@ -210,4 +211,16 @@ def admin_reset_password(username: str) -> BaseResponse | Page:
     except (errors.InvalidPassword, errors.UserNotFound) as error:
         return _refused(error)
     flash(f"New password set for {user.username}; they are signed out everywhere.", "success")
+    return redirect(url_for("web.admin_users"), 303)
+
+
+@bp.post("/admin/tokens/<int:token_id>/revoke")
+@requires(Action.MANAGE_USERS)
+def admin_revoke_token(token_id: int) -> BaseResponse | Page:
+    """Any user's token, e.g. one that leaked while its owner is away."""
+    try:
+        token = accounts.revoke_token(token_id)
+    except errors.TokenNotFound as error:
+        return _refused(error)
+    flash(f"Token “{token.label or token.id}” of {token.user.username} revoked: it no longer works.", "success")
     return redirect(url_for("web.admin_users"), 303)

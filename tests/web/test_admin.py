@@ -54,13 +54,14 @@ ADMIN_REQUESTS = [
     ("POST", "/admin/users/bob/disable", {}),
     ("POST", "/admin/users/bob/enable", {}),
     ("POST", "/admin/users/bob/password", {"password": PASSWORD}),
+    ("POST", "/admin/tokens/1/revoke", {}),
 ]
 
 
 @pytest.mark.parametrize("role", ["viewer", "uploader"])
 @pytest.mark.parametrize(("method", "path", "data"), ADMIN_REQUESTS)
 def test_only_admins_manage_users(app, role, method, path, data):
-    add_user(app, "bob", "viewer")
+    signed_in_client(app, "bob", "viewer")  # token 1 is bob's
     client = signed_in_client(app, "carol", role)
     if method == "GET":
         response = client.get(path)
@@ -71,6 +72,7 @@ def test_only_admins_manage_users(app, role, method, path, data):
     assert users(app) == {"bob": ("viewer", False), "carol": (role, False)}
     with app.app_context():
         assert service.verify_password("bob", TEST_PASSWORD) is not None
+        assert [token.revoked_at for token in service.list_tokens()] == [None, None]
 
 
 def test_the_users_nav_item_is_for_admins_only(app, admin):
@@ -194,3 +196,18 @@ def test_a_password_reset_ends_the_users_sessions(app, admin, audit):
         assert service.verify_password("bob", TEST_PASSWORD) is None
     assert "user password reset: bob" in audit.messages
     assert PASSWORD not in audit.text
+
+
+def test_an_admin_revokes_any_users_token(app, admin, audit):
+    bob = signed_in_client(app, "bob", "uploader")
+    with app.app_context():
+        bobs_token = service.list_tokens("bob")[0].id
+    assert f'data-token-id="{bobs_token}"' in admin.get("/admin/users").get_data(as_text=True)
+    response = post(admin, f"/admin/tokens/{bobs_token}/revoke")
+    assert response.status_code == 303
+    page = admin.get("/admin/users").get_data(as_text=True)
+    assert "Token “tests” of bob revoked" in page and f'data-token-id="{bobs_token}"' not in page
+    assert bob.get("/api/v1/me").status_code == 401
+    assert any(message.startswith(f"token revoked: id={bobs_token} user=bob") for message in audit.messages)
+    missing = post(admin, "/admin/tokens/999/revoke")
+    assert missing.status_code == 400 and "No token has the id 999" in text(missing)
