@@ -31,7 +31,8 @@ from .forms import ResetPasswordForm
 from .forms import SetRoleForm
 from .views import bp
 
-Page = str | tuple[str, int]
+#: A rendered page and its status.
+Page = tuple[str, int]
 
 #: What each scope lets a token do, beside its checkbox.
 SCOPE_HELP = {
@@ -39,10 +40,6 @@ SCOPE_HELP = {
     Scope.UPLOAD.value: "add videos",
     Scope.DELETE.value: "delete videos (your own, or any as an admin)",
 }
-
-
-def _with_status(page: str, status: int) -> Page:
-    return (page, status) if status != 200 else page
 
 
 # --- one's own account -----------------------------------------------------------
@@ -69,13 +66,13 @@ def _account_page(
         "accounts/account.html",
         section="account",
         password_form=password_form or ChangePasswordForm(formdata=None),
-        token_form=token_form or _token_form(),
+        token_form=token_form or _token_form(blank=True),
         new_token=new_token,
         tokens=accounts.list_tokens(caller.username),
         is_active=accounts.token_is_active,
         scope_help=SCOPE_HELP,
     )
-    return _with_status(page, status)
+    return page, status
 
 
 @bp.get("/account")
@@ -146,7 +143,7 @@ def _admin_page(add_form: AddUserForm | None = None, error: str | None = None, s
         error=error,
         roles=ROLE_CHOICES,
     )
-    return _with_status(page, status)
+    return page, status
 
 
 def _refused(error: errors.PortalError) -> Page:
