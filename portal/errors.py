@@ -142,6 +142,15 @@ class UserExists(PortalError):
         super().__init__(f"A user called {username!r} exists already (names are the same regardless of case).")
 
 
+class LastAdmin(PortalError):
+    """The change would leave no enabled admin, and nobody could manage users any more."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(
+            f"{username!r} is the last enabled admin: make another user an admin first, then try again."
+        )
+
+
 class TokenNotFound(PortalError):
     def __init__(self, token_id: int | str) -> None:
         super().__init__(f"No token has the id {token_id}; see the list of tokens.")

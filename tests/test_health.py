@@ -11,6 +11,10 @@ def test_healthy(client):
     assert response.get_json() == {"status": "ok"}
 
 
+def test_open_to_the_health_check_without_an_account(app):
+    assert app.test_client().get("/healthz").status_code == 200
+
+
 def test_unusable_storage_is_503(client, data_dir):
     shutil.rmtree(data_dir / "files")
     response = client.get("/healthz")

@@ -22,6 +22,8 @@ from ..extensions import Model
 USERNAME_LENGTH = 64
 #: An Argon2 encoded hash is about 100 characters; room for stronger parameters later.
 PASSWORD_HASH_LENGTH = 255
+#: The longest label of a token.
+TOKEN_LABEL_LENGTH = 255
 
 
 def utcnow() -> datetime:
@@ -81,7 +83,7 @@ class ApiToken(Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     #: Space-separated :class:`Scope` values, e.g. ``"read upload"``.
     scopes: Mapped[str] = mapped_column(Text)
-    label: Mapped[str] = mapped_column(String(255), default="")
+    label: Mapped[str] = mapped_column(String(TOKEN_LABEL_LENGTH), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -181,6 +181,8 @@ def set_role(username: str, role: str | Role) -> User:
     """Change a user's role. Tokens keep their scopes; :func:`effective_scopes` limits them to the new role."""
     checked_role = _check_role(role)
     user = get_user(username)
+    if checked_role is not Role.ADMIN:
+        _keep_an_admin(user)
     previous = user.role
     user.role = checked_role.value
     db.session.commit()
@@ -191,12 +193,32 @@ def set_role(username: str, role: str | Role) -> User:
 
 
 def set_disabled(username: str, disabled: bool) -> User:
-    """A disabled user cannot sign in, and none of their tokens is accepted, until enabled again."""
+    """A disabled user cannot sign in, and none of their tokens is accepted, until enabled again.
+
+    Disabling also ends their sessions, so that enabling them again revives no
+    cookie copied before.
+    """
     user = get_user(username)
+    if disabled:
+        _keep_an_admin(user)
+        end_sessions(user)
     user.disabled = disabled
     db.session.commit()
     audit.info("user %s: %s", "disabled" if disabled else "enabled", user.username)
     return user
+
+
+def _keep_an_admin(user: User) -> None:
+    """Refuse to demote or disable the last enabled admin: nobody could manage users after."""
+    if user.role != Role.ADMIN.value or user.disabled:
+        return
+    others = db.session.scalar(
+        select(func.count()).select_from(User).where(
+            User.role == Role.ADMIN.value, User.disabled.is_(False), User.id != user.id
+        )
+    )
+    if not others:
+        raise errors.LastAdmin(user.username)
 
 
 def disable_user(username: str) -> User:
@@ -294,10 +316,28 @@ def list_tokens(username: str | None = None) -> list[ApiToken]:
     return list(db.session.scalars(query))
 
 
-def revoke_token(token_id: int) -> ApiToken:
-    """Revoke a token for good; revoking one already revoked keeps the first moment."""
+def active_tokens() -> list[ApiToken]:
+    """Every user's tokens that still work (neither revoked nor expired), oldest first."""
+    unrevoked = db.session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None)).order_by(ApiToken.id))
+    return [token for token in unrevoked if token_is_active(token)]
+
+
+def active_token_counts() -> dict[int, int]:
+    """How many tokens each user (by id) holds that still work."""
+    counts: dict[int, int] = {}
+    for token in active_tokens():
+        counts[token.user_id] = counts.get(token.user_id, 0) + 1
+    return counts
+
+
+def revoke_token(token_id: int, owner: str | None = None) -> ApiToken:
+    """Revoke a token for good; revoking one already revoked keeps the first moment.
+
+    With ``owner``, only a token of that user: another's is not found, so that
+    a user's own page tells nothing of other users' tokens.
+    """
     token = db.session.get(ApiToken, token_id)
-    if token is None:
+    if token is None or (owner is not None and token.user.username_key != username_key(owner)):
         raise errors.TokenNotFound(token_id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()

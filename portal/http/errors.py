@@ -53,6 +53,7 @@ ERROR_STATUSES: dict[type[errors.PortalError], tuple[int, str]] = {
     errors.UserNotFound: (404, "user_not_found"),
     errors.TokenNotFound: (404, "token_not_found"),
     errors.UserExists: (409, "user_exists"),
+    errors.LastAdmin: (409, "last_admin"),
     errors.FileUnavailable: (409, "file_unavailable"),
     errors.UploadTooLarge: (413, "too_large"),
     errors.NotAVideo: (415, "unsupported_media_type"),

@@ -8,11 +8,18 @@ from flask_wtf.file import MultipleFileField
 from wtforms import HiddenField
 from wtforms import IntegerField
 from wtforms import PasswordField
+from wtforms import SelectField
+from wtforms import SelectMultipleField
 from wtforms import StringField
 from wtforms.validators import EqualTo
 from wtforms.validators import InputRequired
+from wtforms.validators import Length
 from wtforms.validators import Optional
+from wtforms.widgets import CheckboxInput
+from wtforms.widgets import ListWidget
 
+from ..accounts.models import TOKEN_LABEL_LENGTH
+from ..accounts.models import Role
 from ..accounts.service import MIN_PASSWORD_LENGTH
 from ..sharing.service import DEFAULT_DAYS
 from ..sharing.service import MAX_DAYS
@@ -73,4 +80,76 @@ class SetupForm(FlaskForm):
         "Password again",
         validators=[InputRequired("Type the password again."), EqualTo("password", "The two passwords differ.")],
         render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    """A user's own new password: the current one first, so that a borrowed session cannot take the account."""
+
+    current = PasswordField(
+        "Current password",
+        validators=[InputRequired("Type the password you sign in with now.")],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new = PasswordField(
+        "New password",
+        validators=[InputRequired("Choose a new password.")],
+        render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD_LENGTH},
+    )
+    confirm = PasswordField(
+        "New password again",
+        validators=[InputRequired("Type the new password again."), EqualTo("new", "The two new passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A choice of several values as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class CreateTokenForm(FlaskForm):
+    """A new API token. The scopes offered are those of the user's role; the service refuses any other."""
+
+    label = StringField(
+        "Label",
+        validators=[
+            InputRequired("Name the token after what will use it, e.g. “backup script”."),
+            Length(max=TOKEN_LABEL_LENGTH),
+        ],
+        render_kw={"maxlength": TOKEN_LABEL_LENGTH, "placeholder": "backup script", "autocomplete": "off"},
+    )
+    # validate_choice off: a scope the role does not allow gets the service's message, which says why.
+    scopes = MultiCheckboxField("Scopes", validate_choice=False)
+    days = IntegerField(
+        "Expires after (days)",
+        validators=[Optional()],
+        render_kw={"min": 1, "inputmode": "numeric", "placeholder": "never"},
+    )
+
+
+ROLE_CHOICES = [role.value for role in Role]
+
+
+class AddUserForm(FlaskForm):
+    username = StringField("Username", validators=[InputRequired("Choose a username.")], render_kw=USERNAME_INPUT)
+    password = PasswordField(
+        "Password",
+        validators=[InputRequired("Choose a password.")],
+        render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD_LENGTH},
+    )
+    role = SelectField("Role", choices=ROLE_CHOICES, default=Role.VIEWER.value, validate_choice=False)
+
+
+class SetRoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES, validate_choice=False)
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        validators=[InputRequired("Type the new password.")],
+        render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD_LENGTH},
     )

@@ -46,6 +46,7 @@ def test_errors_go_to_stderr_with_a_non_zero_exit(cli):
 
 
 def test_set_role_disable_enable_and_reset_password(app, cli):
+    cli("users", "create", "root", "--role", "admin", "--password-stdin", input=PASSWORD)
     cli("users", "create", "alice", "--role", "viewer", "--password-stdin", input=PASSWORD)
     assert cli("users", "set-role", "alice", "admin").exit_code == 0
     assert cli("users", "disable", "alice").exit_code == 0
@@ -56,6 +57,14 @@ def test_set_role_disable_enable_and_reset_password(app, cli):
     with app.app_context():
         assert service.verify_password("alice", "another long secret").role == "admin"
         assert service.verify_password("alice", PASSWORD) is None
+
+
+def test_the_last_enabled_admin_is_neither_disabled_nor_demoted(cli):
+    cli("users", "create", "root", "--role", "admin", "--password-stdin", input=PASSWORD)
+    for command in (("users", "disable", "root"), ("users", "set-role", "root", "viewer")):
+        result = cli(*command)
+        assert result.exit_code == 1 and "'root' is the last enabled admin" in result.stderr
+    assert cli("users", "list").output.startswith("root\tadmin\tactive\t")
 
 
 def test_tokens_create_prints_only_the_token(app, cli):

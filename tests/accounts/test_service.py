@@ -200,3 +200,51 @@ def test_changes_are_audited_without_secrets(ctx, caplog):
     text = "\n".join(messages)
     assert PASSWORD not in text and "another long secret" not in text
     assert value not in text and token.token_hash not in text
+
+
+def test_the_last_enabled_admin_cannot_be_demoted_or_disabled(ctx):
+    service.create_user("root", PASSWORD, "admin")
+    service.create_user("spare", PASSWORD, "admin")
+    service.disable_user("spare")  # a disabled admin manages nothing: root is the last one
+    with pytest.raises(errors.LastAdmin, match="'root' is the last enabled admin"):
+        service.set_role("root", "uploader")
+    with pytest.raises(errors.LastAdmin):
+        service.disable_user("root")
+    root = service.get_user("root")
+    assert (root.role, root.disabled) == ("admin", False)
+    service.enable_user("spare")
+    service.set_role("root", "uploader")
+    assert service.get_user("root").role == "uploader"
+    with pytest.raises(errors.LastAdmin):
+        service.disable_user("spare")
+
+
+def test_disabling_ends_the_users_sessions_for_good(ctx):
+    user = service.create_user("alice", PASSWORD, "viewer")
+    key = service.start_session(user)
+    service.disable_user("alice")
+    service.enable_user("alice")
+    assert service.session_user(key) is None
+
+
+def test_a_token_is_revoked_on_behalf_of_its_owner_only(ctx):
+    service.create_user("alice", PASSWORD, "viewer")
+    service.create_user("bob", PASSWORD, "viewer")
+    token, _value = service.create_token("alice", ["read"])
+    with pytest.raises(errors.TokenNotFound):
+        service.revoke_token(token.id, owner="bob")
+    assert token.revoked_at is None
+    assert service.revoke_token(token.id, owner="ALICE").revoked_at is not None
+
+
+def test_active_token_counts_leave_out_revoked_and_expired_tokens(ctx):
+    alice = service.create_user("alice", PASSWORD, "viewer")
+    bob = service.create_user("bob", PASSWORD, "viewer")
+    service.create_token("alice", ["read"])
+    revoked, _ = service.create_token("alice", ["read"])
+    service.revoke_token(revoked.id)
+    expired, _ = service.create_token("bob", ["read"], days=1)
+    expired.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert service.active_token_counts() == {alice.id: 1}
+    assert bob.id not in service.active_token_counts()

@@ -1,7 +1,9 @@
 """The pages in a real browser: Debian's Chromium driven by playwright, against ``python wsgi.py``.
 
-What a person does: upload through the form and watch the progress bar, play and
-seek the video, download it, delete it. Screenshots of every page go to
+What a person does: sign in through the form, upload and watch the progress bar,
+play and seek the video, download it, delete it, make an API token. Each test
+signs in as the admin ``admin`` (made here when the server was not started with
+one); the videos it needs are seeded through the API with a token of theirs. Screenshots of every page go to
 ``test-artifacts/web/`` (not committed) so that a person can look at them.
 Without Chromium or playwright these tests skip; ``.ci/run`` makes such a skip a failure.
 """
@@ -14,7 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
+from tests.support import ADMIN_PASSWORD
+from tests.support import ADMIN_USERNAME as ADMIN
 from tests.support import RunningPortal
 from tests.support import minimal_mp4
 
@@ -54,10 +59,29 @@ def browser():
         browser.close()
 
 
+class Portal:
+    """A running portal as the tests use it: ``api`` calls it as the admin; ``browser_state`` is their signed-in cookie."""
+
+    def __init__(self, running: RunningPortal) -> None:
+        self.running = running
+        self.url = running.url
+        self.data_dir = running.data_dir
+        # RunningPortal seeded the admin and a token of theirs before the server started.
+        self.api = running.http
+        self.browser_state: dict | None = None
+
+    def stop(self) -> None:
+        self.running.stop()
+
+
+def start_portal(data_dir: Path, env: dict[str, str]) -> Portal:
+    return Portal(RunningPortal([sys.executable, "wsgi.py"], data_dir, env))
+
+
 @pytest.fixture
 def portal(tmp_path):
     # Room for the few MiB these tests send, whatever small limit the suite runs with.
-    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_MAX_CONTENT_LENGTH": str(64 * 1024 * 1024)})
+    running = start_portal(tmp_path / "data", {"PORTAL_MAX_CONTENT_LENGTH": str(64 * 1024 * 1024)})
     yield running
     running.stop()
 
@@ -74,16 +98,39 @@ class CspWatch:
             self.violations.append(message.text)
 
 
-def open_page(browser, **options) -> tuple[Page, CspWatch]:
-    context = browser.new_context(viewport=options.pop("viewport", DESKTOP), **options)
+def sign_in(page: Page, portal: Portal) -> None:
+    """Sign in as the admin through the form, as a person does."""
+    page.goto(portal.url + "/login")
+    submit_sign_in(page, ADMIN_PASSWORD)
+
+
+def submit_sign_in(page: Page, password: str) -> None:
+    page.get_by_label("Username").fill(ADMIN)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def open_page(browser, portal: Portal | None = None, **options) -> tuple[Page, CspWatch]:
+    """A page in a new browser context; with ``portal``, signed in as its admin.
+
+    The first context of a portal signs in through the form; the later ones
+    start from its cookies, so that a test pays for one sign-in.
+    """
+    state = portal.browser_state if portal else None
+    context = browser.new_context(viewport=options.pop("viewport", DESKTOP), storage_state=state, **options)
     page = context.new_page()
     page.set_default_timeout(15_000)
-    return page, CspWatch(page)
+    csp = CspWatch(page)
+    if portal is not None and state is None:
+        with page.expect_navigation(url=portal.url + "/"):
+            sign_in(page, portal)
+        portal.browser_state = context.storage_state()
+    return page, csp
 
 
 @pytest.fixture
-def page(browser):
-    page, csp = open_page(browser, accept_downloads=True)
+def page(browser, portal):
+    page, csp = open_page(browser, portal, accept_downloads=True)
     yield page
     page.context.close()
     assert csp.violations == []
@@ -94,8 +141,8 @@ def screenshot(page: Page, name: str, full_page: bool = True) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
-def seed(portal: RunningPortal, content: bytes, filename: str) -> dict:
-    response = portal.http.post(portal.url + "/api/v1/files", files={"file": (filename, content)}, timeout=30)
+def seed(portal: Portal, content: bytes, filename: str) -> dict:
+    response = portal.api.post(portal.url + "/api/v1/files", files={"file": (filename, content)}, timeout=30)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -137,7 +184,7 @@ def test_upload_through_the_form_fills_the_progress_bar_and_opens_the_video(page
     assert seen[-1]["state"] == "Uploaded"
     expect(page.get_by_role("heading", level=1)).to_have_text("Sample clip.mp4")
     video_id = page.url.rsplit("/", 1)[1]
-    stored = portal.http.get(f"{portal.url}/api/v1/files/{video_id}", timeout=10).json()
+    stored = portal.api.get(f"{portal.url}/api/v1/files/{video_id}", timeout=10).json()
     assert stored["sha256"] == hashlib.sha256(real_mp4).hexdigest()
 
 
@@ -195,7 +242,7 @@ def test_several_files_upload_one_after_the_other_then_the_library(page, portal,
 def test_upload_form_works_without_javascript(browser, portal, real_mp4, tmp_path):
     path = tmp_path / "plain.mp4"
     path.write_bytes(real_mp4)
-    page, csp = open_page(browser, java_script_enabled=False)
+    page, csp = open_page(browser, portal, java_script_enabled=False)
     try:
         page.goto(portal.url + "/upload")
         page.get_by_label("Choose video files").set_input_files(path)
@@ -262,12 +309,12 @@ def test_delete_through_the_dialog_removes_the_video(page, portal, real_mp4):
         dialog.get_by_role("button", name="Delete for good").click()
     expect(page.locator(".alert--success")).to_have_text("Deleted “unwanted.mp4”.")
     expect(page.locator(".video-card__title")).to_have_text(["wanted.mp4"])
-    assert portal.http.get(f"{portal.url}/api/v1/files/{video['id']}", timeout=10).status_code == 404
+    assert portal.api.get(f"{portal.url}/api/v1/files/{video['id']}", timeout=10).status_code == 404
 
 
 def test_delete_through_the_confirmation_page_without_javascript(browser, portal, real_mp4):
     video = seed(portal, real_mp4, "unwanted.mp4")
-    page, csp = open_page(browser, java_script_enabled=False)
+    page, csp = open_page(browser, portal, java_script_enabled=False)
     try:
         page.goto(f"{portal.url}/videos/{video['id']}")
         page.get_by_role("link", name="Delete").click()
@@ -281,7 +328,7 @@ def test_delete_through_the_confirmation_page_without_javascript(browser, portal
     finally:
         page.context.close()
     assert csp.violations == []
-    assert portal.http.get(f"{portal.url}/api/v1/files/{video['id']}", timeout=10).status_code == 404
+    assert portal.api.get(f"{portal.url}/api/v1/files/{video['id']}", timeout=10).status_code == 404
 
 
 # --- how the pages look ----------------------------------------------------------------
@@ -299,14 +346,14 @@ def test_library_pages_on_a_laptop_and_a_phone(browser, page, portal, real_mp4, 
     screenshot(page, "library")
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
-    phone, csp = open_page(browser, viewport=PHONE, is_mobile=True, has_touch=True)
+    phone, csp = open_page(browser, portal, viewport=PHONE, is_mobile=True, has_touch=True)
     try:
         phone.goto(portal.url + "/")
         screenshot(phone, "library-phone")
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         phone.goto(portal.url + "/upload")
         screenshot(phone, "upload-phone")
-        video_id = portal.http.get(portal.url + "/api/v1/files?sort=-size", timeout=10).json()["items"][0]["id"]
+        video_id = portal.api.get(portal.url + "/api/v1/files?sort=-size", timeout=10).json()["items"][0]["id"]
         phone.goto(f"{portal.url}/videos/{video_id}")
         screenshot(phone, "video-phone")
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
@@ -329,10 +376,13 @@ def test_error_pages_match_the_site(page, portal):
 def test_expired_form_says_so_and_stores_nothing(browser, portal, real_mp4, tmp_path):
     path = tmp_path / "late.mp4"
     path.write_bytes(real_mp4)
-    page, csp = open_page(browser, java_script_enabled=False)
+    page, csp = open_page(browser, portal, java_script_enabled=False)
     try:
         page.goto(portal.url + "/upload")
-        page.context.clear_cookies()  # the session, and with it the form's token, is gone
+        # Signing in again in another tab starts a new session: the form's token belonged to the old one.
+        other = page.context.new_page()
+        sign_in(other, portal)
+        expect(other.get_by_role("link", name=re.compile(ADMIN))).to_be_visible()
         page.get_by_label("Choose video files").set_input_files(path)
         with page.expect_navigation() as navigation:
             page.locator("[data-upload-submit]").click()
@@ -343,13 +393,13 @@ def test_expired_form_says_so_and_stores_nothing(browser, portal, real_mp4, tmp_
     finally:
         page.context.close()
     assert csp.violations == []
-    assert portal.http.get(portal.url + "/api/v1/files", timeout=10).json()["total"] == 0
+    assert portal.api.get(portal.url + "/api/v1/files", timeout=10).json()["total"] == 0
     assert [p for p in (portal.data_dir / "files").rglob("*") if p.is_file()] == []
 
 
 def test_dark_scheme_keeps_the_pages_readable(browser, portal, real_mp4):
     video = seed(portal, real_mp4, "night.mp4")
-    page, csp = open_page(browser, color_scheme="dark")
+    page, csp = open_page(browser, portal, color_scheme="dark")
     try:
         page.goto(portal.url + "/")
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
@@ -386,12 +436,12 @@ def test_delete_dialog_works_from_the_keyboard(page, portal, real_mp4):
 
 def test_too_large_file_is_refused_saying_the_limit(browser, tmp_path):
     limit = 256 * 1024
-    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_MAX_CONTENT_LENGTH": str(limit)})
+    running = start_portal(tmp_path / "data", {"PORTAL_MAX_CONTENT_LENGTH": str(limit)})
     path = tmp_path / "big.mp4"
     path.write_bytes(minimal_mp4(bytes(limit)))
     message = f"The file is larger than the limit of 256.0 KiB ({limit} bytes)."
-    scripted, scripted_csp = open_page(browser)
-    plain, plain_csp = open_page(browser, java_script_enabled=False)
+    scripted, scripted_csp = open_page(browser, running)
+    plain, plain_csp = open_page(browser, running, java_script_enabled=False)
     try:
         scripted.goto(running.url + "/upload")
         scripted.get_by_label("Choose video files").set_input_files(path)
@@ -412,3 +462,64 @@ def test_too_large_file_is_refused_saying_the_limit(browser, tmp_path):
         running.stop()
     assert scripted_csp.violations == [] and plain_csp.violations == []
     assert [p for p in (tmp_path / "data" / "files").rglob("*") if p.is_file()] == []
+
+
+# --- accounts ------------------------------------------------------------------------
+
+
+def test_sign_in_through_the_form_then_sign_out(browser, portal):
+    page, csp = open_page(browser)
+    try:
+        page.goto(portal.url + "/")
+        page.wait_for_url(re.compile(r"/login\?next=/$"))
+        with page.expect_navigation() as navigation:
+            submit_sign_in(page, "not-the-password")
+        assert navigation.value.status == 401
+        expect(page.get_by_role("alert")).to_have_text("Wrong username or password, or the account is disabled.")
+        screenshot(page, "login-error")
+        with page.expect_navigation(url=portal.url + "/"):
+            submit_sign_in(page, ADMIN_PASSWORD)
+        account_link = page.get_by_role("link", name="admin (admin)")
+        expect(account_link).to_have_attribute("href", "/account")
+        expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Users")).to_be_visible()
+        with page.expect_navigation(url=portal.url + "/login"):
+            page.get_by_role("button", name="Sign out").click()
+        expect(page.locator(".alert--success")).to_have_text("Signed out.")
+        page.goto(portal.url + "/upload")
+        page.wait_for_url(re.compile(r"/login\?next=/upload$"))
+    finally:
+        page.context.close()
+    assert csp.violations == []
+
+
+def test_a_token_made_on_the_account_page_is_shown_once_and_copied(page, portal):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=portal.url)
+    page.goto(portal.url + "/account")
+    page.get_by_label("Label").fill("nightly backup")
+    page.get_by_label("upload").check()
+    page.get_by_label("Expires after (days)").fill("30")
+    page.get_by_role("button", name="Create token").click()
+    value_field = page.locator("[data-token-value]")
+    value = value_field.input_value()
+    assert value.startswith("ptl_")
+    page.get_by_role("button", name="Copy").click()
+    expect(page.locator("[data-copy-label]")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == value
+    row = page.locator("tr", has_text="nightly backup")
+    expect(row).to_contain_text("read upload")
+    screenshot(page, "account-token")
+    me = requests.get(portal.url + "/api/v1/me", headers={"Authorization": f"Bearer {value}"}, timeout=10)
+    assert me.status_code == 200 and me.json()["username"] == ADMIN
+    page.goto(portal.url + "/account")
+    expect(page.locator("[data-token-value]")).to_have_count(0)
+    assert value not in page.content()
+    page.goto(portal.url + "/admin/users")
+    page.get_by_label("Username", exact=True).fill("ann.editor")
+    page.get_by_label("Password", exact=True).fill("a long enough secret")
+    page.get_by_label("Role", exact=True).select_option("uploader")
+    page.get_by_role("button", name="Add user").click()
+    expect(page.locator(".alert--success")).to_have_text("Added ann.editor (uploader).")
+    page.get_by_role("button", name="Disable ann.editor").click()
+    expect(page.locator("tr[data-user='ann.editor']")).to_contain_text("Disabled")
+    expect(page.locator("tr[data-user='admin']")).to_contain_text("Active")
+    screenshot(page, "admin-users")
