@@ -379,8 +379,10 @@ def test_expired_form_says_so_and_stores_nothing(browser, portal, real_mp4, tmp_
     page, csp = open_page(browser, portal, java_script_enabled=False)
     try:
         page.goto(portal.url + "/upload")
-        # Signing in again in another tab starts a new session: the form's token belonged to the old one.
+        # Signing out and in again in another tab starts a new session: the form's token belonged to the old one.
         other = page.context.new_page()
+        other.goto(portal.url + "/")
+        other.get_by_role("button", name="Sign out").click()
         sign_in(other, portal)
         expect(other.get_by_role("link", name=re.compile(ADMIN))).to_be_visible()
         page.get_by_label("Choose video files").set_input_files(path)
