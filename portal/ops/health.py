@@ -9,12 +9,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
+from ..http.auth import public
 from ..storage import current_storage
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
+@public
 def healthz() -> tuple[Response, int]:
     problems = []
     try:
