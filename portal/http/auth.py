@@ -40,6 +40,10 @@ View = TypeVar("View", bound=Callable[..., object])
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Where the API's scripts send the CSRF token when they use the session cookie.
 CSRF_HEADER = "X-CSRFToken"
+#: The 401 of an ``Authorization`` header that is not ``Bearer <token>``.
+MALFORMED_AUTHORIZATION = "Send the API token as 'Authorization: Bearer <token>'."
+#: The 401 of a token that names nobody, or nobody who may still use it.
+UNUSABLE_TOKEN = "The API token is unknown, expired or revoked, or its owner is disabled."
 
 
 class Access(str, enum.Enum):
@@ -98,10 +102,10 @@ def _bearer_caller() -> Caller | None:
         return None
     scheme, _, value = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
-        raise errors.Unauthorized("Send the API token as 'Authorization: Bearer <token>'.")
+        raise errors.Unauthorized(MALFORMED_AUTHORIZATION)
     found = accounts.authenticate_token(value.strip())
     if found is None:
-        raise errors.Unauthorized("The API token is unknown, expired or revoked, or its owner is disabled.")
+        raise errors.Unauthorized(UNUSABLE_TOKEN)
     user, token = found
     return Caller(user, token=token)
 
@@ -125,6 +129,9 @@ def _check_csrf_header() -> None:
 
 def authenticate_request() -> BaseResponse | None:
     """Let the request in, send a visitor to sign in, or refuse: before any view or form reads the body."""
+    if request.routing_exception is not None:
+        # No view answers (an unknown path, a wrong method): the 404 or 405 says nothing an account guards.
+        return None
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     access = getattr(view, "portal_access", Access.SIGNED_IN)
     if request.endpoint == "static":
