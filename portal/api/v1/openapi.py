@@ -19,9 +19,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app
+
+from ...accounts.models import ApiToken
+from ...accounts.models import Role
+from ...accounts.models import Scope
+from ...accounts.models import User
+from ...accounts.permissions import ACTION_SCOPES
+from ...accounts.permissions import Action
+from ...accounts.permissions import Caller
+from ...accounts.permissions import check
+from ...accounts.service import TOKEN_PREFIX
 from ...errors import ChecksumMismatch
+from ...errors import CsrfTokenMissing
 from ...errors import DatabaseUnavailable
 from ...errors import EmptyFile
+from ...errors import Forbidden
 from ...errors import InsufficientStorage
 from ...errors import InvalidInput
 from ...errors import MissingFile
@@ -30,8 +43,12 @@ from ...errors import PortalError
 from ...errors import RangeNotSatisfiable
 from ...errors import StoredCopyCorrupt
 from ...errors import StoreUnreachable
+from ...errors import Unauthorized
 from ...errors import UploadTooLarge
 from ...errors import VideoNotFound
+from ...http.auth import MALFORMED_AUTHORIZATION
+from ...http.auth import UNUSABLE_TOKEN
+from ...http.errors import BEARER_CHALLENGE
 from ...http.errors import status_of
 from ...library.formats import ACCEPTED_FORMATS
 from ...library.formats import FORMATS
@@ -42,6 +59,7 @@ from ...library.listing import MAX_QUERY_LENGTH
 from ...library.listing import SORT_VALUES
 from ...library.listing import Listing
 from ...library.listing import default_per_page
+from ...library.models import Video
 from ...uploads.intake import parse_content_digest
 from ...uploads.intake import parse_sha256_hex
 from ...uploads.intake import upload_limit
@@ -67,9 +85,11 @@ EXAMPLE_FILE = {
     "status": "ok",
     "created_at": "2026-05-01T09:30:00.123456Z",
     "verified_at": "2026-05-01T09:30:00.123456Z",
+    "owner": "alice",
     "url": f"http://localhost:8080{PREFIX}/files/{EXAMPLE_ID}",
     "content_url": f"http://localhost:8080{PREFIX}/files/{EXAMPLE_ID}/content",
 }
+EXAMPLE_ME = {"username": "alice", "role": "uploader", "scopes": ["read", "upload"], "token_id": 3}
 #: Each content type a stored file can have, in the order of the formats table.
 CONTENT_TYPES = list(dict.fromkeys(video_format.content_type for video_format in FORMATS))
 
@@ -203,6 +223,7 @@ def _content_responses(with_body: bool) -> dict[str, Any]:
     )
     unsatisfiable["416"]["headers"] = {"Content-Range": UNSATISFIABLE_RANGE}
     errors = {
+        **_refusals(Action.READ),
         **_not_found(),
         **_error(
             "The stored bytes no longer match the checksum, or are gone: the file is not served.",
@@ -245,6 +266,73 @@ CONTENT_REQUEST_HEADERS = [
 ]
 
 
+# --- who may call ---------------------------------------------------------------
+
+#: An operation that needs an account: an API token (or the web session's cookie).
+SIGNED_IN = [{"bearer": []}]
+#: Why a change may be refused with 400 whatever its input: bearer requests never are.
+CSRF_FAILED = "Sent with the web session's cookie but without the page's CSRF token in `X-CSRFToken`."
+#: An operation open to everyone.
+OPEN: list[dict[str, list[str]]] = []
+
+
+def _viewing_security() -> list[dict[str, list[str]]]:
+    """Listing and watching: with ``PUBLIC_VIEWING`` on, also without any credentials."""
+    return [*SIGNED_IN, {}] if current_app.config["PUBLIC_VIEWING"] else SIGNED_IN
+
+
+def forbidden(caller: Caller, action: Action, video: Video | None = None) -> Forbidden:
+    """What :func:`~portal.accounts.permissions.check` says when it refuses, so examples quote its words."""
+    try:
+        check(caller, action, video)
+    except Forbidden as error:
+        return error
+    raise AssertionError(f"{caller.username} may {action.value}: no example of a refusal")
+
+
+def _example_caller(role: Role, scopes: set[Scope] | None = None) -> Caller:
+    """A caller as the examples show them: signed in by the session, or by a token of ``scopes``."""
+    user = User(id=1, username="alice", role=role.value)
+    token = ApiToken(scopes=" ".join(sorted(scope.value for scope in scopes))) if scopes is not None else None
+    return Caller(user, token=token)
+
+
+def _unauthorized() -> dict[str, dict[str, Any]]:
+    responses = _error(
+        "No credentials, an `Authorization` header that is not `Bearer <token>`, or a token that is "
+        "unknown, expired or revoked, or whose owner is disabled.",
+        no_credentials=Unauthorized(),
+        malformed_header=Unauthorized(MALFORMED_AUTHORIZATION),
+        unusable_token=Unauthorized(UNUSABLE_TOKEN),
+    )
+    responses["401"]["headers"] = {
+        "WWW-Authenticate": {
+            "description": "What to send: an API token (RFC 6750).",
+            "schema": {"type": "string", "const": BEARER_CHALLENGE},
+        }
+    }
+    return responses
+
+
+def _refusals(action: Action) -> dict[str, dict[str, Any]]:
+    """The 401 and 403 of an operation that needs ``action``: the token's scope, the role, the owner."""
+    other_scopes = set(Scope) - {ACTION_SCOPES[action]}
+    refusals = {"missing_scope": forbidden(_example_caller(Role.ADMIN, other_scopes), action)}
+    reasons = "the token lacks the scope"
+    if action is not Action.READ:
+        refusals["role_too_low"] = forbidden(_example_caller(Role.VIEWER), action)
+        reasons = "the token lacks the scope, or the role is too low"
+    if action is Action.DELETE:
+        others = Video(owner=User(id=2, username="bob", role=Role.UPLOADER.value))
+        refusals["someone_elses_file"] = forbidden(_example_caller(Role.UPLOADER), action, others)
+        reasons = "the token lacks the scope, the role is too low, or an uploader's file is someone else's"
+    return {**_unauthorized(), **_error(f"Signed in, but {reasons}.", **refusals)}
+
+
+def _csrf_failed() -> dict[str, dict[str, Any]]:
+    """The 400 of a change sent with the web session's cookie (as the pages' scripts do) without its CSRF token."""
+    return _error(CSRF_FAILED, csrf_failed=CsrfTokenMissing())
+
 
 def build_document() -> dict[str, Any]:
     """The whole document; paths are absolute, so it is served as is at any host.
@@ -262,19 +350,42 @@ def build_document() -> dict[str, Any]:
                 "Version 1 of the portal's JSON API. Every error is JSON "
                 "`{\"error\": {\"code\": \"...\", \"message\": \"...\"}}`; the message says what to fix. "
                 "Unknown paths answer 404 and wrong methods 405 with an `Allow` header, in the same shape. "
-                "Later versions are served beside this one under their own prefix; v1 does not change."
+                "Later versions are served beside this one under their own prefix; v1 does not change.\n\n"
+                f"Send an API token (`{TOKEN_PREFIX}...`, made on the account page or with `flask tokens create`) as "
+                "`Authorization: Bearer <token>`; press \"Authorize\" to try the operations here with one. "
+                "The web session's cookie is taken too, for the pages' own scripts; a change sent with it needs "
+                "the page's CSRF token in `X-CSRFToken`."
             ),
         },
         "tags": [
+            {"name": "account", "description": "The caller's own account."},
             {"name": "files", "description": "Videos and their bytes."},
             {"name": "documentation", "description": "This document and its interactive page."},
         ],
         "paths": {
+            f"{PREFIX}/me": {
+                "get": {
+                    "operationId": "getMe",
+                    "tags": ["account"],
+                    "summary": "Who the caller is",
+                    "description": "Any account may ask, whatever its token's scopes.",
+                    "security": SIGNED_IN,
+                    "responses": {
+                        "200": {
+                            "description": "The caller: their role, and with a token its id and its scopes.",
+                            "content": {"application/json": {"schema": _ref("schemas", "Me"), "example": EXAMPLE_ME}},
+                        },
+                        **_unauthorized(),
+                        **_unavailable(touches_bytes=False),
+                    },
+                }
+            },
             f"{PREFIX}/files": {
                 "get": {
                     "operationId": "listFiles",
                     "tags": ["files"],
                     "summary": "List files, newest first",
+                    "security": _viewing_security(),
                     "parameters": [
                         {
                             "name": "page",
@@ -321,6 +432,7 @@ def build_document() -> dict[str, Any]:
                             "A parameter is not valid.",
                             bad_request=refusal(lambda: Listing.parse(per_page=str(MAX_PER_PAGE + 1))),
                         ),
+                        **_refusals(Action.READ),
                         **_unavailable(touches_bytes=False),
                     },
                 },
@@ -328,6 +440,7 @@ def build_document() -> dict[str, Any]:
                     "operationId": "uploadFile",
                     "tags": ["files"],
                     "summary": "Upload one video",
+                    "security": SIGNED_IN,
                     "description": (
                         "Send the video as the multipart field `file`, or as the raw request body (any "
                         "content type but multipart) with its name in the `filename` query parameter, which "
@@ -381,14 +494,16 @@ def build_document() -> dict[str, Any]:
                         },
                         **_error(
                             "No file, an empty file, more than one file, a form that cannot carry a file, "
-                            "or a malformed `sha256`/`Content-Digest`.",
+                            f"or a malformed `sha256`/`Content-Digest`. {CSRF_FAILED}",
                             missing_file=MissingFile(),
                             form_encoded=MissingFile(NO_FILE_IN_FORM),
                             no_body=MissingFile(NO_BODY),
                             empty_file=EmptyFile(),
                             bad_sha256=refusal(lambda: parse_sha256_hex("not-hex")),
                             bad_content_digest=refusal(lambda: parse_content_digest("sha-256=:not-base64:")),
+                            csrf_failed=CsrfTokenMissing(),
                         ),
+                        **_refusals(Action.UPLOAD),
                         **_error(
                             "The file is larger than the portal accepts (its `MAX_CONTENT_LENGTH` setting).",
                             too_large=UploadTooLarge(upload_limit()),
@@ -415,8 +530,10 @@ def build_document() -> dict[str, Any]:
                     "operationId": "getFile",
                     "tags": ["files"],
                     "summary": "Describe one file",
+                    "security": _viewing_security(),
                     "responses": {
                         "200": _file_response("The file's JSON; `status` tells whether its bytes are intact."),
+                        **_refusals(Action.READ),
                         **_not_found(),
                         **_unavailable(touches_bytes=False),
                     },
@@ -425,8 +542,12 @@ def build_document() -> dict[str, Any]:
                     "operationId": "deleteFile",
                     "tags": ["files"],
                     "summary": "Delete a file and its bytes",
+                    "description": "Uploaders delete their own files; admins any file.",
+                    "security": SIGNED_IN,
                     "responses": {
                         "204": {"description": "Deleted."},
+                        **_csrf_failed(),
+                        **_refusals(Action.DELETE),
                         **_not_found(),
                         **_unavailable(touches_bytes=True),
                     },
@@ -438,6 +559,7 @@ def build_document() -> dict[str, Any]:
                     "operationId": "downloadFile",
                     "tags": ["files"],
                     "summary": "Download the bytes",
+                    "security": _viewing_security(),
                     "description": "Conditional and range requests are answered as HTTP says; every answer "
                     "carries the file's checksum as `ETag` and `Repr-Digest`.",
                     "parameters": CONTENT_REQUEST_HEADERS,
@@ -447,6 +569,7 @@ def build_document() -> dict[str, Any]:
                     "operationId": "headFile",
                     "tags": ["files"],
                     "summary": "The download's headers, without the bytes",
+                    "security": _viewing_security(),
                     "parameters": CONTENT_REQUEST_HEADERS,
                     "responses": _content_responses(with_body=False),
                 },
@@ -457,8 +580,11 @@ def build_document() -> dict[str, Any]:
                     "operationId": "verifyFile",
                     "tags": ["files"],
                     "summary": "Re-check the stored bytes against the checksum now",
+                    "security": SIGNED_IN,
                     "responses": {
                         "200": _file_response("The file's JSON after the check: `status` and `verified_at` are fresh."),
+                        **_csrf_failed(),
+                        **_refusals(Action.READ),
                         **_not_found(),
                         **_unavailable(touches_bytes=True),
                     },
@@ -469,6 +595,7 @@ def build_document() -> dict[str, Any]:
                     "operationId": "getOpenApiDocument",
                     "tags": ["documentation"],
                     "summary": "This document",
+                    "security": OPEN,
                     "responses": {
                         "200": {
                             "description": "The OpenAPI 3.1 document of /api/v1.",
@@ -482,6 +609,7 @@ def build_document() -> dict[str, Any]:
                     "operationId": "getDocumentationPage",
                     "tags": ["documentation"],
                     "summary": "Interactive documentation (this page)",
+                    "security": OPEN,
                     "responses": {
                         "200": {
                             "description": "An HTML page that renders this document and can call the API.",
@@ -492,6 +620,14 @@ def build_document() -> dict[str, Any]:
             },
         },
         "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": f"An API token, `{TOKEN_PREFIX}...`. It does what its scopes say "
+                    "(`read`, `upload`, `delete`), never more than its owner's role allows.",
+                }
+            },
             "schemas": {
                 "File": {
                     "type": "object",
@@ -524,10 +660,32 @@ def build_document() -> dict[str, Any]:
                             "format": "date-time",
                             "description": "When the bytes were last checked against the checksum, UTC.",
                         },
+                        "owner": {
+                            "type": ["string", "null"],
+                            "description": "The username of who uploaded it; null only for a file stored before "
+                            "the first admin existed (the first admin then owns it).",
+                        },
                         "url": {"type": "string", "format": "uri", "description": "This file's JSON."},
                         "content_url": {"type": "string", "format": "uri", "description": "This file's bytes."},
                     },
                     "example": EXAMPLE_FILE,
+                },
+                "Me": {
+                    "type": "object",
+                    "required": ["username", "role"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "username": {"type": "string"},
+                        "role": {"type": "string", "enum": [role.value for role in Role]},
+                        "scopes": {
+                            "type": "array",
+                            "items": {"type": "string", "enum": [scope.value for scope in Scope]},
+                            "uniqueItems": True,
+                            "description": "Only with a token: what it may do, within the role.",
+                        },
+                        "token_id": {"type": "integer", "description": "Only with a token: its id (`tokens list`)."},
+                    },
+                    "dependentRequired": {"scopes": ["token_id"], "token_id": ["scopes"]},
                 },
                 "Page": {
                     "type": "object",
