@@ -16,7 +16,9 @@ import secrets
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
+from typing import Any
 from typing import Iterable
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError
@@ -25,7 +27,9 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update as sa_update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
 
 from .. import errors
 from ..extensions import db
@@ -157,9 +161,11 @@ def adopt_ownerless_videos(admin: User) -> None:
     """Give the videos of a library older than accounts to its first admin, so that each has an owner."""
     from ..library.models import Video
 
-    adopted = db.session.execute(
+    # An UPDATE's result is a cursor's, which counts the rows it changed.
+    result = cast(CursorResult[Any], db.session.execute(
         sa_update(Video).where(Video.owner_id.is_(None)).values(owner_id=admin.id)
-    ).rowcount
+    ))
+    adopted = result.rowcount
     db.session.commit()
     if adopted:
         audit.info("videos without an owner given to %s: %d", admin.username, adopted)
@@ -339,7 +345,7 @@ def authenticate_token(value: str) -> tuple[User, ApiToken] | None:
 # --- signing in ----------------------------------------------------------------
 
 
-def _failures_since(since: datetime, column: object, value: str) -> list[datetime]:
+def _failures_since(since: datetime, column: InstrumentedAttribute[Any], value: str) -> list[datetime]:
     query = select(SignInFailure.at).where(column == value, SignInFailure.at > since).order_by(SignInFailure.at)
     return [_as_utc(moment) for moment in db.session.scalars(query)]
 

@@ -269,7 +269,7 @@ CONTENT_REQUEST_HEADERS = [
 # --- who may call ---------------------------------------------------------------
 
 #: An operation that needs an account: an API token (or the web session's cookie).
-SIGNED_IN = [{"bearer": []}]
+SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}]
 #: Why a change may be refused with 400 whatever its input: bearer requests never are.
 CSRF_FAILED = "Sent with the web session's cookie but without the page's CSRF token in `X-CSRFToken`."
 #: An operation open to everyone.
