@@ -30,6 +30,7 @@ from urllib.parse import urlparse
 from flask import Flask
 from sqlalchemy.engine import make_url
 
+from ..accounts.service import SETUP_CODE
 from ..extensions import db
 from ..storage import storage_of
 
@@ -92,9 +93,7 @@ def startup_line(app: Flask, host: str, port: int, processes: int) -> str:
     """
     from .. import __version__
 
-    shown_host = "localhost" if host in ("0.0.0.0", "::", "") else host
-    if ":" in shown_host:
-        shown_host = f"[{shown_host}]"
+    shown_host = _shown_host(host)
     database = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     database_kind = database.get_backend_name()
     database_place = database.database if database_kind == "sqlite" else f"{database.host or 'localhost'}/{database.database}"
@@ -110,10 +109,29 @@ def startup_line(app: Flask, host: str, port: int, processes: int) -> str:
     )
 
 
+def _shown_host(host: str) -> str:
+    """The host a person on this machine opens: ``localhost`` for every address, IPv6 in brackets."""
+    shown = "localhost" if host in ("0.0.0.0", "::", "") else host
+    return f"[{shown}]" if ":" in shown else shown
+
+
+def setup_line(app: Flask, host: str, port: int) -> str | None:
+    """The one-time link that creates the first admin, while no account exists (None after).
+
+    It carries a secret, but only the person who started the server sees it,
+    and it stops working as soon as it has been used.
+    """
+    code = app.extensions.get(SETUP_CODE)
+    if code is None:
+        return None
+    return f"no account exists yet: create the first admin at http://{_shown_host(host)}:{port}/setup?code={code}"
+
+
 def announce(app: Flask, host: str, port: int, processes: int) -> None:
-    line = startup_line(app, host, port, processes)
-    log.info("%s", line)
-    print(line, flush=True)
+    for line in (startup_line(app, host, port, processes), setup_line(app, host, port)):
+        if line is not None:
+            log.info("%s", line)
+            print(line, flush=True)
 
 
 def serve(app: Flask) -> None:

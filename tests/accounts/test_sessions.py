@@ -226,3 +226,19 @@ def test_five_wrong_setup_codes_block_the_right_one(app):
     assert int(blocked.headers["Retry-After"]) > 0
     with app.app_context():
         assert accounts.setup_needed()
+
+
+def test_server_prints_the_setup_link_while_no_account_exists(app):
+    from portal.ops.server import setup_line
+
+    code = app.extensions[SETUP_CODE]
+    assert setup_line(app, "0.0.0.0", 8080).endswith(f" http://localhost:8080/setup?code={code}")
+    assert len(code) >= 22, "128 bits or more, URL-safe"
+    add_user(app, "root", "admin")
+    restarted = create_app({"TESTING": True, "DATA_DIR": app.config["DATA_DIR"], "SECRET_KEY": "test",
+                            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+    try:
+        assert setup_line(restarted, "0.0.0.0", 8080) is None
+    finally:
+        with restarted.app_context():
+            db.engine.dispose()
