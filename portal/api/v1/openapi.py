@@ -4,10 +4,11 @@ Its shape is written out, because the contract (every status, header and
 example a client may rely on) says more than the views do. Every fact that some
 code enforces is read from that code instead, so the two cannot drift: each
 error's status and code from :data:`portal.http.errors.ERROR_STATUSES`, its
-example message from the domain error itself (or from the parser that refuses
-the input), the limits and defaults from :mod:`portal.library.listing`, the
-formats from :mod:`portal.library.formats`, and the upload limit and page size
-from the app's settings. :func:`build_document` therefore runs in an app context.
+example message from the domain error itself (or from the parser or the
+permission check that refuses the input or the caller), the limits and
+defaults from :mod:`portal.library.listing`, the formats from
+:mod:`portal.library.formats`, and the upload limit and page size from the
+app's settings. :func:`build_document` therefore runs in an app context.
 
 ``tests/api/test_v1_openapi.py`` compares it with the blueprint's URL map, so a
 route added without its description, or a description left behind by a removed
@@ -662,8 +663,8 @@ def build_document() -> dict[str, Any]:
                         },
                         "owner": {
                             "type": ["string", "null"],
-                            "description": "The username of who uploaded it; null only for a file stored before "
-                            "the first admin existed (the first admin then owns it).",
+                            "description": "The username of who uploaded it. Null only while no admin exists: "
+                            "files stored before the portal had accounts go to the first admin.",
                         },
                         "url": {"type": "string", "format": "uri", "description": "This file's JSON."},
                         "content_url": {"type": "string", "format": "uri", "description": "This file's bytes."},
