@@ -116,6 +116,11 @@ def identify() -> Caller | None:
         caller = _bearer_caller()
         if caller is not None:
             return caller
+    return _session_caller()
+
+
+def _session_caller() -> Caller | None:
+    """The caller the session cookie names, if any."""
     user = current_user._get_current_object()
     return user if isinstance(user, Caller) else None
 
@@ -130,7 +135,9 @@ def _check_csrf_header() -> None:
 def authenticate_request() -> BaseResponse | None:
     """Let the request in, send a visitor to sign in, or refuse: before any view or form reads the body."""
     if request.routing_exception is not None:
-        # No view answers (an unknown path, a wrong method): the 404 or 405 says nothing an account guards.
+        # No view answers (an unknown path, a wrong method): the 404 or 405 says nothing an account
+        # guards. Its page still shows who is signed in.
+        g.caller = _session_caller()
         return None
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     access = getattr(view, "portal_access", Access.SIGNED_IN)

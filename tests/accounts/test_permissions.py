@@ -254,6 +254,17 @@ def test_visitor_gets_401_on_every_api_route_but_the_documentation(app, library)
             assert response.get_json()["error"]["code"] == "unauthorized"
 
 
+def test_wrong_method_and_unknown_path_answer_the_same_to_everyone(app, library):
+    """No view runs, so nothing an account guards: 405 with Allow, and 404, in the API's JSON."""
+    for client in (app.test_client(), signed_in_client(app, "uma")):
+        wrong = client.put("/api/v1/openapi.json")
+        assert wrong.status_code == 405
+        assert set(wrong.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+        assert client.get("/api/v1/no-such-thing").get_json()["error"]["code"] == "not_found"
+    page = signed_in_client(app, "uma").get("/no/such/page")
+    assert page.status_code == 404 and "uma" in page.get_data(as_text=True), "the page still says who is signed in"
+
+
 def test_visitor_is_sent_to_sign_in_from_every_page(app, library):
     visitor = app.test_client()
     video = f"/videos/{library['own']}"
