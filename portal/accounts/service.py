@@ -18,6 +18,7 @@ from datetime import timedelta
 from datetime import timezone
 from typing import Any
 from typing import Iterable
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError
@@ -26,7 +27,9 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update as sa_update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import joinedload
 
 from .. import errors
@@ -161,8 +164,11 @@ def adopt_ownerless_videos(admin: User) -> None:
     """Give the videos of a library older than accounts to its first admin, so that each has an owner."""
     from ..library.models import Video
 
-    result = db.session.execute(sa_update(Video).where(Video.owner_id.is_(None)).values(owner_id=admin.id))
-    adopted = getattr(result, "rowcount", 0)
+    # An UPDATE's result is a cursor's, which counts the rows it changed.
+    result = cast(CursorResult[Any], db.session.execute(
+        sa_update(Video).where(Video.owner_id.is_(None)).values(owner_id=admin.id)
+    ))
+    adopted = result.rowcount
     db.session.commit()
     if adopted:
         audit.info("videos without an owner given to %s: %d", admin.username, adopted)
@@ -387,7 +393,7 @@ def authenticate_token(value: str) -> tuple[User, ApiToken] | None:
 # --- signing in ----------------------------------------------------------------
 
 
-def _failures_since(since: datetime, column: Any, value: str) -> list[datetime]:
+def _failures_since(since: datetime, column: InstrumentedAttribute[Any], value: str) -> list[datetime]:
     query = select(SignInFailure.at).where(column == value, SignInFailure.at > since).order_by(SignInFailure.at)
     return [_as_utc(moment) for moment in db.session.scalars(query)]
 

@@ -42,6 +42,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 UNIDENTIFIED_ENDPOINTS = frozenset({"static", "health.healthz"})
 #: Where the API's scripts send the CSRF token when they use the session cookie.
 CSRF_HEADER = "X-CSRFToken"
+#: The 401 of an ``Authorization`` header that is not ``Bearer <token>``.
+MALFORMED_AUTHORIZATION = "Send the API token as 'Authorization: Bearer <token>'."
+#: The 401 of a token that names nobody, or nobody who may still use it.
+UNUSABLE_TOKEN = "The API token is unknown, expired or revoked, or its owner is disabled."
 
 
 class Access(str, enum.Enum):
@@ -100,10 +104,10 @@ def _bearer_caller() -> Caller | None:
         return None
     scheme, _, value = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
-        raise errors.Unauthorized("Send the API token as 'Authorization: Bearer <token>'.")
+        raise errors.Unauthorized(MALFORMED_AUTHORIZATION)
     found = accounts.authenticate_token(value.strip())
     if found is None:
-        raise errors.Unauthorized("The API token is unknown, expired or revoked, or its owner is disabled.")
+        raise errors.Unauthorized(UNUSABLE_TOKEN)
     user, token = found
     return Caller(user, token=token)
 
@@ -114,6 +118,11 @@ def identify() -> Caller | None:
         caller = _bearer_caller()
         if caller is not None:
             return caller
+    return _session_caller()
+
+
+def _session_caller() -> Caller | None:
+    """The caller the session cookie names, if any."""
     user = current_user._get_current_object()
     return user if isinstance(user, Caller) else None
 
@@ -127,6 +136,11 @@ def _check_csrf_header() -> None:
 
 def authenticate_request() -> BaseResponse | None:
     """Let the request in, send a visitor to sign in, or refuse: before any view or form reads the body."""
+    if request.routing_exception is not None:
+        # No view answers (an unknown path, a wrong method): the 404 or 405 says nothing an account
+        # guards. Its page still shows who is signed in.
+        g.caller = _session_caller()
+        return None
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     access = getattr(view, "portal_access", Access.SIGNED_IN)
     if request.endpoint in UNIDENTIFIED_ENDPOINTS:

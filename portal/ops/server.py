@@ -30,6 +30,7 @@ from urllib.parse import urlparse
 from flask import Flask
 from sqlalchemy.engine import make_url
 
+from ..accounts.service import SETUP_CODE
 from ..extensions import db
 from ..storage import storage_of
 
@@ -127,9 +128,11 @@ def startup_line(app: Flask, host: str, port: int, processes: int) -> str:
 
 
 def setup_line(app: Flask, host: str, port: int) -> str | None:
-    """While no account exists: the one-time link that creates the first admin (None once one exists)."""
-    from ..accounts.service import SETUP_CODE
+    """While no account exists: the one-time link that creates the first admin (None once one exists).
 
+    It carries a secret, but only the person who started the server sees it,
+    and it stops working as soon as the first admin exists.
+    """
     code = app.extensions.get(SETUP_CODE)
     if code is None:
         return None

@@ -1,9 +1,11 @@
-"""/api/v1/docs in a real browser: Swagger UI renders offline, and "Try it out" calls the API.
+"""/api/v1/docs in a real browser: Swagger UI renders offline, "Authorize" takes a token, and "Try it out" calls the API.
 
 The portal runs under waitress in a child process (``python wsgi.py``) on
 127.0.0.1; Debian's chromium is driven by Playwright. Every request the page
 makes is recorded, so the tests also prove it loads nothing from elsewhere and
-breaks no rule of its Content-Security-Policy.
+breaks no rule of its Content-Security-Policy. The page is open to everyone;
+the operations are tried with an admin's token pasted into "Authorize", as a
+person holding one would.
 """
 
 from __future__ import annotations
@@ -53,11 +55,25 @@ def portal(tmp_path):
 
 
 @pytest.fixture
-def docs(browser, portal):
-    """The docs page, loaded; ``requests`` lists every URL it asked for, ``failures`` the page's own
-    files (not the API's answers) that failed or came back with an error status."""
-    # Every call of "Try it out" carries the token, as a script's would.
-    context = browser.new_context(accept_downloads=True, extra_http_headers=portal.auth_headers)
+def token(portal) -> str:
+    """The admin's API token of every scope, seeded by RunningPortal before the server started."""
+    return portal.token
+
+
+def authorize(page, token: str) -> None:
+    """Press "Authorize", paste the token for the bearer scheme, and close the dialog."""
+    page.locator(".auth-wrapper button.authorize").click()
+    dialog = page.locator(".modal-ux")
+    dialog.locator("input").first.fill(token)
+    dialog.locator("button.modal-btn.auth.authorize").click()
+    dialog.locator("button.btn-done").click()
+
+
+@pytest.fixture
+def docs(browser, portal, token):
+    """The docs page, loaded and authorized with ``token``; ``requests`` lists every URL it asked for,
+    ``failures`` the page's own files (not the API's answers) that failed or came back with an error status."""
+    context = browser.new_context(accept_downloads=True)
     page = context.new_page()
     page.requests = []
     page.failures = []
@@ -72,13 +88,14 @@ def docs(browser, portal):
     page.add_init_script(RECORD_CSP_VIOLATIONS)
     page.goto(portal.url + "/api/v1/docs")
     page.wait_for_selector("#operations-files-listFiles", timeout=30_000)
+    authorize(page, token)
     yield page
     context.close()
 
 
-def operation(page, operation_id: str):
+def operation(page, operation_id: str, tag: str = "files"):
     """Open an operation's panel and press "Try it out"."""
-    block = page.locator(f"#operations-files-{operation_id}")
+    block = page.locator(f"#operations-{tag}-{operation_id}")
     block.locator(".opblock-summary").first.click()
     block.locator("button.try-out__btn").click()
     return block
@@ -108,6 +125,26 @@ def test_docs_page_lists_every_operation_offline(docs, portal):
     assert_clean(docs, portal)
 
 
+def test_authorized_page_says_who_the_token_belongs_to(docs, portal):
+    block = operation(docs, "getMe", tag="account")
+    assert execute(block) == "200"
+    body = block.locator(".live-responses-table .response-col_description pre").first.inner_text()
+    assert json.loads(body)["username"] == "admin"
+    assert json.loads(body)["scopes"] == ["delete", "read", "upload"]
+    assert_clean(docs, portal)
+
+
+def test_page_without_authorize_gets_the_documented_401(browser, portal):
+    """The page itself is open; its calls without a token are refused as the document says."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(portal.url + "/api/v1/docs")
+    page.wait_for_selector("#operations-files-listFiles", timeout=30_000)
+    assert page.locator(".auth-wrapper button.authorize").is_visible()
+    assert execute(operation(page, "getMe", tag="account")) == "401"
+    context.close()
+
+
 def test_try_it_out_lists_files_with_200(docs, portal):
     block = operation(docs, "listFiles")
     assert execute(block) == "200"
@@ -116,7 +153,7 @@ def test_try_it_out_lists_files_with_200(docs, portal):
     assert_clean(docs, portal)
 
 
-def test_try_it_out_uploads_downloads_and_deletes(docs, portal, tmp_path):
+def test_try_it_out_uploads_downloads_and_deletes(docs, portal, token, tmp_path):
     video = minimal_mp4()
     path = tmp_path / "from-the-docs.mp4"
     path.write_bytes(video)
@@ -140,7 +177,7 @@ def test_try_it_out_uploads_downloads_and_deletes(docs, portal, tmp_path):
     delete = operation(docs, "deleteFile")
     delete.locator('tr[data-param-name="video_id"] input').fill(video_id)
     assert execute(delete) == "204"
-    listing = urllib.request.Request(f"{portal.url}/api/v1/files", headers=portal.auth_headers)
+    listing = urllib.request.Request(f"{portal.url}/api/v1/files", headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(listing) as response:
         assert json.load(response)["total"] == 0
     assert_clean(docs, portal)

@@ -10,6 +10,7 @@ import io
 import pytest
 
 from portal.library.integrity import CorruptionDetected
+from tests.helpers import add_user
 from tests.helpers import incoming_files
 from tests.helpers import row_count
 from tests.helpers import signed_in_client
@@ -252,8 +253,9 @@ def test_client_disconnect_mid_upload_leaves_nothing(app, client, data_dir, vide
 
     from portal.accounts.service import get_user
 
+    add_user(app, "uma", "uploader")
     with app.test_request_context(), pytest.raises(ConnectionResetError):
-        service.store_stream(DroppedConnection(), "a.mp4", [], owner=get_user("tester"))
+        service.store_stream(DroppedConnection(), "a.mp4", [], owner=get_user("uma"))
     assert_nothing_stored(app, data_dir)
 
 

@@ -5,6 +5,8 @@ parameters, bodies and headers) through the WSGI app; every answer is checked
 for server errors and against the document: status, content type, headers and
 body schema. A second test sends requests that reach the success answers
 (201, 200, 206, 304, 416, 204), which random bytes and random ids rarely do.
+Both send an admin's token, as the document's bearer scheme asks; the generated
+requests that leave it out or spoil it must get the documented 401.
 """
 
 from __future__ import annotations
@@ -38,14 +40,23 @@ CONFIG = {
 
 
 @pytest.fixture
-def api_schema(app):
-    """The document the app serves, run against the app itself.
+def admin_token(app) -> str:
+    """A token of every scope, whose owner may do everything: a refusal then is the request's fault."""
+    return signed_in_client(app).token
+
+
+@pytest.fixture
+def api_schema(app, admin_token):
+    """The document the app serves, run against the app itself, with the admin's token.
 
     Loaded with ``from_dict`` rather than ``from_wsgi``, which leaves out the
-    operation that serves the document, so that one is checked too.
+    operation that serves the document, so that one is checked too. The token
+    is given as the credentials of the document's bearer scheme, so the
+    generated requests carry it, except those that test what happens without it.
     """
-    document = signed_in_client(app).get("/api/v1/openapi.json").get_json()
-    schema = schemathesis.openapi.from_dict(document, config=schemathesis.Config.from_dict(CONFIG))
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    config = {**CONFIG, "auth": {"openapi": {"bearer": {"bearer": admin_token}}}}
+    schema = schemathesis.openapi.from_dict(document, config=schemathesis.Config.from_dict(config))
     schema.app = app
     return schema
 
@@ -64,24 +75,26 @@ def test_every_operation_answers_as_documented(case):
     case.call_and_validate()
 
 
-def test_successful_answers_match_the_document(app, api_schema):
+def test_successful_answers_match_the_document(app, api_schema, admin_token):
+    """Cases made by hand get no credentials from the configuration: each call sends the token."""
+    bearer = {"Authorization": f"Bearer {admin_token}"}
     video = minimal_mp4()
     digest = hashlib.sha256(video).hexdigest()
     upload = api_schema["/api/v1/files"]["POST"]
 
     created = upload.Case(media_type="multipart/form-data", body={"file": video, "sha256": digest})
-    response = created.call_and_validate()
+    response = created.call_and_validate(headers=bearer)
     assert response.status_code == 201
     raw = upload.Case(media_type="application/octet-stream", body=video, query={"filename": "raw.mp4"})
-    assert raw.call_and_validate().status_code == 201
+    assert raw.call_and_validate(headers=bearer).status_code == 201
     video_id = response.json()["id"]
     path = {"video_id": video_id}
 
     listing = api_schema["/api/v1/files"]["GET"].Case(query={"q": "raw", "sort": "filename"})
-    assert listing.call_and_validate().json()["total"] == 1
-    assert api_schema["/api/v1/files/{video_id}"]["GET"].Case(path_parameters=path).call_and_validate().status_code == 200
+    assert listing.call_and_validate(headers=bearer).json()["total"] == 1
+    assert api_schema["/api/v1/files/{video_id}"]["GET"].Case(path_parameters=path).call_and_validate(headers=bearer).status_code == 200
     verify = api_schema["/api/v1/files/{video_id}/verify"]["POST"].Case(path_parameters=path)
-    assert verify.call_and_validate().json()["status"] == "ok"
+    assert verify.call_and_validate(headers=bearer).json()["status"] == "ok"
 
     for method in ("GET", "HEAD"):
         content = api_schema["/api/v1/files/{video_id}/content"][method]
@@ -93,7 +106,10 @@ def test_successful_answers_match_the_document(app, api_schema):
         }
         for status, headers in answers.items():
             case = content.Case(path_parameters=path, headers=headers)
-            assert case.call_and_validate().status_code == status, (method, headers)
+            assert case.call_and_validate(headers=bearer).status_code == status, (method, headers)
+
+    me = api_schema["/api/v1/me"]["GET"].Case().call_and_validate(headers=bearer).json()
+    assert (me["username"], me["role"]) == ("tester", "admin")
 
     delete = api_schema["/api/v1/files/{video_id}"]["DELETE"].Case(path_parameters=path)
-    assert delete.call_and_validate().status_code == 204
+    assert delete.call_and_validate(headers=bearer).status_code == 204

@@ -57,11 +57,10 @@ def counted_statements(app):
         event.remove(engine, "before_cursor_execute", record)
 
 
-def statements_for(app, client, query: str) -> list[str]:
-    """The statements of one listing that read videos (the caller's token look-up is the same for any page)."""
-    client.get("/api/v1/files?" + query)  # warm up: connection set-up is not the listing's cost
+def statements_for(app, client, url: str) -> list[str]:
+    client.get(url)  # warm up: connection set-up is not the listing's cost
     with counted_statements(app) as statements:
-        response = client.get("/api/v1/files?" + query)
+        response = client.get(url)
     assert response.status_code == 200
     assert sum("api_tokens" in statement for statement in statements) == 1, statements
     return [statement for statement in statements if "videos" in statement]
@@ -69,8 +68,10 @@ def statements_for(app, client, query: str) -> list[str]:
 
 @pytest.mark.parametrize("extra", ["", "&q=clip", "&sort=filename", "&sort=-size&page=2"])
 def test_listing_runs_the_same_statements_for_one_item_and_a_hundred(app, client, many_videos, extra):
-    one = statements_for(app, client, "per_page=1" + extra)
-    hundred = statements_for(app, client, "per_page=100" + extra)
+    one = statements_for(app, client, "/api/v1/files?per_page=1" + extra)
+    hundred = statements_for(app, client, "/api/v1/files?per_page=100" + extra)
+    # Finding the caller costs the same on every request: what the listing itself adds is counted.
+    caller = statements_for(app, client, "/api/v1/me")
     assert len(client.get("/api/v1/files?per_page=100" + extra).get_json()["items"]) == 100
     assert len(hundred) == len(one)
-    assert len(hundred) <= 2, hundred
+    assert len(hundred) - len(caller) <= 2, hundred

@@ -10,12 +10,15 @@ import pytest
 from openapi_spec_validator import validate
 
 from portal import create_app
+from portal.accounts import service as accounts
 from portal.api.v1.openapi import build_document
 from portal.api.v1.routes import NO_FILE_IN_FORM
+from portal.errors import CsrfTokenMissing
 from portal.errors import DatabaseUnavailable
 from portal.errors import RangeNotSatisfiable
 from portal.errors import StoreUnreachable
 from portal.errors import UploadTooLarge
+from portal.http.errors import BEARER_CHALLENGE
 from portal.http.errors import ERROR_STATUSES
 from portal.library.formats import FORMATS
 from portal.library.listing import DEFAULT_SORT
@@ -23,8 +26,10 @@ from portal.library.listing import MAX_PAGE
 from portal.library.listing import MAX_PER_PAGE
 from portal.library.listing import MAX_QUERY_LENGTH
 from portal.library.listing import SORT_VALUES
+from tests.helpers import add_user
 from tests.helpers import signed_in_client
 from tests.helpers import upload
+from tests.web.conftest import csrf_token
 
 ROOT = Path(__file__).resolve().parents[2]
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -179,7 +184,7 @@ def test_upload_documents_multipart_and_raw_body(document):
     assert set(form["properties"]) == {"file", "sha256"}
     parameters = {(parameter["in"], parameter["name"]) for parameter in upload_operation["parameters"]}
     assert parameters == {("query", "filename"), ("query", "sha256"), ("header", "Content-Digest")}
-    assert set(upload_operation["responses"]) == {"201", "400", "413", "415", "422", "503", "507"}
+    assert set(upload_operation["responses"]) == {"201", "400", "401", "403", "413", "415", "422", "503", "507"}
 
 
 def test_download_documents_ranges_and_conditions(document):
@@ -341,3 +346,118 @@ def test_unsatisfiable_range_is_documented_with_its_header_and_body(client, docu
     assert response.get_json()["error"]["code"] == documented_error(document, content, "get", 416, "range_not_satisfiable")["code"]
     assert response.get_json()["error"]["message"] == RangeNotSatisfiable(len(video_bytes)).message
     assert "Content-Range" in document["paths"][content]["head"]["responses"]["416"]["headers"]
+
+
+# --- who may call ----------------------------------------------------------------
+
+OPEN_OPERATIONS = {("/api/v1/openapi.json", "get"), ("/api/v1/docs", "get")}
+
+
+def operations(document: dict):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield path, method, operation
+
+
+def test_every_operation_but_the_documentation_needs_the_bearer_token(document):
+    assert document["components"]["securitySchemes"]["bearer"] | {"description": ""} == {
+        "type": "http", "scheme": "bearer", "description": "",
+    }
+    for path, method, operation in operations(document):
+        if (path, method) in OPEN_OPERATIONS:
+            assert operation["security"] == [], (path, method)
+            assert not {"401", "403"} & set(operation["responses"]), (path, method)
+        else:
+            assert operation["security"] == [{"bearer": []}], (path, method)
+            unauthorized = operation["responses"]["401"]
+            assert unauthorized["headers"]["WWW-Authenticate"]["schema"]["const"] == BEARER_CHALLENGE, (path, method)
+            if path != "/api/v1/me":
+                assert "403" in operation["responses"], (path, method)
+
+
+def test_public_viewing_documents_listing_and_watching_without_credentials(tmp_path):
+    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test", "PUBLIC_VIEWING": True})
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    anyone = {
+        (path, method) for path, method, operation in operations(document) if {} in operation.get("security", [{}])
+    }
+    assert anyone == {
+        ("/api/v1/files", "get"),
+        ("/api/v1/files/{video_id}", "get"),
+        ("/api/v1/files/{video_id}/content", "get"),
+        ("/api/v1/files/{video_id}/content", "head"),
+    }
+
+
+def test_unauthorized_examples_are_what_the_api_answers(app, document):
+    anonymous = app.test_client()
+    answers = [
+        anonymous.get("/api/v1/files"),
+        anonymous.get("/api/v1/files", headers={"Authorization": "Basic YWxpY2U6c2VjcmV0"}),
+        anonymous.get("/api/v1/files", headers={"Authorization": "Bearer ptl_no-such-token"}),
+    ]
+    documented = [error for p, m, status, error in error_examples(document) if (p, m, status) == ("/api/v1/files", "get", 401)]
+    assert len(documented) == 3
+    for response in answers:
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == BEARER_CHALLENGE
+        assert response.get_json()["error"] in documented
+    assert {response.get_json()["error"]["message"] for response in answers} == {error["message"] for error in documented}
+
+
+def test_forbidden_examples_are_what_the_api_answers(app, document, video_bytes):
+    """The examples' alice and bob, for real: alice's refusals word for word, as an uploader, then a viewer."""
+    add_user(app, "bob", "uploader")
+    video_id = upload(signed_in_client(app, "bob"), video_bytes).get_json()["id"]
+    add_user(app, "alice", "uploader")
+    alice, read_only = signed_in_client(app, "alice"), signed_in_client(app, "alice", scopes=["read"])
+    file_path = "/api/v1/files/{video_id}"
+    as_uploader = [
+        (alice.delete(f"/api/v1/files/{video_id}"), file_path, "delete"),
+        (read_only.delete(f"/api/v1/files/{video_id}"), file_path, "delete"),
+        (signed_in_client(app, "alice", scopes=["upload"]).get(f"/api/v1/files/{video_id}"), file_path, "get"),
+    ]
+    with app.app_context():
+        accounts.set_role("alice", "viewer")
+    # The token alice made as an uploader carries every scope: her role, not the token, now refuses.
+    as_viewer = [
+        (alice.delete(f"/api/v1/files/{video_id}"), file_path, "delete"),
+        (upload(alice, video_bytes), "/api/v1/files", "post"),
+    ]
+    for response, path, method in as_uploader + as_viewer:
+        assert response.status_code == 403, response.get_json()
+        documented = [error for p, m, status, error in error_examples(document) if (p, m, status) == (path, method, 403)]
+        assert response.get_json()["error"] in documented, (path, method)
+
+
+def csrf_header(client) -> dict[str, str]:
+    """The CSRF token of ``client``'s session, as the pages' scripts send it (every signed-in page has one)."""
+    return {"X-CSRFToken": csrf_token(client, "/")}
+
+
+def test_csrf_failure_is_documented_for_every_change_and_is_what_cookie_callers_get(client, document, video_bytes):
+    video_id = upload(client, video_bytes).get_json()["id"]
+    cookie_only = client.without_token()
+    headers = csrf_header(cookie_only)
+    cases = [
+        (upload(cookie_only, video_bytes), "/api/v1/files", "post"),
+        (cookie_only.post(f"/api/v1/files/{video_id}/verify"), "/api/v1/files/{video_id}/verify", "post"),
+        (cookie_only.delete(f"/api/v1/files/{video_id}"), "/api/v1/files/{video_id}", "delete"),
+    ]
+    for response, path, method in cases:
+        assert response.status_code == 400
+        assert response.get_json()["error"] == documented_error(document, path, method, 400, "csrf_failed")
+        assert response.get_json()["error"]["message"] == CsrfTokenMissing().message
+    assert cookie_only.post(f"/api/v1/files/{video_id}/verify", headers=headers).status_code == 200
+
+
+def test_me_answers_as_its_schema_says(app, client, document):
+    schemas = document["components"]["schemas"]
+    schema = {**schemas["Me"], "components": {"schemas": schemas}}
+    with_token = client.get("/api/v1/me").get_json()
+    with_cookie = client.without_token().get("/api/v1/me").get_json()
+    for body in (with_token, with_cookie):
+        jsonschema.validate(body, schema, cls=jsonschema.Draft202012Validator)
+    assert set(with_token) == {"username", "role", "scopes", "token_id"}
+    assert with_cookie == {"username": "tester", "role": "admin"}

@@ -4,10 +4,11 @@ Its shape is written out, because the contract (every status, header and
 example a client may rely on) says more than the views do. Every fact that some
 code enforces is read from that code instead, so the two cannot drift: each
 error's status and code from :data:`portal.http.errors.ERROR_STATUSES`, its
-example message from the domain error itself (or from the parser that refuses
-the input), the limits and defaults from :mod:`portal.library.listing`, the
-formats from :mod:`portal.library.formats`, and the upload limit and page size
-from the app's settings. :func:`build_document` therefore runs in an app context.
+example message from the domain error itself (or from the parser or the
+permission check that refuses the input or the caller), the limits and
+defaults from :mod:`portal.library.listing`, the formats from
+:mod:`portal.library.formats`, and the upload limit and page size from the
+app's settings. :func:`build_document` therefore runs in an app context.
 
 ``tests/api/test_v1_openapi.py`` compares it with the blueprint's URL map, so a
 route added without its description, or a description left behind by a removed
@@ -19,9 +20,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app
+
+from ...accounts.models import ApiToken
+from ...accounts.models import Role
+from ...accounts.models import Scope
+from ...accounts.models import User
+from ...accounts.permissions import ACTION_SCOPES
+from ...accounts.permissions import Action
+from ...accounts.permissions import Caller
+from ...accounts.permissions import check
+from ...accounts.service import TOKEN_PREFIX
 from ...errors import ChecksumMismatch
+from ...errors import CsrfTokenMissing
 from ...errors import DatabaseUnavailable
 from ...errors import EmptyFile
+from ...errors import Forbidden
 from ...errors import InsufficientStorage
 from ...errors import InvalidInput
 from ...errors import InvalidShareDays
@@ -32,8 +46,12 @@ from ...errors import RangeNotSatisfiable
 from ...errors import ShareNotFound
 from ...errors import StoredCopyCorrupt
 from ...errors import StoreUnreachable
+from ...errors import Unauthorized
 from ...errors import UploadTooLarge
 from ...errors import VideoNotFound
+from ...http.auth import MALFORMED_AUTHORIZATION
+from ...http.auth import UNUSABLE_TOKEN
+from ...http.errors import BEARER_CHALLENGE
 from ...http.errors import status_of
 from ...library.formats import ACCEPTED_FORMATS
 from ...library.formats import FORMATS
@@ -44,6 +62,7 @@ from ...library.listing import MAX_QUERY_LENGTH
 from ...library.listing import SORT_VALUES
 from ...library.listing import Listing
 from ...library.listing import default_per_page
+from ...library.models import Video
 from ...sharing.service import DEFAULT_DAYS
 from ...sharing.service import MAX_DAYS
 from ...sharing.service import MIN_DAYS
@@ -78,6 +97,7 @@ EXAMPLE_FILE = {
     "status": "ok",
     "created_at": "2026-05-01T09:30:00.123456Z",
     "verified_at": "2026-05-01T09:30:00.123456Z",
+    "owner": "alice",
     "url": f"http://localhost:8080{PREFIX}/files/{EXAMPLE_ID}",
     "content_url": f"http://localhost:8080{PREFIX}/files/{EXAMPLE_ID}/content",
 }
@@ -92,6 +112,7 @@ EXAMPLE_NEW_SHARE = {
     "url": "http://localhost:8080/s/Xq3vJ9c0bF1mZtR8yWk2LpA7nD4eHs6u",
     "expires_at": "2026-05-08T09:30:00.123456Z",
 }
+EXAMPLE_ME = {"username": "alice", "role": "uploader", "scopes": ["read", "upload"], "token_id": 3}
 #: Each content type a stored file can have, in the order of the formats table.
 CONTENT_TYPES = list(dict.fromkeys(video_format.content_type for video_format in FORMATS))
 
@@ -225,6 +246,7 @@ def _content_responses(with_body: bool) -> dict[str, Any]:
     )
     unsatisfiable["416"]["headers"] = {"Content-Range": UNSATISFIABLE_RANGE}
     errors = {
+        **_refusals(Action.READ),
         **_not_found(),
         **_error(
             "The stored bytes no longer match the checksum, or are gone: the file is not served.",
@@ -267,6 +289,73 @@ CONTENT_REQUEST_HEADERS = [
 ]
 
 
+# --- who may call ---------------------------------------------------------------
+
+#: An operation that needs an account: an API token (or the web session's cookie).
+SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}]
+#: Why a change may be refused with 400 whatever its input: bearer requests never are.
+CSRF_FAILED = "Sent with the web session's cookie but without the page's CSRF token in `X-CSRFToken`."
+#: An operation open to everyone.
+OPEN: list[dict[str, list[str]]] = []
+
+
+def _viewing_security() -> list[dict[str, list[str]]]:
+    """Listing and watching: with ``PUBLIC_VIEWING`` on, also without any credentials."""
+    return [*SIGNED_IN, {}] if current_app.config["PUBLIC_VIEWING"] else SIGNED_IN
+
+
+def forbidden(caller: Caller, action: Action, video: Video | None = None) -> Forbidden:
+    """What :func:`~portal.accounts.permissions.check` says when it refuses, so examples quote its words."""
+    try:
+        check(caller, action, video)
+    except Forbidden as error:
+        return error
+    raise AssertionError(f"{caller.username} may {action.value}: no example of a refusal")
+
+
+def _example_caller(role: Role, scopes: set[Scope] | None = None) -> Caller:
+    """A caller as the examples show them: signed in by the session, or by a token of ``scopes``."""
+    user = User(id=1, username="alice", role=role.value)
+    token = ApiToken(scopes=" ".join(sorted(scope.value for scope in scopes))) if scopes is not None else None
+    return Caller(user, token=token)
+
+
+def _unauthorized() -> dict[str, dict[str, Any]]:
+    responses = _error(
+        "No credentials, an `Authorization` header that is not `Bearer <token>`, or a token that is "
+        "unknown, expired or revoked, or whose owner is disabled.",
+        no_credentials=Unauthorized(),
+        malformed_header=Unauthorized(MALFORMED_AUTHORIZATION),
+        unusable_token=Unauthorized(UNUSABLE_TOKEN),
+    )
+    responses["401"]["headers"] = {
+        "WWW-Authenticate": {
+            "description": "What to send: an API token (RFC 6750).",
+            "schema": {"type": "string", "const": BEARER_CHALLENGE},
+        }
+    }
+    return responses
+
+
+def _refusals(action: Action) -> dict[str, dict[str, Any]]:
+    """The 401 and 403 of an operation that needs ``action``: the token's scope, the role, the owner."""
+    other_scopes = set(Scope) - {ACTION_SCOPES[action]}
+    refusals = {"missing_scope": forbidden(_example_caller(Role.ADMIN, other_scopes), action)}
+    reasons = "the token lacks the scope"
+    if action is not Action.READ:
+        refusals["role_too_low"] = forbidden(_example_caller(Role.VIEWER), action)
+        reasons = "the token lacks the scope, or the role is too low"
+    if action is Action.DELETE:
+        others = Video(owner=User(id=2, username="bob", role=Role.UPLOADER.value))
+        refusals["someone_elses_file"] = forbidden(_example_caller(Role.UPLOADER), action, others)
+        reasons = "the token lacks the scope, the role is too low, or an uploader's file is someone else's"
+    return {**_unauthorized(), **_error(f"Signed in, but {reasons}.", **refusals)}
+
+
+def _csrf_failed() -> dict[str, dict[str, Any]]:
+    """The 400 of a change sent with the web session's cookie (as the pages' scripts do) without its CSRF token."""
+    return _error(CSRF_FAILED, csrf_failed=CsrfTokenMissing())
+
 
 def share_paths() -> dict[str, Any]:
     """The share-link operations: make, list and revoke the links that open one video to anyone."""
@@ -288,6 +377,7 @@ def share_paths() -> dict[str, Any]:
                 "player page and the download of this one file to anyone who has it, without an account, until it "
                 f"expires (after `days`, {MIN_DAYS} to {MAX_DAYS}, default {DEFAULT_DAYS}) or is revoked. Its token "
                 "is not kept: the `url` is shown in this answer only.",
+                "security": SIGNED_IN,
                 "requestBody": {
                     "required": False,
                     "content": {"application/json": {"schema": _ref("schemas", "ShareRequest")}},
@@ -297,8 +387,11 @@ def share_paths() -> dict[str, Any]:
                         "description": "Made: the link, shown this once.",
                         "content": {"application/json": {"schema": _ref("schemas", "NewShare"), "example": EXAMPLE_NEW_SHARE}},
                     },
+                    **_refusals(Action.READ),
                     **_error(
-                        "`days` is not a whole number from 1 to 90, or the body is not a JSON object of `days`.",
+                        "`days` is not a whole number from 1 to 90, or the body is not a JSON object of `days`; "
+                        f"or: {CSRF_FAILED}",
+                        csrf_failed=CsrfTokenMissing(),
                         invalid_days=InvalidShareDays(MIN_DAYS, MAX_DAYS),
                         not_json=InvalidInput(BODY_NOT_JSON),
                         invalid_json=InvalidInput(BODY_INVALID_JSON),
@@ -316,7 +409,9 @@ def share_paths() -> dict[str, Any]:
                 "summary": "List the file's share links",
                 "description": "The links not revoked, oldest first; expired ones too, as `expires_at` shows. "
                 "Their URLs are not listed: a token is not kept once its link is made.",
+                "security": SIGNED_IN,
                 "responses": {
+                    **_refusals(Action.READ),
                     "200": {
                         "description": "The file's links.",
                         "content": {
@@ -335,11 +430,15 @@ def share_paths() -> dict[str, Any]:
                 "tags": ["shares"],
                 "summary": "Revoke a share link",
                 "description": "The link stops working at once, for good. Its maker may revoke it, and any admin.",
+                "security": SIGNED_IN,
                 "responses": {
                     "204": {"description": "Revoked."},
+                    **_csrf_failed(),
+                    **_unauthorized(),
                     **_error(
-                        "Someone else made this link, and the caller is not an admin.",
-                        forbidden=revoke_refused("alice", "bob"),
+                        "Someone else made this link and the caller is not an admin, or the token lacks the scope.",
+                        someone_elses_link=revoke_refused("alice", "bob"),
+                        missing_scope=forbidden(_example_caller(Role.ADMIN, {Scope.UPLOAD, Scope.DELETE}), Action.READ),
                     ),
                     **_error("No link has this id, or it was revoked already.", share_not_found=ShareNotFound()),
                     **_unavailable(touches_bytes=False),
@@ -412,20 +511,43 @@ def build_document() -> dict[str, Any]:
                 "Version 1 of the portal's JSON API. Every error is JSON "
                 "`{\"error\": {\"code\": \"...\", \"message\": \"...\"}}`; the message says what to fix. "
                 "Unknown paths answer 404 and wrong methods 405 with an `Allow` header, in the same shape. "
-                "Later versions are served beside this one under their own prefix; v1 does not change."
+                "Later versions are served beside this one under their own prefix; v1 does not change.\n\n"
+                f"Send an API token (`{TOKEN_PREFIX}...`, made on the account page or with `flask tokens create`) as "
+                "`Authorization: Bearer <token>`; press \"Authorize\" to try the operations here with one. "
+                "The web session's cookie is taken too, for the pages' own scripts; a change sent with it needs "
+                "the page's CSRF token in `X-CSRFToken`."
             ),
         },
         "tags": [
+            {"name": "account", "description": "The caller's own account."},
             {"name": "files", "description": "Videos and their bytes."},
             {"name": "documentation", "description": "This document and its interactive page."},
             {"name": "shares", "description": "Links that open one file to anyone who has them, until they expire."},
         ],
         "paths": {
+            f"{PREFIX}/me": {
+                "get": {
+                    "operationId": "getMe",
+                    "tags": ["account"],
+                    "summary": "Who the caller is",
+                    "description": "Any account may ask, whatever its token's scopes.",
+                    "security": SIGNED_IN,
+                    "responses": {
+                        "200": {
+                            "description": "The caller: their role, and with a token its id and its scopes.",
+                            "content": {"application/json": {"schema": _ref("schemas", "Me"), "example": EXAMPLE_ME}},
+                        },
+                        **_unauthorized(),
+                        **_unavailable(touches_bytes=False),
+                    },
+                }
+            },
             f"{PREFIX}/files": {
                 "get": {
                     "operationId": "listFiles",
                     "tags": ["files"],
                     "summary": "List files, newest first",
+                    "security": _viewing_security(),
                     "parameters": [
                         {
                             "name": "page",
@@ -472,6 +594,7 @@ def build_document() -> dict[str, Any]:
                             "A parameter is not valid.",
                             bad_request=refusal(lambda: Listing.parse(per_page=str(MAX_PER_PAGE + 1))),
                         ),
+                        **_refusals(Action.READ),
                         **_unavailable(touches_bytes=False),
                     },
                 },
@@ -479,6 +602,7 @@ def build_document() -> dict[str, Any]:
                     "operationId": "uploadFile",
                     "tags": ["files"],
                     "summary": "Upload one video",
+                    "security": SIGNED_IN,
                     "description": (
                         "Send the video as the multipart field `file`, or as the raw request body (any "
                         "content type but multipart) with its name in the `filename` query parameter, which "
@@ -532,14 +656,16 @@ def build_document() -> dict[str, Any]:
                         },
                         **_error(
                             "No file, an empty file, more than one file, a form that cannot carry a file, "
-                            "or a malformed `sha256`/`Content-Digest`.",
+                            f"or a malformed `sha256`/`Content-Digest`. {CSRF_FAILED}",
                             missing_file=MissingFile(),
                             form_encoded=MissingFile(NO_FILE_IN_FORM),
                             no_body=MissingFile(NO_BODY),
                             empty_file=EmptyFile(),
                             bad_sha256=refusal(lambda: parse_sha256_hex("not-hex")),
                             bad_content_digest=refusal(lambda: parse_content_digest("sha-256=:not-base64:")),
+                            csrf_failed=CsrfTokenMissing(),
                         ),
+                        **_refusals(Action.UPLOAD),
                         **_error(
                             "The file is larger than the portal accepts (its `MAX_CONTENT_LENGTH` setting).",
                             too_large=UploadTooLarge(upload_limit()),
@@ -566,8 +692,10 @@ def build_document() -> dict[str, Any]:
                     "operationId": "getFile",
                     "tags": ["files"],
                     "summary": "Describe one file",
+                    "security": _viewing_security(),
                     "responses": {
                         "200": _file_response("The file's JSON; `status` tells whether its bytes are intact."),
+                        **_refusals(Action.READ),
                         **_not_found(),
                         **_unavailable(touches_bytes=False),
                     },
@@ -576,8 +704,12 @@ def build_document() -> dict[str, Any]:
                     "operationId": "deleteFile",
                     "tags": ["files"],
                     "summary": "Delete a file and its bytes",
+                    "description": "Uploaders delete their own files; admins any file.",
+                    "security": SIGNED_IN,
                     "responses": {
                         "204": {"description": "Deleted."},
+                        **_csrf_failed(),
+                        **_refusals(Action.DELETE),
                         **_not_found(),
                         **_unavailable(touches_bytes=True),
                     },
@@ -589,6 +721,7 @@ def build_document() -> dict[str, Any]:
                     "operationId": "downloadFile",
                     "tags": ["files"],
                     "summary": "Download the bytes",
+                    "security": _viewing_security(),
                     "description": "Conditional and range requests are answered as HTTP says; every answer "
                     "carries the file's checksum as `ETag` and `Repr-Digest`.",
                     "parameters": CONTENT_REQUEST_HEADERS,
@@ -598,6 +731,7 @@ def build_document() -> dict[str, Any]:
                     "operationId": "headFile",
                     "tags": ["files"],
                     "summary": "The download's headers, without the bytes",
+                    "security": _viewing_security(),
                     "parameters": CONTENT_REQUEST_HEADERS,
                     "responses": _content_responses(with_body=False),
                 },
@@ -608,8 +742,11 @@ def build_document() -> dict[str, Any]:
                     "operationId": "verifyFile",
                     "tags": ["files"],
                     "summary": "Re-check the stored bytes against the checksum now",
+                    "security": SIGNED_IN,
                     "responses": {
                         "200": _file_response("The file's JSON after the check: `status` and `verified_at` are fresh."),
+                        **_csrf_failed(),
+                        **_refusals(Action.READ),
                         **_not_found(),
                         **_unavailable(touches_bytes=True),
                     },
@@ -620,6 +757,7 @@ def build_document() -> dict[str, Any]:
                     "operationId": "getOpenApiDocument",
                     "tags": ["documentation"],
                     "summary": "This document",
+                    "security": OPEN,
                     "responses": {
                         "200": {
                             "description": "The OpenAPI 3.1 document of /api/v1.",
@@ -633,6 +771,7 @@ def build_document() -> dict[str, Any]:
                     "operationId": "getDocumentationPage",
                     "tags": ["documentation"],
                     "summary": "Interactive documentation (this page)",
+                    "security": OPEN,
                     "responses": {
                         "200": {
                             "description": "An HTML page that renders this document and can call the API.",
@@ -644,6 +783,14 @@ def build_document() -> dict[str, Any]:
             **share_paths(),
         },
         "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": f"An API token, `{TOKEN_PREFIX}...`. It does what its scopes say "
+                    "(`read`, `upload`, `delete`), never more than its owner's role allows.",
+                }
+            },
             "schemas": {
                 "File": {
                     "type": "object",
@@ -676,10 +823,32 @@ def build_document() -> dict[str, Any]:
                             "format": "date-time",
                             "description": "When the bytes were last checked against the checksum, UTC.",
                         },
+                        "owner": {
+                            "type": ["string", "null"],
+                            "description": "The username of who uploaded it. Null only while no admin exists: "
+                            "files stored before the portal had accounts go to the first admin.",
+                        },
                         "url": {"type": "string", "format": "uri", "description": "This file's JSON."},
                         "content_url": {"type": "string", "format": "uri", "description": "This file's bytes."},
                     },
                     "example": EXAMPLE_FILE,
+                },
+                "Me": {
+                    "type": "object",
+                    "required": ["username", "role"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "username": {"type": "string"},
+                        "role": {"type": "string", "enum": [role.value for role in Role]},
+                        "scopes": {
+                            "type": "array",
+                            "items": {"type": "string", "enum": [scope.value for scope in Scope]},
+                            "uniqueItems": True,
+                            "description": "Only with a token: what it may do, within the role.",
+                        },
+                        "token_id": {"type": "integer", "description": "Only with a token: its id (`tokens list`)."},
+                    },
+                    "dependentRequired": {"scopes": ["token_id"], "token_id": ["scopes"]},
                 },
                 "Page": {
                     "type": "object",
