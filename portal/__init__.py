@@ -18,6 +18,7 @@ from .config import Config
 from .extensions import csrf
 from .extensions import db
 from .extensions import migrate
+from .http.links import RowIdConverter
 from .ops.schema import upgrade_schema
 from .storage import bind_storage
 from .storage import storage_from_url
@@ -34,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application: defaults, then ``PORTAL_*`` variables, then ``config``."""
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.request_class = PortalRequest
+    app.url_map.converters["row_id"] = RowIdConverter
     app.config.from_object(Config)
     app.config.from_prefixed_env("PORTAL")
     if config:

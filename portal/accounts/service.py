@@ -342,7 +342,7 @@ def revoke_token(token_id: int, owner: str | None = None) -> ApiToken:
     With ``owner``, only a token of that user: another's is not found, so that
     a user's own page tells nothing of other users' tokens.
     """
-    token = db.session.get(ApiToken, token_id)
+    token = db.session.get(ApiToken, token_id) if isinstance(token_id, int) and 0 < token_id < 2**63 else None
     if token is None or (owner is not None and token.user.username_key != username_key(owner)):
         raise errors.TokenNotFound(token_id)
     if token.revoked_at is None:

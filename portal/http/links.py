@@ -7,8 +7,25 @@ placeholder for the id, then the placeholder is replaced.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import g
 from flask import url_for
+from werkzeug.routing import IntegerConverter
+from werkzeug.routing import Map
+
+#: The largest id a database row can have (a signed 64-bit integer, on SQLite and PostgreSQL).
+MAX_ROW_ID = 2**63 - 1
+
+
+class RowIdConverter(IntegerConverter):
+    """``<row_id:name>``: a positive integer a database row can have; any other number is no route (404).
+
+    With a plain ``int``, an id past 64 bits reached the database and failed there with a 500.
+    """
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        super().__init__(map, min=1, max=MAX_ROW_ID)
 
 #: Stands for the id while a link is built; ids are UUIDs, so it never occurs in one.
 _ID_SLOT = "__video_id__"

@@ -98,7 +98,7 @@ def revoke_refused(maker: str, caller: str) -> errors.Forbidden:
 
 def revoke_share(share_id: int, by: User) -> ShareLink:
     """Revoke a link for good (see :func:`may_revoke`); a link already revoked is not found."""
-    share = db.session.get(ShareLink, share_id) if isinstance(share_id, int) else None
+    share = db.session.get(ShareLink, share_id) if isinstance(share_id, int) and 0 < share_id < 2**63 else None
     if share is None or share.revoked_at is not None:
         raise errors.ShareNotFound()
     if not may_revoke(share, by):

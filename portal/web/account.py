@@ -120,7 +120,7 @@ def create_token() -> Page:
     return _account_page(token_form=_token_form(blank=True), new_token=made)
 
 
-@bp.post("/account/tokens/<int:token_id>/revoke")
+@bp.post("/account/tokens/<row_id:token_id>/revoke")
 @signed_in
 def revoke_token(token_id: int) -> BaseResponse:
     """Revoke one of one's own tokens; another user's is not found (404), whatever the caller's role."""
@@ -211,7 +211,7 @@ def admin_reset_password(username: str) -> BaseResponse | Page:
     return redirect(url_for("web.admin_users"), 303)
 
 
-@bp.post("/admin/tokens/<int:token_id>/revoke")
+@bp.post("/admin/tokens/<row_id:token_id>/revoke")
 @requires(Action.MANAGE_USERS)
 def admin_revoke_token(token_id: int) -> BaseResponse | Page:
     """Any user's token, e.g. one that leaked while its owner is away."""

@@ -83,7 +83,7 @@ def create_share(video_id: str) -> BaseResponse | tuple[str, dict[str, str]]:
     return page, {"Cache-Control": SHARE_HEADERS["Cache-Control"]}
 
 
-@web.post("/shares/<int:share_id>/revoke")
+@web.post("/shares/<row_id:share_id>/revoke")
 def revoke_share(share_id: int) -> BaseResponse:
     share = sharing.revoke_share(share_id, by=caller_required().user)
     flash("Revoked the share link: it no longer opens the video.", "success")

@@ -234,7 +234,8 @@ def api_routes(app, video_id: str):
     """(method, path) of every route of the API, with a real id where one is asked for."""
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/"):
-            path = re.sub(r"<[^>]+>", video_id, rule.rule)
+            path = re.sub(r"<(?:int|row_id):[^>]+>", "1", rule.rule)
+            path = re.sub(r"<[^>]+>", video_id, path)
             for method in sorted(rule.methods - {"OPTIONS"}):
                 yield method, path
 

@@ -316,3 +316,9 @@ def test_a_viewer_sees_no_revoke_for_an_admins_link_and_gets_403(app, client, vi
     assert f'action="/shares/{admins["id"]}/revoke"' not in page
     token = csrf_token(viewer, f"/videos/{video['id']}")
     assert viewer.post(f"/shares/{admins['id']}/revoke", data={"csrf_token": token}).status_code == 403
+
+
+def test_an_id_past_what_a_row_can_have_is_not_found(client):
+    # Such a number used to reach the database and fail there (SQLite: "int too large", a 500).
+    for path in ("/api/v1/shares/9223372036854775808", "/api/v1/shares/0"):
+        assert client.delete(path).status_code == 404

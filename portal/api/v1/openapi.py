@@ -53,6 +53,7 @@ from ...http.auth import MALFORMED_AUTHORIZATION
 from ...http.auth import UNUSABLE_TOKEN
 from ...http.errors import BEARER_CHALLENGE
 from ...http.errors import status_of
+from ...http.links import MAX_ROW_ID
 from ...library.formats import ACCEPTED_FORMATS
 from ...library.formats import FORMATS
 from ...library.listing import DEFAULT_SORT
@@ -364,7 +365,7 @@ def share_paths() -> dict[str, Any]:
         "in": "path",
         "required": True,
         "description": "The link's id, as given when it was made (`id`), e.g. `12`.",
-        "schema": {"type": "integer", "minimum": 1},
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
     }
     return {
         f"{PREFIX}/files/{{video_id}}/shares": {

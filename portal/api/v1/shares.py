@@ -97,7 +97,7 @@ def list_shares(video_id: str) -> Response:
     return jsonify(items=[share_json(share) for share in sharing.list_shares(video)])
 
 
-@bp.delete("/shares/<int:share_id>")
+@bp.delete("/shares/<row_id:share_id>")
 def revoke_share(share_id: int) -> tuple[str, int]:
     sharing.revoke_share(share_id, by=caller_required().user)
     return "", 204
