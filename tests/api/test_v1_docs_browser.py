@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import ADMIN_PASSWORD
+from tests.support import ADMIN_USERNAME
 from tests.support import RunningPortal
 from tests.support import minimal_mp4
 
@@ -195,3 +197,24 @@ def test_try_it_out_uploads_the_raw_body(docs, portal, tmp_path):
     created = upload.locator(".live-responses-table .response-col_description pre").first.inner_text()
     assert '"filename": "named in the query.mp4"' in created
     assert_clean(docs, portal)
+
+
+def test_signed_in_to_the_pages_try_it_out_needs_no_authorize(browser, portal, tmp_path):
+    """With the session cookie, the page sends its CSRF token itself: changes work without a token."""
+    path = tmp_path / "by-cookie.mp4"
+    path.write_bytes(minimal_mp4())
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(portal.url + "/login")
+    page.get_by_label("Username").fill(ADMIN_USERNAME)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(portal.url + "/")
+    page.goto(portal.url + "/api/v1/docs")
+    page.wait_for_selector("#operations-files-listFiles", timeout=30_000)
+    upload = operation(page, "uploadFile")
+    upload.locator("input[type=file]").first.set_input_files(str(path))
+    assert execute(upload) == "201"
+    created = upload.locator(".live-responses-table .response-col_description pre").first.inner_text()
+    assert '"owner": "admin"' in created
+    context.close()
