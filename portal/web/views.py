@@ -49,6 +49,7 @@ from ..uploads.intake import upload_limit
 from ..uploads.request import portal_request
 from ..uploads.request import takes_uploads
 from .components import icon
+from .components import processing_badge
 from .components import status_badge
 from .forms import ActionForm
 from .forms import UploadForm
@@ -74,6 +75,7 @@ def may(action: str, video: Video | None = None) -> bool:
 
 bp.add_app_template_global(icon)
 bp.add_app_template_global(status_badge)
+bp.add_app_template_global(processing_badge)
 bp.add_app_template_global(video_link)
 
 
@@ -96,6 +98,25 @@ def when(moment: datetime | None) -> str:
         return "never"
     moment = as_utc(moment)
     return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+@bp.app_template_filter("duration")
+def duration(seconds: float | None) -> str:
+    """A duration as a player shows it: ``m:ss``, or ``h:mm:ss`` from an hour up."""
+    if seconds is None:
+        return "unknown"
+    minutes, whole_seconds = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{whole_seconds:02d}" if hours else f"{minutes}:{whole_seconds:02d}"
+
+
+@bp.app_template_filter("bitrate")
+def bitrate(bits_per_second: int | None) -> str:
+    if bits_per_second is None:
+        return "unknown"
+    if bits_per_second >= 1_000_000:
+        return f"{bits_per_second / 1_000_000:.1f} Mbit/s"
+    return f"{bits_per_second / 1000:.0f} kbit/s"
 
 
 @bp.app_template_filter("isotime")
