@@ -290,6 +290,17 @@ def verify(video_id: str) -> BaseResponse:
     return redirect(url_for("web.video", video_id=video.id), 303)
 
 
+@bp.post("/videos/<video_id>/process")
+@requires(Action.PROCESS)
+def process(video_id: str) -> BaseResponse:
+    """"Try again" after a failure: queue the video's processing anew (its owner's or an admin's)."""
+    video = service.get_video(video_id)
+    check(current_caller(), Action.PROCESS, video)
+    service.process_again(video)
+    flash(f"“{video.filename}” is queued to be processed again.", "success")
+    return redirect(url_for("web.video", video_id=video.id), 303)
+
+
 @bp.route("/videos/<video_id>/delete", methods=["GET", "POST"])
 @requires(Action.DELETE)
 def delete(video_id: str) -> BaseResponse | str:

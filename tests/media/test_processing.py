@@ -56,6 +56,27 @@ def test_an_undecodable_file_fails_with_a_reason_and_stays_downloadable(immediat
     page = client.get(f"/videos/{body['id']}").get_data(as_text=True)
     assert 'data-processing-state="failed"' in page
     assert "No picture of the h264 video stream could be decoded" in page
+    assert f'action="/videos/{body["id"]}/process"' in page
+
+
+def test_try_again_on_the_page_queues_the_processing_for_the_owner_only(app, clips):
+    from tests.web.conftest import csrf_token
+
+    owner = signed_in_client(app, "owner", role="uploader")
+    other = signed_in_client(app, "other", role="uploader")
+    video_id = stored(owner, clips["no_audio"])["id"]
+    with app.app_context():
+        db.session.execute(db.update(Video).values(processing_state="failed", processing_error="it broke"))
+        db.session.commit()
+    page = f"/videos/{video_id}"
+    assert "Try again" in owner.get(page).get_data(as_text=True)
+    assert "Try again" not in other.get(page).get_data(as_text=True)
+    refused = other.post(f"{page}/process", data={"csrf_token": csrf_token(other, page)})
+    assert refused.status_code == 403
+    response = owner.post(f"{page}/process", data={"csrf_token": csrf_token(owner, page)})
+    assert response.status_code == 303
+    assert owner.get(f"/api/v1/files/{video_id}").json["processing"] == {"state": "queued", "error": None}
+    assert jobs_of(app).huey.pending_count() == 2
 
 
 def test_the_video_page_shows_the_facts(immediate_app, clips):
