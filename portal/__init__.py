@@ -19,6 +19,7 @@ from .extensions import csrf
 from .extensions import db
 from .extensions import migrate
 from .http.links import RowIdConverter
+from .jobs import bind_queue
 from .ops.schema import upgrade_schema
 from .storage import bind_storage
 from .storage import storage_from_url
@@ -90,6 +91,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     register_authentication(app)
     csrf.init_app(app)
+    bind_queue(app)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -46,6 +46,24 @@ class Config:
     #: (sign-ins, token and user changes, deletes); WARNING keeps only problems.
     LOG_LEVEL = "INFO"
 
+    #: The job queue (probing, posters, playable copies): unset keeps it in ``<DATA_DIR>/jobs.db``
+    #: (SQLite, one machine); ``redis://host:6379/0`` or ``unix:///path/redis.sock`` shares one
+    #: Redis queue between several portals and ``flask jobs worker`` consumers on other machines.
+    QUEUE_URL: str | None = None
+    #: Jobs ``python wsgi.py`` runs at once in its job consumer process; 0 starts no consumer
+    #: (run ``flask --app wsgi jobs worker`` elsewhere).
+    JOB_WORKERS = 1
+    #: How much lower than the web workers the job consumer runs (``os.nice`` increment).
+    JOB_NICENESS = 10
+    #: A job failing for a reason that passes (the file store or the database unreachable) is
+    #: tried again this many times, after JOB_RETRY_DELAY seconds, doubling each time.
+    JOB_RETRIES = 5
+    JOB_RETRY_DELAY = 10
+    #: Seconds a probing job may take before it is stopped and its video marked failed.
+    PROBE_TIMEOUT = 120
+    #: Run each job at once, inside the caller, instead of queueing it (for tests only).
+    QUEUE_IMMEDIATE = False
+
     #: Items per page when a listing does not say.
     PER_PAGE = 20
     #: Let visitors who are not signed in list and watch videos (never upload or delete).

@@ -99,6 +99,10 @@ class StoreUnreachable(PortalError):
     message = "The file store cannot be reached. Nothing was changed; try again in a moment."
 
 
+class QueueUnavailable(PortalError):
+    message = "The job queue cannot be reached, so the video's processing was not queued; try again in a moment."
+
+
 class InvalidUsername(InvalidInput):
     message = (
         "A username is 1 to 64 characters: letters a-z or A-Z, digits, '.', '_' and '-'."

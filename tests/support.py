@@ -57,9 +57,17 @@ def portal_environment(
 
     ``processes`` sets ``PORTAL_PROCESSES`` (one waitress process is enough
     unless the process model itself is measured or tested); ``None`` keeps the
-    portal's default of one per CPU. ``env`` comes last and wins.
+    portal's default of one per CPU. No job consumer is started unless ``env``
+    asks for one (``PORTAL_JOB_WORKERS``): the tests of the job queue do, and
+    the others count the web workers. ``env`` comes last and wins.
     """
-    full = {**os.environ, "PORTAL_DATA_DIR": str(data_dir), "PORTAL_HOST": "127.0.0.1", "PORTAL_PORT": str(port)}
+    full = {
+        **os.environ,
+        "PORTAL_DATA_DIR": str(data_dir),
+        "PORTAL_HOST": "127.0.0.1",
+        "PORTAL_PORT": str(port),
+        "PORTAL_JOB_WORKERS": "0",
+    }
     if processes is not None:
         full["PORTAL_PROCESSES"] = str(processes)
     full.update(env or {})

@@ -35,7 +35,7 @@ def test_two_portal_replicas_share_postgresql_and_the_object_store(tmp_path):
     assert urlparse(env["PORTAL_STORAGE_URL"]).netloc == weed["bucket"]
     endpoint = urlparse(env["AWS_ENDPOINT_URL_S3"])
     assert (endpoint.hostname, str(endpoint.port)) == ("seaweedfs", weed["s3.port"])
-    assert {"postgres", "seaweedfs"} <= set(portal["depends_on"])
+    assert {"postgres", "seaweedfs", "redis"} <= set(portal["depends_on"])
     assert all(dependency["condition"] == "service_healthy" for dependency in portal["depends_on"].values())
 
 
@@ -60,3 +60,17 @@ def test_every_service_has_a_health_check_and_state_lives_in_volumes():
     assert {"postgres-data", "seaweedfs-data"} <= volumes
     assert "postgres-data:/var/lib/postgresql/data" in document["services"]["postgres"]["volumes"]
     assert "seaweedfs-data:/data" in document["services"]["seaweedfs"]["volumes"]
+
+
+def test_a_worker_service_runs_the_jobs_of_every_replica_from_one_redis_queue():
+    services = compose()["services"]
+    portal, worker = services["portal"], services["worker"]
+    queue = urlparse(portal["environment"]["PORTAL_QUEUE_URL"])
+    assert (queue.scheme, queue.hostname) == ("redis", "redis")
+    assert portal["environment"]["PORTAL_JOB_WORKERS"] == 0, "the replicas leave the jobs to the worker service"
+    assert worker["command"][:5] == ["flask", "--app", "wsgi", "jobs", "worker"]
+    shared = ("PORTAL_SQLALCHEMY_DATABASE_URI", "PORTAL_STORAGE_URL", "PORTAL_SECRET_KEY", "PORTAL_QUEUE_URL")
+    assert all(worker["environment"][name] == portal["environment"][name] for name in shared)
+    assert set(worker["depends_on"]) == set(portal["depends_on"])
+    assert "redis-data:/data" in services["redis"]["volumes"]
+    assert "--appendonly" in services["redis"]["command"], "queued jobs must survive a restart of Redis"

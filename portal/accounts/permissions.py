@@ -30,6 +30,8 @@ class Action(str, enum.Enum):
     READ = "read"  # list, search, watch, download, verify, share
     UPLOAD = "upload"
     DELETE = "delete"
+    #: Queue a video's processing (facts, poster, copy) again: the owner's or an admin's.
+    PROCESS = "process"
     MANAGE_USERS = "manage users"
 
 
@@ -38,13 +40,15 @@ ACTION_SCOPES: dict[Action, Scope | None] = {
     Action.READ: Scope.READ,
     Action.UPLOAD: Scope.UPLOAD,
     Action.DELETE: Scope.DELETE,
+    Action.PROCESS: Scope.UPLOAD,
     Action.MANAGE_USERS: None,
 }
-#: The least role each action needs. Deleting another user's video needs admin (see :func:`check`).
+#: The least role each action needs. Deleting or processing another user's video needs admin (see :func:`check`).
 ACTION_ROLES: dict[Action, Role] = {
     Action.READ: Role.VIEWER,
     Action.UPLOAD: Role.UPLOADER,
     Action.DELETE: Role.UPLOADER,
+    Action.PROCESS: Role.UPLOADER,
     Action.MANAGE_USERS: Role.ADMIN,
 }
 #: How messages name each action.
@@ -52,8 +56,11 @@ ACTION_NAMES: dict[Action, str] = {
     Action.READ: "watching and listing videos",
     Action.UPLOAD: "uploading",
     Action.DELETE: "deleting videos",
+    Action.PROCESS: "processing videos again",
     Action.MANAGE_USERS: "managing users",
 }
+#: Actions on a video that only its owner or an admin may do, and how a refusal names them.
+OWNER_ACTIONS: dict[Action, str] = {Action.DELETE: "delete", Action.PROCESS: "process"}
 _RANK = {Role.VIEWER: 0, Role.UPLOADER: 1, Role.ADMIN: 2}
 
 
@@ -119,10 +126,11 @@ def check(caller: Caller | None, action: Action, video: Video | None = None) -> 
         raise errors.Forbidden(
             f"{ACTION_NAMES[action].capitalize()} needs the {roles} role; {caller.username} is {_article(caller.role.value)}."
         )
-    if action is Action.DELETE and video is not None and not caller.owns(video) and caller.role is not Role.ADMIN:
+    if action in OWNER_ACTIONS and video is not None and not caller.owns(video) and caller.role is not Role.ADMIN:
         owner = video.owner_name or "nobody"
         raise errors.Forbidden(
-            f"Only the video's owner ({owner}) or an admin may delete it; {caller.username} is {_article(caller.role.value)}."
+            f"Only the video's owner ({owner}) or an admin may {OWNER_ACTIONS[action]} it; "
+            f"{caller.username} is {_article(caller.role.value)}."
         )
 
 

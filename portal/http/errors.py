@@ -62,6 +62,7 @@ ERROR_STATUSES: dict[type[errors.PortalError], tuple[int, str]] = {
     errors.TooManyAttempts: (429, "too_many_requests"),
     errors.DatabaseUnavailable: (503, "service_unavailable"),
     errors.StoreUnreachable: (503, "storage_unavailable"),
+    errors.QueueUnavailable: (503, "queue_unavailable"),
     errors.InsufficientStorage: (507, "insufficient_storage"),
 }
 

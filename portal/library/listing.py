@@ -22,7 +22,12 @@ MAX_PER_PAGE = 100
 #: The largest page number taken: nine digits, so the offset stays a plain integer on every database.
 MAX_PAGE = 999_999_999
 DEFAULT_SORT = "-created_at"
-SORT_COLUMNS = {"created_at": Video.created_at, "filename": Video.search_name, "size": Video.size}
+SORT_COLUMNS = {
+    "created_at": Video.created_at,
+    "filename": Video.search_name,
+    "size": Video.size,
+    "duration": Video.duration,
+}
 #: Every value ``sort`` takes: a column, ascending, or descending with a leading ``-``.
 SORT_VALUES = tuple(prefix + column for column in SORT_COLUMNS for prefix in ("", "-"))
 
@@ -87,7 +92,9 @@ def list_videos(listing: Listing) -> Page:
     conditions = [Video.search_name.contains(listing.query.casefold(), autoescape=True)] if listing.query else []
     column = SORT_COLUMNS[listing.sort.lstrip("-")]
     descending = listing.sort.startswith("-")
-    order = (column.desc(), Video.id.desc()) if descending else (column.asc(), Video.id.asc())
+    # Videos not probed yet have no duration: last in either direction, on SQLite and PostgreSQL alike
+    # (which would otherwise put NULL at opposite ends).
+    order = (column.desc().nulls_last(), Video.id.desc()) if descending else (column.asc().nulls_last(), Video.id.asc())
     total = db.session.scalar(db.select(func.count()).select_from(Video).where(*conditions)) or 0
     items = db.session.scalars(
         db.select(Video)

@@ -8,8 +8,10 @@ from datetime import timezone
 
 from sqlalchemy import BigInteger
 from sqlalchemy import DateTime
+from sqlalchemy import Float
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
+from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped
@@ -86,6 +88,17 @@ class VideoStatus(str, enum.Enum):
     MISSING = "missing"
 
 
+class ProcessingState(str, enum.Enum):
+    """Where a video is in the work the job queue does for it (facts, and later poster and copy)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    #: Everything the video needs is there.
+    DONE = "done"
+    #: Given up: :attr:`Video.processing_error` says why; the original stays as it is.
+    FAILED = "failed"
+
+
 class Video(Model):
     __tablename__ = "videos"
     # A listing orders by one of these columns, then by id to break ties: with
@@ -95,6 +108,7 @@ class Video(Model):
         Index("ix_videos_created_at_id", "created_at", "id"),
         Index("ix_videos_search_name_id", "search_name", "id"),
         Index("ix_videos_size_id", "size", "id"),
+        Index("ix_videos_duration_id", "duration", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -119,9 +133,35 @@ class Video(Model):
     #: Loaded with the row (a join), so that a listing does not ask once per video.
     owner: Mapped[User | None] = relationship(lazy="joined")
 
+    # What probing the file found (:mod:`portal.media.probe`); all None until it has.
+    #: Seconds.
+    duration: Mapped[float | None] = mapped_column(Float)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    #: FFmpeg's short codec names: ``h264``, ``vp9``, ``aac``, ``opus``, ...
+    video_codec: Mapped[str | None] = mapped_column(String(32))
+    #: None when the file has no audio.
+    audio_codec: Mapped[str | None] = mapped_column(String(32))
+    #: Frames per second (the stream's average).
+    frame_rate: Mapped[float | None] = mapped_column(Float)
+    #: Bits per second of the whole file.
+    bit_rate: Mapped[int | None] = mapped_column(BigInteger)
+    #: The demuxer's name for the container: ``mp4``, ``webm``, ``matroska``, ``avi``, ...
+    container: Mapped[str | None] = mapped_column(String(32))
+    processing_state: Mapped[str] = mapped_column(
+        String(16), default=ProcessingState.QUEUED.value, server_default=ProcessingState.QUEUED.value
+    )
+    #: Why processing failed, in words for the video's owner; None unless it did.
+    processing_error: Mapped[str | None] = mapped_column(String(1000))
+
     @property
     def owner_name(self) -> str | None:
         return self.owner.username if self.owner is not None else None
+
+    @property
+    def has_facts(self) -> bool:
+        """Whether the file was probed (every probed video has a container and a video stream)."""
+        return self.container is not None
 
     def __repr__(self) -> str:
         return f"<Video {self.id} {self.filename!r}>"

@@ -14,13 +14,16 @@ import re
 from typing import IO
 
 from flask import current_app
+from sqlalchemy.exc import OperationalError
 
 from ..accounts.models import User
 from ..errors import ChecksumMismatch
 from ..errors import EmptyFile
 from ..errors import NotAVideo
+from ..errors import QueueUnavailable
 from ..errors import VideoNotFound
 from ..extensions import db
+from ..media.processing import queue_processing
 from ..storage import StorageUnavailable
 from ..storage import current_storage
 from ..uploads.intake import IncomingFile
@@ -76,7 +79,21 @@ def finish_upload(
         db.session.rollback()
         current_storage().delete(video.storage_key)
         raise
+    _queue_processing_of(video)
     return video
+
+
+def _queue_processing_of(video: Video) -> None:
+    """Queue the facts job of a video just stored; never in the request itself, never failing the upload.
+
+    The upload is complete once its row is committed: a queue that cannot be
+    reached leaves the video ``queued`` (``flask --app wsgi jobs backfill`` picks it up).
+    """
+    try:
+        queue_processing([video.id])
+    except (QueueUnavailable, OperationalError) as error:
+        db.session.rollback()
+        current_app.logger.warning("video %s is stored, but its processing could not be queued: %s", video.id, error)
 
 
 def store_stream(stream: IO[bytes], filename: str | None, expected_sha256: list[str | None], owner: User) -> Video:
@@ -87,6 +104,13 @@ def store_stream(stream: IO[bytes], filename: str | None, expected_sha256: list[
         return finish_upload(incoming, filename, expected_sha256, owner)
     finally:
         incoming.close()
+
+
+def process_again(video: Video) -> Video:
+    """Queue the video's processing again (after a failure, or to redo it); whether the caller may is checked first."""
+    queue_processing([video.id])
+    db.session.refresh(video)
+    return video
 
 
 def get_video(video_id: str) -> Video:

@@ -255,6 +255,39 @@ def tokens_revoke_command(token_id: int) -> None:
     click.echo(f"revoked token {token.id} of {token.user.username}")
 
 
+# --- the job queue ---------------------------------------------------------------
+
+
+@click.group("jobs", cls=RefusingGroup)
+def jobs_group() -> None:
+    """Run the job queue's consumer; queue work for videos stored before it existed."""
+
+
+@jobs_group.command("worker")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Jobs run at once.")
+@with_appcontext
+def jobs_worker_command(workers: int) -> None:
+    """Run jobs until stopped (SIGTERM at once, SIGINT after the running jobs), beside or away from the web server."""
+    from ..jobs.consumer import run_consumer
+    from .server import configure_logging
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    configure_logging(app)
+    run_consumer(app, workers)
+
+
+@jobs_group.command("backfill")
+@click.option("--failed", "include_failed", is_flag=True, help="Also try the videos whose processing failed again.")
+@with_appcontext
+def jobs_backfill_command(include_failed: bool) -> None:
+    """Queue the processing of every video without its facts (stored before probing existed, or never queued)."""
+    from ..media.processing import queue_processing
+    from ..media.processing import videos_to_backfill
+
+    queued = queue_processing(videos_to_backfill(include_failed))
+    click.echo(f"queued {queued} videos")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(verify_command)
     app.cli.add_command(cleanup_command)
@@ -262,3 +295,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(move_database_command)
     app.cli.add_command(users_group)
     app.cli.add_command(tokens_group)
+    app.cli.add_command(jobs_group)

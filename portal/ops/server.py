@@ -4,11 +4,13 @@
 through :func:`serve`.
 
 One Python process runs one thread of Python at a time, so the portal forks
-``PROCESSES`` waitress processes (default: one per CPU) serving one port.
-The parent builds the application once (migrations, leftovers), forks the
-workers, forwards SIGTERM and SIGINT to them, and stops them all when one
-dies, so that a supervisor (Docker's restart policy, systemd) sees the
-failure and restarts the whole server.
+``PROCESSES`` waitress processes (default: one per CPU) serving one port,
+and one job consumer (:mod:`portal.jobs.consumer`, running ``JOB_WORKERS``
+jobs at once at a lower CPU priority; none when it is 0). The parent builds
+the application once (migrations, leftovers), forks the children, forwards
+SIGTERM and SIGINT to them, and stops them all when one dies, so that a
+supervisor (Docker's restart policy, systemd) sees the failure and restarts
+the whole server.
 
 Each worker listens on a socket of its own bound to the same port
 (``SO_REUSEPORT``), and the kernel spreads new connections over them. With
@@ -32,6 +34,7 @@ from sqlalchemy.engine import make_url
 
 from ..accounts.service import SETUP_CODE
 from ..extensions import db
+from ..jobs import jobs_of
 from ..storage import storage_of
 
 log = logging.getLogger(__name__)
@@ -168,8 +171,13 @@ def serve(app: Flask) -> None:
     configure_logging(app)
     limit_malloc_arenas()
     host, port = app.config["HOST"], int(app.config["PORT"])
-    processes = process_count(app) if hasattr(os, "fork") and hasattr(socket, "SO_REUSEPORT") else 1
-    if processes == 1:
+    forks = hasattr(os, "fork") and hasattr(socket, "SO_REUSEPORT")
+    processes = process_count(app) if forks else 1
+    job_workers = max(0, int(app.config["JOB_WORKERS"]))
+    if job_workers and not forks:
+        log.warning("no job consumer on this system: run `flask --app wsgi jobs worker` beside the server")
+        job_workers = 0
+    if processes == 1 and not job_workers:
         listener = listening_socket(host, port)
         announce(app, host, listener.getsockname()[1], processes)
         waitress_serve(app, sockets=[listener], **waitress_settings(app))
@@ -184,6 +192,8 @@ def serve(app: Flask) -> None:
     announce(app, host, port, processes)
     release_connections(app)
     workers = {_fork_worker(app, host, port) for _ in range(processes)}
+    if job_workers:
+        workers.add(_fork_consumer(app, job_workers))
     status = _supervise(workers)
     reservation.close()
     sys.exit(status)
@@ -207,10 +217,11 @@ def limit_malloc_arenas() -> None:
 
 
 def release_connections(app: Flask) -> None:
-    """Close the parent's database and storage connections: a forked worker must open its own."""
+    """Close the parent's database, storage and queue connections: a forked worker must open its own."""
     with app.app_context():
         db.engine.dispose()
     storage_of(app).close()
+    jobs_of(app).huey.storage.close()
 
 
 def _fork_worker(app: Flask, host: str, port: int) -> int:
@@ -228,6 +239,25 @@ def _fork_worker(app: Flask, host: str, port: int) -> int:
         status = 0
     except BaseException:
         log.exception("a portal worker process failed")
+    finally:
+        logging.shutdown()
+        os._exit(status)
+
+
+def _fork_consumer(app: Flask, job_workers: int) -> int:
+    from ..jobs.consumer import run_consumer
+
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 1
+    try:
+        _die_with(parent)
+        run_consumer(app, job_workers)
+        status = 0
+    except BaseException:
+        log.exception("the job consumer process failed")
     finally:
         logging.shutdown()
         os._exit(status)
@@ -262,7 +292,7 @@ def _supervise(workers: set[int]) -> int:
         pid, wait_status = os.wait()
         workers.discard(pid)
         if not stopping:
-            log.error("portal worker %d stopped (%s); stopping the server", pid, _describe(wait_status))
+            log.error("portal process %d stopped (%s); stopping the server", pid, _describe(wait_status))
             stopping = True
             status = 1
             _signal_all(workers, signal.SIGTERM)

@@ -1,4 +1,4 @@
-"""Small pieces of markup drawn many times on a page: icons and status badges.
+"""Small pieces of markup drawn many times on a page: icons, status and processing badges.
 
 Template globals (``{{ icon("play") }}``, ``{{ status_badge(video) }}``)
 rather than Jinja macros: a library page draws dozens of them, and a macro
@@ -58,3 +58,21 @@ BADGES = {
 
 def status_badge(video: Video) -> Markup:
     return BADGES.get(video.status, BADGES["corrupt"])
+
+
+#: A video's processing state as a badge: class modifier, icon and label.
+_PROCESSING_BADGES = {
+    "queued": ("warn", "film", "Waiting to be processed"),
+    "running": ("warn", "film", "Processing"),
+    "done": ("ok", "check", "Ready"),
+    "failed": ("bad", "alert", "Failed"),
+}
+
+PROCESSING_BADGES = {
+    state: Markup(f'<span class="badge badge--{modifier}" data-processing-state="{state}">{ICONS[icon_name]}{label}</span>')
+    for state, (modifier, icon_name, label) in _PROCESSING_BADGES.items()
+}
+
+
+def processing_badge(video: Video) -> Markup:
+    return PROCESSING_BADGES.get(video.processing_state, PROCESSING_BADGES["queued"])

@@ -50,6 +50,7 @@ from ..uploads.intake import upload_limit
 from ..uploads.request import portal_request
 from ..uploads.request import takes_uploads
 from .components import icon
+from .components import processing_badge
 from .components import status_badge
 from .forms import ActionForm
 from .forms import ShareForm
@@ -76,6 +77,7 @@ def may(action: str, video: Video | None = None) -> bool:
 
 bp.add_app_template_global(icon)
 bp.add_app_template_global(status_badge)
+bp.add_app_template_global(processing_badge)
 bp.add_app_template_global(video_link)
 
 
@@ -98,6 +100,25 @@ def when(moment: datetime | None) -> str:
         return "never"
     moment = as_utc(moment)
     return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+@bp.app_template_filter("duration")
+def duration(seconds: float | None) -> str:
+    """A duration as a player shows it: ``m:ss``, or ``h:mm:ss`` from an hour up."""
+    if seconds is None:
+        return "unknown"
+    minutes, whole_seconds = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{whole_seconds:02d}" if hours else f"{minutes}:{whole_seconds:02d}"
+
+
+@bp.app_template_filter("bitrate")
+def bitrate(bits_per_second: int | None) -> str:
+    if bits_per_second is None:
+        return "unknown"
+    if bits_per_second >= 1_000_000:
+        return f"{bits_per_second / 1_000_000:.1f} Mbit/s"
+    return f"{bits_per_second / 1000:.0f} kbit/s"
 
 
 @bp.app_template_filter("isotime")
@@ -284,6 +305,17 @@ def verify(video_id: str) -> BaseResponse:
         flash(f"The stored bytes of “{video.filename}” are missing. Restore them from a backup or delete it.", "error")
     else:
         flash(f"The stored bytes of “{video.filename}” do not match their SHA-256: the file is damaged.", "error")
+    return redirect(url_for("web.video", video_id=video.id), 303)
+
+
+@bp.post("/videos/<video_id>/process")
+@requires(Action.PROCESS)
+def process(video_id: str) -> BaseResponse:
+    """"Try again" after a failure: queue the video's processing anew (its owner's or an admin's)."""
+    video = service.get_video(video_id)
+    check(current_caller(), Action.PROCESS, video)
+    service.process_again(video)
+    flash(f"“{video.filename}” is queued to be processed again.", "success")
     return redirect(url_for("web.video", video_id=video.id), 303)
 
 

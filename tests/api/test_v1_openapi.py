@@ -202,7 +202,9 @@ def test_list_documents_its_parameters(document):
     parameters = document["paths"]["/api/v1/files"]["get"]["parameters"]
     assert {parameter["name"] for parameter in parameters} == {"page", "per_page", "q", "sort"}
     sort = next(parameter for parameter in parameters if parameter["name"] == "sort")
-    assert set(sort["schema"]["enum"]) == {"created_at", "-created_at", "filename", "-filename", "size", "-size"}
+    assert set(sort["schema"]["enum"]) == {
+        "created_at", "-created_at", "filename", "-filename", "size", "-size", "duration", "-duration"
+    }
 
 
 # --- the interactive page -----------------------------------------------------

@@ -42,6 +42,7 @@ from ...errors import InvalidShareDays
 from ...errors import MissingFile
 from ...errors import NotAVideo
 from ...errors import PortalError
+from ...errors import QueueUnavailable
 from ...errors import RangeNotSatisfiable
 from ...errors import ShareNotFound
 from ...errors import StoredCopyCorrupt
@@ -63,6 +64,7 @@ from ...library.listing import MAX_QUERY_LENGTH
 from ...library.listing import SORT_VALUES
 from ...library.listing import Listing
 from ...library.listing import default_per_page
+from ...library.models import ProcessingState
 from ...library.models import Video
 from ...sharing.service import DEFAULT_DAYS
 from ...sharing.service import MAX_DAYS
@@ -89,6 +91,16 @@ EXAMPLE_SHA256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a
 EXPECTED_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 EXAMPLE_SIZE = 1048576
 EXAMPLE_FILENAME = "holiday.mp4"
+EXAMPLE_MEDIA = {
+    "duration": 62.4,
+    "width": 1920,
+    "height": 1080,
+    "video_codec": "h264",
+    "audio_codec": "aac",
+    "frame_rate": 25.0,
+    "bit_rate": 4718592,
+    "container": "mp4",
+}
 EXAMPLE_FILE = {
     "id": EXAMPLE_ID,
     "filename": EXAMPLE_FILENAME,
@@ -101,6 +113,8 @@ EXAMPLE_FILE = {
     "owner": "alice",
     "url": f"http://localhost:8080{PREFIX}/files/{EXAMPLE_ID}",
     "content_url": f"http://localhost:8080{PREFIX}/files/{EXAMPLE_ID}/content",
+    "media": EXAMPLE_MEDIA,
+    "processing": {"state": "done", "error": None},
 }
 EXAMPLE_SHARE = {
     "id": 12,
@@ -346,7 +360,7 @@ def _refusals(action: Action) -> dict[str, dict[str, Any]]:
     if action is not Action.READ:
         refusals["role_too_low"] = forbidden(_example_caller(Role.VIEWER), action)
         reasons = "the token lacks the scope, or the role is too low"
-    if action is Action.DELETE:
+    if action in (Action.DELETE, Action.PROCESS):
         others = Video(owner=User(id=2, username="bob", role=Role.UPLOADER.value))
         refusals["someone_elses_file"] = forbidden(_example_caller(Role.UPLOADER), action, others)
         reasons = "the token lacks the scope, the role is too low, or an uploader's file is someone else's"
@@ -494,6 +508,57 @@ def share_schemas() -> dict[str, Any]:
         },
     }
 
+
+
+# What a job found about a file and where its processing is: the `media` and `processing` of a File.
+MEDIA_SCHEMA = {
+    "type": ["object", "null"],
+    "description": "What probing the file found; null until it has been probed.",
+    "required": list(EXAMPLE_MEDIA),
+    "additionalProperties": False,
+    "properties": {
+        "duration": {"type": ["number", "null"], "minimum": 0, "description": "Seconds."},
+        "width": {"type": "integer", "minimum": 0, "description": "Pixels."},
+        "height": {"type": "integer", "minimum": 0, "description": "Pixels."},
+        "video_codec": {"type": "string", "description": "FFmpeg's codec name, e.g. `h264`, `hevc`, `vp9`."},
+        "audio_codec": {"type": ["string", "null"], "description": "e.g. `aac`, `opus`; null without audio."},
+        "frame_rate": {"type": ["number", "null"], "minimum": 0, "description": "Frames per second."},
+        "bit_rate": {"type": ["integer", "null"], "minimum": 0, "description": "Bits per second of the whole file."},
+        "container": {"type": "string", "description": "e.g. `mp4`, `mov`, `webm`, `matroska`, `avi`."},
+    },
+}
+PROCESSING_SCHEMA = {
+    "type": "object",
+    "description": "The work done on the file after its upload: `done` once everything it needs is there; "
+    "`failed` says why in `error` (try again with POST .../process).",
+    "required": ["state", "error"],
+    "additionalProperties": False,
+    "properties": {
+        "state": {"type": "string", "enum": [state.value for state in ProcessingState]},
+        "error": {"type": ["string", "null"], "description": "Why it failed; null unless `failed`."},
+    },
+}
+def process_operation() -> dict[str, Any]:
+    """``POST /files/<id>/process``: queue a file's processing again."""
+    return {
+        "operationId": "processFile",
+        "tags": ["files"],
+        "summary": "Queue the file's processing again",
+        "description": "For a file whose processing failed, or to redo it: its owner or an admin; a token needs "
+        "the `upload` scope. The file's `processing` is `queued` in the answer.",
+        "security": SIGNED_IN,
+        "responses": {
+            "202": _file_response("Queued: the file's JSON."),
+            **_csrf_failed(),
+            **_refusals(Action.PROCESS),
+            **_not_found(),
+            **_error(
+                "The database or the job queue is busy or cannot be reached; nothing was queued.",
+                database=DatabaseUnavailable(),
+                queue=QueueUnavailable(),
+            ),
+        },
+    }
 
 
 def build_document() -> dict[str, Any]:
@@ -753,6 +818,7 @@ def build_document() -> dict[str, Any]:
                     },
                 },
             },
+            f"{PREFIX}/files/{{video_id}}/process": {"parameters": [VIDEO_ID], "post": process_operation()},
             f"{PREFIX}/openapi.json": {
                 "get": {
                     "operationId": "getOpenApiDocument",
@@ -831,6 +897,8 @@ def build_document() -> dict[str, Any]:
                         },
                         "url": {"type": "string", "format": "uri", "description": "This file's JSON."},
                         "content_url": {"type": "string", "format": "uri", "description": "This file's bytes."},
+                        "media": MEDIA_SCHEMA,
+                        "processing": PROCESSING_SCHEMA,
                     },
                     "example": EXAMPLE_FILE,
                 },

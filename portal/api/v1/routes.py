@@ -99,6 +99,14 @@ def verify_file(video_id: str) -> Response:
     return jsonify(file_json(integrity.verify(service.get_video(video_id))))
 
 
+@bp.post("/files/<video_id>/process")
+@requires(Action.PROCESS)
+def process_file(video_id: str) -> tuple[Response, int]:
+    video = service.get_video(video_id)
+    check(current_caller(), Action.PROCESS, video)
+    return jsonify(file_json(service.process_again(video))), 202
+
+
 @bp.delete("/files/<video_id>")
 @requires(Action.DELETE)
 def delete_file(video_id: str) -> tuple[str, int]:

@@ -30,6 +30,24 @@ def file_json(video: Video) -> dict[str, Any]:
         "owner": video.owner_name,
         "url": video_link("api_v1.get_file", video.id, external=True),
         "content_url": video_link("api_v1.download_file", video.id, external=True),
+        "media": media_json(video),
+        "processing": {"state": video.processing_state, "error": video.processing_error},
+    }
+
+
+def media_json(video: Video) -> dict[str, Any] | None:
+    """What probing found; None until the file has been probed."""
+    if not video.has_facts:
+        return None
+    return {
+        "duration": video.duration,
+        "width": video.width,
+        "height": video.height,
+        "video_codec": video.video_codec,
+        "audio_codec": video.audio_codec,
+        "frame_rate": video.frame_rate,
+        "bit_rate": video.bit_rate,
+        "container": video.container,
     }
 
 

@@ -1,0 +1,52 @@
+"""The job queue: slow work on videos (probing, and next posters and playable copies), out of the requests.
+
+A huey queue per application, chosen by ``QUEUE_URL`` (:mod:`.queue`): SQLite
+in the data folder by default, Redis for several machines. Services queue
+work through :func:`queue_processing`; a consumer (:mod:`.consumer`, started by
+``python wsgi.py`` or ``flask --app wsgi jobs worker``) runs it. The state of
+each video's work lives in its row (:class:`~portal.library.models.ProcessingState`),
+not only in the queue, so pages can show it and a consumer that was killed
+half-way finds what to do again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from flask import current_app
+
+_EXTENSION = "portal.jobs"
+
+#: huey runs higher priorities first: facts (and posters) before the long playable copies,
+#: so a transcode never delays the next upload's facts.
+PRIORITY_FACTS = 100
+PRIORITY_COPIES = 10
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """The queue of an application and the tasks registered on it."""
+
+    huey: Any
+    #: ``probe_video(video_id)`` queues the probing job of a video.
+    probe_video: Any
+
+
+def bind_queue(app: Flask) -> None:
+    """Give ``app`` its queue (from its settings) and register the portal's tasks on it."""
+    from .queue import make_huey
+    from .tasks import register_tasks
+
+    huey = make_huey(app)
+    app.extensions[_EXTENSION] = register_tasks(huey, app)
+
+
+def jobs_of(app: Flask) -> Jobs:
+    jobs: Jobs = app.extensions[_EXTENSION]
+    return jobs
+
+
+def current_jobs() -> Jobs:
+    return jobs_of(current_app)

@@ -1,0 +1,1 @@
+"""Media work on stored videos: probing for facts (and, next, posters and playable copies); run by jobs only."""

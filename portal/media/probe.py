@@ -1,0 +1,167 @@
+"""What a video file is: duration, picture size, codecs, rates and container, read with PyAV.
+
+PyAV's wheels bundle FFmpeg, so probing needs no system package. The file is
+read through the storage interface (a local file or an S3 object), as a
+seekable Python file object: FFmpeg reads the container's headers and index
+(at the start or, for an MP4 written without ``faststart``, at the end) and a
+few packets, never the whole file. :class:`CountingReader` refuses to read
+more than :data:`READ_LIMIT`, so a hostile file cannot make a probe read for
+ever, and a video frame is decoded to prove the streams are not garbage.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict
+from dataclasses import dataclass
+from typing import Any
+from typing import BinaryIO
+
+import av
+import av.error
+
+from ..library.formats import EXTENSIONS
+
+#: The most bytes one probe reads: far more than any container's headers and index need.
+READ_LIMIT = 32 * 1024 * 1024
+#: Video packets tried before deciding no frame can be decoded (a few seconds of video).
+DECODE_ATTEMPTS = 300
+
+
+class MediaUnreadable(Exception):
+    """The file's streams cannot be read: ``message`` says why, for the video's owner."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class MediaFacts:
+    duration: float | None
+    width: int
+    height: int
+    video_codec: str
+    audio_codec: str | None
+    frame_rate: float | None
+    bit_rate: int | None
+    container: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ReadLimitExceeded(OSError):
+    """Raised inside FFmpeg's reads once a probe has read :data:`READ_LIMIT` bytes."""
+
+
+class CountingReader(io.RawIOBase):
+    """A seekable reader over ``raw`` that counts the bytes read and stops at ``limit``."""
+
+    def __init__(self, raw: BinaryIO, limit: int = READ_LIMIT) -> None:
+        super().__init__()
+        self.raw = raw
+        self.limit = limit
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        room = self.limit - self.bytes_read
+        if room <= 0:
+            raise ReadLimitExceeded(f"read more than {self.limit} bytes")
+        data = self.raw.read(room if size is None or size < 0 else min(size, room))
+        self.bytes_read += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def probe(raw: BinaryIO, content_type: str) -> MediaFacts:
+    """The facts of the video readable from ``raw`` (read at most :data:`READ_LIMIT` bytes of it).
+
+    Raises :class:`MediaUnreadable` when there are none.
+
+    ``content_type`` is the one the upload was recognised as; it picks the
+    container's name among the demuxer's aliases (``mov,mp4,m4a,...``).
+    """
+    reader = CountingReader(raw)
+    try:
+        with av.open(reader, mode="r") as container:
+            video = container.streams.video[0] if container.streams.video else None
+            if video is None:
+                raise MediaUnreadable("The file has no video stream: it may hold only audio or data.")
+            _decode_one_frame(container, video)
+            audio = container.streams.audio[0] if container.streams.audio else None
+            return MediaFacts(
+                duration=_duration(container, video),
+                width=int(video.codec_context.width),
+                height=int(video.codec_context.height),
+                video_codec=video.codec_context.name,
+                audio_codec=audio.codec_context.name if audio is not None else None,
+                frame_rate=float(video.average_rate or video.guessed_rate or 0) or None,
+                bit_rate=int(container.bit_rate) if container.bit_rate else None,
+                container=_container_name(container.format.name, content_type),
+            )
+    except ReadLimitExceeded:
+        raise MediaUnreadable(
+            f"The file's headers could not be read within the first {READ_LIMIT // (1024 * 1024)} MiB read: "
+            "it is damaged or not a video file."
+        ) from None
+    except av.error.FFmpegError as error:
+        raise MediaUnreadable(f"The file cannot be read as a video ({_reason(error)}): it is damaged or truncated.") from None
+
+
+def _decode_one_frame(container: Any, video: Any) -> None:
+    """Decode the first picture that decodes, to tell a real stream from garbage behind valid headers."""
+    tried = 0
+    last_error: av.error.FFmpegError | None = None
+    for packet in container.demux(video):
+        try:
+            if packet.size == 0:
+                # The end: flush the decoder, which holds back frames it reorders.
+                if video.codec_context.decode(None):
+                    return
+                break
+            if video.codec_context.decode(packet):
+                return
+        except av.error.FFmpegError as error:
+            last_error = error
+        tried += 1
+        if tried >= DECODE_ATTEMPTS:
+            break
+    codec = video.codec_context.name
+    why = f" ({_reason(last_error)})" if last_error is not None else ""
+    raise MediaUnreadable(f"No picture of the {codec} video stream could be decoded{why}: the stream is damaged.")
+
+
+def _duration(container: Any, video: Any) -> float | None:
+    if container.duration is not None and container.duration > 0:
+        return float(container.duration) / av.time_base
+    if video.duration is not None and video.time_base is not None:
+        return float(video.duration * video.time_base)
+    return None
+
+
+def _container_name(demuxer_names: str, content_type: str) -> str:
+    """The demuxer's alias that names this file's format (``mp4`` rather than ``mov,mp4,m4a,...``)."""
+    names = demuxer_names.split(",")
+    wanted = EXTENSIONS.get(content_type, "").lstrip(".")
+    return wanted if wanted in names else names[0]
+
+
+def _reason(error: av.error.FFmpegError) -> str:
+    return str(error.strerror or error).rstrip(".")

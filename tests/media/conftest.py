@@ -1,0 +1,116 @@
+"""Real clips for the media tests, made by ffmpeg once per session, and a throwaway Redis server."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from portal import create_app
+
+
+def make_clip(path: Path, *args: str, seconds: float = 2, size: str = "320x240", audio: bool = True) -> Path:
+    """A test-pattern clip of ``seconds`` (with a sine tone unless ``audio`` is false), encoded as ``args`` say."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (Debian package 'ffmpeg'); .ci/run installs it")
+    inputs = ["-f", "lavfi", "-i", f"testsrc=duration={seconds}:size={size}:rate=25"]
+    if audio:
+        inputs += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", *inputs, *args, "-shortest", "-y", str(path)], check=True
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory) -> dict[str, Path]:
+    """The clips by kind: h264_aac (index first), vp9_opus, no_audio, moov_at_end, corrupt, garbage."""
+    folder = tmp_path_factory.mktemp("clips")
+    h264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    made = {
+        "h264_aac": make_clip(folder / "h264_aac.mp4", *h264, "-c:a", "aac", "-movflags", "+faststart"),
+        "vp9_opus": make_clip(
+            folder / "vp9_opus.webm", "-c:v", "libvpx-vp9", "-deadline", "realtime", "-b:v", "200k", "-c:a", "libopus"
+        ),
+        "no_audio": make_clip(folder / "no_audio.mp4", *h264, "-movflags", "+faststart", audio=False),
+        # Lossless, so that the file is big enough (about 0.5 MiB) for what probing reads of it to tell.
+        "moov_at_end": make_clip(
+            folder / "moov_at_end.mp4", *h264, "-qp", "0", seconds=4, size="640x360", audio=False
+        ),
+    }
+    made["corrupt"] = folder / "corrupt.mp4"
+    made["corrupt"].write_bytes(with_garbage_samples(made["no_audio"].read_bytes()))
+    made["garbage"] = folder / "garbage.mp4"
+    made["garbage"].write_bytes(made["no_audio"].read_bytes()[:32] + random.Random(2).randbytes(20_000))
+    return made
+
+
+def with_garbage_samples(mp4: bytes) -> bytes:
+    """The MP4 with its headers and index intact and every byte of its samples (``mdat``) random."""
+    data = bytearray(mp4)
+    start = data.index(b"mdat") + 4
+    size = int.from_bytes(data[start - 8 : start - 4], "big")
+    data[start : start - 8 + size] = random.Random(1).randbytes(size - 8)
+    return bytes(data)
+
+
+@pytest.fixture
+def immediate_app(tmp_path, database_url):
+    """The portal with jobs run at once inside the caller, and retried at once: for tests of what a job does."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATA_DIR": str(tmp_path / "data"),
+            "SECRET_KEY": "test",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "QUEUE_IMMEDIATE": True,
+            "JOB_RETRY_DELAY": 0,
+            "JOB_RETRIES": 2,
+        }
+    )
+    yield app
+    with app.app_context():
+        from portal.extensions import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A Redis server of this test only, on a Unix socket (``unix://...``), keeping nothing on disk."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed (Debian package 'redis-server'); .ci/run installs it")
+    path = tmp_path / "redis.sock"
+    process = subprocess.Popen(
+        [server, "--port", "0", "--unixsocket", str(path), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not _answers(path):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start (exit status {process.poll()})")
+            time.sleep(0.02)
+        yield f"unix://{path}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _answers(path: Path) -> bool:
+    if not path.exists():
+        return False
+    with socket.socket(socket.AF_UNIX) as connection:
+        try:
+            connection.connect(str(path))
+            connection.sendall(b"PING\r\n")
+            return connection.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
