@@ -8,6 +8,7 @@ limits and defaults from here too.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import current_app
@@ -78,12 +79,18 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
+#: A whole number, written as digits or with a zero fraction (``25.0``: JSON Schema counts it an integer,
+#: and clients generated from the API's document may send it so).
+_WHOLE_NUMBER = re.compile(r"([0-9]+)(?:\.0+)?")
+
+
 def _positive_int(value: str | None, name: str, default: int) -> int:
     if value is None or value == "":
         return default
-    if not value.isascii() or not value.isdigit() or len(value) > len(str(MAX_PAGE)) or int(value) < 1:
+    whole = _WHOLE_NUMBER.fullmatch(value) if value.isascii() else None
+    if whole is None or len(whole.group(1)) > len(str(MAX_PAGE)) or int(whole.group(1)) < 1:
         raise InvalidInput(f"{name} must be a whole number from 1 up (got {value[:20]!r}).")
-    return int(value)
+    return int(whole.group(1))
 
 
 def list_videos(listing: Listing) -> Page:

@@ -334,6 +334,12 @@ def test_bad_listing_parameters_are_400(client, query):
     assert_error(client.get("/api/v1/files?" + query), 400, "bad_request")
 
 
+def test_a_whole_number_with_a_zero_fraction_is_a_whole_number(client, three_videos):
+    # JSON Schema counts 2.0 an integer: clients generated from the document may send it so.
+    body = client.get("/api/v1/files?per_page=2.0&page=2.00").get_json()
+    assert (body["per_page"], body["page"], len(body["items"])) == (2, 2, 1)
+
+
 # --- one file --------------------------------------------------------------------
 
 
