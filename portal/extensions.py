@@ -25,6 +25,9 @@ class Base(DeclarativeBase):
     )
 
 
+#: The largest id an ``Integer`` primary key holds on every database: PostgreSQL's ``integer`` is 32-bit.
+MAX_ROW_ID = 2**31 - 1
+
 db = SQLAlchemy(model_class=Base)
 if TYPE_CHECKING:
     # Flask-SQLAlchemy makes db.Model at run time, out of sight of a type checker; to one,

@@ -33,6 +33,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import joinedload
 
 from .. import errors
+from ..extensions import MAX_ROW_ID
 from ..extensions import db
 from .models import ROLE_SCOPES
 from .models import ApiToken
@@ -342,7 +343,7 @@ def revoke_token(token_id: int, owner: str | None = None) -> ApiToken:
     With ``owner``, only a token of that user: another's is not found, so that
     a user's own page tells nothing of other users' tokens.
     """
-    token = db.session.get(ApiToken, token_id) if isinstance(token_id, int) and 0 < token_id < 2**63 else None
+    token = db.session.get(ApiToken, token_id) if isinstance(token_id, int) and 0 < token_id <= MAX_ROW_ID else None
     if token is None or (owner is not None and token.user.username_key != username_key(owner)):
         raise errors.TokenNotFound(token_id)
     if token.revoked_at is None:

@@ -14,14 +14,14 @@ from flask import url_for
 from werkzeug.routing import IntegerConverter
 from werkzeug.routing import Map
 
-#: The largest id a database row can have (a signed 64-bit integer, on SQLite and PostgreSQL).
-MAX_ROW_ID = 2**63 - 1
+from ..extensions import MAX_ROW_ID
 
 
 class RowIdConverter(IntegerConverter):
     """``<row_id:name>``: a positive integer a database row can have; any other number is no route (404).
 
-    With a plain ``int``, an id past 64 bits reached the database and failed there with a 500.
+    With a plain ``int``, an id past what the column holds reached the database and failed there
+    with a 500 (SQLite: past 64 bits; PostgreSQL: past 32).
     """
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:

@@ -21,6 +21,7 @@ from ..accounts.models import Role
 from ..accounts.models import User
 from ..accounts.models import utcnow
 from ..accounts.service import token_hash
+from ..extensions import MAX_ROW_ID
 from ..extensions import db
 from ..library.models import Video
 from ..library.models import as_utc
@@ -98,7 +99,7 @@ def revoke_refused(maker: str, caller: str) -> errors.Forbidden:
 
 def revoke_share(share_id: int, by: User) -> ShareLink:
     """Revoke a link for good (see :func:`may_revoke`); a link already revoked is not found."""
-    share = db.session.get(ShareLink, share_id) if isinstance(share_id, int) and 0 < share_id < 2**63 else None
+    share = db.session.get(ShareLink, share_id) if isinstance(share_id, int) and 0 < share_id <= MAX_ROW_ID else None
     if share is None or share.revoked_at is not None:
         raise errors.ShareNotFound()
     if not may_revoke(share, by):

@@ -50,11 +50,11 @@ from ...errors import StoreUnreachable
 from ...errors import Unauthorized
 from ...errors import UploadTooLarge
 from ...errors import VideoNotFound
+from ...extensions import MAX_ROW_ID
 from ...http.auth import MALFORMED_AUTHORIZATION
 from ...http.auth import UNUSABLE_TOKEN
 from ...http.errors import BEARER_CHALLENGE
 from ...http.errors import status_of
-from ...http.links import MAX_ROW_ID
 from ...library.formats import ACCEPTED_FORMATS
 from ...library.formats import FORMATS
 from ...library.listing import DEFAULT_SORT
