@@ -39,6 +39,15 @@ class VideoNotFound(PortalError):
     message = "No video has this id. It may have been deleted."
 
 
+class PosterNotFound(PortalError):
+    """The video exists but has no poster (yet): its processing makes one."""
+
+    message = (
+        "This video has no poster yet: it is made when the video is processed. "
+        "See the video's processing state, and try again once it is done."
+    )
+
+
 class FileUnavailable(PortalError):
     """The stored bytes no longer match the checksum, or are gone."""
 

@@ -49,6 +49,7 @@ ERROR_STATUSES: dict[type[errors.PortalError], tuple[int, str]] = {
     errors.SignInFailed: (401, "sign_in_failed"),
     errors.Forbidden: (403, "forbidden"),
     errors.VideoNotFound: (404, "not_found"),
+    errors.PosterNotFound: (404, "poster_not_found"),
     errors.ShareNotFound: (404, "share_not_found"),
     errors.UserNotFound: (404, "user_not_found"),
     errors.TokenNotFound: (404, "token_not_found"),

@@ -1,4 +1,4 @@
-"""The job queue: slow work on videos (probing, and next posters and playable copies), out of the requests.
+"""The job queue: slow work on videos (probing and posters, and next playable copies), out of the requests.
 
 A huey queue per application, chosen by ``QUEUE_URL`` (:mod:`.queue`): SQLite
 in the data folder by default, Redis for several machines. Services queue

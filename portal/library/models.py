@@ -89,7 +89,7 @@ class VideoStatus(str, enum.Enum):
 
 
 class ProcessingState(str, enum.Enum):
-    """Where a video is in the work the job queue does for it (facts, and later poster and copy)."""
+    """Where a video is in the work the job queue does for it (facts and poster, and later a copy)."""
 
     QUEUED = "queued"
     RUNNING = "running"
@@ -153,6 +153,9 @@ class Video(Model):
     )
     #: Why processing failed, in words for the video's owner; None unless it did.
     processing_error: Mapped[str | None] = mapped_column(String(1000))
+    #: SHA-256 of the poster stored under ``poster/ab/cd/<id>`` (:mod:`portal.media.poster`):
+    #: its ETag, and the check of its copies. None until it is made.
+    poster_sha256: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def owner_name(self) -> str | None:
@@ -162,6 +165,14 @@ class Video(Model):
     def has_facts(self) -> bool:
         """Whether the file was probed (every probed video has a container and a video stream)."""
         return self.container is not None
+
+    @property
+    def has_poster(self) -> bool:
+        return self.poster_sha256 is not None
+
+    @property
+    def poster_key(self) -> str:
+        return storage_key_for(self.id, StorageKind.POSTER)
 
     def __repr__(self) -> str:
         return f"<Video {self.id} {self.filename!r}>"

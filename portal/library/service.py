@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import IO
+from typing import BinaryIO
 
 from flask import current_app
 from sqlalchemy.exc import OperationalError
@@ -20,6 +21,7 @@ from ..accounts.models import User
 from ..errors import ChecksumMismatch
 from ..errors import EmptyFile
 from ..errors import NotAVideo
+from ..errors import PosterNotFound
 from ..errors import QueueUnavailable
 from ..errors import VideoNotFound
 from ..extensions import db
@@ -122,18 +124,30 @@ def get_video(video_id: str) -> Video:
     return video
 
 
+def open_poster(video: Video) -> BinaryIO:
+    """The poster's bytes; :class:`PosterNotFound` until the video's processing has made it."""
+    if not video.has_poster:
+        raise PosterNotFound()
+    try:
+        return current_storage().open(video.poster_key)
+    except FileNotFoundError:
+        raise PosterNotFound() from None
+
+
 def delete_video(video: Video, by: User) -> None:
-    """Remove the row, then the bytes: a failure in between leaves stray bytes, never a row without them.
+    """Remove the row, then the bytes and the poster: a failure in between leaves strays, never a row without bytes.
 
     Once the row is gone the video is deleted, so a store that cannot be
     reached just then is logged rather than reported as a failed delete.
     Who asked is logged to ``portal.audit``; whether they may is the caller's check.
     """
-    key, video_id, filename, owner = video.storage_key, video.id, video.filename, video.owner_name
+    keys = [video.storage_key, video.poster_key]
+    video_id, filename, owner = video.id, video.filename, video.owner_name
     db.session.delete(video)
     db.session.commit()
     audit.info("video deleted: id=%s filename=%r owner=%s by=%s", video_id, filename, owner, by.username)
-    try:
-        current_storage().delete(key)
-    except StorageUnavailable as error:
-        current_app.logger.warning("video %s deleted, but its bytes stay behind under %s: %s", video_id, key, error)
+    for key in keys:
+        try:
+            current_storage().delete(key)
+        except StorageUnavailable as error:
+            current_app.logger.warning("video %s deleted, but %s stays behind: %s", video_id, key, error)

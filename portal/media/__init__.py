@@ -1,1 +1,1 @@
-"""Media work on stored videos: probing for facts (and, next, posters and playable copies); run by jobs only."""
+"""Media work on stored videos: probing for facts, posters (and, next, playable copies); run by jobs only."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import logging
 from datetime import datetime
 from typing import Iterator
 
@@ -29,6 +30,8 @@ from ..sharing.models import ShareLink
 from ..storage import Storage
 
 CHUNK_SIZE = 1024 * 1024
+
+log = logging.getLogger(__name__)
 
 
 class Outcome(str, enum.Enum):
@@ -51,13 +54,29 @@ def _sha256_of(storage: Storage, key: str) -> str | None:
 
 
 def copy_video(video: Video, source: Storage, target: Storage, verify_existing: bool = False) -> Outcome:
-    """Copy one file's bytes unless the target has them; never commit bytes that do not match.
+    """Copy one file's bytes, and its poster, unless the target has them; never commit bytes that do not match.
 
     The target gets the key the row names, whichever layout it follows, so the
-    row needs no change when the portal switches to the target.
+    row needs no change when the portal switches to the target. The outcome
+    is the original's: a poster missing or damaged at the source is logged,
+    not copied, and made again when the video is processed again
+    (``POST /api/v1/files/<id>/process``, or "Try again").
     """
-    key = video.storage_key
-    if target.size(key) == video.size and (not verify_existing or _sha256_of(target, key) == video.sha256):
+    outcome = _copy_object(video.storage_key, video.size, video.sha256, source, target, verify_existing)
+    if video.poster_sha256 is not None:
+        # A poster's size is not kept; it is small enough to hash at the target every time.
+        poster = _copy_object(video.poster_key, None, video.poster_sha256, source, target, verify_existing=True)
+        if poster in (Outcome.CORRUPT, Outcome.MISSING):
+            log.warning("the poster of video %s is %s at the source, not copied", video.id, poster.value)
+    return outcome
+
+
+def _copy_object(
+    key: str, size: int | None, sha256: str, source: Storage, target: Storage, verify_existing: bool
+) -> Outcome:
+    """Copy the bytes under ``key`` unless the target has them (of ``size``, when known, and ``sha256`` if asked)."""
+    there = target.size(key)
+    if there is not None and (size is None or there == size) and (not verify_existing or _sha256_of(target, key) == sha256):
         return Outcome.PRESENT
     try:
         content = source.open(key)
@@ -66,13 +85,13 @@ def copy_video(video: Video, source: Storage, target: Storage, verify_existing: 
     upload = target.create(key)
     try:
         digest = hashlib.sha256()
-        size = 0
+        copied = 0
         with content:
             while chunk := content.read(CHUNK_SIZE):
                 digest.update(chunk)
-                size += len(chunk)
+                copied += len(chunk)
                 upload.write(chunk)
-        if size != video.size or digest.hexdigest() != video.sha256:
+        if (size is not None and copied != size) or digest.hexdigest() != sha256:
             upload.abort()
             return Outcome.CORRUPT
         upload.commit()

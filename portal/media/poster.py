@@ -1,0 +1,130 @@
+"""A video's poster: one still frame at about a tenth of its duration, as a JPEG at most 640 px wide.
+
+Only what one picture needs is read and decoded: the demuxer seeks to the
+key frame at or before the moment (through the container's index), and the
+decoder runs from there to the moment, at most :data:`FRAMES_AFTER_SEEK`
+frames, never the whole file. A seek that fails, or finds no picture (a clip
+shorter than its headers say, a file without an index), falls back to the
+first picture that decodes. PyAV's own MJPEG encoder writes the JPEG, so no
+imaging library is needed. Reads are bounded like a probe's
+(:class:`~portal.media.probe.CountingReader`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+from typing import BinaryIO
+
+import av
+import av.error
+
+from .probe import DECODE_ATTEMPTS
+from .probe import CountingReader
+from .probe import MediaUnreadable
+from .probe import ReadLimitExceeded
+
+#: Where in the video the poster is taken, as a part of its duration.
+POSTER_POSITION = 0.1
+#: The widest poster (a library card and a player's first picture need no more).
+MAX_WIDTH = 640
+#: Frames decoded after the key frame a seek lands on, looking for the moment: a few seconds of video.
+FRAMES_AFTER_SEEK = 150
+#: The JPEG quantiser (2 best, 31 worst): 3 looks like the frame at a fraction of a PNG's size.
+JPEG_QUALITY = 3
+#: FFmpeg's ``FF_QP2LAMBDA``: a quantiser is given to the encoder in these units.
+_QP2LAMBDA = 118
+
+
+@dataclass(frozen=True)
+class Poster:
+    jpeg: bytes
+    #: Where in the video the picture is, in seconds (None when the stream does not say).
+    time: float | None
+    width: int
+    height: int
+
+
+def make_poster(open_file: Callable[[], BinaryIO], duration: float | None) -> Poster:
+    """The poster of the video ``open_file()`` reads; raises :class:`MediaUnreadable` when no picture decodes.
+
+    ``open_file`` is called once for the seek and once more for the fallback,
+    so each attempt reads from a fresh file and its own read limit.
+    """
+    frame = None
+    if duration:
+        frame = _frame_near(open_file, duration * POSTER_POSITION)
+    if frame is None:
+        frame = _frame_near(open_file, None)
+    if frame is None:
+        raise MediaUnreadable("No picture of the video stream could be decoded for its poster: the stream is damaged.")
+    return frame
+
+
+def _frame_near(open_file: Callable[[], BinaryIO], moment: float | None) -> Poster | None:
+    """The poster at ``moment`` (or the first picture, for None); None when no picture is found that way."""
+    try:
+        with open_file() as raw, av.open(CountingReader(raw), mode="r") as container:
+            if not container.streams.video:
+                raise MediaUnreadable("The file has no video stream: it may hold only audio or data.")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            if moment is not None:
+                container.seek(int(moment * av.time_base), backward=True, any_frame=False)
+            frame = _decode_towards(container, stream, moment)
+            return _encode(frame, _display_aspect(stream)) if frame is not None else None
+    except (ReadLimitExceeded, av.error.FFmpegError):
+        if moment is None:
+            raise MediaUnreadable(
+                "No picture of the video stream could be decoded for its poster: the file is damaged."
+            ) from None
+        return None
+
+
+def _decode_towards(container: Any, stream: Any, moment: float | None) -> Any:
+    """The first frame at or past ``moment`` (the last one decoded if none is), or None."""
+    frame = None
+    decoded = packets = 0
+    for packet in container.demux(stream):
+        packets += 1
+        try:
+            frames = stream.codec_context.decode(None if packet.size == 0 else packet)
+        except av.error.FFmpegError:
+            frames = []
+        for frame in frames:
+            decoded += 1
+            if moment is None or (frame.time is not None and frame.time >= moment) or decoded >= FRAMES_AFTER_SEEK:
+                return frame
+        if packet.size == 0 or packets >= DECODE_ATTEMPTS + FRAMES_AFTER_SEEK:
+            break
+    return frame
+
+
+def _display_aspect(stream: Any) -> float:
+    """Width over height as shown: pixels need not be square (anamorphic DVD and broadcast video)."""
+    context = stream.codec_context
+    ratio = context.sample_aspect_ratio or stream.sample_aspect_ratio
+    pixel = float(ratio) if ratio else 1.0
+    return context.width * pixel / context.height
+
+
+def _encode(frame: Any, aspect: float) -> Poster:
+    width = min(MAX_WIDTH, _even(frame.height * aspect))
+    height = max(2, _even(width / aspect))
+    picture = frame.reformat(width=width, height=height, format="yuvj420p")
+    encoder = av.CodecContext.create("mjpeg", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuvj420p"
+    encoder.time_base = Fraction(1, 25)
+    encoder.qscale = True
+    encoder.global_quality = JPEG_QUALITY * _QP2LAMBDA
+    jpeg = b"".join(bytes(packet) for packet in [*encoder.encode(picture), *encoder.encode(None)])
+    moment = frame.time
+    return Poster(jpeg=jpeg, time=moment if moment is not None and math.isfinite(moment) else None, width=width, height=height)
+
+
+def _even(value: float) -> int:
+    """The nearest even number of pixels, at least 2: 4:2:0 JPEGs halve both sides for colour."""
+    return max(2, int(round(value / 2)) * 2)
