@@ -20,6 +20,7 @@ from flask import Response
 from flask import request
 from werkzeug.datastructures import Range
 
+from ..errors import PosterNotFound
 from ..errors import RangeNotSatisfiable
 from ..library.formats import VIDEO_TYPES
 from ..library.integrity import check_available
@@ -28,6 +29,7 @@ from ..library.integrity import range_needs_hashing
 from ..library.integrity import verified_chunks
 from ..library.models import Video
 from ..library.models import as_utc
+from ..library.service import open_poster
 from ..storage import CHUNK_SIZE
 from .errors import handle_portal_error
 
@@ -36,6 +38,11 @@ DOWNLOAD_SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; sandbox",
     "X-Content-Type-Options": "nosniff",
 }
+
+
+#: A poster changes only when it is made again, and then its ETag does too. ``private``: whether
+#: the caller may see it is decided per request, so no shared cache may keep it for others.
+POSTER_CACHE_CONTROL = "private, max-age=86400"
 
 
 def content_disposition(kind: str, filename: str) -> str:
@@ -146,4 +153,20 @@ def _send_range(video: Video, byte_range: Range, response: Response) -> Response
         response.response = file_wrapper(content, CHUNK_SIZE)
     else:
         response.response = _iter_range(content, stop - start)
+    return response
+
+
+def send_poster(video: Video) -> Response:
+    """Answer a GET for the poster of ``video``: a small JPEG, its SHA-256 as ETag, cacheable for a day."""
+    if video.poster_sha256 is None:
+        raise PosterNotFound()
+    response = Response(headers={"Cache-Control": POSTER_CACHE_CONTROL, **DOWNLOAD_SECURITY_HEADERS})
+    response.set_etag(video.poster_sha256)
+    if request.if_none_match.contains(video.poster_sha256):
+        response.status_code = 304
+        return response
+    with open_poster(video) as poster:
+        # At most 640 pixels wide: tens of kilobytes, so read whole rather than streamed.
+        response.set_data(poster.read())
+    response.mimetype = "image/jpeg"
     return response

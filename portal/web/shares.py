@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from ..errors import InvalidShareDays
 from ..http.auth import caller_required
 from ..http.auth import public
+from ..http.delivery import send_poster
 from ..http.delivery import send_video
 from ..library import service
 from ..sharing import service as sharing
@@ -59,6 +60,13 @@ def player(token: str) -> str:
 @public
 def stream(token: str) -> Response:
     return send_video(sharing.open_share(token).video, "inline")
+
+
+@bp.get("/<token>/poster")
+@public
+def poster(token: str) -> Response:
+    """The player's first picture; kept by no cache, like every answer of a share link."""
+    return send_poster(sharing.open_share(token).video)
 
 
 @bp.route("/<token>/download", methods=["GET", "HEAD"])

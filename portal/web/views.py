@@ -33,6 +33,7 @@ from ..http.auth import caller_required
 from ..http.auth import current_caller
 from ..http.auth import requires
 from ..http.auth import viewable
+from ..http.delivery import send_poster
 from ..http.delivery import send_video
 from ..http.links import video_link
 from ..library import integrity
@@ -288,6 +289,13 @@ def render_video(video: Video, **extra: object) -> str:
 def stream(video_id: str) -> Response:
     """The player's source: shown in the page, with ranges so that seeking skips ahead."""
     return send_video(service.get_video(video_id), "inline")
+
+
+@bp.get("/videos/<video_id>/poster")
+@viewable
+def poster(video_id: str) -> Response:
+    """The picture of the library's card and the player's first picture."""
+    return send_poster(service.get_video(video_id))
 
 
 @bp.route("/videos/<video_id>/download", methods=["GET", "HEAD"])

@@ -108,6 +108,10 @@ def test_successful_answers_match_the_document(app, api_schema, admin_token):
             case = content.Case(path_parameters=path, headers=headers)
             assert case.call_and_validate(headers=bearer).status_code == status, (method, headers)
 
+    # Nothing has processed the upload here: tests/media/test_posters.py checks the poster's 200 and 304.
+    poster = api_schema["/api/v1/files/{video_id}/poster"]["GET"].Case(path_parameters=path)
+    assert poster.call_and_validate(headers=bearer).json()["error"]["code"] == "poster_not_found"
+
     me = api_schema["/api/v1/me"]["GET"].Case().call_and_validate(headers=bearer).json()
     assert (me["username"], me["role"]) == ("tester", "admin")
 

@@ -42,6 +42,7 @@ from ...errors import InvalidShareDays
 from ...errors import MissingFile
 from ...errors import NotAVideo
 from ...errors import PortalError
+from ...errors import PosterNotFound
 from ...errors import QueueUnavailable
 from ...errors import RangeNotSatisfiable
 from ...errors import ShareNotFound
@@ -53,6 +54,7 @@ from ...errors import VideoNotFound
 from ...extensions import MAX_ROW_ID
 from ...http.auth import MALFORMED_AUTHORIZATION
 from ...http.auth import UNUSABLE_TOKEN
+from ...http.delivery import POSTER_CACHE_CONTROL
 from ...http.errors import BEARER_CHALLENGE
 from ...http.errors import status_of
 from ...library.formats import ACCEPTED_FORMATS
@@ -561,6 +563,49 @@ def process_operation() -> dict[str, Any]:
     }
 
 
+def poster_operation() -> dict[str, Any]:
+    """``GET /files/<id>/poster``: the still picture its processing made."""
+    return {
+        "operationId": "getPoster",
+        "tags": ["files"],
+        "summary": "The file's poster",
+        "description": "A JPEG still at about a tenth of the video (its first picture for very short clips), "
+        "at most 640 pixels wide, made by the file's processing. Cacheable for a day by the caller's own "
+        "cache (`private`: who may see it is decided per request); its ETag is its SHA-256.",
+        "security": _viewing_security(),
+        "parameters": [
+            {
+                "name": "If-None-Match",
+                "in": "header",
+                "description": "An ETag from an earlier answer: 304 when the poster is still the same.",
+                "schema": {"type": "string"},
+            }
+        ],
+        "responses": {
+            "200": {
+                "description": "The poster.",
+                "headers": {
+                    "ETag": {
+                        "description": "The poster's SHA-256, quoted.",
+                        "schema": {"type": "string"},
+                        "example": f'"{EXAMPLE_SHA256}"',
+                    },
+                    "Cache-Control": {"schema": {"type": "string", "const": POSTER_CACHE_CONTROL}},
+                },
+                "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary", "contentMediaType": "image/jpeg"}}},
+            },
+            "304": {"description": "`If-None-Match` names the current ETag: the client's copy is current."},
+            **_refusals(Action.READ),
+            **_error(
+                "No file has this id, or its poster is not made yet (see its `processing`).",
+                not_found=VideoNotFound(),
+                poster_not_found=PosterNotFound(),
+            ),
+            **_unavailable(touches_bytes=True),
+        },
+    }
+
+
 def build_document() -> dict[str, Any]:
     """The whole document; paths are absolute, so it is served as is at any host.
 
@@ -818,6 +863,7 @@ def build_document() -> dict[str, Any]:
                     },
                 },
             },
+            f"{PREFIX}/files/{{video_id}}/poster": {"parameters": [VIDEO_ID], "get": poster_operation()},
             f"{PREFIX}/files/{{video_id}}/process": {"parameters": [VIDEO_ID], "post": process_operation()},
             f"{PREFIX}/openapi.json": {
                 "get": {

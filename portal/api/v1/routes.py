@@ -14,6 +14,7 @@ from ...http.auth import current_caller
 from ...http.auth import requires
 from ...http.auth import signed_in
 from ...http.auth import viewable
+from ...http.delivery import send_poster
 from ...http.delivery import send_video
 from ...library import integrity
 from ...library import service
@@ -92,6 +93,12 @@ def get_file(video_id: str) -> Response:
 @viewable
 def download_file(video_id: str) -> Response:
     return send_video(service.get_video(video_id), "attachment")
+
+
+@bp.get("/files/<video_id>/poster")
+@viewable
+def get_poster(video_id: str) -> Response:
+    return send_poster(service.get_video(video_id))
 
 
 @bp.post("/files/<video_id>/verify")
