@@ -27,6 +27,7 @@ import signal
 import socket
 import sys
 from typing import Any
+from typing import Callable
 from urllib.parse import urlparse
 
 from flask import Flask
@@ -227,26 +228,21 @@ def release_connections(app: Flask) -> None:
 def _fork_worker(app: Flask, host: str, port: int) -> int:
     from waitress import serve as waitress_serve
 
-    parent = os.getpid()
-    pid = os.fork()
-    if pid:
-        return pid
-    status = 1
-    try:
-        _die_with(parent)
+    def serve_port() -> None:
         listener = listening_socket(host, port, share_port=True)
         waitress_serve(app, sockets=[listener], **waitress_settings(app))
-        status = 0
-    except BaseException:
-        log.exception("a portal worker process failed")
-    finally:
-        logging.shutdown()
-        os._exit(status)
+
+    return _fork_child(serve_port, "a portal worker process")
 
 
 def _fork_consumer(app: Flask, job_workers: int) -> int:
     from ..jobs.consumer import run_consumer
 
+    return _fork_child(lambda: run_consumer(app, job_workers), "the job consumer process")
+
+
+def _fork_child(run: Callable[[], None], name: str) -> int:
+    """Fork a child that dies with this process, runs ``run`` and exits (1 when it failed); its pid here."""
     parent = os.getpid()
     pid = os.fork()
     if pid:
@@ -254,10 +250,10 @@ def _fork_consumer(app: Flask, job_workers: int) -> int:
     status = 1
     try:
         _die_with(parent)
-        run_consumer(app, job_workers)
+        run()
         status = 0
     except BaseException:
-        log.exception("the job consumer process failed")
+        log.exception("%s failed", name)
     finally:
         logging.shutdown()
         os._exit(status)
