@@ -6,34 +6,9 @@ import io
 
 import pytest
 
+from portal.media.probe import CountingReader
 from portal.media.probe import MediaUnreadable
 from portal.media.probe import probe
-
-
-class CountedFile(io.RawIOBase):
-    """A file that counts the bytes read out of it."""
-
-    def __init__(self, data: bytes) -> None:
-        super().__init__()
-        self.inner = io.BytesIO(data)
-        self.bytes_read = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self.inner.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self.inner.tell()
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.inner.read(size)
-        self.bytes_read += len(data)
-        return data
 
 
 @pytest.mark.parametrize(
@@ -58,7 +33,7 @@ def test_probe_reads_the_facts_of_each_kind_of_clip(clips, kind, content_type, e
 def test_probe_reads_a_small_part_of_a_file_whose_index_is_at_the_end(clips):
     data = clips["moov_at_end"].read_bytes()
     assert data.index(b"moov") > data.index(b"mdat"), "the clip must have its index after the samples"
-    counted = CountedFile(data)
+    counted = CountingReader(io.BytesIO(data), limit=len(data))
     facts = probe(counted, "video/mp4")
     assert facts.duration == pytest.approx(4.0, abs=0.05)
     assert (facts.width, facts.height) == (640, 360)
