@@ -50,10 +50,11 @@ _BADGES = {
     "corrupt": ("bad", "alert", "Corrupt"),
 }
 
-BADGES = {
-    status: Markup(f'<span class="badge badge--{modifier}">{ICONS[icon_name]}{label}</span>')
-    for status, (modifier, icon_name, label) in _BADGES.items()
-}
+def _badge(modifier: str, icon_name: str, label: str, attributes: str = "") -> Markup:
+    return Markup(f'<span class="badge badge--{modifier}"{attributes}>{ICONS[icon_name]}{label}</span>')
+
+
+BADGES = {status: _badge(*badge) for status, badge in _BADGES.items()}
 
 
 def status_badge(video: Video) -> Markup:
@@ -69,8 +70,7 @@ _PROCESSING_BADGES = {
 }
 
 PROCESSING_BADGES = {
-    state: Markup(f'<span class="badge badge--{modifier}" data-processing-state="{state}">{ICONS[icon_name]}{label}</span>')
-    for state, (modifier, icon_name, label) in _PROCESSING_BADGES.items()
+    state: _badge(*badge, attributes=f' data-processing-state="{state}"') for state, badge in _PROCESSING_BADGES.items()
 }
 
 
