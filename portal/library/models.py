@@ -156,6 +156,11 @@ class Video(Model):
     #: SHA-256 of the poster stored under ``poster/ab/cd/<id>`` (:mod:`portal.media.poster`):
     #: its ETag, and the check of its copies. None until it is made.
     poster_sha256: Mapped[str | None] = mapped_column(String(64))
+    # The browser-playable copy under ``playable/ab/cd/<id>`` (:mod:`portal.media.playable`),
+    # made only when the original does not play in browsers; all None until it is made.
+    playable_sha256: Mapped[str | None] = mapped_column(String(64))
+    playable_size: Mapped[int | None] = mapped_column(BigInteger)
+    playable_content_type: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def owner_name(self) -> str | None:
@@ -173,6 +178,19 @@ class Video(Model):
     @property
     def poster_key(self) -> str:
         return storage_key_for(self.id, StorageKind.POSTER)
+
+    @property
+    def has_playable_copy(self) -> bool:
+        return self.playable_sha256 is not None
+
+    @property
+    def playable_key(self) -> str:
+        return storage_key_for(self.id, StorageKind.PLAYABLE)
+
+    @property
+    def stored_keys(self) -> list[str]:
+        """Every key the video may have objects under: its bytes, poster and copy (deleting a missing one is harmless)."""
+        return [self.storage_key, self.poster_key, self.playable_key]
 
     def __repr__(self) -> str:
         return f"<Video {self.id} {self.filename!r}>"

@@ -135,13 +135,13 @@ def open_poster(video: Video) -> BinaryIO:
 
 
 def delete_video(video: Video, by: User) -> None:
-    """Remove the row, then the bytes and the poster: a failure in between leaves strays, never a row without bytes.
+    """Remove the row, then the bytes, the poster and the copy: a failure in between leaves strays, never a row without bytes.
 
     Once the row is gone the video is deleted, so a store that cannot be
     reached just then is logged rather than reported as a failed delete.
     Who asked is logged to ``portal.audit``; whether they may is the caller's check.
     """
-    keys = [video.storage_key, video.poster_key]
+    keys = video.stored_keys
     video_id, filename, owner = video.id, video.filename, video.owner_name
     db.session.delete(video)
     db.session.commit()
