@@ -61,6 +61,11 @@ class Config:
     JOB_RETRY_DELAY = 10
     #: Seconds a probing job may take before it is stopped and its video marked failed.
     PROBE_TIMEOUT = 120
+    #: Seconds a job making a playable copy may take (a long transcode runs at about real time).
+    COPY_TIMEOUT = 6 * 3600
+    #: The most pixels (width x height) of a video that is transcoded: what 4K needs.
+    #: Anything larger is left as it is, with a message that says so.
+    MEDIA_MAX_PIXELS = 3840 * 2160
     #: Run each job at once, inside the caller, instead of queueing it (for tests only).
     QUEUE_IMMEDIATE = False
 

@@ -48,6 +48,15 @@ class PosterNotFound(PortalError):
     )
 
 
+class PlaybackNotReady(PortalError):
+    """The video needs a browser-playable copy, and it is not there (yet)."""
+
+    message = (
+        "This video does not play in browsers as it is, and its browser-playable copy is not ready: "
+        "see the video's processing state and try again once it is done, or download the original."
+    )
+
+
 class FileUnavailable(PortalError):
     """The stored bytes no longer match the checksum, or are gone."""
 
@@ -113,9 +122,7 @@ class QueueUnavailable(PortalError):
 
 
 class InvalidUsername(InvalidInput):
-    message = (
-        "A username is 1 to 64 characters: letters a-z or A-Z, digits, '.', '_' and '-'."
-    )
+    message = "A username is 1 to 64 characters: letters a-z or A-Z, digits, '.', '_' and '-'."
 
 
 class InvalidPassword(InvalidInput):
@@ -159,9 +166,7 @@ class LastAdmin(PortalError):
     """The change would leave no enabled admin, and nobody could manage users any more."""
 
     def __init__(self, username: str) -> None:
-        super().__init__(
-            f"{username!r} is the last enabled admin: make another user an admin first, then try again."
-        )
+        super().__init__(f"{username!r} is the last enabled admin: make another user an admin first, then try again.")
 
 
 class TokenNotFound(PortalError):

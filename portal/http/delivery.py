@@ -23,6 +23,7 @@ from werkzeug.datastructures import Range
 from ..errors import PosterNotFound
 from ..errors import RangeNotSatisfiable
 from ..library.formats import VIDEO_TYPES
+from ..library.integrity import StoredBytes
 from ..library.integrity import check_available
 from ..library.integrity import open_content
 from ..library.integrity import range_needs_hashing
@@ -88,61 +89,75 @@ def _span(byte_range: Range, size: int) -> tuple[int, int] | None:
     return byte_range.range_for_length(size)
 
 
-def _range_matches_if_range(video: Video) -> bool:
+def _range_matches_if_range(stored: StoredBytes) -> bool:
     """False when an ``If-Range`` condition fails, in which case the whole file is sent."""
     if_range = request.if_range
     if if_range.etag is not None:
-        return if_range.etag == video.sha256
+        return if_range.etag == stored.sha256
     if if_range.date is not None:
-        return as_utc(video.created_at).replace(microsecond=0) <= if_range.date
+        return as_utc(stored.video.created_at).replace(microsecond=0) <= if_range.date
     return True
 
 
 def send_video(video: Video, disposition: str) -> Response:
-    """Answer a GET or HEAD for the bytes of ``video``."""
-    check_available(video)
-    content_type = video.content_type if video.content_type in VIDEO_TYPES else "application/octet-stream"
+    """Answer a GET or HEAD for the original bytes of ``video``."""
+    return send_stored(StoredBytes.original(video), disposition)
+
+
+def send_stored(stored: StoredBytes, disposition: str) -> Response:
+    """Answer a GET or HEAD for ``stored`` (a video's original or its playable copy), whole or by range."""
+    check_available(stored)
+    content_type = stored.content_type if stored.content_type in VIDEO_TYPES else "application/octet-stream"
     headers = {
         "Content-Type": content_type,
-        "Content-Disposition": content_disposition(disposition, video.filename),
+        "Content-Disposition": content_disposition(disposition, _filename_of(stored)),
         "Accept-Ranges": "bytes",
-        "Repr-Digest": "sha-256=:" + base64.b64encode(bytes.fromhex(video.sha256)).decode() + ":",
+        "Repr-Digest": "sha-256=:" + base64.b64encode(bytes.fromhex(stored.sha256)).decode() + ":",
         **DOWNLOAD_SECURITY_HEADERS,
     }
     response = Response(headers=headers)
-    response.set_etag(video.sha256)
-    response.last_modified = as_utc(video.created_at)
-    if request.if_none_match.contains(video.sha256):
+    response.set_etag(stored.sha256)
+    response.last_modified = as_utc(stored.video.created_at)
+    if request.if_none_match.contains(stored.sha256):
         response.status_code = 304
         return response
-    byte_range = request.range if request.range and _range_matches_if_range(video) else None
+    byte_range = request.range if request.range and _range_matches_if_range(stored) else None
     if byte_range is not None and byte_range.units == "bytes" and len(byte_range.ranges) == 1:
-        return _send_range(video, byte_range, response)
-    response.content_length = video.size
+        return _send_range(stored, byte_range, response)
+    response.content_length = stored.size
     if request.method == "HEAD":
         return response
-    response.response = verified_chunks(video, open_content(video))
+    response.response = verified_chunks(stored, open_content(stored))
     response.direct_passthrough = True
     return response
 
 
-def _send_range(video: Video, byte_range: Range, response: Response) -> Response:
+def _filename_of(stored: StoredBytes) -> str:
+    """The original's name; a copy's has the extension of its own type (``holiday.avi`` -> ``holiday.mp4``)."""
+    filename = stored.video.filename
+    if not stored.playable_copy:
+        return filename
+    stem = filename.rpartition(".")[0] or filename
+    return stem + (".webm" if stored.content_type == "video/webm" else ".mp4")
+
+
+def _send_range(stored: StoredBytes, byte_range: Range, response: Response) -> Response:
     """A 206 with one range of the file, or the 416 that says which ranges exist."""
-    span = None if _ZERO_SUFFIX.fullmatch(request.headers.get("Range", "")) else _span(byte_range, video.size)
+    span = None if _ZERO_SUFFIX.fullmatch(request.headers.get("Range", "")) else _span(byte_range, stored.size)
     if span is None:
-        refusal = handle_portal_error(RangeNotSatisfiable(video.size))
+        refusal = handle_portal_error(RangeNotSatisfiable(stored.size))
         refusal.headers.update({"Accept-Ranges": "bytes", **DOWNLOAD_SECURITY_HEADERS})
         return refusal
     start, stop = span
     response.status_code = 206
-    response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{video.size}"
+    response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{stored.size}"
     response.content_length = stop - start
     if request.method == "HEAD":
         return response
-    content = open_content(video)
+    content = open_content(stored)
     response.direct_passthrough = True
-    if range_needs_hashing(video, start, stop):
-        response.response = verified_chunks(video, content, record_success=True)
+    if range_needs_hashing(stored, start, stop):
+        response.response = verified_chunks(stored, content, record_success=True)
         return response
     content.seek(start)
     file_wrapper = request.environ.get("wsgi.file_wrapper")

@@ -50,6 +50,7 @@ ERROR_STATUSES: dict[type[errors.PortalError], tuple[int, str]] = {
     errors.Forbidden: (403, "forbidden"),
     errors.VideoNotFound: (404, "not_found"),
     errors.PosterNotFound: (404, "poster_not_found"),
+    errors.PlaybackNotReady: (404, "playback_not_ready"),
     errors.ShareNotFound: (404, "share_not_found"),
     errors.UserNotFound: (404, "user_not_found"),
     errors.TokenNotFound: (404, "token_not_found"),
@@ -115,8 +116,7 @@ def _too_large_message() -> str:
     if length is None or length > (request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]):
         return errors.UploadTooLarge(current_app.config["MAX_CONTENT_LENGTH"]).message
     return (
-        "The form has too many parts, or a field that is not a file is too large: "
-        "send one video in the multipart field 'file'."
+        "The form has too many parts, or a field that is not a file is too large: send one video in the multipart field 'file'."
     )
 
 

@@ -1,4 +1,4 @@
-"""The job queue: slow work on videos (probing and posters, and next playable copies), out of the requests.
+"""The job queue: slow work on videos (probing and posters, and playable copies), out of the requests.
 
 A huey queue per application, chosen by ``QUEUE_URL`` (:mod:`.queue`): SQLite
 in the data folder by default, Redis for several machines. Services queue
@@ -32,6 +32,8 @@ class Jobs:
     huey: Any
     #: ``probe_video(video_id)`` queues the probing job of a video.
     probe_video: Any
+    #: ``make_playable_copy(video_id)`` queues the job that makes its browser-playable copy.
+    make_playable_copy: Any
 
 
 def bind_queue(app: Flask) -> None:

@@ -21,6 +21,7 @@ from .. import errors
 from ..extensions import db
 from ..media import processing
 from ..storage import StorageUnavailable
+from . import PRIORITY_COPIES
 from . import PRIORITY_FACTS
 from . import Jobs
 
@@ -38,11 +39,17 @@ def register_tasks(huey: Any, app: Flask) -> Jobs:
         "retry_backoff": 2,
     }
     probe_timeout = int(app.config["PROBE_TIMEOUT"])
+    copy_timeout = int(app.config["COPY_TIMEOUT"])
 
     @huey.task(name="probe_video", priority=PRIORITY_FACTS, timeout=probe_timeout, context=True, **retries)
     def probe_video(video_id: str, task: Any = None) -> None:
         with app.app_context():
             run_job(processing.probe_video, video_id, task)
+
+    @huey.task(name="make_playable_copy", priority=PRIORITY_COPIES, timeout=copy_timeout, context=True, **retries)
+    def make_playable_copy(video_id: str, task: Any = None) -> None:
+        with app.app_context():
+            run_job(processing.make_playable_copy, video_id, task)
 
     @huey.on_startup()
     def start_worker() -> None:
@@ -50,7 +57,7 @@ def register_tasks(huey: Any, app: Flask) -> Jobs:
 
         prepare_worker_process(app)
 
-    return Jobs(huey=huey, probe_video=probe_video)
+    return Jobs(huey=huey, probe_video=probe_video, make_playable_copy=make_playable_copy)
 
 
 def run_job(body: Callable[[str], None], video_id: str, task: Any) -> None:

@@ -12,6 +12,8 @@ import hashlib
 from collections import deque
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
 from datetime import timedelta
 from typing import BinaryIO
 from typing import Iterator
@@ -60,30 +62,110 @@ def record_status(video: Video, status: VideoStatus) -> None:
     set_committed_value(video, "verified_at", now)
 
 
-def check_available(video: Video) -> None:
-    """Refuse a file known to be damaged, or whose bytes are gone or of the wrong size."""
-    if video.status == VideoStatus.CORRUPT.value:
+@dataclass(frozen=True)
+class StoredBytes:
+    """Bytes of a video that are delivered with the checksum guarantee: its original, or its playable copy.
+
+    What a look at them finds is recorded where it belongs: the original's in
+    the video's ``status``; a copy that is damaged or gone is dropped from the
+    row and made again from the original (:func:`portal.media.processing.discard_copy`),
+    since nothing of the upload is lost with it.
+    """
+
+    video: Video
+    playable_copy: bool = False
+
+    @classmethod
+    def original(cls, video: Video) -> StoredBytes:
+        return cls(video)
+
+    @classmethod
+    def copy_of(cls, video: Video) -> StoredBytes:
+        if video.playable_sha256 is None or video.playable_size is None:
+            raise ValueError(f"video {video.id} has no playable copy")
+        return cls(video, playable_copy=True)
+
+    @property
+    def id(self) -> str:
+        return self.video.id
+
+    @property
+    def key(self) -> str:
+        return self.video.playable_key if self.playable_copy else self.video.storage_key
+
+    @property
+    def size(self) -> int:
+        return int(self.video.playable_size if self.playable_copy else self.video.size)  # type: ignore[arg-type]
+
+    @property
+    def sha256(self) -> str:
+        return str(self.video.playable_sha256 if self.playable_copy else self.video.sha256)
+
+    @property
+    def content_type(self) -> str:
+        return str(self.video.playable_content_type if self.playable_copy else self.video.content_type)
+
+    @property
+    def verified_at(self) -> datetime | None:
+        return self.video.playable_verified_at if self.playable_copy else self.video.verified_at
+
+    @property
+    def known_good(self) -> bool:
+        """Whether the last look found the bytes right (a copy found wrong is dropped, so a copy always was)."""
+        return self.playable_copy or self.video.status == VideoStatus.OK.value
+
+    @property
+    def label(self) -> str:
+        name = repr(self.video.filename)
+        return f"the browser-playable copy of {name}" if self.playable_copy else name
+
+    def record(self, status: VideoStatus) -> None:
+        if not self.playable_copy:
+            record_status(self.video, status)
+        elif status is VideoStatus.OK:
+            _record_copy_verified(self.video)
+        else:
+            from ..media.processing import discard_copy
+
+            discard_copy(self.video.id, self.sha256)
+
+
+def _record_copy_verified(video: Video) -> None:
+    now = utcnow()
+    db.session.execute(
+        db.update(Video)
+        .where(Video.id == video.id, Video.playable_sha256 == video.playable_sha256)
+        .values(playable_verified_at=now)
+    )
+    db.session.commit()
+    set_committed_value(video, "playable_verified_at", now)
+
+
+def check_available(stored: StoredBytes) -> None:
+    """Refuse bytes known to be damaged, or that are gone or of the wrong size."""
+    video = stored.video
+    if not stored.playable_copy and video.status == VideoStatus.CORRUPT.value:
         raise StoredCopyCorrupt(video.filename)
-    stored_size = current_storage().size(video.storage_key)
+    stored_size = current_storage().size(stored.key)
     if stored_size is None:
-        record_status(video, VideoStatus.MISSING)
-        raise FileUnavailable(f"The stored bytes of {video.filename!r} are missing. Restore them from a backup or delete it.")
-    if stored_size != video.size:
-        record_status(video, VideoStatus.CORRUPT)
+        stored.record(VideoStatus.MISSING)
+        raise FileUnavailable(f"The stored bytes of {stored.label} are missing. Restore them from a backup or delete it.")
+    if stored_size != stored.size:
+        stored.record(VideoStatus.CORRUPT)
         raise FileUnavailable(
-            f"The stored copy of {video.filename!r} has {stored_size} bytes instead of {video.size}, so it is not served."
+            f"The stored bytes of {stored.label} are {stored_size} bytes instead of {stored.size}, so they are not served."
         )
-    if video.status == VideoStatus.MISSING.value:
+    if not stored.playable_copy and video.status == VideoStatus.MISSING.value:
         record_status(video, VideoStatus.OK)
 
 
-def open_content(video: Video) -> BinaryIO:
+def open_content(stored: StoredBytes) -> BinaryIO:
     """Open bytes that :func:`check_available` has just passed; they may still vanish in between."""
     try:
-        return current_storage().open(video.storage_key)
+        return current_storage().open(stored.key)
     except FileNotFoundError:
-        record_status(video, VideoStatus.MISSING)
-        raise FileUnavailable(f"The stored bytes of {video.filename!r} are missing.") from None
+        stored.record(VideoStatus.MISSING)
+        raise FileUnavailable(f"The stored bytes of {stored.label} are missing.") from None
 
 
 #: A file system's change times tick coarsely and may trail the portal's clock a
@@ -92,7 +174,7 @@ def open_content(video: Video) -> BinaryIO:
 CHANGE_TIME_SLACK = timedelta(seconds=1)
 
 
-def unchanged_since_verified(video: Video) -> bool:
+def unchanged_since_verified(stored: StoredBytes) -> bool:
     """True when the stored bytes provably have not changed since they last matched the checksum.
 
     Such a file can be sent straight from storage without hashing it again.
@@ -101,13 +183,14 @@ def unchanged_since_verified(video: Video) -> bool:
     hashes it again; damage that leaves the change time alone (bit rot) is
     what ``flask --app wsgi verify`` is for.
     """
-    if video.status != VideoStatus.OK.value or video.verified_at is None:
+    verified_at = stored.verified_at
+    if not stored.known_good or verified_at is None:
         return False
-    changed = current_storage().changed_at(video.storage_key)
-    return changed is not None and changed < as_utc(video.verified_at) - CHANGE_TIME_SLACK
+    changed = current_storage().changed_at(stored.key)
+    return changed is not None and changed < as_utc(verified_at) - CHANGE_TIME_SLACK
 
 
-def range_needs_hashing(video: Video, start: int, stop: int) -> bool:
+def range_needs_hashing(stored: StoredBytes, start: int, stop: int) -> bool:
     """Whether the bytes ``start`` to ``stop`` must be hashed on their way out.
 
     Players open a video with ``bytes=0-``: a range of the whole file is a
@@ -116,7 +199,7 @@ def range_needs_hashing(video: Video, start: int, stop: int) -> bool:
     matched. Any shorter range is sent straight from storage: it is never the
     whole file, and hashing a part proves nothing.
     """
-    return start == 0 and stop == video.size and not unchanged_since_verified(video)
+    return start == 0 and stop == stored.size and not unchanged_since_verified(stored)
 
 
 class CorruptionDetected(Exception):
@@ -124,7 +207,7 @@ class CorruptionDetected(Exception):
 
 
 def verified_chunks(
-    video: Video, content: BinaryIO, chunk_size: int = CHUNK_SIZE, record_success: bool = False
+    stored: StoredBytes, content: BinaryIO, chunk_size: int = CHUNK_SIZE, record_success: bool = False
 ) -> Iterator[bytes]:
     """Yield the whole file, holding back the last chunk until its SHA-256 is confirmed.
 
@@ -139,12 +222,10 @@ def verified_chunks(
     in an application context of its own, opened only for that moment.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return _hashed_chunks(app, video, content, chunk_size, record_success)
+    return _hashed_chunks(app, stored, content, chunk_size, record_success)
 
 
-def _hashed_chunks(
-    app: Flask, video: Video, content: BinaryIO, chunk_size: int, record_success: bool
-) -> Iterator[bytes]:
+def _hashed_chunks(app: Flask, stored: StoredBytes, content: BinaryIO, chunk_size: int, record_success: bool) -> Iterator[bytes]:
     """The iteration behind :func:`verified_chunks`.
 
     This thread reads and sends; a helper thread hashes the very same chunks,
@@ -166,15 +247,15 @@ def _hashed_chunks(
                 held_back = chunk
             for pending in hashing:
                 pending.result()
-        if digest.hexdigest() != video.sha256:
+        if digest.hexdigest() != stored.sha256:
             with app.app_context():
-                record_status(video, VideoStatus.CORRUPT)
-                app.logger.error("video %s is corrupt: download stopped before the end", video.id)
-            raise CorruptionDetected(video.id)
+                stored.record(VideoStatus.CORRUPT)
+                app.logger.error("%s of video %s is corrupt: download stopped before the end", stored.key, stored.id)
+            raise CorruptionDetected(stored.id)
         if record_success:
             with app.app_context():
                 try:
-                    record_status(video, VideoStatus.OK)
+                    stored.record(VideoStatus.OK)
                 except VideoNotFound:
                     pass  # deleted while it was being sent; the bytes sent were still right
         if held_back:
@@ -184,19 +265,27 @@ def _hashed_chunks(
 
 
 def verify(video: Video) -> Video:
-    """Hash the stored bytes now and record what was found."""
+    """Hash the stored bytes now, and those of the playable copy if there is one, and record what was found."""
+    record_status(video, _look_at(StoredBytes.original(video)))
+    if video.has_playable_copy:
+        copy = StoredBytes.copy_of(video)
+        found = _look_at(copy)
+        copy.record(found)
+        if found is not VideoStatus.OK:
+            db.session.refresh(video)
+    return video
+
+
+def _look_at(stored: StoredBytes) -> VideoStatus:
     try:
-        content = current_storage().open(video.storage_key)
+        content = current_storage().open(stored.key)
     except FileNotFoundError:
-        record_status(video, VideoStatus.MISSING)
-        return video
+        return VideoStatus.MISSING
     digest = hashlib.sha256()
     with content:
         while chunk := content.read(CHUNK_SIZE):
             digest.update(chunk)
-    matches = digest.hexdigest() == video.sha256
-    record_status(video, VideoStatus.OK if matches else VideoStatus.CORRUPT)
-    return video
+    return VideoStatus.OK if digest.hexdigest() == stored.sha256 else VideoStatus.CORRUPT
 
 
 def stray_keys() -> list[str]:
@@ -240,5 +329,3 @@ def verify_all() -> Iterator[Video]:
         except VideoNotFound:
             continue  # deleted while being checked
         yield checked
-
-

@@ -161,6 +161,8 @@ class Video(Model):
     playable_sha256: Mapped[str | None] = mapped_column(String(64))
     playable_size: Mapped[int | None] = mapped_column(BigInteger)
     playable_content_type: Mapped[str | None] = mapped_column(String(64))
+    #: When the stored copy last matched ``playable_sha256`` (like :attr:`verified_at` for the original).
+    playable_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     @property
     def owner_name(self) -> str | None:

@@ -21,10 +21,13 @@ from ..accounts.models import User
 from ..errors import ChecksumMismatch
 from ..errors import EmptyFile
 from ..errors import NotAVideo
+from ..errors import PlaybackNotReady
 from ..errors import PosterNotFound
 from ..errors import QueueUnavailable
 from ..errors import VideoNotFound
 from ..extensions import db
+from ..media.playable import CopyKind
+from ..media.processing import copy_plan
 from ..media.processing import queue_processing
 from ..storage import StorageUnavailable
 from ..storage import current_storage
@@ -32,6 +35,7 @@ from ..uploads.intake import IncomingFile
 from ..uploads.intake import begin_upload
 from .formats import ACCEPTED_FORMATS
 from .formats import detect_video_type
+from .integrity import StoredBytes
 from .models import Video
 from .models import VideoStatus
 from .models import utcnow
@@ -42,9 +46,7 @@ audit = logging.getLogger("portal.audit")
 _ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
-def finish_upload(
-    incoming: IncomingFile, filename: str | None, expected_sha256: list[str | None], owner: User
-) -> Video:
+def finish_upload(incoming: IncomingFile, filename: str | None, expected_sha256: list[str | None], owner: User) -> Video:
     """Check a fully received upload, then commit its bytes and its row (owned by ``owner``), in that order."""
     try:
         if incoming.size == 0:
@@ -132,6 +134,28 @@ def open_poster(video: Video) -> BinaryIO:
         return current_storage().open(video.poster_key)
     except FileNotFoundError:
         raise PosterNotFound() from None
+
+
+def playback_of(video: Video) -> StoredBytes:
+    """What a player should be given: the playable copy, else the original unless its facts say browsers cannot play it.
+
+    Raises :class:`PlaybackNotReady` while a copy the video needs is missing.
+    A video not probed yet is played as it is: most uploads play, and its
+    facts come within seconds.
+    """
+    if video.has_playable_copy:
+        return StoredBytes.copy_of(video)
+    if video.has_facts and copy_plan(video).kind is not CopyKind.NONE:
+        raise PlaybackNotReady()
+    return StoredBytes.original(video)
+
+
+def player_source(video: Video) -> StoredBytes:
+    """What the portal's own players get: :func:`playback_of`, or the original while no copy is ready (some browsers manage)."""
+    try:
+        return playback_of(video)
+    except PlaybackNotReady:
+        return StoredBytes.original(video)
 
 
 def delete_video(video: Video, by: User) -> None:

@@ -4,17 +4,22 @@ Every step is idempotent: a job run twice, or run again after its consumer was
 killed half-way, does no harm and ends in the same state. State changes are
 single UPDATE statements by id, so a video deleted while its job runs simply
 stops mattering. The work is the facts (:mod:`.probe`), then the poster
-(:mod:`.poster`) in the same job, so both go before any long copy; a video is
-``done`` once everything it needs is there.
+(:mod:`.poster`) in the same job, so both go before any long copy; then, for
+a video that does not play in browsers as it is, a job of its own at a lower
+priority makes its playable copy (:mod:`.playable`). A video is ``done`` once
+everything it needs is there.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy.engine import CursorResult
 
 from ..errors import QueueUnavailable
@@ -23,7 +28,13 @@ from ..library.models import ProcessingState
 from ..library.models import StorageKind
 from ..library.models import Video
 from ..library.models import storage_key_for
+from ..library.models import utcnow
+from ..storage import CHUNK_SIZE
 from ..storage import current_storage
+from .playable import CopyKind
+from .playable import CopyPlan
+from .playable import make_copy
+from .playable import plan_copy
 from .poster import make_poster
 from .probe import MediaUnreadable
 from .probe import probe
@@ -33,6 +44,10 @@ log = logging.getLogger(__name__)
 #: Room for a message in ``processing_error`` (the column's length).
 MAX_ERROR_LENGTH = 1000
 MISSING_FILE = "The stored file is missing: restore it from a backup, then try again."
+TOO_LARGE = (
+    "The video is {width}x{height}, more pixels than this portal transcodes (PORTAL_MEDIA_MAX_PIXELS = {limit}), "
+    "so it has no browser-playable copy: download the original to watch it."
+)
 
 
 def queue_processing(video_ids: Iterable[str]) -> int:
@@ -67,7 +82,7 @@ def probe_video(video_id: str) -> None:
     if video is None:
         log.info("video %s was deleted before its facts were read", video_id)
         return
-    if video.processing_state == ProcessingState.DONE.value and video.has_facts and video.has_poster:
+    if video.processing_state == ProcessingState.DONE.value and is_complete(video):
         return
     key, content_type = video.storage_key, video.content_type
     # A poster lost from storage (restored from an older backup, say) is made again.
@@ -85,7 +100,136 @@ def probe_video(video_id: str) -> None:
     except MediaUnreadable as error:
         mark_failed(video_id, error.message)
         return
+    video = db.session.get(Video, video_id, populate_existing=True)
+    if video is not None and needs_copy(video):
+        queue_copy(video_id)
+    else:
+        finish_if_complete(video_id)
+
+
+def copy_plan(video: Video) -> CopyPlan:
+    return plan_copy(video.content_type, video.video_codec, video.audio_codec)
+
+
+def needs_copy(video: Video) -> bool:
+    """Whether the video, probed, still lacks the playable copy its codecs or container call for.
+
+    A copy the row names but storage has lost is made again.
+    """
+    if copy_plan(video).kind is CopyKind.NONE:
+        return False
+    return not video.has_playable_copy or current_storage().size(video.playable_key) != video.playable_size
+
+
+def queue_copy(video_id: str) -> None:
+    """Queue the copy job; the video waits ``queued`` for it (a queued job survives a restart of the queue)."""
+    from ..jobs import current_jobs
+
+    _set_state([video_id], ProcessingState.QUEUED, error=None)
+    current_jobs().make_playable_copy(video_id)
+
+
+def make_playable_copy(video_id: str) -> None:
+    """The copy job: make, store and record the browser-playable copy of a probed video.
+
+    The copy is written to a temporary file first (``faststart`` moves the
+    index to the front in a second pass over it), then stored with its
+    SHA-256, and only then named by the row. A video deleted meanwhile has no
+    row to record it in: its copy is removed again rather than left as a stray.
+    """
+    video = db.session.get(Video, video_id)
+    if video is None:
+        log.info("video %s was deleted before its copy was made", video_id)
+        return
+    if not video.has_facts:
+        # Queued by an older job or by hand: the facts go first, and that job queues the copy.
+        queue_processing([video_id])
+        return
+    if not needs_copy(video):
+        finish_if_complete(video_id)
+        return
+    plan = copy_plan(video)
+    limit = int(current_app.config["MEDIA_MAX_PIXELS"])
+    if plan.kind is CopyKind.TRANSCODE and (video.width or 0) * (video.height or 0) > limit:
+        mark_failed(video_id, TOO_LARGE.format(width=video.width, height=video.height, limit=limit))
+        return
+    key = video.storage_key
+    _set_state([video_id], ProcessingState.RUNNING, error=None)
+    try:
+        with tempfile.TemporaryDirectory(prefix="portal-copy-") as folder:
+            target = Path(folder) / f"copy.{plan.container}"
+            with current_storage().open(key) as original:
+                make_copy(original, plan, target)
+            store_copy(video_id, target, str(plan.content_type))
+    except FileNotFoundError:
+        mark_failed(video_id, MISSING_FILE)
+        return
+    except MediaUnreadable as error:
+        mark_failed(video_id, error.message)
+        return
     finish_if_complete(video_id)
+
+
+def store_copy(video_id: str, path: Path, content_type: str) -> None:
+    """Store the copy at ``path`` under the video's ``playable/`` key, hashing it on the way; then record it."""
+    storage = current_storage()
+    copy_key = storage_key_for(video_id, StorageKind.PLAYABLE)
+    digest = hashlib.sha256()
+    size = 0
+    upload = storage.create(copy_key)
+    try:
+        with path.open("rb") as copy:
+            while chunk := copy.read(CHUNK_SIZE):
+                digest.update(chunk)
+                size += len(chunk)
+                upload.write(chunk)
+        upload.commit()
+    except BaseException:
+        upload.abort()
+        raise
+    result = db.session.execute(
+        db.update(Video)
+        .where(Video.id == video_id)
+        .values(
+            playable_sha256=digest.hexdigest(),
+            playable_size=size,
+            playable_content_type=content_type,
+            playable_verified_at=utcnow(),
+        )
+    )
+    db.session.commit()
+    assert isinstance(result, CursorResult)
+    if result.rowcount == 0:
+        storage.delete(copy_key)
+
+
+def discard_copy(video_id: str, sha256: str) -> None:
+    """Forget a copy found damaged or gone, and queue it to be made again from the original.
+
+    Only the copy with this checksum is forgotten, so a copy made again
+    meanwhile stays. A queue that cannot be reached leaves the video
+    ``queued`` for ``flask --app wsgi jobs backfill``.
+    """
+    log.error("the playable copy of video %s is damaged or missing: it is made again", video_id)
+    result = db.session.execute(
+        db.update(Video)
+        .where(Video.id == video_id, Video.playable_sha256 == sha256)
+        .values(
+            playable_sha256=None,
+            playable_size=None,
+            playable_content_type=None,
+            playable_verified_at=None,
+            processing_state=ProcessingState.QUEUED.value,
+            processing_error=None,
+        )
+    )
+    db.session.commit()
+    assert isinstance(result, CursorResult)
+    if result.rowcount:
+        try:
+            queue_copy(video_id)
+        except Exception as error:
+            log.warning("the copy of video %s could not be queued: %s", video_id, error)
 
 
 def store_poster(video_id: str, key: str, duration: float | None) -> None:
@@ -114,10 +258,15 @@ def store_poster(video_id: str, key: str, duration: float | None) -> None:
         storage.delete(poster_key)
 
 
+def is_complete(video: Video) -> bool:
+    """Everything the video needs is there: its facts, its poster and any copy it needs."""
+    return video.has_facts and video.has_poster and (video.has_playable_copy or copy_plan(video).kind is CopyKind.NONE)
+
+
 def finish_if_complete(video_id: str) -> None:
-    """Mark the video ``done`` when everything it needs is there: its facts and its poster."""
+    """Mark the video ``done`` when :func:`is_complete`."""
     video = db.session.get(Video, video_id, populate_existing=True)
-    if video is not None and video.has_facts and video.has_poster:
+    if video is not None and is_complete(video):
         _set_state([video_id], ProcessingState.DONE, error=None)
 
 

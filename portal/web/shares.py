@@ -24,6 +24,7 @@ from ..errors import InvalidShareDays
 from ..http.auth import caller_required
 from ..http.auth import public
 from ..http.delivery import send_poster
+from ..http.delivery import send_stored
 from ..http.delivery import send_video
 from ..library import service
 from ..sharing import service as sharing
@@ -59,7 +60,7 @@ def player(token: str) -> str:
 @bp.route("/<token>/stream", methods=["GET", "HEAD"])
 @public
 def stream(token: str) -> Response:
-    return send_video(sharing.open_share(token).video, "inline")
+    return send_stored(service.player_source(sharing.open_share(token).video), "inline")
 
 
 @bp.get("/<token>/poster")

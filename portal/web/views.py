@@ -34,6 +34,7 @@ from ..http.auth import current_caller
 from ..http.auth import requires
 from ..http.auth import viewable
 from ..http.delivery import send_poster
+from ..http.delivery import send_stored
 from ..http.delivery import send_video
 from ..http.links import video_link
 from ..library import integrity
@@ -287,8 +288,8 @@ def render_video(video: Video, **extra: object) -> str:
 @bp.route("/videos/<video_id>/stream", methods=["GET", "HEAD"])
 @viewable
 def stream(video_id: str) -> Response:
-    """The player's source: shown in the page, with ranges so that seeking skips ahead."""
-    return send_video(service.get_video(video_id), "inline")
+    """The player's source (the playable copy when there is one), with ranges so that seeking skips ahead."""
+    return send_stored(service.player_source(service.get_video(video_id)), "inline")
 
 
 @bp.get("/videos/<video_id>/poster")

@@ -389,6 +389,8 @@ def test_public_viewing_documents_listing_and_watching_without_credentials(tmp_p
         ("/api/v1/files/{video_id}", "get"),
         ("/api/v1/files/{video_id}/content", "get"),
         ("/api/v1/files/{video_id}/content", "head"),
+        ("/api/v1/files/{video_id}/playback", "get"),
+        ("/api/v1/files/{video_id}/playback", "head"),
         ("/api/v1/files/{video_id}/poster", "get"),
     }
 

@@ -37,7 +37,15 @@ def delete_from_outside(app, data_dir: Path, video_id: str) -> None:
     path.unlink()
 
 
-@pytest.mark.parametrize("look", [integrity.check_available, integrity.open_content, integrity.verify])
+@pytest.mark.parametrize(
+    "look",
+    [
+        lambda video: integrity.check_available(integrity.StoredBytes.original(video)),
+        lambda video: integrity.open_content(integrity.StoredBytes.original(video)),
+        integrity.verify,
+    ],
+    ids=["check_available", "open_content", "verify"],
+)
 def test_a_video_deleted_after_it_was_found_is_not_found(app, client, data_dir, video_bytes, look):
     created = upload(client, video_bytes).get_json()
     with app.test_request_context():

@@ -41,6 +41,7 @@ from ...errors import InvalidInput
 from ...errors import InvalidShareDays
 from ...errors import MissingFile
 from ...errors import NotAVideo
+from ...errors import PlaybackNotReady
 from ...errors import PortalError
 from ...errors import PosterNotFound
 from ...errors import QueueUnavailable
@@ -117,6 +118,12 @@ EXAMPLE_FILE = {
     "content_url": f"http://localhost:8080{PREFIX}/files/{EXAMPLE_ID}/content",
     "media": EXAMPLE_MEDIA,
     "processing": {"state": "done", "error": None},
+    "playback": {
+        "url": f"http://localhost:8080{PREFIX}/files/{EXAMPLE_ID}/playback",
+        "content_type": "video/mp4",
+        "source": "original",
+        "sha256": EXAMPLE_SHA256,
+    },
 }
 EXAMPLE_SHARE = {
     "id": 12,
@@ -242,8 +249,8 @@ UNSATISFIABLE_RANGE = {
 }
 
 
-def _content_responses(with_body: bool) -> dict[str, Any]:
-    """The answers of GET and HEAD on the bytes; HEAD has the same headers and no body."""
+def _content_responses(with_body: bool, playback: bool = False) -> dict[str, Any]:
+    """The answers of GET and HEAD on the bytes (with ``playback``, of what a player should load); HEAD has no body."""
     video_body = {"schema": {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}}
     whole: dict[str, Any] = {
         "description": "The whole file, with the stored content type. A file found damaged while it "
@@ -262,9 +269,18 @@ def _content_responses(with_body: bool) -> dict[str, Any]:
         range_not_satisfiable=RangeNotSatisfiable(EXAMPLE_SIZE),
     )
     unsatisfiable["416"]["headers"] = {"Content-Range": UNSATISFIABLE_RANGE}
+    missing = (
+        _error(
+            "No file has this id, or it needs a browser-playable copy that is not made yet (see its `processing`).",
+            not_found=VideoNotFound(),
+            playback_not_ready=PlaybackNotReady(),
+        )
+        if playback
+        else _not_found()
+    )
     errors = {
         **_refusals(Action.READ),
-        **_not_found(),
+        **missing,
         **_error(
             "The stored bytes no longer match the checksum, or are gone: the file is not served.",
             file_unavailable=StoredCopyCorrupt(EXAMPLE_FILENAME),
@@ -527,6 +543,19 @@ MEDIA_SCHEMA = {
         "frame_rate": {"type": ["number", "null"], "minimum": 0, "description": "Frames per second."},
         "bit_rate": {"type": ["integer", "null"], "minimum": 0, "description": "Bits per second of the whole file."},
         "container": {"type": "string", "description": "e.g. `mp4`, `mov`, `webm`, `matroska`, `avi`."},
+    },
+}
+PLAYBACK_SCHEMA = {
+    "type": ["object", "null"],
+    "description": "What a player should load: the original when browsers play it, else its playable copy; "
+    "null while the copy is being made (or could not be: see `processing`).",
+    "required": ["url", "content_type", "source", "sha256"],
+    "additionalProperties": False,
+    "properties": {
+        "url": {"type": "string", "format": "uri", "description": "`GET` it like `content_url`."},
+        "content_type": {"type": "string", "examples": ["video/mp4", "video/webm"]},
+        "source": {"type": "string", "enum": ["original", "copy"]},
+        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "Hex SHA-256 of what `url` sends."},
     },
 }
 PROCESSING_SCHEMA = {
@@ -847,6 +876,30 @@ def build_document() -> dict[str, Any]:
                     "responses": _content_responses(with_body=False),
                 },
             },
+            f"{PREFIX}/files/{{video_id}}/playback": {
+                "parameters": [VIDEO_ID],
+                "get": {
+                    "operationId": "playFile",
+                    "tags": ["files"],
+                    "summary": "The version a player should load",
+                    "security": _viewing_security(),
+                    "description": "The original when browsers play it as it is (H.264 with AAC or MP3 in MP4 "
+                    "or MOV; VP8, VP9 or AV1 with Opus or Vorbis in WebM), else its browser-playable copy "
+                    "(H.264/AAC MP4 or WebM, made by the file's processing), with the same ranges, ETag and "
+                    "`Repr-Digest` guarantees as `/content`; the file's `playback` says which. `/content` "
+                    "always gives the original.",
+                    "parameters": CONTENT_REQUEST_HEADERS,
+                    "responses": _content_responses(with_body=True, playback=True),
+                },
+                "head": {
+                    "operationId": "headPlayback",
+                    "tags": ["files"],
+                    "summary": "The playback's headers, without the bytes",
+                    "security": _viewing_security(),
+                    "parameters": CONTENT_REQUEST_HEADERS,
+                    "responses": _content_responses(with_body=False, playback=True),
+                },
+            },
             f"{PREFIX}/files/{{video_id}}/verify": {
                 "parameters": [VIDEO_ID],
                 "post": {
@@ -945,6 +998,7 @@ def build_document() -> dict[str, Any]:
                         "content_url": {"type": "string", "format": "uri", "description": "This file's bytes."},
                         "media": MEDIA_SCHEMA,
                         "processing": PROCESSING_SCHEMA,
+                        "playback": PLAYBACK_SCHEMA,
                     },
                     "example": EXAMPLE_FILE,
                 },

@@ -15,6 +15,7 @@ from ...http.auth import requires
 from ...http.auth import signed_in
 from ...http.auth import viewable
 from ...http.delivery import send_poster
+from ...http.delivery import send_stored
 from ...http.delivery import send_video
 from ...library import integrity
 from ...library import service
@@ -32,10 +33,7 @@ NO_FILE_IN_FORM = (
     "A form encoded as application/x-www-form-urlencoded cannot carry a file: send multipart/form-data "
     "with the video in the field 'file', or the raw bytes with a video content type and ?filename=NAME."
 )
-NO_BODY = (
-    "The request has no body: send the video as multipart field 'file', "
-    "or as the raw body with ?filename=NAME."
-)
+NO_BODY = "The request has no body: send the video as multipart field 'file', or as the raw body with ?filename=NAME."
 
 
 @bp.get("/me")
@@ -93,6 +91,12 @@ def get_file(video_id: str) -> Response:
 @viewable
 def download_file(video_id: str) -> Response:
     return send_video(service.get_video(video_id), "attachment")
+
+
+@bp.route("/files/<video_id>/playback", methods=["GET", "HEAD"])
+@viewable
+def playback_file(video_id: str) -> Response:
+    return send_stored(service.playback_of(service.get_video(video_id)), "inline")
 
 
 @bp.get("/files/<video_id>/poster")

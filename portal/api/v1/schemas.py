@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ...errors import PlaybackNotReady
 from ...http.links import video_link
 from ...library.listing import Page
 from ...library.models import Video
 from ...library.models import as_utc
+from ...library.service import playback_of
 
 
 def iso8601(moment: datetime | None) -> str | None:
@@ -32,6 +34,21 @@ def file_json(video: Video) -> dict[str, Any]:
         "content_url": video_link("api_v1.download_file", video.id, external=True),
         "media": media_json(video),
         "processing": {"state": video.processing_state, "error": video.processing_error},
+        "playback": playback_json(video),
+    }
+
+
+def playback_json(video: Video) -> dict[str, Any] | None:
+    """What a player should load; None while the copy the video needs is being made (or could not be)."""
+    try:
+        stored = playback_of(video)
+    except PlaybackNotReady:
+        return None
+    return {
+        "url": video_link("api_v1.playback_file", video.id, external=True),
+        "content_type": stored.content_type,
+        "source": "copy" if stored.playable_copy else "original",
+        "sha256": stored.sha256,
     }
 
 

@@ -1,4 +1,4 @@
-"""What each video's browser-playable copy is: its SHA-256, size and type, None while there is none.
+"""What each video's browser-playable copy is: its SHA-256, size, type and last verification, None while there is none.
 
 ``done`` now also means "any copy the video needs is there", so videos
 processed before this revision go back to ``queued``: ``flask --app wsgi jobs
@@ -26,11 +26,13 @@ def upgrade():
         batch_op.add_column(sa.Column("playable_sha256", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("playable_size", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("playable_content_type", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("playable_verified_at", sa.DateTime(timezone=True), nullable=True))
     op.execute(videos.update().where(videos.c.processing_state == "done").values(processing_state="queued"))
 
 
 def downgrade():
     with op.batch_alter_table("videos", schema=None) as batch_op:
+        batch_op.drop_column("playable_verified_at")
         batch_op.drop_column("playable_content_type")
         batch_op.drop_column("playable_size")
         batch_op.drop_column("playable_sha256")

@@ -1,0 +1,166 @@
+"""Browser-playable copies: which videos need one, and making it with PyAV.
+
+Current Chrome, Firefox and Safari all play H.264 (with AAC or MP3) in MP4 or
+MOV, and VP8, VP9 or AV1 (with Opus or Vorbis) in WebM. Such an original is
+played as it is. Otherwise a copy is made once, after the facts and the
+poster:
+
+- a *remux* when the codecs play but the container does not (H.264 in MKV,
+  MPEG-TS, FLV or AVI; VP9 in MKV): the streams are copied packet by packet,
+  nothing is decoded and no quality is lost; an audio stream the browsers
+  cannot play beside H.264 is the only part encoded again (to AAC);
+- a *transcode* for everything else: H.264 (yuv420p, at most
+  :data:`MAX_LINES` lines, aspect kept, CRF :data:`CRF`, preset
+  :data:`PRESET`) with AAC audio.
+
+Both write MP4 (or WebM) with the index first (``faststart``), so playback
+starts before the whole copy is loaded. The copy is written to a local
+temporary file (the index is moved to the front by a second pass over it),
+then stored under its video's ``playable/`` key with its SHA-256.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from typing import BinaryIO
+
+import av
+import av.error
+
+from .probe import MediaUnreadable
+
+#: Video codecs every current browser plays, in the containers that carry them there.
+MP4_VIDEO = frozenset({"h264"})
+MP4_AUDIO = frozenset({"aac", "mp3"})
+WEBM_VIDEO = frozenset({"vp8", "vp9", "av1"})
+WEBM_AUDIO = frozenset({"opus", "vorbis"})
+#: Upload types browsers play those codecs in.
+MP4_TYPES = frozenset({"video/mp4", "video/quicktime"})
+WEBM_TYPES = frozenset({"video/webm"})
+
+#: The tallest transcoded picture: 1080p keeps full HD and bounds the work of anything larger.
+MAX_LINES = 1080
+#: x264's constant-quality factor and speed preset for transcodes: visually close to the
+#: source at a fraction of a lossless size, at about real time for 1080p on two cores.
+CRF = 23
+PRESET = "veryfast"
+#: Read and write through FFmpeg in chunks this large: Python's file calls stay few.
+IO_BUFFER = 1024 * 1024
+
+
+class CopyKind(str, enum.Enum):
+    #: The original plays in browsers: no copy.
+    NONE = "none"
+    REMUX = "remux"
+    TRANSCODE = "transcode"
+
+
+@dataclass(frozen=True)
+class CopyPlan:
+    kind: CopyKind
+    #: The copy's container (``mp4`` or ``webm``) and content type; None when there is no copy.
+    container: str | None = None
+    content_type: str | None = None
+
+
+NO_COPY = CopyPlan(CopyKind.NONE)
+
+
+def plan_copy(content_type: str, video_codec: str | None, audio_codec: str | None) -> CopyPlan:
+    """What the video with these facts needs for every browser to play it."""
+    if video_codec in MP4_VIDEO:
+        if content_type in MP4_TYPES and audio_codec in MP4_AUDIO | {None}:
+            return NO_COPY
+        return CopyPlan(CopyKind.REMUX, "mp4", "video/mp4")
+    if video_codec in WEBM_VIDEO and audio_codec in WEBM_AUDIO | {None}:
+        if content_type in WEBM_TYPES:
+            return NO_COPY
+        return CopyPlan(CopyKind.REMUX, "webm", "video/webm")
+    return CopyPlan(CopyKind.TRANSCODE, "mp4", "video/mp4")
+
+
+def make_copy(source: BinaryIO, plan: CopyPlan, target: Path) -> None:
+    """Write the copy ``plan`` describes of the video ``source`` reads to the file ``target``.
+
+    Raises :class:`MediaUnreadable` when the streams cannot be read or written.
+    """
+    try:
+        with (
+            # genpts: AVI and FLV often give packets only a decoding time; MP4 needs both.
+            av.open(source, mode="r", buffer_size=IO_BUFFER, options={"fflags": "+genpts"}) as original,
+            av.open(str(target), mode="w", format=plan.container, options={"movflags": "+faststart"}) as copy,
+        ):
+            if plan.kind is CopyKind.REMUX:
+                _remux(original, copy)
+            else:
+                _transcode(original, copy)
+    except av.error.FFmpegError as error:
+        reason = str(error.strerror or error).rstrip(".")
+        raise MediaUnreadable(f"The browser-playable copy could not be made ({reason}).") from None
+
+
+def transcoded_size(width: int, height: int) -> tuple[int, int]:
+    """The picture size of a transcode: at most :data:`MAX_LINES` lines, aspect kept, even sides (yuv420p needs them)."""
+    if height > MAX_LINES:
+        width, height = round(width * MAX_LINES / height), MAX_LINES
+    return max(2, width - width % 2), max(2, height - height % 2)
+
+
+def _remux(original: Any, copy: Any) -> None:
+    video = original.streams.video[0]
+    audio = original.streams.audio[0] if original.streams.audio else None
+    outputs = {video.index: copy.add_stream_from_template(video)}
+    audio_encoder = None
+    if audio is not None:
+        if audio.codec_context.name in (MP4_AUDIO if copy.format.name == "mp4" else WEBM_AUDIO):
+            outputs[audio.index] = copy.add_stream_from_template(audio)
+        else:
+            audio_encoder = _audio_encoder(copy, audio)
+    for packet in original.demux([stream for stream in (video, audio) if stream is not None]):
+        if packet.dts is None:
+            continue  # the demuxer's end-of-stream marker
+        if audio_encoder is not None and packet.stream is audio:
+            _encode_audio(copy, audio_encoder, packet)
+            continue
+        packet.stream = outputs[packet.stream.index]
+        copy.mux(packet)
+    if audio_encoder is not None:
+        copy.mux(audio_encoder.encode(None))
+
+
+def _transcode(original: Any, copy: Any) -> None:
+    video = original.streams.video[0]
+    video.thread_type = "AUTO"
+    audio = original.streams.audio[0] if original.streams.audio else None
+    width, height = transcoded_size(video.codec_context.width, video.codec_context.height)
+    encoder = copy.add_stream("libx264", rate=video.average_rate or video.guessed_rate or 25)
+    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+    # The source's clock, so that every frame keeps its own time (variable frame rates too).
+    encoder.codec_context.time_base = video.time_base
+    encoder.options = {"crf": str(CRF), "preset": PRESET}
+    audio_encoder = _audio_encoder(copy, audio) if audio is not None else None
+    for packet in original.demux([stream for stream in (video, audio) if stream is not None]):
+        if audio_encoder is not None and packet.stream is audio:
+            _encode_audio(copy, audio_encoder, packet)
+            continue
+        for frame in packet.decode():
+            picture = frame.reformat(width, height, "yuv420p")
+            picture.pts, picture.time_base = frame.pts, frame.time_base
+            copy.mux(encoder.encode(picture))
+    copy.mux(encoder.encode(None))
+    if audio_encoder is not None:
+        copy.mux(audio_encoder.encode(None))
+
+
+def _audio_encoder(copy: Any, audio: Any) -> Any:
+    return copy.add_stream("aac", rate=audio.codec_context.sample_rate or 48000)
+
+
+def _encode_audio(copy: Any, encoder: Any, packet: Any) -> None:
+    for frame in packet.decode():
+        # The encoder numbers its own samples: sources with gaps or odd clocks stay in sync enough for playback.
+        frame.pts = None
+        copy.mux(encoder.encode(frame))
