@@ -54,13 +54,14 @@ def _sha256_of(storage: Storage, key: str) -> str | None:
 
 
 def copy_video(video: Video, source: Storage, target: Storage, verify_existing: bool = False) -> Outcome:
-    """Copy one file's bytes, and its poster, unless the target has them; never commit bytes that do not match.
+    """Copy one file's bytes, its poster and its playable copy, unless the target has them; never commit bytes that do not match.
 
     The target gets the key the row names, whichever layout it follows, so the
     row needs no change when the portal switches to the target. The outcome
-    is the original's: a poster missing or damaged at the source is logged,
-    not copied, and made again when the video is processed again
-    (``POST /api/v1/files/<id>/process``, or "Try again").
+    is the original's: a poster or copy missing or damaged at the source is
+    logged, not copied, and made again when the video is processed again
+    (``POST /api/v1/files/<id>/process``, or "Try again"; a lost copy is also
+    made again when a player or ``verify`` finds it missing).
     """
     outcome = _copy_object(video.storage_key, video.size, video.sha256, source, target, verify_existing)
     if video.poster_sha256 is not None:
@@ -68,6 +69,10 @@ def copy_video(video: Video, source: Storage, target: Storage, verify_existing: 
         poster = _copy_object(video.poster_key, None, video.poster_sha256, source, target, verify_existing=True)
         if poster in (Outcome.CORRUPT, Outcome.MISSING):
             log.warning("the poster of video %s is %s at the source, not copied", video.id, poster.value)
+    if video.playable_sha256 is not None:
+        copy = _copy_object(video.playable_key, video.playable_size, video.playable_sha256, source, target, verify_existing)
+        if copy in (Outcome.CORRUPT, Outcome.MISSING):
+            log.warning("the playable copy of video %s is %s at the source, not copied", video.id, copy.value)
     return outcome
 
 

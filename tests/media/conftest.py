@@ -29,7 +29,7 @@ def make_clip(path: Path, *args: str, seconds: float = 2, size: str = "320x240",
 
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory) -> dict[str, Path]:
-    """The clips by kind: h264_aac (index first), vp9_opus, no_audio, moov_at_end, corrupt, garbage."""
+    """The clips by kind: h264_aac (index first), vp9_opus, no_audio, moov_at_end, h264_mkv, hevc_mkv, mpeg4_avi, corrupt, garbage."""
     folder = tmp_path_factory.mktemp("clips")
     h264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
     made = {
@@ -43,6 +43,12 @@ def clips(tmp_path_factory) -> dict[str, Path]:
             folder / "moov_at_end.mp4", *h264, "-qp", "0", seconds=4, size="640x360", audio=False
         ),
     }
+    # Browsers play none of these as they are: the first is remuxed, the others transcoded.
+    made["h264_mkv"] = make_clip(folder / "h264.mkv", *h264, "-c:a", "aac")
+    made["hevc_mkv"] = make_clip(
+        folder / "hevc.mkv", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-c:a", "libopus"
+    )
+    made["mpeg4_avi"] = make_clip(folder / "mpeg4.avi", "-c:v", "mpeg4", "-q:v", "5", "-c:a", "libmp3lame")
     made["corrupt"] = folder / "corrupt.mp4"
     made["corrupt"].write_bytes(with_garbage_samples(made["no_audio"].read_bytes()))
     made["garbage"] = folder / "garbage.mp4"

@@ -1,0 +1,217 @@
+"""Browser-playable copies: which videos get one, remux and transcode for real, playback, and the copy's integrity."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+
+import av
+import pytest
+
+from portal.extensions import db
+from portal.library import integrity
+from portal.library.integrity import CorruptionDetected
+from portal.library.models import StorageKind
+from portal.library.models import Video
+from portal.library.models import storage_key_for
+from portal.media.playable import CopyKind
+from portal.media.playable import plan_copy
+from portal.media.playable import transcoded_size
+from portal.storage import storage_of
+from tests.helpers import signed_in_client
+from tests.helpers import upload
+
+
+def stored(client, path):
+    response = upload(client, path.read_bytes(), path.name)
+    assert response.status_code == 201, response.json
+    return client.get(response.json["url"]).json
+
+
+def streams_of(data: bytes) -> dict[str, object]:
+    with av.open(io.BytesIO(data)) as container:
+        video = container.streams.video[0]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        return {
+            "format": container.format.name,
+            "video": video.codec_context.name,
+            "pix_fmt": video.codec_context.pix_fmt,
+            "size": (video.codec_context.width, video.codec_context.height),
+            "audio": audio.codec_context.name if audio is not None else None,
+            "duration": float(container.duration) / av.time_base,
+            "video_packets": sum(1 for packet in container.demux(video) if packet.size),
+        }
+
+
+def copy_key(body) -> str:
+    return storage_key_for(body["id"], StorageKind.PLAYABLE)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "video", "audio", "kind", "container"),
+    [
+        ("video/mp4", "h264", "aac", CopyKind.NONE, None),
+        ("video/quicktime", "h264", None, CopyKind.NONE, None),
+        ("video/mp4", "h264", "mp3", CopyKind.NONE, None),
+        ("video/webm", "vp9", "opus", CopyKind.NONE, None),
+        ("video/webm", "av1", None, CopyKind.NONE, None),
+        ("video/x-matroska", "h264", "aac", CopyKind.REMUX, "mp4"),
+        ("video/x-flv", "h264", "aac", CopyKind.REMUX, "mp4"),
+        ("video/mp2t", "h264", "ac3", CopyKind.REMUX, "mp4"),
+        ("video/x-matroska", "vp9", "opus", CopyKind.REMUX, "webm"),
+        ("video/mp4", "hevc", "aac", CopyKind.TRANSCODE, "mp4"),
+        ("video/x-matroska", "hevc", "opus", CopyKind.TRANSCODE, "mp4"),
+        ("video/x-msvideo", "mpeg4", "mp3", CopyKind.TRANSCODE, "mp4"),
+        ("video/webm", "vp9", "aac", CopyKind.TRANSCODE, "mp4"),
+    ],
+)
+def test_only_what_browsers_cannot_play_gets_a_copy(content_type, video, audio, kind, container):
+    plan = plan_copy(content_type, video, audio)
+    assert (plan.kind, plan.container) == (kind, container)
+
+
+def test_a_transcode_keeps_the_aspect_within_1080_lines_with_even_sides():
+    assert transcoded_size(3840, 2160) == (1920, 1080)
+    assert transcoded_size(1440, 1080) == (1440, 1080)
+    assert transcoded_size(321, 241) == (320, 240)
+    assert transcoded_size(1000, 3000) == (360, 1080)
+
+
+def test_a_playable_original_is_its_own_playback(immediate_app, clips):
+    client = signed_in_client(immediate_app)
+    body = stored(client, clips["h264_aac"])
+    assert body["processing"]["state"] == "done"
+    assert body["playback"] == {
+        "url": body["url"] + "/playback",
+        "content_type": "video/mp4",
+        "source": "original",
+        "sha256": body["sha256"],
+    }
+    played = client.get(body["playback"]["url"])
+    assert played.status_code == 200 and played.data == clips["h264_aac"].read_bytes()
+    with immediate_app.app_context():
+        assert storage_of(immediate_app).size(copy_key(body)) is None
+
+
+def test_h264_in_mkv_is_remuxed_without_encoding_again(immediate_app, clips):
+    client = signed_in_client(immediate_app)
+    body = stored(client, clips["h264_mkv"])
+    assert body["processing"] == {"state": "done", "error": None}
+    assert body["playback"]["source"] == "copy" and body["playback"]["content_type"] == "video/mp4"
+    copy = client.get(body["playback"]["url"])
+    assert copy.status_code == 200
+    assert hashlib.sha256(copy.data).hexdigest() == body["playback"]["sha256"]
+    assert copy.headers["ETag"] == f'"{body["playback"]["sha256"]}"'
+    digest = base64.b64encode(hashlib.sha256(copy.data).digest()).decode()
+    assert copy.headers["Repr-Digest"] == f"sha-256=:{digest}:"
+    assert copy.headers["Content-Disposition"].startswith('inline; filename="h264.mp4"')
+    original, made = streams_of(clips["h264_mkv"].read_bytes()), streams_of(copy.data)
+    # Every packet copied, none encoded again: the same stream, in MP4, with its index first.
+    assert made["format"].startswith("mov,mp4") and made["video"] == "h264" and made["audio"] == "aac"
+    assert made["video_packets"] == original["video_packets"]
+    assert copy.data.index(b"moov") < copy.data.index(b"mdat")
+    # The original is untouched, and still what /content and Download give.
+    assert client.get(body["content_url"]).data == clips["h264_mkv"].read_bytes()
+    assert client.get(f"/videos/{body['id']}/download").data == clips["h264_mkv"].read_bytes()
+    assert client.get(f"/videos/{body['id']}/stream").data == copy.data
+
+
+@pytest.mark.parametrize("clip", ["hevc_mkv", "mpeg4_avi"])
+def test_other_codecs_are_transcoded_to_h264_and_aac_in_mp4(immediate_app, clips, clip):
+    client = signed_in_client(immediate_app)
+    body = stored(client, clips[clip])
+    assert body["processing"] == {"state": "done", "error": None}
+    assert body["playback"]["source"] == "copy"
+    copy = client.get(body["playback"]["url"])
+    made = streams_of(copy.data)
+    assert (made["video"], made["pix_fmt"], made["size"], made["audio"]) == ("h264", "yuv420p", (320, 240), "aac")
+    assert made["duration"] == pytest.approx(body["media"]["duration"], abs=0.2)
+    assert copy.data.index(b"moov") < copy.data.index(b"mdat")
+    ranged = client.get(body["playback"]["url"], headers={"Range": "bytes=10-19"})
+    assert ranged.status_code == 206 and ranged.data == copy.data[10:20]
+
+
+def test_playback_is_not_ready_while_the_copy_is_missing(app, clips):
+    """Without a consumer the job never runs: not probed yet, the original is played as it is; once probed, not."""
+    client = signed_in_client(app)
+    body = stored(client, clips["hevc_mkv"])
+    assert body["playback"]["source"] == "original"
+    with app.app_context():
+        db.session.execute(db.update(Video).values(container="matroska", video_codec="hevc", audio_codec="opus"))
+        db.session.commit()
+    body = client.get(body["url"]).json
+    assert body["playback"] is None
+    refused = client.get(body["url"] + "/playback")
+    assert refused.status_code == 404 and refused.json["error"]["code"] == "playback_not_ready"
+    # The page's player still gets the original meanwhile, and Download always does.
+    assert client.get(f"/videos/{body['id']}/stream").data == clips["hevc_mkv"].read_bytes()
+
+
+def test_a_video_too_large_to_transcode_fails_and_says_why(immediate_app, clips):
+    immediate_app.config["MEDIA_MAX_PIXELS"] = 320 * 240 - 1
+    client = signed_in_client(immediate_app)
+    body = stored(client, clips["mpeg4_avi"])
+    assert body["processing"]["state"] == "failed"
+    assert "320x240" in body["processing"]["error"] and "PORTAL_MEDIA_MAX_PIXELS" in body["processing"]["error"]
+    assert body["playback"] is None and body["media"]["video_codec"] == "mpeg4"
+    assert client.get(body["content_url"]).data == clips["mpeg4_avi"].read_bytes()
+
+
+def test_a_damaged_copy_is_never_delivered_whole_and_is_made_again(immediate_app, clips):
+    client = signed_in_client(immediate_app)
+    body = stored(client, clips["h264_mkv"])
+    good = client.get(body["playback"]["url"]).data
+    with immediate_app.app_context():
+        path = storage_of(immediate_app).path(copy_key(body))
+    damaged = bytearray(good)
+    damaged[len(damaged) // 2] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(CorruptionDetected):
+        # The stream stops before its last chunk: the test client raises what a server cuts short.
+        client.get(body["playback"]["url"])
+    # The damaged copy was dropped and made again from the original (at once here).
+    after = client.get(body["url"]).json
+    assert after["processing"]["state"] == "done" and after["status"] == "ok"
+    assert client.get(after["playback"]["url"]).data == good
+
+
+def test_verify_checks_the_copy_too(immediate_app, clips):
+    client = signed_in_client(immediate_app)
+    body = stored(client, clips["h264_mkv"])
+    with immediate_app.app_context():
+        path = storage_of(immediate_app).path(copy_key(body))
+    path.unlink()
+    checked = client.post(body["url"] + "/verify").json
+    # The original is fine; the lost copy was found and made again.
+    assert checked["status"] == "ok"
+    assert path.exists() and checked["playback"]["source"] == "copy"
+
+
+def test_deleting_a_video_removes_its_copy(immediate_app, clips):
+    client = signed_in_client(immediate_app)
+    body = stored(client, clips["h264_mkv"])
+    with immediate_app.app_context():
+        storage = storage_of(immediate_app)
+        assert storage.size(copy_key(body)) is not None
+        assert client.delete(body["url"]).status_code == 204
+        assert storage.size(copy_key(body)) is None
+
+
+def test_the_page_says_it_plays_a_copy(immediate_app, clips):
+    client = signed_in_client(immediate_app)
+    body = stored(client, clips["mpeg4_avi"])
+    page = client.get(f"/videos/{body['id']}").get_data(as_text=True)
+    assert "browser-playable copy (MP4" in page and "Download gives the original" in page
+
+
+def test_move_storage_carries_the_copy_and_cleanup_knows_it(immediate_app, clips, tmp_path):
+    client = signed_in_client(immediate_app)
+    body = stored(client, clips["h264_mkv"])
+    copy = client.get(body["playback"]["url"]).data
+    with immediate_app.app_context():
+        assert copy_key(body) not in integrity.stray_keys()
+    target = tmp_path / "moved"
+    result = immediate_app.test_cli_runner().invoke(args=["move-storage", "--to", f"file://{target}"])
+    assert result.exit_code == 0, result.output
+    assert (target / copy_key(body)).read_bytes() == copy
