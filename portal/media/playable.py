@@ -141,15 +141,20 @@ def _transcode(original: Any, copy: Any) -> None:
     # The source's clock, so that every frame keeps its own time (variable frame rates too).
     encoder.codec_context.time_base = video.time_base
     encoder.options = {"crf": str(CRF), "preset": PRESET}
+    # Frame threads on every core, as the ffmpeg command line sets them (PyAV's default is one thread).
+    encoder.codec_context.thread_type = "AUTO"
+    encoder.codec_context.thread_count = 0
     audio_encoder = _audio_encoder(copy, audio) if audio is not None else None
     for packet in original.demux([stream for stream in (video, audio) if stream is not None]):
         if audio_encoder is not None and packet.stream is audio:
             _encode_audio(copy, audio_encoder, packet)
             continue
         for frame in packet.decode():
-            picture = frame.reformat(width, height, "yuv420p")
-            picture.pts, picture.time_base = frame.pts, frame.time_base
-            copy.mux(encoder.encode(picture))
+            if (frame.width, frame.height, frame.format.name) != (width, height, "yuv420p"):
+                picture = frame.reformat(width, height, "yuv420p")
+                picture.pts, picture.time_base = frame.pts, frame.time_base
+                frame = picture
+            copy.mux(encoder.encode(frame))
     copy.mux(encoder.encode(None))
     if audio_encoder is not None:
         copy.mux(audio_encoder.encode(None))
