@@ -46,6 +46,10 @@ PR_SET_PDEATHSIG = 1
 M_ARENA_MAX = -8
 #: Arenas for a server process: what ``MALLOC_ARENA_MAX=2`` sets.
 MALLOC_ARENAS = 2
+#: ``mallopt`` option of glibc: allocations this large or larger get pages of their own.
+M_MMAP_THRESHOLD = -3
+#: Below the 1 MiB chunks every transfer moves, so that each goes back to the system when freed.
+MMAP_THRESHOLD = 512 * 1024
 
 
 def waitress_settings(app: Flask) -> dict[str, Any]:
@@ -215,6 +219,10 @@ def limit_malloc_arenas() -> None:
     except (OSError, AttributeError):
         return
     mallopt(M_ARENA_MAX, MALLOC_ARENAS)
+    # glibc raises its threshold to the size of any mapped block freed, after which
+    # 1 MiB chunks come from the arenas, which keep them: RSS then wandered by up to
+    # 33 MiB between runs of the same 48 downloads. A fixed threshold stops that.
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 def release_connections(app: Flask) -> None:
