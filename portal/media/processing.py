@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
+from collections.abc import Callable
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -88,17 +89,15 @@ def probe_video(video_id: str) -> None:
     # A poster lost from storage (restored from an older backup, say) is made again.
     needs_poster = not video.has_poster or current_storage().size(video.poster_key) is None
     _set_state([video_id], ProcessingState.RUNNING, error=None)
-    try:
+
+    def read_facts_and_poster() -> None:
         with current_storage().open(key) as raw:
             facts = probe(raw, content_type)
         _update([video_id], **facts.as_dict())
         if needs_poster:
             store_poster(video_id, key, facts.duration)
-    except FileNotFoundError:
-        mark_failed(video_id, MISSING_FILE)
-        return
-    except MediaUnreadable as error:
-        mark_failed(video_id, error.message)
+
+    if not _step_succeeded(video_id, read_facts_and_poster):
         return
     video = db.session.get(Video, video_id, populate_existing=True)
     if video is not None and needs_copy(video):
@@ -155,19 +154,29 @@ def make_playable_copy(video_id: str) -> None:
         return
     key = video.storage_key
     _set_state([video_id], ProcessingState.RUNNING, error=None)
-    try:
+
+    def copy_and_store() -> None:
         with tempfile.TemporaryDirectory(prefix="portal-copy-") as folder:
             target = Path(folder) / f"copy.{plan.container}"
             with current_storage().open(key) as original:
                 make_copy(original, plan, target)
             store_copy(video_id, target, str(plan.content_type))
+
+    if _step_succeeded(video_id, copy_and_store):
+        finish_if_complete(video_id)
+
+
+def _step_succeeded(video_id: str, step: Callable[[], None]) -> bool:
+    """Run a job's step; a missing or unreadable file marks the video failed, with why, instead of raising."""
+    try:
+        step()
     except FileNotFoundError:
         mark_failed(video_id, MISSING_FILE)
-        return
+        return False
     except MediaUnreadable as error:
         mark_failed(video_id, error.message)
-        return
-    finish_if_complete(video_id)
+        return False
+    return True
 
 
 def store_copy(video_id: str, path: Path, content_type: str) -> None:
