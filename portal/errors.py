@@ -122,7 +122,9 @@ class QueueUnavailable(PortalError):
 
 
 class InvalidUsername(InvalidInput):
-    message = "A username is 1 to 64 characters: letters a-z or A-Z, digits, '.', '_' and '-'."
+    message = (
+        "A username is 1 to 64 characters: letters a-z or A-Z, digits, '.', '_' and '-'."
+    )
 
 
 class InvalidPassword(InvalidInput):
@@ -166,7 +168,9 @@ class LastAdmin(PortalError):
     """The change would leave no enabled admin, and nobody could manage users any more."""
 
     def __init__(self, username: str) -> None:
-        super().__init__(f"{username!r} is the last enabled admin: make another user an admin first, then try again.")
+        super().__init__(
+            f"{username!r} is the last enabled admin: make another user an admin first, then try again."
+        )
 
 
 class TokenNotFound(PortalError):

@@ -116,7 +116,8 @@ def _too_large_message() -> str:
     if length is None or length > (request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]):
         return errors.UploadTooLarge(current_app.config["MAX_CONTENT_LENGTH"]).message
     return (
-        "The form has too many parts, or a field that is not a file is too large: send one video in the multipart field 'file'."
+        "The form has too many parts, or a field that is not a file is too large: "
+        "send one video in the multipart field 'file'."
     )
 
 

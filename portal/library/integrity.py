@@ -225,7 +225,9 @@ def verified_chunks(
     return _hashed_chunks(app, stored, content, chunk_size, record_success)
 
 
-def _hashed_chunks(app: Flask, stored: StoredBytes, content: BinaryIO, chunk_size: int, record_success: bool) -> Iterator[bytes]:
+def _hashed_chunks(
+    app: Flask, stored: StoredBytes, content: BinaryIO, chunk_size: int, record_success: bool
+) -> Iterator[bytes]:
     """The iteration behind :func:`verified_chunks`.
 
     This thread reads and sends; a helper thread hashes the very same chunks,

@@ -46,7 +46,9 @@ audit = logging.getLogger("portal.audit")
 _ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
-def finish_upload(incoming: IncomingFile, filename: str | None, expected_sha256: list[str | None], owner: User) -> Video:
+def finish_upload(
+    incoming: IncomingFile, filename: str | None, expected_sha256: list[str | None], owner: User
+) -> Video:
     """Check a fully received upload, then commit its bytes and its row (owned by ``owner``), in that order."""
     try:
         if incoming.size == 0:

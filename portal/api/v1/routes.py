@@ -33,7 +33,10 @@ NO_FILE_IN_FORM = (
     "A form encoded as application/x-www-form-urlencoded cannot carry a file: send multipart/form-data "
     "with the video in the field 'file', or the raw bytes with a video content type and ?filename=NAME."
 )
-NO_BODY = "The request has no body: send the video as multipart field 'file', or as the raw body with ?filename=NAME."
+NO_BODY = (
+    "The request has no body: send the video as multipart field 'file', "
+    "or as the raw body with ?filename=NAME."
+)
 
 
 @bp.get("/me")
