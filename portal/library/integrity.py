@@ -114,10 +114,14 @@ class StoredBytes:
         """Whether the last look found the bytes right (a copy found wrong is dropped, so a copy always was)."""
         return self.playable_copy or self.video.status == VideoStatus.OK.value
 
-    @property
-    def label(self) -> str:
-        name = repr(self.video.filename)
-        return f"the browser-playable copy of {name}" if self.playable_copy else name
+    def unavailable(self, original_message: str, copy_problem: str) -> FileUnavailable:
+        """The refusal: the original's says what its owner must do; a copy's, that it is being made again."""
+        if not self.playable_copy:
+            return FileUnavailable(original_message)
+        return FileUnavailable(
+            f"The browser-playable copy of {self.video.filename!r} {copy_problem}, so it is not served: "
+            "it is being made again from the original, which Download still gives."
+        )
 
     def record(self, status: VideoStatus) -> None:
         if not self.playable_copy:
@@ -149,11 +153,14 @@ def check_available(stored: StoredBytes) -> None:
     stored_size = current_storage().size(stored.key)
     if stored_size is None:
         stored.record(VideoStatus.MISSING)
-        raise FileUnavailable(f"The stored bytes of {stored.label} are missing. Restore them from a backup or delete it.")
+        raise stored.unavailable(
+            f"The stored bytes of {video.filename!r} are missing. Restore them from a backup or delete it.", "is missing"
+        )
     if stored_size != stored.size:
         stored.record(VideoStatus.CORRUPT)
-        raise FileUnavailable(
-            f"The stored bytes of {stored.label} are {stored_size} bytes instead of {stored.size}, so they are not served."
+        raise stored.unavailable(
+            f"The stored copy of {video.filename!r} has {stored_size} bytes instead of {stored.size}, so it is not served.",
+            f"has {stored_size} bytes instead of {stored.size}",
         )
     if not stored.playable_copy and video.status == VideoStatus.MISSING.value:
         record_status(video, VideoStatus.OK)
@@ -165,7 +172,7 @@ def open_content(stored: StoredBytes) -> BinaryIO:
         return current_storage().open(stored.key)
     except FileNotFoundError:
         stored.record(VideoStatus.MISSING)
-        raise FileUnavailable(f"The stored bytes of {stored.label} are missing.") from None
+        raise stored.unavailable(f"The stored bytes of {stored.video.filename!r} are missing.", "is missing") from None
 
 
 #: A file system's change times tick coarsely and may trail the portal's clock a

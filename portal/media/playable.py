@@ -47,6 +47,8 @@ MAX_LINES = 1080
 #: source at a fraction of a lossless size, at about real time for 1080p on two cores.
 CRF = 23
 PRESET = "veryfast"
+#: MP4's index first, so playback starts before the whole file is loaded (a WebM's header points to its index).
+_MUXER_OPTIONS = {"mp4": {"movflags": "+faststart"}}
 #: Read and write through FFmpeg in chunks this large: Python's file calls stay few.
 IO_BUFFER = 1024 * 1024
 
@@ -91,7 +93,7 @@ def make_copy(source: BinaryIO, plan: CopyPlan, target: Path) -> None:
         with (
             # genpts: AVI and FLV often give packets only a decoding time; MP4 needs both.
             av.open(source, mode="r", buffer_size=IO_BUFFER, options={"fflags": "+genpts"}) as original,
-            av.open(str(target), mode="w", format=plan.container, options={"movflags": "+faststart"}) as copy,
+            av.open(str(target), mode="w", format=plan.container, options=_MUXER_OPTIONS.get(str(plan.container), {})) as copy,
         ):
             if plan.kind is CopyKind.REMUX:
                 _remux(original, copy)

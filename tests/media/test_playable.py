@@ -215,3 +215,17 @@ def test_move_storage_carries_the_copy_and_cleanup_knows_it(immediate_app, clips
     result = immediate_app.test_cli_runner().invoke(args=["move-storage", "--to", f"file://{target}"])
     assert result.exit_code == 0, result.output
     assert (target / copy_key(body)).read_bytes() == copy
+
+
+def test_a_copy_of_the_wrong_size_is_refused_saying_it_is_made_again(immediate_app, clips):
+    client = signed_in_client(immediate_app)
+    body = stored(client, clips["h264_mkv"])
+    good = client.get(body["playback"]["url"]).data
+    with immediate_app.app_context():
+        path = storage_of(immediate_app).path(copy_key(body))
+    path.write_bytes(good[:-10])
+    refused = client.get(body["playback"]["url"])
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "file_unavailable"
+    assert "being made again from the original" in refused.json["error"]["message"]
+    assert client.get(body["url"]).json["status"] == "ok"
+    assert client.get(body["playback"]["url"]).data == good
