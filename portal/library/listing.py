@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import ColumnElement
 from sqlalchemy import func
 
 from ..errors import InvalidInput
@@ -94,9 +95,8 @@ def _positive_int(value: str | None, name: str, default: int) -> int:
 
 
 def list_videos(listing: Listing) -> Page:
-    # No WHERE at all without a search: SQLite counts a whole table from its
-    # b-tree in microseconds, but scans every row for "WHERE true".
-    conditions = [Video.search_name.contains(listing.query.casefold(), autoescape=True)] if listing.query else []
+    """A page of the library; videos in the trash are not in it (:mod:`.trash` lists those)."""
+    conditions = [Video.deleted_at.is_(None), *search_conditions(listing)]
     column = SORT_COLUMNS[listing.sort.lstrip("-")]
     descending = listing.sort.startswith("-")
     # Videos not probed yet have no duration: last in either direction, on SQLite and PostgreSQL alike
@@ -111,3 +111,8 @@ def list_videos(listing: Listing) -> Page:
         .offset((listing.page - 1) * listing.per_page)
     ).all()
     return Page(items=list(items), total=total, page=listing.page, per_page=listing.per_page)
+
+
+def search_conditions(listing: Listing) -> list[ColumnElement[bool]]:
+    """What the search text asks of a video's name (nothing without one)."""
+    return [Video.search_name.contains(listing.query.casefold(), autoescape=True)] if listing.query else []

@@ -131,7 +131,15 @@ class Video(Model):
     #: until its first admin exists and takes them (:func:`portal.accounts.service.create_user`).
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     #: Loaded with the row (a join), so that a listing does not ask once per video.
-    owner: Mapped[User | None] = relationship(lazy="joined")
+    owner: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[owner_id])
+
+    # In the trash (:mod:`portal.library.trash`): out of the library, its objects kept until purged.
+    #: When it was moved to the trash; None while it is in the library. Indexed: the library
+    #: leaves trashed videos out, and the purge looks for the oldest.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    #: Who moved it there; None while it is in the library.
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    deleted_by: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[deleted_by_id])
 
     # What probing the file found (:mod:`portal.media.probe`); all None until it has.
     #: Seconds.
@@ -165,6 +173,10 @@ class Video(Model):
     @property
     def owner_name(self) -> str | None:
         return self.owner.username if self.owner is not None else None
+
+    @property
+    def in_trash(self) -> bool:
+        return self.deleted_at is not None
 
     @property
     def has_facts(self) -> bool:
