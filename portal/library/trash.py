@@ -167,11 +167,16 @@ def purge(video_id: str, caller: Caller) -> Purged:
     return purged
 
 
-def empty_trash(caller: Caller) -> list[Purged]:
-    """Purge the whole trash: an admin's to do, since it holds everyone's videos."""
+def check_may_empty(caller: Caller) -> None:
+    """Emptying the trash is an admin's to do, since it holds everyone's videos."""
     check(caller, Action.DELETE)
     if caller.role is not Role.ADMIN:
         raise errors.Forbidden(f"Emptying the trash needs the admin role; {caller.username} is not an admin.")
+
+
+def empty_trash(caller: Caller) -> list[Purged]:
+    """Purge the whole trash (:func:`check_may_empty`)."""
+    check_may_empty(caller)
     return purge_all(by=caller.username)
 
 

@@ -18,6 +18,7 @@ from flask import url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..accounts.permissions import Action
+from ..accounts.permissions import check
 from ..http.auth import caller_required
 from ..http.auth import requires
 from ..library import trash
@@ -71,7 +72,9 @@ def restore(video_id: str) -> BaseResponse:
 def purge(video_id: str) -> BaseResponse | str:
     """GET asks for confirmation; POST deletes for good."""
     if request.method != "POST":
-        return render_template("videos/purge.html", video=trash.get_trashed(video_id), form=ActionForm())
+        video = trash.get_trashed(video_id)
+        check(caller_required(), Action.DELETE, video)
+        return render_template("videos/purge.html", video=video, form=ActionForm())
     purged = trash.purge(video_id, caller_required())
     flash(f"Deleted “{purged.filename}” for good.", "success")
     return redirect(url_for("web.trash_page"), 303)
@@ -83,6 +86,7 @@ def empty_trash() -> BaseResponse | str:
     """GET asks for confirmation; POST purges everything in the trash (admins)."""
     caller = caller_required()
     if request.method != "POST":
+        trash.check_may_empty(caller)
         return render_template("videos/empty_trash.html", usage=trash.usage(caller), form=ActionForm())
     purged = trash.empty_trash(caller)
     flash(f"Emptied the trash: {len(purged)} video{'s' if len(purged) != 1 else ''} deleted for good.", "success")

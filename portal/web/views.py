@@ -335,7 +335,7 @@ def process(video_id: str) -> BaseResponse:
 @bp.route("/videos/<video_id>/delete", methods=["GET", "POST"])
 @requires(Action.DELETE)
 def delete(video_id: str) -> BaseResponse | str:
-    """GET asks for confirmation (the page without JavaScript); POST deletes."""
+    """GET asks for confirmation (the page without JavaScript); POST moves the video to the trash (deletes it without one)."""
     video = service.get_video(video_id)
     check(current_caller(), Action.DELETE, video)
     if request.method != "POST":

@@ -102,7 +102,10 @@ def test_an_uploader_sees_her_trash_but_cannot_empty_it(app, uma, umas_video, cl
     assert "umas.mp4" in page and "admins.mp4" not in page
     assert 'href="/trash/empty"' not in page
     token = csrf_token(uma, "/trash")
+    assert uma.get("/trash/empty").status_code == 403
     assert uma.post("/trash/empty", data={"csrf_token": token}).status_code == 403
+    admins = client.get("/api/v1/trash").get_json()["items"][0]["id"]
+    assert uma.get(f"/trash/{admins}/purge").status_code == 403
     assert client.get("/api/v1/trash").get_json()["total"] == 2
 
 
