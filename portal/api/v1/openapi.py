@@ -68,6 +68,7 @@ from ...library.listing import Listing
 from ...library.listing import default_per_page
 from ...library.models import ProcessingState
 from ...library.models import Video
+from ...library.trash import check_may_empty
 from ...sharing.service import DEFAULT_DAYS
 from ...sharing.service import MAX_DAYS
 from ...sharing.service import MIN_DAYS
@@ -544,7 +545,7 @@ def trash_paths() -> dict[str, Any]:
                     **_unauthorized(),
                     **_error(
                         "The caller is not an admin, or the token lacks the scope.",
-                        not_an_admin=Forbidden("Emptying the trash needs the admin role; alice is not an admin."),
+                        not_an_admin=_refused_emptying(),
                         missing_scope=forbidden(_example_caller(Role.ADMIN, {Scope.READ, Scope.UPLOAD}), Action.DELETE),
                     ),
                     **_unavailable(touches_bytes=True),
@@ -588,6 +589,15 @@ def trash_paths() -> dict[str, Any]:
             },
         },
     }
+
+
+def _refused_emptying() -> Forbidden:
+    """What an uploader who asks to empty the trash is told, in the trash service's words."""
+    try:
+        check_may_empty(_example_caller(Role.UPLOADER))
+    except Forbidden as error:
+        return error
+    raise AssertionError("an uploader may empty the trash: no example of a refusal")
 
 
 def trash_schemas() -> dict[str, Any]:
