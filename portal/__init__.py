@@ -15,6 +15,7 @@ from sqlalchemy import event
 from .accounts.service import SETUP_CODE
 from .accounts.service import setup_needed
 from .config import Config
+from .config import check_settings
 from .extensions import csrf
 from .extensions import db
 from .extensions import migrate
@@ -41,6 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("PORTAL")
     if config:
         app.config.update(config)
+    check_settings(app.config)
     configure_data_dir(app)
     register_extensions(app)
     register_request_hooks(app)

@@ -7,6 +7,9 @@ values are parsed as JSON where they can be, so numbers arrive as numbers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 GIB = 1024**3
 
 
@@ -69,6 +72,10 @@ class Config:
     #: Run each job at once, inside the caller, instead of queueing it (for tests only).
     QUEUE_IMMEDIATE = False
 
+    #: Days a deleted video stays in the trash, restorable, before it is purged for good;
+    #: 0 deletes at once, with no trash.
+    TRASH_DAYS = 30
+
     #: Items per page when a listing does not say.
     PER_PAGE = 20
     #: Let visitors who are not signed in list and watch videos (never upload or delete).
@@ -80,3 +87,16 @@ class Config:
     SESSION_COOKIE_SECURE = False
     #: A CSRF token stays valid for a working day, long enough for a slow upload.
     WTF_CSRF_TIME_LIMIT = 12 * 3600
+
+
+def check_settings(config: Mapping[str, Any]) -> None:
+    """Refuse at start-up a setting no code could use, saying which variable to fix and how.
+
+    Checked once here rather than where a setting is read, so that a typo stops
+    the portal before it serves anything instead of failing the first purge.
+    """
+    days = config["TRASH_DAYS"]
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        raise ValueError(
+            f"PORTAL_TRASH_DAYS must be a whole number of days from 0 up (0 deletes at once, without a trash); got {days!r}."
+        )

@@ -65,6 +65,8 @@ def test_an_upload_through_one_process_is_listed_streamed_and_deleted_through_th
     assert second.http.delete(second.url + f"/api/v1/files/{body['id']}", timeout=10).status_code == 204
     assert first.http.get(first.url + f"/api/v1/files/{body['id']}", timeout=10).status_code == 404
     assert first.http.get(first.url + "/api/v1/files", timeout=10).json()["total"] == 0
+    assert [item["id"] for item in first.http.get(first.url + "/api/v1/trash", timeout=10).json()["items"]] == [body["id"]]
+    assert first.http.delete(first.url + f"/api/v1/trash/{body['id']}", timeout=10).status_code == 204
     assert objects_under(s3_server, s3_url) == []
     for portal in replicas:
         assert requests.get(portal.url + "/healthz", timeout=10).json() == {"status": "ok"}

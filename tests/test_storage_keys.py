@@ -119,10 +119,12 @@ def test_an_old_library_is_listed_downloaded_and_verified_from_its_old_keys(old_
     assert "checked 3 files: 3 ok" in result.output
 
 
-def test_deleting_an_old_video_removes_its_bytes_under_the_old_key(old_library):
+def test_purging_an_old_video_removes_its_bytes_under_the_old_key(old_library):
     app, rows, files = old_library
     client = signed_in_client(app)
     assert client.delete(f"/api/v1/files/{rows[0]['id']}").status_code == 204
+    assert (files / old_key(rows[0]["id"])).exists()  # in the trash
+    assert client.delete(f"/api/v1/trash/{rows[0]['id']}").status_code == 204
     assert not (files / old_key(rows[0]["id"])).exists()
     assert (files / old_key(rows[1]["id"])).exists()
     assert client.get(f"/api/v1/files/{rows[0]['id']}").status_code == 404
@@ -151,6 +153,7 @@ def test_cleanup_names_strays_of_both_layouts_and_never_a_live_videos_bytes(old_
     new = upload(client, video_bytes).get_json()
     gone = upload(client, video_bytes).get_json()
     assert client.delete(gone["url"]).status_code == 204
+    assert client.delete(f"/api/v1/trash/{gone['id']}").status_code == 204
     live_old = rows[0]["id"]
     orphan_id = "ffee0000-0000-4000-8000-000000000000"
     strays = {

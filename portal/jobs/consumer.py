@@ -44,7 +44,8 @@ def run_consumer(app: Flask, workers: int) -> None:
     # The worker processes open their own connections.
     jobs.huey.storage.close()
     storage_of(app).close()
-    consumer = jobs.huey.create_consumer(workers=workers, worker_type="process", periodic=False)
+    # periodic: the consumer also runs the scheduled tasks (the trash's hourly purge).
+    consumer = jobs.huey.create_consumer(workers=workers, worker_type="process", periodic=True)
     # huey restarts on SIGHUP by executing the command line again, which for a consumer forked
     # by ``python wsgi.py`` would start a second server; a supervisor restarts the whole server instead.
     consumer._signal_actions.pop(signal.SIGHUP, None)

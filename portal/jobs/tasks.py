@@ -14,11 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
+from huey import crontab
 from huey.exceptions import TaskTimeout
 from sqlalchemy.exc import OperationalError
 
 from .. import errors
 from ..extensions import db
+from ..library import trash
 from ..media import processing
 from ..storage import StorageUnavailable
 from . import PRIORITY_COPIES
@@ -50,6 +52,14 @@ def register_tasks(huey: Any, app: Flask) -> Jobs:
     def make_playable_copy(video_id: str, task: Any = None) -> None:
         with app.app_context():
             run_job(processing.make_playable_copy, video_id, task)
+
+    @huey.periodic_task(crontab(minute="17"), name="purge_trash")
+    def purge_trash() -> None:
+        """Hourly: purge the videos in the trash longer than TRASH_DAYS (run again next hour if it fails)."""
+        with app.app_context():
+            purged = trash.purge_expired()
+            if purged:
+                log.info("purged %d videos from the trash", len(purged))
 
     @huey.on_startup()
     def start_worker() -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
+from sqlalchemy import text
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -109,6 +110,14 @@ class Video(Model):
         Index("ix_videos_search_name_id", "search_name", "id"),
         Index("ix_videos_size_id", "size", "id"),
         Index("ix_videos_duration_id", "duration", "id"),
+        # Only the rows in the trash: the trash's listing and the purge find them by it, while the
+        # library's listing (deleted_at IS NULL) keeps walking its order's index instead of this one.
+        Index(
+            "ix_videos_deleted_at",
+            "deleted_at",
+            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -131,7 +140,14 @@ class Video(Model):
     #: until its first admin exists and takes them (:func:`portal.accounts.service.create_user`).
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     #: Loaded with the row (a join), so that a listing does not ask once per video.
-    owner: Mapped[User | None] = relationship(lazy="joined")
+    owner: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[owner_id])
+
+    # In the trash (:mod:`portal.library.trash`): out of the library, its objects kept until purged.
+    #: When it was moved to the trash; None while it is in the library.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Who moved it there; None while it is in the library.
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    deleted_by: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[deleted_by_id])
 
     # What probing the file found (:mod:`portal.media.probe`); all None until it has.
     #: Seconds.
@@ -167,6 +183,10 @@ class Video(Model):
     @property
     def owner_name(self) -> str | None:
         return self.owner.username if self.owner is not None else None
+
+    @property
+    def in_trash(self) -> bool:
+        return self.deleted_at is not None
 
     @property
     def has_facts(self) -> bool:

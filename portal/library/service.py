@@ -119,11 +119,17 @@ def process_again(video: Video) -> Video:
     return video
 
 
+def is_video_id(text: str) -> bool:
+    """Whether ``text`` has the shape of a video's id: anything else is not found without asking the database."""
+    return _ID_PATTERN.fullmatch(text) is not None
+
+
 def get_video(video_id: str) -> Video:
-    if not _ID_PATTERN.fullmatch(video_id):
+    """A video of the library; one in the trash is not found, as if it were gone (:mod:`.trash`)."""
+    if not is_video_id(video_id):
         raise VideoNotFound()
     video = db.session.get(Video, video_id)
-    if video is None:
+    if video is None or video.in_trash:
         raise VideoNotFound()
     return video
 
@@ -172,6 +178,11 @@ def delete_video(video: Video, by: User) -> None:
     db.session.delete(video)
     db.session.commit()
     audit.info("video deleted: id=%s filename=%r owner=%s by=%s", video_id, filename, owner, by.username)
+    remove_stored_objects(video_id, keys)
+
+
+def remove_stored_objects(video_id: str, keys: list[str]) -> None:
+    """Delete the objects of a video whose row is gone; one the store cannot reach just then stays as a stray."""
     for key in keys:
         try:
             current_storage().delete(key)

@@ -18,6 +18,7 @@ from ..accounts import service as accounts
 from ..accounts.models import ApiToken
 from ..accounts.models import Role
 from ..accounts.models import Scope
+from ..library import trash
 from ..library.integrity import stray_keys
 from ..library.integrity import verify_all
 from ..library.models import VideoStatus
@@ -46,9 +47,11 @@ def verify_command() -> None:
 @click.command("cleanup")
 @with_appcontext
 def cleanup_command() -> None:
-    """Remove temporary files that interrupted uploads of dead processes left; name stored files without a row."""
+    """Remove temporary files that interrupted uploads of dead processes left, purge the trash of what is past
+    PORTAL_TRASH_DAYS; name stored files without a row."""
     removed = current_storage().remove_leftovers()
     click.echo(f"removed {removed} leftover temporary files")
+    _report_purged(trash.purge_expired())
     for key in stray_keys():
         click.echo(f"no row describes stored file {key}: kept; delete it by hand if it is not needed")
 
@@ -288,6 +291,28 @@ def jobs_backfill_command(include_failed: bool) -> None:
     click.echo(f"queued {queued} videos")
 
 
+# --- the trash -------------------------------------------------------------------
+
+
+@click.group("trash", cls=RefusingGroup)
+def trash_group() -> None:
+    """The trash: deleted videos, kept for PORTAL_TRASH_DAYS before they are purged."""
+
+
+@trash_group.command("purge")
+@click.option("--all", "everything", is_flag=True, help="Purge everything in the trash, however recent.")
+@with_appcontext
+def trash_purge_command(everything: bool) -> None:
+    """Delete for good the videos in the trash for PORTAL_TRASH_DAYS or longer (the periodic job does it too)."""
+    _report_purged(trash.purge_all(by="command line") if everything else trash.purge_expired())
+
+
+def _report_purged(purged: list[trash.Purged]) -> None:
+    for video in purged:
+        click.echo(f"purged {video.id} {video.filename}")
+    click.echo(f"purged {len(purged)} videos from the trash")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(verify_command)
     app.cli.add_command(cleanup_command)
@@ -296,3 +321,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(tokens_group)
     app.cli.add_command(jobs_group)
+    app.cli.add_command(trash_group)

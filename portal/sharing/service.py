@@ -111,7 +111,8 @@ def revoke_share(share_id: int, by: User) -> ShareLink:
 
 
 def open_share(token: str) -> ShareLink:
-    """The link ``token`` opens, else :class:`~portal.errors.ShareLinkUnavailable` (unknown, expired, revoked, maker disabled).
+    """The link ``token`` opens, else :class:`~portal.errors.ShareLinkUnavailable` (unknown, expired, revoked, maker disabled,
+    video in the trash).
 
     The link is found by the SHA-256 of the token (an index look-up that
     reveals nothing of the token), then the stored hash is compared in
@@ -123,6 +124,7 @@ def open_share(token: str) -> ShareLink:
     share = db.session.scalar(select(ShareLink).where(ShareLink.token_hash == digest))
     if share is None or not hmac.compare_digest(share.token_hash, digest):
         raise errors.ShareLinkUnavailable()
-    if share.revoked_at is not None or is_expired(share) or share.created_by.disabled:
+    # A video in the trash is out of reach of its links too; a restore brings them back.
+    if share.revoked_at is not None or is_expired(share) or share.created_by.disabled or share.video.in_trash:
         raise errors.ShareLinkUnavailable()
     return share

@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import account  # noqa: F401  (its routes join the blueprint)
 from . import shares  # noqa: F401  (its routes join the blueprint)
 from . import signin  # noqa: F401  (its routes join the blueprint)
+from . import trash  # noqa: F401  (its routes join the blueprint)
 from .views import bp
 
 __all__ = ["bp"]

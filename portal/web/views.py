@@ -39,6 +39,7 @@ from ..http.delivery import send_video
 from ..http.links import video_link
 from ..library import integrity
 from ..library import service
+from ..library import trash
 from ..library.formats import ACCEPTED_FORMATS
 from ..library.formats import EXTENSIONS
 from ..library.listing import Listing
@@ -63,12 +64,14 @@ bp = Blueprint("web", __name__)
 #: The library's sort choices (``?sort=``), as the service's sort keys.
 LIBRARY_SORTS = {"newest": "-created_at", "name": "filename", "size": "-size"}
 DEFAULT_SORT = "newest"
+#: A flashed message of this category, followed by a video's id, offers to undo its move to the trash.
+UNDO_CATEGORY = "undo:"
 
 
 @bp.app_context_processor
 def site_context() -> dict[str, object]:
     # An app-wide processor, so that error pages rendered outside this blueprint get it too.
-    return {"portal_version": __version__, "caller": current_caller(), "may": may}
+    return {"portal_version": __version__, "caller": current_caller(), "may": may, "undo_category": UNDO_CATEGORY}
 
 
 def may(action: str, video: Video | None = None) -> bool:
@@ -144,9 +147,11 @@ def library() -> str:
         sort=LIBRARY_SORTS[sort],
     )
     page = list_videos(listing)
+    caller = current_caller()
     return render_template(
         "videos/library.html",
         page=page,
+        trash_usage=trash.usage(caller) if caller is not None else None,
         query=listing.query,
         sort=sort,
         page_url=_library_url_keeping(listing, sort),
@@ -331,12 +336,15 @@ def process(video_id: str) -> BaseResponse:
 @bp.route("/videos/<video_id>/delete", methods=["GET", "POST"])
 @requires(Action.DELETE)
 def delete(video_id: str) -> BaseResponse | str:
-    """GET asks for confirmation (the page without JavaScript); POST deletes."""
+    """GET asks for confirmation (the page without JavaScript); POST moves the video to the trash (deletes it without one)."""
     video = service.get_video(video_id)
     check(current_caller(), Action.DELETE, video)
     if request.method != "POST":
         return render_template("videos/delete.html", video=video, form=ActionForm())
     name = video.filename
-    service.delete_video(video, by=caller_required().user)
-    flash(f"Deleted “{name}”.", "success")
+    if trash.move_to_trash(video, by=caller_required().user):
+        # The category carries the video's id: base.html shows the message with an Undo button that restores it.
+        flash(f"Moved to trash: “{name}”.", f"{UNDO_CATEGORY}{video_id}")
+    else:
+        flash(f"Deleted “{name}”.", "success")
     return redirect(url_for("web.library"), 303)

@@ -161,6 +161,7 @@ def test_me_answers_any_token_whatever_its_scopes(app, library):
     client = signed_in_client(app, "uma", scopes=["upload"])
     assert client.get("/api/v1/me").get_json() == {
         "username": "uma", "role": "uploader", "scopes": ["upload"], "token_id": token_id(app, client),
+        "trash": {"count": 0, "bytes": 0},
     }
 
 
@@ -333,7 +334,7 @@ def delete_link(video_id: str) -> str:
 def test_video_page_shows_delete_only_to_who_may(app, library, role, whose, shown):
     page = caller_with_role(app, role).get(f"/videos/{library[whose]}").get_data(as_text=True)
     assert (delete_link(library[whose]) in page) is shown
-    assert ("Delete for good" in page) is shown
+    assert ("Move to trash" in page) is shown
 
 
 @pytest.mark.parametrize("role, shown", [("viewer", False), ("uploader", True), ("admin", True)])
@@ -399,6 +400,6 @@ def test_cookie_changes_need_the_csrf_header_bearer_ones_do_not(app, library, vi
 def test_a_delete_is_logged_with_who_and_which_video(app, library, video_bytes, caplog):
     with caplog.at_level(logging.INFO, logger="portal.audit"):
         assert call(signed_in_client(app, "uma"), "delete", library["own"], video_bytes).status_code == 204
-    lines = [record.getMessage() for record in caplog.records if record.name == "portal.audit" and "deleted" in record.getMessage()]
+    lines = [record.getMessage() for record in caplog.records if record.name == "portal.audit" and "moved to trash" in record.getMessage()]
     assert len(lines) == 1
     assert library["own"] in lines[0] and "own.mp4" in lines[0] and "by=uma" in lines[0]

@@ -516,12 +516,21 @@ def test_truncated_file_is_refused_before_sending(client, data_dir, stored):
 # --- deleting ----------------------------------------------------------------------
 
 
-def test_delete_removes_row_and_bytes(app, client, data_dir, video_bytes):
+def test_delete_moves_the_file_to_the_trash_keeping_its_bytes(app, client, data_dir, video_bytes):
     body = upload(client, video_bytes).get_json()
     response = client.delete(body["url"])
     assert response.status_code == 204
     assert response.get_data() == b""
     assert client.get(body["url"]).status_code == 404
+    assert client.get(body["content_url"]).status_code == 404
+    assert client.get("/api/v1/files").get_json()["total"] == 0
+    assert row_count(app) == 1 and len(stored_files(data_dir)) == 1
+
+
+def test_purging_a_deleted_file_removes_row_and_bytes(app, client, data_dir, video_bytes):
+    body = upload(client, video_bytes).get_json()
+    assert client.delete(body["url"]).status_code == 204
+    assert client.delete(f"/api/v1/trash/{body['id']}").status_code == 204
     assert_nothing_stored(app, data_dir)
 
 

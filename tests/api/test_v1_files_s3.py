@@ -124,9 +124,11 @@ def test_a_vanished_object_is_reported_missing(s3_app, s3_client, s3_server):
     assert s3_client.get(body["url"]).get_json()["status"] == "missing"
 
 
-def test_delete_removes_row_and_object(s3_app, s3_client, objects):
+def test_delete_then_purge_removes_row_and_object(s3_app, s3_client, objects):
     body = upload(s3_client, minimal_mp4()).get_json()
     assert s3_client.delete(body["url"]).status_code == 204
+    assert len(objects()) == 1 and row_count(s3_app) == 1
+    assert s3_client.delete(f"/api/v1/trash/{body['id']}").status_code == 204
     assert objects() == {}
     assert row_count(s3_app) == 0
 
@@ -162,8 +164,10 @@ def test_an_unreachable_store_is_503_storage_unavailable(s3_app, s3_client):
         assert response.get_json()["error"]["code"] == "storage_unavailable"
     assert s3_client.get("/healthz").status_code == 503
     assert row_count(s3_app) == 1
-    # The row goes, so the video is deleted; the bytes the store could not drop now stay behind.
+    # A delete moves the video to the trash; a purge removes the row, so the video is gone for good,
+    # and the bytes the store could not drop stay behind.
     assert s3_client.delete(body["url"]).status_code == 204
+    assert s3_client.delete(f"/api/v1/trash/{body['id']}").status_code == 204
     assert row_count(s3_app) == 0
 
 

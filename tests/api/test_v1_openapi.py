@@ -464,5 +464,5 @@ def test_me_answers_as_its_schema_says(app, client, document):
     with_cookie = client.without_token().get("/api/v1/me").get_json()
     for body in (with_token, with_cookie):
         jsonschema.validate(body, schema, cls=jsonschema.Draft202012Validator)
-    assert set(with_token) == {"username", "role", "scopes", "token_id"}
-    assert with_cookie == {"username": "tester", "role": "admin"}
+    assert set(with_token) == {"username", "role", "scopes", "token_id", "trash"}
+    assert with_cookie == {"username": "tester", "role": "admin", "trash": {"count": 0, "bytes": 0}}

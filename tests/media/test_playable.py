@@ -188,13 +188,18 @@ def test_verify_checks_the_copy_too(immediate_app, clips):
     assert path.exists() and checked["playback"]["source"] == "copy"
 
 
-def test_deleting_a_video_removes_its_copy(immediate_app, clips):
+def test_purging_a_video_removes_its_copy_and_the_trash_keeps_it_until_then(immediate_app, clips):
     client = signed_in_client(immediate_app)
     body = stored(client, clips["h264_mkv"])
     with immediate_app.app_context():
         storage = storage_of(immediate_app)
         assert storage.size(copy_key(body)) is not None
         assert client.delete(body["url"]).status_code == 204
+        assert storage.size(copy_key(body)) is not None
+        assert client.post(f"/api/v1/trash/{body['id']}/restore").status_code == 200
+        assert client.get(body["playback"]["url"]).status_code == 200
+        assert client.delete(body["url"]).status_code == 204
+        assert client.delete(f"/api/v1/trash/{body['id']}").status_code == 204
         assert storage.size(copy_key(body)) is None
 
 

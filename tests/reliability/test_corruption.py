@@ -76,8 +76,10 @@ def assert_refused(response: requests.Response, word: str) -> None:
 
 
 def assert_deletes_cleanly(portal, video: dict) -> None:
+    """Deleted (to the trash), then purged from it: no row, no bytes."""
     assert portal.http.delete(video["url"], timeout=10).status_code == 204
     assert portal.http.get(video["url"], timeout=10).status_code == 404
+    assert portal.http.delete(f"{portal.url}/api/v1/trash/{video['id']}", timeout=10).status_code == 204
     assert video["id"] not in stored_keys(portal.data_dir)
     assert_database_and_folder_agree(portal.data_dir)
 
@@ -166,7 +168,7 @@ def test_verify_command_names_corrupt_and_missing_files_and_exits_non_zero(porta
     assert status_of(portal, missing) == "missing"
     assert portal.http.get(fine["content_url"], timeout=30).content == fine_data
 
-    assert portal.http.delete(missing["url"], timeout=10).status_code == 204
+    assert_deletes_cleanly(portal, missing)
     assert_deletes_cleanly(portal, corrupt)
     result = run_verify(portal)
     assert result.returncode == 0 and "checked 1 files: 1 ok" in result.stdout

@@ -145,6 +145,7 @@ def test_concurrent_uploads_and_deletes_never_see_a_locked_database(start_portal
     portal = start_portal(env={"PORTAL_THREADS": "8"})
     failures: list[str] = []
     kept: dict[str, str] = {}
+    trashed: dict[str, str] = {}
     lock = threading.Lock()
 
     def work(worker: int) -> None:
@@ -161,6 +162,8 @@ def test_concurrent_uploads_and_deletes_never_see_a_locked_database(start_portal
                     deleted = session.delete(body["url"], timeout=60)
                     if deleted.status_code != 204:
                         failures.append(f"delete {deleted.status_code}: {deleted.text}")
+                    with lock:
+                        trashed[body["id"]] = hashlib.sha256(data).hexdigest()
                 else:
                     with lock:
                         kept[body["id"]] = hashlib.sha256(data).hexdigest()
@@ -171,6 +174,9 @@ def test_concurrent_uploads_and_deletes_never_see_a_locked_database(start_portal
     for thread in threads:
         thread.join(timeout=300)
     assert failures == []
-    assert {video_id: sha for video_id, (_size, sha) in rows_on_disk(portal.data_dir).items()} == kept
+    # A delete moves to the trash: the row and the bytes stay until it is purged.
+    assert {video_id: sha for video_id, (_size, sha) in rows_on_disk(portal.data_dir).items()} == {**kept, **trashed}
+    assert portal.http.get(portal.url + "/api/v1/files?per_page=100", timeout=30).json()["total"] == len(kept)
+    assert portal.http.get(portal.url + "/api/v1/trash?per_page=100", timeout=30).json()["total"] == len(trashed)
     assert_database_and_folder_agree(portal.data_dir)
     assert "database is locked" not in portal.output()

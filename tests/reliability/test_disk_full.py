@@ -99,6 +99,8 @@ def test_portal_keeps_serving_once_space_is_freed(portal_on_small_disk):
     freed = sorted(stored)[:2]
     for video_id in freed:
         assert portal.http.delete(f"{portal.url}/api/v1/files/{video_id}", timeout=30).status_code == 204
+        # The trash keeps the bytes: only a purge frees their space.
+        assert portal.http.delete(f"{portal.url}/api/v1/trash/{video_id}", timeout=30).status_code == 204
         del stored[video_id]
 
     again = minimal_mp4(os.urandom(MIB))

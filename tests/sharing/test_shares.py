@@ -240,10 +240,11 @@ def test_links_of_a_disabled_user_stop_working(app, client, video):
     assert app.test_client().get(f"/s/{token}").status_code == 404
 
 
-def test_deleting_the_video_deletes_its_links(app, client, video):
+def test_purging_the_video_deletes_its_links(app, client, video):
     created = share(client, video["id"])
     assert client.delete(video["url"]).status_code == 204
     assert app.test_client().get(f"/s/{token_of(created)}").status_code == 404
+    assert client.delete(f"/api/v1/trash/{video['id']}").status_code == 204
     with app.app_context():
         assert db.session.get(ShareLink, created["id"]) is None
 

@@ -294,7 +294,7 @@ def test_download_gives_the_same_sha256(page, portal, real_mp4):
 # --- deleting ------------------------------------------------------------------------
 
 
-def test_delete_through_the_dialog_removes_the_video(page, portal, real_mp4):
+def test_delete_through_the_dialog_moves_the_video_to_the_trash(page, portal, real_mp4):
     video = seed(portal, real_mp4, "unwanted.mp4")
     seed(portal, real_mp4, "wanted.mp4")
     page.goto(f"{portal.url}/videos/{video['id']}")
@@ -306,8 +306,8 @@ def test_delete_through_the_dialog_removes_the_video(page, portal, real_mp4):
     expect(dialog).to_be_hidden()
     page.get_by_role("link", name="Delete").click()
     with page.expect_navigation(url=portal.url + "/"):
-        dialog.get_by_role("button", name="Delete for good").click()
-    expect(page.locator(".alert--success")).to_have_text("Deleted “unwanted.mp4”.")
+        dialog.get_by_role("button", name="Move to trash").click()
+    expect(page.locator(".alert--undo > span")).to_have_text("Moved to trash: “unwanted.mp4”.")
     expect(page.locator(".video-card__title")).to_have_text(["wanted.mp4"])
     assert portal.api.get(f"{portal.url}/api/v1/files/{video['id']}", timeout=10).status_code == 404
 
@@ -322,8 +322,8 @@ def test_delete_through_the_confirmation_page_without_javascript(browser, portal
         expect(page.get_by_role("heading", name="Delete this video?")).to_be_visible()
         screenshot(page, "delete-confirmation")
         with page.expect_navigation(url=portal.url + "/"):
-            page.get_by_role("button", name="Delete for good").click()
-        expect(page.locator(".alert--success")).to_have_text("Deleted “unwanted.mp4”.")
+            page.get_by_role("button", name="Move to trash").click()
+        expect(page.locator(".alert--undo > span")).to_have_text("Moved to trash: “unwanted.mp4”.")
         expect(page.get_by_role("heading", name="Your library is empty")).to_be_visible()
     finally:
         page.context.close()
@@ -430,10 +430,10 @@ def test_delete_dialog_works_from_the_keyboard(page, portal, real_mp4):
     screenshot(page, "video-keyboard-focus", full_page=False)
     page.keyboard.press("Enter")
     page.keyboard.press("Tab")
-    expect(dialog.get_by_role("button", name="Delete for good")).to_be_focused()
+    expect(dialog.get_by_role("button", name="Move to trash")).to_be_focused()
     with page.expect_navigation(url=portal.url + "/"):
         page.keyboard.press("Enter")
-    expect(page.locator(".alert--success")).to_have_text("Deleted “keyboard.mp4”.")
+    expect(page.locator(".alert--undo > span")).to_have_text("Moved to trash: “keyboard.mp4”.")
 
 
 def test_too_large_file_is_refused_saying_the_limit(browser, tmp_path):

@@ -105,15 +105,17 @@ def test_delete_confirmation_page_asks_and_changes_nothing(app, client, data_dir
     assert row_count(app) == 1 and len(stored_files(data_dir)) == 1
 
 
-def test_delete_removes_row_and_bytes_then_shows_the_library_with_a_message(app, client, data_dir, stored):
+def test_delete_moves_to_the_trash_then_shows_the_library_with_a_message_and_undo(app, client, data_dir, stored):
     token = csrf_token(client, f"/videos/{stored['id']}/delete")
     response = client.post(f"/videos/{stored['id']}/delete", data={"csrf_token": token})
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
     html = client.get("/").get_data(as_text=True)
-    assert "Deleted “holiday.mp4”." in html
+    assert "Moved to trash: “holiday.mp4”." in html
+    assert f'action="/trash/{stored["id"]}/restore"' in html
     assert "Your library is empty" in html
-    assert row_count(app) == 0 and stored_files(data_dir) == []
+    # The bytes stay until the trash is purged.
+    assert row_count(app) == 1 and len(stored_files(data_dir)) == 1
     assert client.get(f"/videos/{stored['id']}").status_code == 404
 
 

@@ -9,3 +9,4 @@ bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 from . import docs  # noqa: E402,F401  (views attach themselves to bp)
 from . import routes  # noqa: E402,F401
 from . import shares  # noqa: E402,F401
+from . import trash  # noqa: E402,F401

@@ -69,6 +69,7 @@ from ...library.listing import Listing
 from ...library.listing import default_per_page
 from ...library.models import ProcessingState
 from ...library.models import Video
+from ...library.trash import check_may_empty
 from ...sharing.service import DEFAULT_DAYS
 from ...sharing.service import MAX_DAYS
 from ...sharing.service import MIN_DAYS
@@ -136,7 +137,19 @@ EXAMPLE_NEW_SHARE = {
     "url": "http://localhost:8080/s/Xq3vJ9c0bF1mZtR8yWk2LpA7nD4eHs6u",
     "expires_at": "2026-05-08T09:30:00.123456Z",
 }
-EXAMPLE_ME = {"username": "alice", "role": "uploader", "scopes": ["read", "upload"], "token_id": 3}
+EXAMPLE_ME = {
+    "username": "alice",
+    "role": "uploader",
+    "scopes": ["read", "upload", "delete"],
+    "token_id": 3,
+    "trash": {"count": 1, "bytes": EXAMPLE_SIZE},
+}
+EXAMPLE_TRASHED_FILE = {
+    **EXAMPLE_FILE,
+    "deleted_at": "2026-05-02T10:00:00.123456Z",
+    "deleted_by": "alice",
+    "purge_at": "2026-06-01T10:00:00.123456Z",
+}
 #: Each content type a stored file can have, in the order of the formats table.
 CONTENT_TYPES = list(dict.fromkeys(video_format.content_type for video_format in FORMATS))
 
@@ -481,6 +494,157 @@ def share_paths() -> dict[str, Any]:
     }
 
 
+def trash_paths() -> dict[str, Any]:
+    """The trash: what ``DELETE /files/<id>`` moved there, restored or purged by whoever could delete it."""
+    days = int(current_app.config["TRASH_DAYS"])
+    per_page = default_per_page()
+    paging = [
+        {
+            "name": "page",
+            "in": "query",
+            "description": "Page number, from 1. An empty value means the default.",
+            "allowEmptyValue": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+        },
+        {
+            "name": "per_page",
+            "in": "query",
+            "description": f"Files per page, at most {MAX_PER_PAGE}. An empty value means the default.",
+            "allowEmptyValue": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": per_page},
+        },
+        {
+            "name": "q",
+            "in": "query",
+            "description": "Only files whose name contains this text (case-insensitive), e.g. `holiday`.",
+            "schema": {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+        },
+    ]
+    not_in_trash = _error("No file in the trash has this id (restored or purged meanwhile).", not_found=VideoNotFound())
+    return {
+        f"{PREFIX}/trash": {
+            "get": {
+                "operationId": "listTrash",
+                "tags": ["trash"],
+                "summary": "List the deleted files, the most recently deleted first",
+                "description": f"Files stay in the trash for {days} days (the portal's `TRASH_DAYS`), then are "
+                "purged. Admins see everyone's; uploaders their own. A token needs the `delete` scope.",
+                "security": SIGNED_IN,
+                "parameters": paging,
+                "responses": {
+                    "200": {
+                        "description": "One page of the trash.",
+                        "content": {
+                            "application/json": {
+                                "schema": _ref("schemas", "TrashPage"),
+                                "example": {"items": [EXAMPLE_TRASHED_FILE], "total": 1, "page": 1, "per_page": per_page},
+                            }
+                        },
+                    },
+                    **_error(
+                        "A parameter is not valid.",
+                        bad_request=refusal(lambda: Listing.parse(per_page=str(MAX_PER_PAGE + 1))),
+                    ),
+                    **_refusals(Action.DELETE),
+                    **_unavailable(touches_bytes=False),
+                },
+            },
+            "delete": {
+                "operationId": "emptyTrash",
+                "tags": ["trash"],
+                "summary": "Empty the trash",
+                "description": "Purges every file in the trash, everyone's, with all its stored objects: admins only.",
+                "security": SIGNED_IN,
+                "responses": {
+                    "204": {"description": "Emptied."},
+                    **_csrf_failed(),
+                    **_unauthorized(),
+                    **_error(
+                        "The caller is not an admin, or the token lacks the scope.",
+                        not_an_admin=_refused_emptying(),
+                        missing_scope=forbidden(_example_caller(Role.ADMIN, {Scope.READ, Scope.UPLOAD}), Action.DELETE),
+                    ),
+                    **_unavailable(touches_bytes=True),
+                },
+            },
+        },
+        f"{PREFIX}/trash/{{video_id}}/restore": {
+            "parameters": [VIDEO_ID],
+            "post": {
+                "operationId": "restoreFile",
+                "tags": ["trash"],
+                "summary": "Restore a deleted file",
+                "description": "The file is back as it was: same id, checksum, owner, media and share links. "
+                "Whoever could delete it may restore it.",
+                "security": SIGNED_IN,
+                "responses": {
+                    "200": _file_response("Restored: the file's JSON."),
+                    **_csrf_failed(),
+                    **_refusals(Action.DELETE),
+                    **not_in_trash,
+                    **_unavailable(touches_bytes=False),
+                },
+            },
+        },
+        f"{PREFIX}/trash/{{video_id}}": {
+            "parameters": [VIDEO_ID],
+            "delete": {
+                "operationId": "purgeFile",
+                "tags": ["trash"],
+                "summary": "Delete a file in the trash for good",
+                "description": "The row and every stored object (bytes, poster, copies) are removed; this cannot "
+                "be undone. Whoever could delete the file may purge it.",
+                "security": SIGNED_IN,
+                "responses": {
+                    "204": {"description": "Deleted for good."},
+                    **_csrf_failed(),
+                    **_refusals(Action.DELETE),
+                    **not_in_trash,
+                    **_unavailable(touches_bytes=True),
+                },
+            },
+        },
+    }
+
+
+def _refused_emptying() -> Forbidden:
+    """What an uploader who asks to empty the trash is told, in the trash service's words."""
+    try:
+        check_may_empty(_example_caller(Role.UPLOADER))
+    except Forbidden as error:
+        return error
+    raise AssertionError("an uploader may empty the trash: no example of a refusal")
+
+
+def trash_schemas() -> dict[str, Any]:
+    moment = {"type": "string", "format": "date-time"}
+    return {
+        "TrashedFile": {
+            "type": "object",
+            "description": "A file in the trash: its JSON, and when and by whom it was deleted, and when it goes for good.",
+            "required": list(EXAMPLE_TRASHED_FILE),
+            "additionalProperties": False,
+            "properties": {
+                **FILE_PROPERTIES,
+                "deleted_at": {**moment, "description": "When it was moved to the trash, UTC."},
+                "deleted_by": {"type": ["string", "null"], "description": "The username of who deleted it."},
+                "purge_at": {**moment, "description": "When it will be purged for good, UTC."},
+            },
+        },
+        "TrashPage": {
+            "type": "object",
+            "required": ["items", "total", "page", "per_page"],
+            "additionalProperties": False,
+            "properties": {
+                "items": {"type": "array", "items": _ref("schemas", "TrashedFile"), "maxItems": MAX_PER_PAGE},
+                "total": {"type": "integer", "minimum": 0, "description": "Files in the trash matching `q`, on all pages."},
+                "page": {"type": "integer", "minimum": 1},
+                "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+            },
+        },
+    }
+
+
 def share_schemas() -> dict[str, Any]:
     moment = {"type": "string", "format": "date-time"}
     return {
@@ -569,6 +733,46 @@ PROCESSING_SCHEMA = {
         "error": {"type": ["string", "null"], "description": "Why it failed; null unless `failed`."},
     },
 }
+#: The fields of a file's JSON (schema ``File``; a ``TrashedFile`` has these and more).
+FILE_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "string", "format": "uuid", "description": "Opaque, unguessable id."},
+    "filename": {
+        "type": "string",
+        "maxLength": 255,
+        "description": "The client's name, without folders or control characters.",
+    },
+    "content_type": {
+        "type": "string",
+        "enum": CONTENT_TYPES,
+        "description": "Recognised from the bytes, not from the client's claim.",
+        "example": "video/mp4",
+    },
+    "size": {"type": "integer", "minimum": 1, "description": "Bytes."},
+    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "Hex SHA-256."},
+    "status": {
+        "type": "string",
+        "enum": ["ok", "corrupt", "missing"],
+        "description": "What the last look at the bytes found; only `ok` files are served.",
+    },
+    "created_at": {"type": "string", "format": "date-time", "description": "Upload time, UTC."},
+    "verified_at": {
+        "type": ["string", "null"],
+        "format": "date-time",
+        "description": "When the bytes were last checked against the checksum, UTC.",
+    },
+    "owner": {
+        "type": ["string", "null"],
+        "description": "The username of who uploaded it. Null only while no admin exists: "
+        "files stored before the portal had accounts go to the first admin.",
+    },
+    "url": {"type": "string", "format": "uri", "description": "This file's JSON."},
+    "content_url": {"type": "string", "format": "uri", "description": "This file's bytes."},
+    "media": MEDIA_SCHEMA,
+    "processing": PROCESSING_SCHEMA,
+    "playback": PLAYBACK_SCHEMA,
+}
+
+
 def process_operation() -> dict[str, Any]:
     """``POST /files/<id>/process``: queue a file's processing again."""
     return {
@@ -663,6 +867,7 @@ def build_document() -> dict[str, Any]:
             {"name": "files", "description": "Videos and their bytes."},
             {"name": "documentation", "description": "This document and its interactive page."},
             {"name": "shares", "description": "Links that open one file to anyone who has them, until they expire."},
+            {"name": "trash", "description": "Deleted files, restorable until they are purged."},
         ],
         "paths": {
             f"{PREFIX}/me": {
@@ -843,11 +1048,14 @@ def build_document() -> dict[str, Any]:
                 "delete": {
                     "operationId": "deleteFile",
                     "tags": ["files"],
-                    "summary": "Delete a file and its bytes",
-                    "description": "Uploaders delete their own files; admins any file.",
+                    "summary": "Delete a file (to the trash)",
+                    "description": "Uploaders delete their own files; admins any file. The file moves to the trash: "
+                    "from then on it is not found here, and its bytes stay until it is purged after "
+                    f"{int(current_app.config['TRASH_DAYS'])} days (the portal's `TRASH_DAYS`; 0 deletes at once) "
+                    "or restored (`POST /api/v1/trash/{video_id}/restore`).",
                     "security": SIGNED_IN,
                     "responses": {
-                        "204": {"description": "Deleted."},
+                        "204": {"description": "Moved to the trash (deleted for good when `TRASH_DAYS` is 0)."},
                         **_csrf_failed(),
                         **_refusals(Action.DELETE),
                         **_not_found(),
@@ -947,6 +1155,7 @@ def build_document() -> dict[str, Any]:
                 }
             },
             **share_paths(),
+            **trash_paths(),
         },
         "components": {
             "securitySchemes": {
@@ -963,48 +1172,12 @@ def build_document() -> dict[str, Any]:
                     "description": "A stored video.",
                     "required": list(EXAMPLE_FILE),
                     "additionalProperties": False,
-                    "properties": {
-                        "id": {"type": "string", "format": "uuid", "description": "Opaque, unguessable id."},
-                        "filename": {
-                            "type": "string",
-                            "maxLength": 255,
-                            "description": "The client's name, without folders or control characters.",
-                        },
-                        "content_type": {
-                            "type": "string",
-                            "enum": CONTENT_TYPES,
-                            "description": "Recognised from the bytes, not from the client's claim.",
-                            "example": "video/mp4",
-                        },
-                        "size": {"type": "integer", "minimum": 1, "description": "Bytes."},
-                        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "Hex SHA-256."},
-                        "status": {
-                            "type": "string",
-                            "enum": ["ok", "corrupt", "missing"],
-                            "description": "What the last look at the bytes found; only `ok` files are served.",
-                        },
-                        "created_at": {"type": "string", "format": "date-time", "description": "Upload time, UTC."},
-                        "verified_at": {
-                            "type": ["string", "null"],
-                            "format": "date-time",
-                            "description": "When the bytes were last checked against the checksum, UTC.",
-                        },
-                        "owner": {
-                            "type": ["string", "null"],
-                            "description": "The username of who uploaded it. Null only while no admin exists: "
-                            "files stored before the portal had accounts go to the first admin.",
-                        },
-                        "url": {"type": "string", "format": "uri", "description": "This file's JSON."},
-                        "content_url": {"type": "string", "format": "uri", "description": "This file's bytes."},
-                        "media": MEDIA_SCHEMA,
-                        "processing": PROCESSING_SCHEMA,
-                        "playback": PLAYBACK_SCHEMA,
-                    },
+                    "properties": FILE_PROPERTIES,
                     "example": EXAMPLE_FILE,
                 },
                 "Me": {
                     "type": "object",
-                    "required": ["username", "role"],
+                    "required": ["username", "role", "trash"],
                     "additionalProperties": False,
                     "properties": {
                         "username": {"type": "string"},
@@ -1016,6 +1189,16 @@ def build_document() -> dict[str, Any]:
                             "description": "Only with a token: what it may do, within the role.",
                         },
                         "token_id": {"type": "integer", "description": "Only with a token: its id (`tokens list`)."},
+                        "trash": {
+                            "type": "object",
+                            "description": "What the trash the caller may act on holds (admins: everyone's).",
+                            "required": ["count", "bytes"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "count": {"type": "integer", "minimum": 0, "description": "Files in the trash."},
+                                "bytes": {"type": "integer", "minimum": 0, "description": "Their bytes and copies."},
+                            },
+                        },
                     },
                     "dependentRequired": {"scopes": ["token_id"], "token_id": ["scopes"]},
                 },
@@ -1069,6 +1252,7 @@ def build_document() -> dict[str, Any]:
                     },
                 },
                 **share_schemas(),
+                **trash_schemas(),
             }
         },
     }

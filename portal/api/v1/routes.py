@@ -19,6 +19,7 @@ from ...http.delivery import send_stored
 from ...http.delivery import send_video
 from ...library import integrity
 from ...library import service
+from ...library import trash
 from ...library.listing import Listing
 from ...library.listing import list_videos
 from ...uploads.intake import parse_content_digest
@@ -47,6 +48,8 @@ def me() -> Response:
     if caller.token is not None:
         body["scopes"] = sorted(scope.value for scope in caller.scopes)
         body["token_id"] = caller.token.id
+    in_trash = trash.usage(caller)
+    body["trash"] = {"count": in_trash.count, "bytes": in_trash.bytes}
     return jsonify(body)
 
 
@@ -127,5 +130,5 @@ def delete_file(video_id: str) -> tuple[str, int]:
     video = service.get_video(video_id)
     caller = current_caller()
     check(caller, Action.DELETE, video)
-    service.delete_video(video, by=caller_required().user)
+    trash.move_to_trash(video, by=caller_required().user)
     return "", 204

@@ -1,0 +1,44 @@
+"""The library leaves the trash out without costing its listing the order's index (SQLite's plans)."""
+
+from __future__ import annotations
+
+from contextlib import closing
+
+import pytest
+from sqlalchemy import event
+
+from portal.extensions import db
+from portal.library.listing import Listing
+from portal.library.listing import list_videos
+
+
+@pytest.fixture
+def plans(app) -> list[str]:
+    """The query plan SQLite makes for each statement of the library's first page."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("the plans are SQLite's")
+    statements: list[tuple[str, tuple]] = []
+
+    def record(_connection, _cursor, statement, parameters, _context, _many):
+        statements.append((statement, parameters))
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            list_videos(Listing.parse())
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        with closing(db.engine.raw_connection()) as connection:
+            cursor = connection.cursor()
+            return [
+                " ".join(row[3] for row in cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall())
+                for statement, parameters in statements
+            ]
+
+
+def test_the_library_walks_its_order_index_and_counts_without_reading_every_row(plans):
+    count, page = plans
+    # Every row less the trashed ones: a count of the whole table, and one of the trash's own index.
+    assert "SEARCH videos USING COVERING INDEX ix_videos_deleted_at" in count
+    assert "SCAN videos" not in count.replace("SCAN videos USING COVERING INDEX", "")
+    assert page.startswith("SCAN videos USING INDEX ix_videos_created_at_id") and "TEMP B-TREE" not in page
