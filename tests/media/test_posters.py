@@ -191,22 +191,24 @@ def poster_keys(app) -> list[str]:
         return [key for key in storage_of(app).keys() if key.startswith("poster/")]
 
 
-def test_deleting_a_video_deletes_its_poster(portal_app, poster_clips):
+def test_purging_a_video_deletes_its_poster(portal_app, poster_clips):
     client = signed_in_client(portal_app)
     body = stored(client, poster_clips["one_frame"])
     assert poster_keys(portal_app) == [storage_key_for(body["id"], StorageKind.POSTER)]
     assert client.delete(body["url"]).status_code == 204
+    assert client.delete(f"/api/v1/trash/{body['id']}").status_code == 204
     assert poster_keys(portal_app) == []
 
 
 @pytest.mark.s3
-def test_deleting_a_video_deletes_its_poster_from_the_object_store(tmp_path, database_url, s3_url, poster_clips):
+def test_purging_a_video_deletes_its_poster_from_the_object_store(tmp_path, database_url, s3_url, poster_clips):
     app = immediate_portal(tmp_path, database_url, STORAGE_URL=s3_url)
     client = signed_in_client(app)
     body = stored(client, poster_clips["one_frame"])
     assert client.get(poster_url(body)).mimetype == "image/jpeg"
     assert poster_keys(app) == [storage_key_for(body["id"], StorageKind.POSTER)]
     assert client.delete(body["url"]).status_code == 204
+    assert client.delete(f"/api/v1/trash/{body['id']}").status_code == 204
     assert poster_keys(app) == []
     with app.app_context():
         db.engine.dispose()
