@@ -76,6 +76,10 @@ class Config:
     #: 0 deletes at once, with no trash.
     TRASH_DAYS = 30
 
+    #: Hours an unfinished resumable (tus) upload is kept after its last PATCH before
+    #: ``cleanup`` removes it; a positive number.
+    UPLOAD_EXPIRY_HOURS = 24
+
     #: Items per page when a listing does not say.
     PER_PAGE = 20
     #: Let visitors who are not signed in list and watch videos (never upload or delete).
@@ -100,3 +104,14 @@ def check_settings(config: Mapping[str, Any]) -> None:
         raise ValueError(
             f"PORTAL_TRASH_DAYS must be a whole number of days from 0 up (0 deletes at once, without a trash); got {days!r}."
         )
+    check_upload_expiry_hours(config["UPLOAD_EXPIRY_HOURS"])
+
+
+def check_upload_expiry_hours(value: object) -> float:
+    """PORTAL_UPLOAD_EXPIRY_HOURS as a number of hours, refused at start-up when it is not positive.
+
+    A wrong value found only when the first upload expires would remove uploads at once or never.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"PORTAL_UPLOAD_EXPIRY_HOURS must be a positive number of hours (got {value!r})")
+    return float(value)
