@@ -88,6 +88,7 @@ def load_or_create_secret_key(path: Path) -> str:
 def register_extensions(app: Flask) -> None:
     from .http.auth import register_authentication
     from .sharing import models as sharing_models  # noqa: F401  (every model is mapped before first use)
+    from .uploads import models as upload_models  # noqa: F401
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
