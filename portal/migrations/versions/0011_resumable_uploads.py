@@ -1,7 +1,7 @@
 """Resumable (tus) uploads: their state in the database, so any process can continue one.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-02
 """
 
