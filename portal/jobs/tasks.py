@@ -22,6 +22,7 @@ from .. import errors
 from ..extensions import db
 from ..library import trash
 from ..media import processing
+from ..metrics import count_job_failure
 from ..storage import StorageUnavailable
 from . import PRIORITY_COPIES
 from . import PRIORITY_FACTS
@@ -75,15 +76,18 @@ def run_job(body: Callable[[str], None], video_id: str, task: Any) -> None:
     try:
         body(video_id)
     except TRANSIENT_ERRORS as error:
+        count_job_failure(body.__name__)
         db.session.rollback()
         if task is None or not task.retries:
             _record_failure(video_id, f"Processing gave up after several tries: {error}. Try again later.")
         raise
     except TaskTimeout:
+        count_job_failure(body.__name__)
         db.session.rollback()
         # The limit travels with the job: the one of the portal that queued it.
         _record_failure(video_id, f"Processing took longer than its limit of {task.timeout} seconds, so it was stopped.")
     except Exception:
+        count_job_failure(body.__name__)
         db.session.rollback()
         log.exception("the job of video %s failed", video_id)
         _record_failure(video_id, UNEXPECTED)
