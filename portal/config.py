@@ -48,6 +48,14 @@ class Config:
     #: What ``python wsgi.py`` logs to standard error: INFO includes the audit trail
     #: (sign-ins, token and user changes, deletes); WARNING keeps only problems.
     LOG_LEVEL = "INFO"
+    #: One line per request on standard output (time, client, method, path without query values,
+    #: status, bytes, milliseconds, user); ``false`` turns them off.
+    ACCESS_LOG = True
+    #: ``text`` for people, ``json``: every line of the log (access lines too) one JSON object.
+    LOG_FORMAT = "text"
+    #: A static bearer token that may read ``/metrics`` (for a Prometheus server, even before any
+    #: account exists); unset: only admins and tokens with the ``metrics`` scope may.
+    METRICS_TOKEN: str | None = None
 
     #: The job queue (probing, posters, playable copies): unset keeps it in ``<DATA_DIR>/jobs.db``
     #: (SQLite, one machine); ``redis://host:6379/0`` or ``unix:///path/redis.sock`` shares one
@@ -105,6 +113,15 @@ def check_settings(config: Mapping[str, Any]) -> None:
             f"PORTAL_TRASH_DAYS must be a whole number of days from 0 up (0 deletes at once, without a trash); got {days!r}."
         )
     check_upload_expiry_hours(config["UPLOAD_EXPIRY_HOURS"])
+    check_log_settings(config)
+
+
+def check_log_settings(config: Mapping[str, Any]) -> None:
+    """PORTAL_LOG_FORMAT and PORTAL_ACCESS_LOG: a typo would otherwise give a log nobody asked for."""
+    if str(config["LOG_FORMAT"]).lower() not in ("text", "json"):
+        raise ValueError(f"PORTAL_LOG_FORMAT must be text or json (got {config['LOG_FORMAT']!r})")
+    if not isinstance(config["ACCESS_LOG"], bool):
+        raise ValueError(f"PORTAL_ACCESS_LOG must be true or false (got {config['ACCESS_LOG']!r})")
 
 
 def check_upload_expiry_hours(value: object) -> float:
