@@ -108,6 +108,8 @@ def configure_logging(app: Flask) -> None:
     errors = logging.StreamHandler(sys.stderr)
     errors.setFormatter(JsonFormatter() if as_json else logging.Formatter(TEXT_FORMAT))
     logging.basicConfig(level=str(app.config["LOG_LEVEL"]).upper(), handlers=[errors], force=True)
+    # Python's warnings become records too, so that a JSON log holds no line of another shape.
+    logging.captureWarnings(True)
     traffic = logging.StreamHandler(sys.stdout)
     traffic.setFormatter(JsonFormatter() if as_json else AccessTextFormatter())
     access_log.handlers[:] = [traffic]
@@ -117,12 +119,18 @@ def configure_logging(app: Flask) -> None:
     queue.filters[:] = [OncePerInterval(QUEUE_WARNING_INTERVAL)]
 
 
-def stdout_line(app: Flask, message: str, logger: str = "portal") -> str:
-    """What the start-up prints on standard output: ``message`` itself, or a JSON object of it."""
+def announce(app: Flask, logger: logging.Logger, message: str) -> None:
+    """A start-up line: printed on standard output whatever ``LOG_LEVEL`` says, and logged.
+
+    As JSON it is printed only: the same object on both streams would be the
+    same event twice for a collector that reads both.
+    """
     if log_format(app) != "json":
-        return message
-    record = logging.LogRecord(logger, logging.INFO, __file__, 0, message, None, None)
-    return JsonFormatter().format(record)
+        print(message, flush=True)
+        logger.info("%s", message)
+        return
+    record = logger.makeRecord(logger.name, logging.INFO, __file__, 0, message, (), None)
+    print(JsonFormatter().format(record), flush=True)
 
 
 def loggable_path(path: str, query: str) -> str:

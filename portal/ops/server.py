@@ -159,8 +159,7 @@ def base_url(host: str, port: int) -> str:
 def announce(app: Flask, host: str, port: int, processes: int) -> None:
     for line in (startup_line(app, host, port, processes), setup_line(app, host, port)):
         if line is not None:
-            print(logs.stdout_line(app, line, log.name), flush=True)
-            log.info("%s", line)
+            logs.announce(app, log, line)
 
 
 def configure_logging(app: Flask) -> None:
