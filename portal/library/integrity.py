@@ -261,7 +261,6 @@ def _hashed_chunks(
             with app.app_context():
                 stored.record(VideoStatus.CORRUPT)
                 app.logger.error("%s of video %s is corrupt: download stopped before the end", stored.key, stored.id)
-            count_checksum_failure("download")
             raise CorruptionDetected(stored.id)
         if record_success:
             with app.app_context():

@@ -8,6 +8,10 @@ its main loop, which closes the wrapper when it has sent it all (or the
 client left); the wrapper is swapped for a subclass that reports then, so
 that such downloads keep leaving their worker thread free.
 
+A download cut short because its bytes did not match their checksum
+(:class:`~portal.library.integrity.CorruptionDetected`, raised while the
+body is read) is counted here too, whichever way the body is sent.
+
 The route template (``/api/v1/files/<video_id>``), never the raw path, labels
 the metrics, so that the number of series stays bounded whatever URLs are
 asked for.
@@ -26,7 +30,9 @@ from flask import Flask
 from flask import g
 from flask import request
 
+from ..library.integrity import CorruptionDetected
 from ..metrics import UNMATCHED_ROUTE
+from ..metrics import count_checksum_failure
 from ..metrics import count_request
 from .logs import loggable_path
 from .logs import write_access_line
@@ -109,7 +115,11 @@ class ObservedBody:
 
     def __next__(self) -> bytes:
         assert self._iterator is not None
-        chunk = next(self._iterator)
+        try:
+            chunk = next(self._iterator)
+        except CorruptionDetected:
+            count_checksum_failure("download")
+            raise
         self._sent += len(chunk)
         return chunk
 
@@ -141,6 +151,13 @@ def observed_file_wrapper(server_wrapper: type) -> type:
             def prepare(self, size: int | None = None) -> int:
                 self.prepared = super().prepare(size)
                 return self.prepared
+
+            def get(self, numbytes: int = -1, skip: bool = False) -> bytes:
+                try:
+                    return super().get(numbytes, skip)
+                except CorruptionDetected:
+                    count_checksum_failure("download")
+                    raise
 
             def close(self) -> None:
                 try:

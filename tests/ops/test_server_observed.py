@@ -8,11 +8,14 @@ import re
 import sys
 import time
 
+import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import RunningPortal
 from tests.support import minimal_mp4
+
+pytestmark = pytest.mark.server
 
 #: ``2026-12-02T16:09:19.123Z 127.0.0.1 GET /api/v1/files?q 200 512 3.2ms admin``
 ACCESS_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (\S+) ([A-Z]+) (\S+) (\d{3}) (\d+) (\d+\.\d)ms (\S+)$")
@@ -56,21 +59,34 @@ def test_requests_are_counted_across_two_worker_processes_and_every_line_is_json
         assert created.status_code == 201, created.text
         content_url = created.json()["content_url"]
         assert requests.get(content_url, headers=portal.auth_headers, timeout=30).content == data
+        damaged = portal.http.post(portal.url + "/api/v1/files?filename=b.mp4", data=data + b"b", timeout=30).json()
+        [path] = (portal.data_dir / "files").rglob(damaged["id"])
+        with path.open("r+b") as file:
+            file.seek(-1, os.SEEK_END)
+            file.write(b"c")
+        try:
+            broken = requests.get(damaged["content_url"], headers=portal.auth_headers, timeout=30)
+            assert broken.content != data + b"b"
+        except requests.exceptions.RequestException:
+            pass  # cut short before the end, as it must be
 
         def counted():
             found = scrape(portal)
             sent = found.get(("portal_http_sent_bytes_total", frozenset({("route", CONTENT_ROUTE)})), 0)
             listed = found.get(("portal_http_requests_total", listing), 0)
-            return found if sent >= len(data) and listed >= requests_sent else None
+            cut = found.get(("portal_checksum_failures_total", frozenset({("found_by", "download")})), 0)
+            return found if sent >= len(data) and listed >= requests_sent and cut >= 1 else None
 
         found = wait_for(counted)
         assert found, "the download was never counted"
     finally:
         portal.stop()
     assert found[("portal_http_requests_total", listing)] == requests_sent
-    assert found[("portal_http_sent_bytes_total", frozenset({("route", CONTENT_ROUTE)}))] == len(data)
-    assert found[("portal_uploads_total", frozenset({("outcome", "stored")}))] == 1
-    assert found[("portal_library_videos", frozenset({("place", "library")}))] == 1
+    sent = found[("portal_http_sent_bytes_total", frozenset({("route", CONTENT_ROUTE)}))]
+    assert len(data) <= sent < 2 * len(data)  # the whole good one, and less than the whole damaged one
+    assert found[("portal_checksum_failures_total", frozenset({("found_by", "download")}))] == 1
+    assert found[("portal_uploads_total", frozenset({("outcome", "stored")}))] == 2
+    assert found[("portal_library_videos", frozenset({("place", "library")}))] == 2
 
     entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]  # every line is JSON
     assert entries[0]["message"].startswith("portal ") and "(2 x 8 threads)" in entries[0]["message"]
@@ -79,8 +95,9 @@ def test_requests_are_counted_across_two_worker_processes_and_every_line_is_json
     assert len(listed) == requests_sent
     assert len({entry["process"] for entry in listed}) == 2, "one worker served every request: nothing was summed"
     assert all(entry["user"] == "admin" and entry["status"] == 200 and entry["client"] == "127.0.0.1" for entry in listed)
-    [download] = [entry for entry in access if entry["path"].endswith("/content")]
-    assert download["bytes"] == len(data)
+    whole, cut = [entry for entry in access if entry["path"].endswith("/content")]
+    assert whole["bytes"] == len(data) and whole["status"] == 200
+    assert cut["bytes"] < len(data) + 1
     assert "secret" not in log.read_text()
 
 
