@@ -160,11 +160,13 @@ def observed_file_wrapper(server_wrapper: type) -> type:
                     raise
 
             def close(self) -> None:
+                # Before closing, which sets ``remain`` to 0.
+                sent = max(0, self.prepared - int(getattr(self, "remain", 0) or 0))
                 try:
                     super().close()
                 finally:
                     if self.exchange is not None:
-                        self.exchange.finish(max(0, self.prepared - int(getattr(self, "remain", 0) or 0)))
+                        self.exchange.finish(sent)
 
         _observed_wrappers[server_wrapper] = ObservedFileWrapper
     return _observed_wrappers[server_wrapper]
