@@ -45,8 +45,10 @@ CHECKSUM_FAILURES = Counter(
     ["found_by"], registry=REGISTRY,
 )
 JOB_FAILURES = Counter(
-    "portal_job_failures", "Job runs that failed (to be tried again, timed out, or failed for good), by task.",
-    ["task"], registry=REGISTRY,
+    "portal_job_failures",
+    "Failed jobs: 'failed' (the video's processing failed for good: unreadable, too long, an error, no more tries), "
+    "'retried' (a failure that passes: tried again later).",
+    ["outcome"], registry=REGISTRY,
 )
 
 
@@ -70,5 +72,6 @@ def count_checksum_failure(found_by: str) -> None:
     CHECKSUM_FAILURES.labels(found_by).inc()
 
 
-def count_job_failure(task: str) -> None:
-    JOB_FAILURES.labels(task).inc()
+def count_job_failure(outcome: str) -> None:
+    """``outcome``: ``failed`` (for good, the video marked failed) or ``retried``."""
+    JOB_FAILURES.labels(outcome).inc()

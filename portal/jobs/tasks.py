@@ -76,18 +76,17 @@ def run_job(body: Callable[[str], None], video_id: str, task: Any) -> None:
     try:
         body(video_id)
     except TRANSIENT_ERRORS as error:
-        count_job_failure(body.__name__)
         db.session.rollback()
         if task is None or not task.retries:
             _record_failure(video_id, f"Processing gave up after several tries: {error}. Try again later.")
+        else:
+            count_job_failure("retried")
         raise
     except TaskTimeout:
-        count_job_failure(body.__name__)
         db.session.rollback()
         # The limit travels with the job: the one of the portal that queued it.
         _record_failure(video_id, f"Processing took longer than its limit of {task.timeout} seconds, so it was stopped.")
     except Exception:
-        count_job_failure(body.__name__)
         db.session.rollback()
         log.exception("the job of video %s failed", video_id)
         _record_failure(video_id, UNEXPECTED)

@@ -247,15 +247,38 @@ def test_the_library_size_is_asked_at_each_scrape(app, client, video_bytes):
 
 def test_job_failures_and_the_queue_depth_are_counted(app, client, video_bytes):
     from portal.jobs.tasks import run_job
+    from portal.media import processing
+    from portal.storage import StorageUnavailable
 
-    def probe_video(video_id):
+    class Retrying:
+        retries = 3
+
+    def broken(video_id):
         raise RuntimeError("a bug")
 
-    video_id = upload(client, video_bytes).get_json()["id"]  # queues its probing job (not run: no consumer)
+    def unreachable(video_id):
+        raise StorageUnavailable("the store is down")
+
+    video_id = uploaded(client, video_bytes)["id"]  # queues its probing job (not run: no consumer here)
     before = admin_scrape(app)
     with app.app_context():
-        run_job(probe_video, video_id, None)
+        run_job(broken, video_id, None)  # failed for good
+        with pytest.raises(StorageUnavailable):
+            run_job(unreachable, video_id, Retrying())  # tried again later
+        run_job(processing.probe_video, video_id, None)  # not a readable video: failed for good
     after = admin_scrape(app)
     name = "portal_job_failures_total"
-    assert value(after, name, task="probe_video") - value(before, name, task="probe_video") == 1
+    assert value(after, name, outcome="failed") - value(before, name, outcome="failed") == 2
+    assert value(after, name, outcome="retried") - value(before, name, outcome="retried") == 1
     assert value(after, "portal_jobs_pending") >= 1
+
+
+def test_an_admin_may_make_a_metrics_token_on_the_account_page_and_with_the_cli(app, client):
+    page = client.without_token().get("/account").get_data(as_text=True)
+    assert 'value="metrics"' in page
+    viewer_page = signed_in_client(app, username="watcher", role="viewer").without_token().get("/account").get_data(as_text=True)
+    assert 'value="metrics"' not in viewer_page
+    made = app.test_cli_runner().invoke(args=["tokens", "create", "tester", "--scope", "metrics", "--label", "prometheus"])
+    assert made.exit_code == 0, made.output
+    token = made.output.strip().splitlines()[-1]
+    assert app.test_client().get("/metrics", headers={"Authorization": f"Bearer {token}"}).status_code == 200
