@@ -134,3 +134,24 @@ def test_text_access_lines_on_standard_output_and_access_log_false(tmp_path):
         quiet.stop()
     assert quiet_log.read_text().splitlines()[0].startswith("portal ")
     assert not [line for line in quiet_log.read_text().splitlines() if ACCESS_LINE.match(line)]
+
+
+def test_the_job_consumers_failures_are_counted_with_the_workers(tmp_path):
+    """The consumer is a process of its own: its counts reach /metrics through the same folder."""
+    portal = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_JOB_WORKERS": "1"})
+    failed = frozenset({("outcome", "failed")})
+    try:
+        # Recognised as MP4 by its header, but nothing a decoder can read: its probing job fails.
+        created = portal.http.post(portal.url + "/api/v1/files?filename=unreadable.mp4", data=minimal_mp4(), timeout=30)
+        assert created.status_code == 201, created.text
+
+        def counted():
+            found = scrape(portal)
+            return found if found.get(("portal_job_failures_total", failed)) else None
+
+        found = wait_for(counted, 30)
+    finally:
+        portal.stop()
+    assert found, "the failed job was never counted"
+    assert found[("portal_job_failures_total", failed)] == 1
+    assert found[("portal_uploads_total", frozenset({("outcome", "stored")}))] == 1
