@@ -34,6 +34,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import Metric
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import errors
 from ..accounts.models import Role
@@ -94,20 +95,29 @@ class LibraryCollector:
         return []
 
     def collect(self) -> Iterable[Metric]:
+        yield from self._library()
+        yield from self._queue()
+
+    def _library(self) -> Iterator[Metric]:
         videos = GaugeMetricFamily("portal_library_videos", "Videos stored, in the library or in the trash.", labels=["place"])
         size = GaugeMetricFamily(
             "portal_library_bytes", "Bytes of the videos' originals, in the library or in the trash.", labels=["place"]
         )
         in_trash = Video.deleted_at.is_not(None)
-        rows = db.session.execute(select(in_trash, func.count(), func.coalesce(func.sum(Video.size), 0)).group_by(in_trash))
-        found = {bool(trashed): (count, total) for trashed, count, total in rows}
+        try:
+            rows = db.session.execute(select(in_trash, func.count(), func.coalesce(func.sum(Video.size), 0)).group_by(in_trash))
+            found = {bool(trashed): (count, total) for trashed, count, total in rows}
+        except SQLAlchemyError as error:
+            # The database down is when the counts matter most: they are still served, without these two.
+            db.session.rollback()
+            current_app.logger.warning("metrics: the library's size could not be asked: %s", error)
+            return
         for place, trashed in (("library", False), ("trash", True)):
             count, total = found.get(trashed, (0, 0))
             videos.add_metric([place], count)
             size.add_metric([place], total)
         yield videos
         yield size
-        yield from self._queue()
 
     def _queue(self) -> Iterator[Metric]:
         try:

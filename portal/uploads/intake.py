@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 #: How an upload that failed with each error ended, as ``portal_uploads_total`` counts it; any
 #: other failure (a refused form, an unreachable store or database) is "aborted".
-UPLOAD_OUTCOMES: dict[type[PortalError], str] = {
+OUTCOME_OF_ERROR: dict[type[PortalError], str] = {
     UploadTooLarge: "too_large",
     NotAVideo: "not_a_video",
     ChecksumMismatch: "checksum_mismatch",
@@ -166,7 +166,7 @@ class IncomingFile(io.RawIOBase, BinaryIO):
     def failed(self, error: PortalError) -> PortalError:
         """Note that ``error`` ended this upload (the first error to do so names the outcome); ``error``."""
         if self._outcome is None:
-            self._outcome = UPLOAD_OUTCOMES.get(type(error), "aborted")
+            self._outcome = OUTCOME_OF_ERROR.get(type(error), "aborted")
         return error
 
     def stored(self) -> None:

@@ -282,3 +282,21 @@ def test_an_admin_may_make_a_metrics_token_on_the_account_page_and_with_the_cli(
     assert made.exit_code == 0, made.output
     token = made.output.strip().splitlines()[-1]
     assert app.test_client().get("/metrics", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_the_counts_are_served_while_the_database_is_down(tmp_path, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from portal.extensions import db
+
+    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path), "SECRET_KEY": "test", "METRICS_TOKEN": "static"})
+    anonymous = app.test_client()
+    assert anonymous.get("/healthz", buffered=True).status_code == 200
+
+    def down(*args, **kwargs):
+        raise OperationalError("SELECT", {}, Exception("the database is down"))
+
+    monkeypatch.setattr(db.session, "execute", down)
+    found = scrape(anonymous, Authorization="Bearer static")
+    assert value(found, "portal_http_requests_total", route="/healthz", method="GET", status="200") >= 1
+    assert not any(name.startswith("portal_library_") for name, _labels in found)
