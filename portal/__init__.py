@@ -49,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
+    register_traffic(app)
     prepare_database(app)
     return app
 
@@ -88,6 +89,7 @@ def load_or_create_secret_key(path: Path) -> str:
 def register_extensions(app: Flask) -> None:
     from .http.auth import register_authentication
     from .sharing import models as sharing_models  # noqa: F401  (every model is mapped before first use)
+    from .uploads import models as upload_models  # noqa: F401
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
@@ -112,10 +114,17 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(web)
     app.register_blueprint(share_links)
     app.register_blueprint(api_v1)
+    register_metrics(app)
     # CSRFProtect looks for the token in form fields, which would parse an upload's body first;
     # the API checks the X-CSRFToken header itself, for requests sent with the session cookie
     # (portal.http.auth). Bearer requests carry no ambient credential and need none.
     csrf.exempt(api_v1)
+
+
+def register_metrics(app: Flask) -> None:
+    from .ops.metrics import bp as metrics
+
+    app.register_blueprint(metrics)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -124,6 +133,13 @@ def register_error_handlers(app: Flask) -> None:
 
     register(app)
     register_security_headers(app)
+
+
+def register_traffic(app: Flask) -> None:
+    """Count and log every request once its response is finished (``/metrics``, the access log)."""
+    from .ops.traffic import register_traffic as register
+
+    register(app)
 
 
 def register_commands(app: Flask) -> None:

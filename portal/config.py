@@ -48,6 +48,14 @@ class Config:
     #: What ``python wsgi.py`` logs to standard error: INFO includes the audit trail
     #: (sign-ins, token and user changes, deletes); WARNING keeps only problems.
     LOG_LEVEL = "INFO"
+    #: One line per request on standard output (time, client, method, path without query values,
+    #: status, bytes, milliseconds, user); ``false`` turns them off.
+    ACCESS_LOG = True
+    #: ``text`` for people, ``json``: every line of the log (access lines too) one JSON object.
+    LOG_FORMAT = "text"
+    #: A static bearer token that may read ``/metrics`` (for a Prometheus server, even before any
+    #: account exists); unset: only admins and tokens with the ``metrics`` scope may.
+    METRICS_TOKEN: str | None = None
 
     #: The job queue (probing, posters, playable copies): unset keeps it in ``<DATA_DIR>/jobs.db``
     #: (SQLite, one machine); ``redis://host:6379/0`` or ``unix:///path/redis.sock`` shares one
@@ -76,6 +84,10 @@ class Config:
     #: 0 deletes at once, with no trash.
     TRASH_DAYS = 30
 
+    #: Hours an unfinished resumable (tus) upload is kept after its last PATCH before
+    #: ``cleanup`` removes it; a positive number.
+    UPLOAD_EXPIRY_HOURS = 24
+
     #: Items per page when a listing does not say.
     PER_PAGE = 20
     #: Let visitors who are not signed in list and watch videos (never upload or delete).
@@ -100,3 +112,23 @@ def check_settings(config: Mapping[str, Any]) -> None:
         raise ValueError(
             f"PORTAL_TRASH_DAYS must be a whole number of days from 0 up (0 deletes at once, without a trash); got {days!r}."
         )
+    check_upload_expiry_hours(config["UPLOAD_EXPIRY_HOURS"])
+    check_log_settings(config)
+
+
+def check_log_settings(config: Mapping[str, Any]) -> None:
+    """PORTAL_LOG_FORMAT and PORTAL_ACCESS_LOG: a typo would otherwise give a log nobody asked for."""
+    if str(config["LOG_FORMAT"]).lower() not in ("text", "json"):
+        raise ValueError(f"PORTAL_LOG_FORMAT must be text or json (got {config['LOG_FORMAT']!r})")
+    if not isinstance(config["ACCESS_LOG"], bool):
+        raise ValueError(f"PORTAL_ACCESS_LOG must be true or false (got {config['ACCESS_LOG']!r})")
+
+
+def check_upload_expiry_hours(value: object) -> float:
+    """PORTAL_UPLOAD_EXPIRY_HOURS as a number of hours, refused at start-up when it is not positive.
+
+    A wrong value found only when the first upload expires would remove uploads at once or never.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"PORTAL_UPLOAD_EXPIRY_HOURS must be a positive number of hours (got {value!r})")
+    return float(value)

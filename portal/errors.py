@@ -137,7 +137,7 @@ class InvalidRole(InvalidInput):
 
 
 class InvalidScope(InvalidInput):
-    message = "Unknown or missing scope: give one or more of read, upload and delete."
+    message = "Unknown or missing scope: give one or more of read, upload, delete and metrics."
 
 
 class ScopeAboveRole(InvalidScope):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
@@ -65,3 +66,15 @@ def test_leftovers_are_removed_at_start_up(tmp_path):
     (incoming / "999999999-x.part").write_bytes(b"half an upload")
     create_app({"DATA_DIR": str(tmp_path)})
     assert list(incoming.iterdir()) == []
+
+
+def test_upload_expiry_defaults_to_a_day_and_follows_its_variable(tmp_path, monkeypatch):
+    assert create_app({"DATA_DIR": str(tmp_path)}).config["UPLOAD_EXPIRY_HOURS"] == 24
+    monkeypatch.setenv("PORTAL_UPLOAD_EXPIRY_HOURS", "2")
+    assert create_app({"DATA_DIR": str(tmp_path)}).config["UPLOAD_EXPIRY_HOURS"] == 2
+
+
+@pytest.mark.parametrize("value", [0, -1, "soon", True])
+def test_upload_expiry_that_is_not_a_positive_number_is_refused_at_start_up(tmp_path, value):
+    with pytest.raises(ValueError, match="PORTAL_UPLOAD_EXPIRY_HOURS"):
+        create_app({"DATA_DIR": str(tmp_path), "UPLOAD_EXPIRY_HOURS": value})

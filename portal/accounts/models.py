@@ -44,6 +44,8 @@ class Scope(str, enum.Enum):
     READ = "read"
     UPLOAD = "upload"
     DELETE = "delete"
+    #: Read ``GET /metrics`` and nothing else: what a Prometheus server is given (admins' tokens only).
+    METRICS = "metrics"
 
 
 #: The scopes a token of a user with each role may carry: never more than the role allows.

@@ -109,7 +109,7 @@ def _check_scopes(scopes: Iterable[str | Scope]) -> frozenset[Scope]:
 
 
 def _scope_text(scopes: Iterable[Scope]) -> str:
-    """Scopes in a fixed order (read, upload, delete), space-separated."""
+    """Scopes in a fixed order (read, upload, delete, metrics), space-separated."""
     chosen = set(scopes)
     return " ".join(scope.value for scope in Scope if scope in chosen)
 

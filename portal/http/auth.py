@@ -97,8 +97,11 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
-def _bearer_caller() -> Caller | None:
-    """The caller an ``Authorization`` header names; raises when the header is there but names nobody."""
+def bearer_caller() -> Caller | None:
+    """The caller an ``Authorization`` header names; raises when the header is there but names nobody.
+
+    :func:`identify` asks it under ``/api/`` only; ``/metrics`` asks it too (a scraper sends a token).
+    """
     header = request.headers.get("Authorization")
     if header is None:
         return None
@@ -115,7 +118,7 @@ def _bearer_caller() -> Caller | None:
 def identify() -> Caller | None:
     """A token (API only) wins over the cookie, so a script's rights never depend on a browser's session."""
     if is_api_request():
-        caller = _bearer_caller()
+        caller = bearer_caller()
         if caller is not None:
             return caller
     return _session_caller()

@@ -26,7 +26,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import errors
 from ..extensions import db
+from ..metrics import count_upload
 from ..storage import StorageUnavailable
+from ..uploads.request import portal_request
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,10 @@ def handle_http_exception(error: HTTPException) -> Response:
     message = error.description or ""
     if isinstance(error, RequestEntityTooLarge):
         message = _too_large_message()
+        too_large = message == errors.UploadTooLarge(current_app.config["MAX_CONTENT_LENGTH"]).message
+        if too_large and request.routing_exception is None and portal_request().takes_uploads():
+            # Refused by its Content-Length before a byte was stored: an upload all the same.
+            count_upload("too_large")
     code = "too_large" if status == 413 else _snake_case(error.name)
     response = render_error(status, code, message)
     if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:

@@ -22,6 +22,7 @@ from .. import errors
 from ..extensions import db
 from ..library import trash
 from ..media import processing
+from ..metrics import count_job_failure
 from ..storage import StorageUnavailable
 from . import PRIORITY_COPIES
 from . import PRIORITY_FACTS
@@ -78,6 +79,8 @@ def run_job(body: Callable[[str], None], video_id: str, task: Any) -> None:
         db.session.rollback()
         if task is None or not task.retries:
             _record_failure(video_id, f"Processing gave up after several tries: {error}. Try again later.")
+        else:
+            count_job_failure("retried")
         raise
     except TaskTimeout:
         db.session.rollback()

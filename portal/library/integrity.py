@@ -27,6 +27,7 @@ from ..errors import FileUnavailable
 from ..errors import StoredCopyCorrupt
 from ..errors import VideoNotFound
 from ..extensions import db
+from ..metrics import count_checksum_failure
 from ..storage import CHUNK_SIZE
 from ..storage import current_storage
 from .models import StorageKind
@@ -294,7 +295,10 @@ def _look_at(stored: StoredBytes) -> VideoStatus:
     with content:
         while chunk := content.read(CHUNK_SIZE):
             digest.update(chunk)
-    return VideoStatus.OK if digest.hexdigest() == stored.sha256 else VideoStatus.CORRUPT
+    if digest.hexdigest() != stored.sha256:
+        count_checksum_failure("verify")
+        return VideoStatus.CORRUPT
+    return VideoStatus.OK
 
 
 def stray_keys() -> list[str]:

@@ -22,6 +22,7 @@ from ..errors import ChecksumMismatch
 from ..errors import EmptyFile
 from ..errors import NotAVideo
 from ..errors import PlaybackNotReady
+from ..errors import PortalError
 from ..errors import PosterNotFound
 from ..errors import QueueUnavailable
 from ..errors import VideoNotFound
@@ -61,6 +62,9 @@ def finish_upload(
             if expected is not None and expected != actual:
                 raise ChecksumMismatch(actual, expected)
         incoming.commit()
+    except PortalError as error:
+        incoming.failed(error)
+        raise
     finally:
         incoming.discard()
     clean_name = clean_filename(filename, content_type)
@@ -85,6 +89,7 @@ def finish_upload(
         db.session.rollback()
         current_storage().delete(video.storage_key)
         raise
+    incoming.stored()
     _queue_processing_of(video)
     return video
 

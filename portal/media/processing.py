@@ -30,6 +30,7 @@ from ..library.models import StorageKind
 from ..library.models import Video
 from ..library.models import storage_key_for
 from ..library.models import utcnow
+from ..metrics import count_job_failure
 from ..storage import CHUNK_SIZE
 from ..storage import current_storage
 from .playable import CopyKind
@@ -281,6 +282,7 @@ def finish_if_complete(video_id: str) -> None:
 
 def mark_failed(video_id: str, message: str) -> None:
     log.warning("processing video %s failed: %s", video_id, message)
+    count_job_failure("failed")
     _set_state([video_id], ProcessingState.FAILED, error=message[:MAX_ERROR_LENGTH])
 
 

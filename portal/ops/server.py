@@ -37,6 +37,8 @@ from ..accounts.service import SETUP_CODE
 from ..extensions import db
 from ..jobs import jobs_of
 from ..storage import storage_of
+from . import logs
+from . import metrics
 
 log = logging.getLogger(__name__)
 
@@ -157,17 +159,12 @@ def base_url(host: str, port: int) -> str:
 def announce(app: Flask, host: str, port: int, processes: int) -> None:
     for line in (startup_line(app, host, port, processes), setup_line(app, host, port)):
         if line is not None:
-            print(line, flush=True)
-            log.info("%s", line)
-
-
-#: One line per event on standard error, with the worker's process id: what a supervisor collects.
-LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
+            logs.announce(app, log, line)
 
 
 def configure_logging(app: Flask) -> None:
-    """Send the portal's log (the audit trail ``portal.audit`` included) to standard error at ``LOG_LEVEL``."""
-    logging.basicConfig(level=str(app.config["LOG_LEVEL"]).upper(), format=LOG_FORMAT, stream=sys.stderr)
+    """The log (audit trail included) to standard error at ``LOG_LEVEL``; access lines to standard output."""
+    logs.configure_logging(app)
 
 
 def serve(app: Flask) -> None:
@@ -196,11 +193,14 @@ def serve(app: Flask) -> None:
     port = reservation.getsockname()[1]
     announce(app, host, port, processes)
     release_connections(app)
+    # Workers and the consumer share no memory: each keeps its counts in this folder, which /metrics adds up.
+    metrics_folder = metrics.prepare_multiprocess()
     workers = {_fork_worker(app, host, port) for _ in range(processes)}
     if job_workers:
         workers.add(_fork_consumer(app, job_workers))
     status = _supervise(workers)
     reservation.close()
+    metrics.remove_multiprocess_folder(metrics_folder)
     sys.exit(status)
 
 
@@ -295,6 +295,7 @@ def _supervise(workers: set[int]) -> int:
     while workers:
         pid, wait_status = os.wait()
         workers.discard(pid)
+        metrics.process_ended(pid)
         if not stopping:
             log.error("portal process %d stopped (%s); stopping the server", pid, _describe(wait_status))
             stopping = True

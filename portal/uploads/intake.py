@@ -21,12 +21,16 @@ from typing import BinaryIO
 
 from flask import current_app
 
+from ..errors import ChecksumMismatch
 from ..errors import InsufficientStorage
 from ..errors import InvalidInput
+from ..errors import NotAVideo
+from ..errors import PortalError
 from ..errors import UploadTooLarge
 from ..library.formats import HEAD_SIZE
 from ..library.models import StorageKind
 from ..library.models import storage_key_for
+from ..metrics import count_upload
 from ..storage import CHUNK_SIZE
 from ..storage import StorageFull
 from ..storage import Upload
@@ -34,6 +38,15 @@ from ..storage import current_storage
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
+
+#: How an upload that failed with each error ended, as ``portal_uploads_total`` counts it; any
+#: other failure (a refused form, an unreachable store or database) is "aborted".
+OUTCOME_OF_ERROR: dict[type[PortalError], str] = {
+    UploadTooLarge: "too_large",
+    NotAVideo: "not_a_video",
+    ChecksumMismatch: "checksum_mismatch",
+    InsufficientStorage: "disk_full",
+}
 
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 _CONTENT_DIGEST_SHA256 = re.compile(r"(?:^|,)\s*sha-256\s*=\s*:([^:]*):", re.IGNORECASE)
@@ -89,6 +102,8 @@ class IncomingFile(io.RawIOBase, BinaryIO):
         self._limit = limit
         self._digest = hashlib.sha256()
         self._finished = False
+        #: How it ended, once known; counted when it closes (an upload closed without one was aborted).
+        self._outcome: str | None = None
 
     def writable(self) -> bool:
         return True
@@ -122,7 +137,7 @@ class IncomingFile(io.RawIOBase, BinaryIO):
         self.size += len(data)
         if self.size > self._limit:
             self.discard()
-            raise UploadTooLarge(self._limit)
+            raise self.failed(UploadTooLarge(self._limit))
         if len(self.head) < HEAD_SIZE:
             self.head += bytes(data[: HEAD_SIZE - len(self.head)])
 
@@ -131,7 +146,7 @@ class IncomingFile(io.RawIOBase, BinaryIO):
             return self._upload.write(data)
         except StorageFull as error:
             self.discard()
-            raise InsufficientStorage() from error
+            raise self.failed(InsufficientStorage()) from error
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         # The multipart parser rewinds every part once it is written; the bytes
@@ -145,8 +160,18 @@ class IncomingFile(io.RawIOBase, BinaryIO):
         try:
             self._upload.commit()
         except StorageFull as error:
-            raise InsufficientStorage() from error
+            raise self.failed(InsufficientStorage()) from error
         self._finished = True
+
+    def failed(self, error: PortalError) -> PortalError:
+        """Note that ``error`` ended this upload (the first error to do so names the outcome); ``error``."""
+        if self._outcome is None:
+            self._outcome = OUTCOME_OF_ERROR.get(type(error), "aborted")
+        return error
+
+    def stored(self) -> None:
+        """Its row is committed: the upload is complete."""
+        self._outcome = "stored"
 
     def discard(self) -> None:
         if not self._finished:
@@ -154,6 +179,8 @@ class IncomingFile(io.RawIOBase, BinaryIO):
             self._upload.abort()
 
     def close(self) -> None:
+        if not self.closed:
+            count_upload(self._outcome or "aborted")
         self.discard()
         super().close()
 

@@ -39,6 +39,7 @@ SCOPE_HELP = {
     Scope.READ.value: "list, watch and download",
     Scope.UPLOAD.value: "add videos",
     Scope.DELETE.value: "delete videos (your own, or any as an admin)",
+    Scope.METRICS.value: "read /metrics, and nothing else (for a Prometheus server)",
 }
 
 

@@ -20,7 +20,7 @@ from tests.support import RunningPortal
 
 CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 SETUP_LINK = re.compile(r"create the first admin at (http://\S+/setup\?code=(\S+))")
-#: ``[pid] portal.audit: sign-in failed: ...`` (the server's log format: portal.ops.server.LOG_FORMAT).
+#: ``[pid] portal.audit: sign-in failed: ...`` (the server's log format: portal.ops.logs.TEXT_FORMAT).
 AUDIT_LINE = re.compile(r"\[(\d+)\] portal\.audit: sign-in (failed|refused)")
 
 

@@ -163,7 +163,10 @@ def test_a_token_may_not_carry_more_than_its_owners_role(ctx, role, scopes):
 def test_each_role_gets_the_scopes_it_allows(ctx):
     service.create_user("up", PASSWORD, "uploader")
     service.create_user("boss", PASSWORD, "admin")
-    assert service.create_token("up", ["read", "upload", "delete"])[0].scope_set == set(Scope)
+    assert service.create_token("up", ["read", "upload", "delete"])[0].scope_set == {Scope.READ, Scope.UPLOAD, Scope.DELETE}
+    with pytest.raises(errors.ScopeAboveRole):
+        service.create_token("up", ["metrics"])
+    assert service.create_token("boss", ["metrics"])[0].scope_set == {Scope.METRICS}
     assert service.create_token("boss", ["delete"])[0].scopes == "delete"
 
 

@@ -1163,7 +1163,8 @@ def build_document() -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": f"An API token, `{TOKEN_PREFIX}...`. It does what its scopes say "
-                    "(`read`, `upload`, `delete`), never more than its owner's role allows.",
+                    "(`read`, `upload`, `delete`; `metrics` reads `/metrics` only, outside this API), "
+                    "never more than its owner's role allows.",
                 }
             },
             "schemas": {

@@ -1,0 +1,130 @@
+"""The log: one access line per request (no query values, no share-link token), JSON on request, quiet waitress."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import pytest
+
+from portal import create_app
+from portal.ops import logs
+from portal.ops.logs import ACCESS_LOGGER
+from portal.ops.logs import JsonFormatter
+from portal.ops.logs import OncePerInterval
+from portal.ops.logs import loggable_path
+from tests.helpers import upload
+
+
+@pytest.fixture
+def access_lines(caplog):
+    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+
+    def lines() -> list[logging.LogRecord]:
+        return [record for record in caplog.records if record.name == ACCESS_LOGGER]
+
+    return lines
+
+
+@pytest.mark.parametrize(
+    "path, query, shown",
+    [
+        ("/api/v1/files", "q=holiday&page=2&per_page=50", "/api/v1/files?q&page&per_page"),
+        ("/setup", "code=s3cr3t", "/setup?code"),
+        ("/api/v1/files", "", "/api/v1/files"),
+        ("/api/v1/files", "flag&q=1&q=2", "/api/v1/files?flag&q"),
+        ("/a path\nwith a line", "k y=v", "/a%20path%0Awith%20a%20line?k%20y"),
+    ],
+)
+def test_a_logged_path_keeps_the_query_keys_and_drops_their_values(path, query, shown):
+    assert loggable_path(path, query) == shown
+
+
+def test_one_access_line_per_request_with_the_user_and_without_query_values(app, client, access_lines):
+    client.get("/api/v1/files?q=very-secret&page=1", buffered=True)
+    app.test_client().get("/login?next=/secret-place", buffered=True)
+    first, second = access_lines()
+    assert first.getMessage().startswith("127.0.0.1 GET /api/v1/files?q&page 200 ")
+    assert first.getMessage().endswith(" tester")
+    assert first.access["user"] == "tester" and first.access["status"] == 200
+    assert first.access["bytes"] > 0 and first.access["duration_ms"] >= 0
+    assert second.getMessage().startswith("127.0.0.1 GET /login?next 200 ") and second.getMessage().endswith(" -")
+    assert all("secret" not in record.getMessage() for record in access_lines())
+
+
+def test_the_bytes_of_an_access_line_are_those_sent(client, access_lines, video_bytes):
+    body = upload(client, video_bytes).get_json()
+    client.get(body["content_url"], buffered=True)
+    [download] = [record for record in access_lines() if record.access["path"].endswith("/content")]
+    assert download.access["bytes"] == len(video_bytes)
+
+
+def test_a_share_links_token_is_not_logged(client, access_lines, video_bytes):
+    video_id = upload(client, video_bytes).get_json()["id"]
+    share = client.post(f"/api/v1/files/{video_id}/shares", json={}).get_json()
+    link = share["url"]
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    client.get(link, buffered=True)
+    assert any(record.access["path"] == "/s/<token>" for record in access_lines())
+    assert all(token not in record.getMessage() for record in access_lines())
+
+
+def test_access_log_false_writes_no_access_line(tmp_path, access_lines):
+    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path), "SECRET_KEY": "test", "ACCESS_LOG": False})
+    assert app.test_client().get("/healthz", buffered=True).status_code == 200
+    assert access_lines() == []
+
+
+@pytest.mark.parametrize("setting, value", [("LOG_FORMAT", "xml"), ("ACCESS_LOG", "off")])
+def test_a_wrong_log_setting_stops_the_start(tmp_path, setting, value):
+    with pytest.raises(ValueError, match=f"PORTAL_{setting}"):
+        create_app({"TESTING": True, "DATA_DIR": str(tmp_path), setting: value})
+
+
+def test_a_json_line_carries_every_field_of_an_access_line_and_any_exception():
+    record = logging.LogRecord(ACCESS_LOGGER, logging.INFO, __file__, 1, "%s %s", ("GET", "/x"), None)
+    record.access = {"client": "10.0.0.1", "method": "GET", "path": "/x", "status": 200, "bytes": 5, "duration_ms": 1.5, "user": None}
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == "GET /x" and entry["logger"] == ACCESS_LOGGER and entry["level"] == "INFO"
+    assert entry["time"].endswith("Z") and isinstance(entry["process"], int)
+    assert {key: entry[key] for key in record.access} == record.access
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        failed = logging.LogRecord("portal", logging.ERROR, __file__, 1, "it failed", None, sys.exc_info())
+    entry = json.loads(JsonFormatter().format(failed))
+    assert "RuntimeError: boom" in entry["exception"] and "\n" not in JsonFormatter().format(failed)
+
+
+def test_waitress_queue_warnings_pass_once_a_minute_and_say_how_many_were_held_back(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(logs.time, "monotonic", lambda: now[0])
+    once = OncePerInterval(60)
+
+    def warning(depth: int) -> logging.LogRecord:
+        return logging.LogRecord("waitress.queue", logging.WARNING, __file__, 1, "Task queue depth is %d", (depth,), None)
+
+    records = [warning(depth) for depth in range(1, 101)]
+    passed = [record for record in records if once.filter(record)]
+    assert passed == records[:1]
+    now[0] += 61
+    later = warning(7)
+    assert once.filter(later)
+    assert later.getMessage() == "Task queue depth is 7 (and 99 more such warnings in the last 60 s)"
+
+
+def test_the_server_quiets_waitress_queue_warnings(tmp_path):
+    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path), "SECRET_KEY": "test"})
+    queue = logging.getLogger("waitress.queue")
+    access = logging.getLogger(ACCESS_LOGGER)
+    saved = (logging.getLogger().handlers[:], logging.getLogger().level, access.handlers[:], access.propagate, access.level)
+    try:
+        logs.configure_logging(app)
+        assert any(isinstance(found, OncePerInterval) for found in queue.filters)
+        assert access.propagate is False
+    finally:
+        queue.filters.clear()
+        root = logging.getLogger()
+        root.handlers[:], root.level = saved[0], saved[1]
+        access.handlers[:], access.propagate, access.level = saved[2], saved[3], saved[4]
