@@ -68,10 +68,64 @@ def waitress_settings(app: Flask) -> dict[str, Any]:
         # allocator keep tens of MiB more across the worker threads).
         "outbuf_overflow": 2 * 1024 * 1024,
         "outbuf_high_watermark": 2 * 1024 * 1024,
-        "channel_timeout": 300,
         "ident": "portal",
+        **viewer_settings(app),
         **proxy_settings(app),
     }
+
+
+#: Connections one worker process holds at once. Downloads are sent from waitress's event
+#: loop (:mod:`portal.http.delivery`), so an open connection costs a socket and a file, not a
+#: thread: 200 slow viewers over 2 processes must not fill waitress's default of 100 each,
+#: past which it stops accepting, and new requests, the library page included, wait for
+#: a viewer to leave.
+CONNECTION_LIMIT = 1000
+
+
+def viewer_settings(app: Flask) -> dict[str, Any]:
+    """How waitress holds many slow connections, and drops the ones that stopped.
+
+    ``poll`` instead of ``select``, which fails past 1024 open descriptors.
+    A client that has neither sent nor read anything for ``SEND_TIMEOUT``
+    seconds is closed at the next sweep, which runs every second or two so
+    that it goes within a few seconds of its timeout and its file and buffers
+    are freed; waitress's own limits on request headers and bodies still
+    apply to a client that sends them too slowly.
+    """
+    send_timeout = max(1, int(app.config["SEND_TIMEOUT"]))
+    return {
+        "connection_limit": CONNECTION_LIMIT,
+        "asyncore_use_poll": True,
+        "channel_timeout": send_timeout,
+        "cleanup_interval": max(1, min(2, send_timeout // 4)),
+        "_server": create_server,
+    }
+
+
+def create_server(application: Any, **settings: Any) -> Any:
+    """waitress's server, which also drops a client that stopped reading what it is sent.
+
+    waitress's own sweep only marks an idle connection to be closed, and closes
+    it once its socket is writable again: a client that stopped reading never
+    lets it become writable, and would hold its file (and any worker thread
+    waiting to write to it) for ever. Once it has taken nothing of what is
+    waiting for it for ``channel_timeout`` seconds, it is closed at once.
+    The sweep runs in waitress's event loop, as does all sending.
+    """
+    from waitress.server import create_server as create_waitress_server
+
+    server = create_waitress_server(application, **settings)
+    sweep = server.maintenance
+
+    def maintenance(now: float) -> None:
+        sweep(now)
+        cutoff = now - server.adj.channel_timeout
+        for channel in list(server.active_channels.values()):
+            if channel.total_outbufs_len and channel.last_activity < cutoff:
+                channel.handle_close()
+
+    server.maintenance = maintenance
+    return server
 
 
 def proxy_settings(app: Flask) -> dict[str, Any]:
