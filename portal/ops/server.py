@@ -25,6 +25,7 @@ import logging
 import os
 import signal
 import socket
+import struct
 import sys
 from typing import Any
 from typing import Callable
@@ -103,29 +104,59 @@ def viewer_settings(app: Flask) -> dict[str, Any]:
 
 
 def create_server(application: Any, **settings: Any) -> Any:
-    """waitress's server, which also drops a client that stopped reading what it is sent.
+    """waitress's server, which tells a slow reader from a stopped one, and drops the stopped.
+
+    waitress counts a connection as active only when it sends to it, but the
+    kernel queues megabytes per socket: a client reading 64 KB/s leaves its
+    socket unwritable for tens of seconds while it drains that queue. So each
+    sweep also looks at how much the kernel still holds for the client, and
+    a queue that shrank since the last sweep counts as activity.
 
     waitress's own sweep only marks an idle connection to be closed, and closes
-    it once its socket is writable again: a client that stopped reading never
-    lets it become writable, and would hold its file (and any worker thread
-    waiting to write to it) for ever. Once it has taken nothing of what is
-    waiting for it for ``channel_timeout`` seconds, it is closed at once.
-    The sweep runs in waitress's event loop, as does all sending.
+    it once its socket is writable again, which a client that stopped reading
+    never lets happen: it would hold its file (and any worker thread waiting to
+    write to it) for ever. Once it has taken nothing for ``channel_timeout``
+    seconds while more waits for it, it is closed at once. The sweep runs in
+    waitress's event loop, as does all sending.
     """
     from waitress.server import create_server as create_waitress_server
 
     server = create_waitress_server(application, **settings)
     sweep = server.maintenance
+    queued: dict[Any, int | None] = {}
 
     def maintenance(now: float) -> None:
+        channels = list(server.active_channels.values())
+        for channel in channels:
+            still_queued = unsent_bytes(channel.socket)
+            if still_queued is not None and still_queued < (queued.get(channel) or 0):
+                channel.last_activity = now
+            queued[channel] = still_queued
+        for gone in set(queued) - set(channels):
+            del queued[gone]
         sweep(now)
         cutoff = now - server.adj.channel_timeout
-        for channel in list(server.active_channels.values()):
+        for channel in channels:
             if channel.total_outbufs_len and channel.last_activity < cutoff:
                 channel.handle_close()
 
     server.maintenance = maintenance
     return server
+
+
+def unsent_bytes(sock: socket.socket | None) -> int | None:
+    """Bytes the kernel holds that the peer has not acknowledged (Linux's SIOCOUTQ); None when unknown."""
+    try:
+        import fcntl
+        import termios
+    except ImportError:
+        return None
+    if sock is None or not hasattr(termios, "TIOCOUTQ"):
+        return None
+    try:
+        return int(struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0])
+    except (OSError, ValueError):
+        return None
 
 
 def proxy_settings(app: Flask) -> dict[str, Any]:
