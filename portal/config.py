@@ -47,6 +47,9 @@ class Config:
     #: Seconds a client may go without reading (or sending) anything before its connection is
     #: dropped and what it held freed.
     SEND_TIMEOUT = 60
+    #: Seconds a stopping server (SIGTERM) lets requests in progress, uploads above all, finish
+    #: before it aborts them (leaving nothing of them) and exits.
+    STOP_TIMEOUT = 30
 
     #: What ``python wsgi.py`` logs to standard error: INFO includes the audit trail
     #: (sign-ins, token and user changes, deletes); WARNING keeps only problems.

@@ -8,7 +8,8 @@ One Python process runs one thread of Python at a time, so the portal forks
 and one job consumer (:mod:`portal.jobs.consumer`, running ``JOB_WORKERS``
 jobs at once at a lower CPU priority; none when it is 0). The parent builds
 the application once (migrations, leftovers), forks the children, forwards
-SIGTERM and SIGINT to them, and stops them all when one dies, so that a
+SIGTERM and SIGINT to them (each stops cleanly: :mod:`portal.ops.lifecycle`),
+and stops them all when one dies, so that a
 supervisor (Docker's restart policy, systemd) sees the failure and restarts
 the whole server.
 
@@ -21,6 +22,7 @@ keep-alive clients sometimes all landed on one worker while the other idled.
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import os
 import signal
@@ -99,11 +101,11 @@ def viewer_settings(app: Flask) -> dict[str, Any]:
         "asyncore_use_poll": True,
         "channel_timeout": send_timeout,
         "cleanup_interval": max(1, min(2, send_timeout // 4)),
-        "_server": create_server,
+        "_server": functools.partial(create_server, stop_timeout=float(app.config["STOP_TIMEOUT"])),
     }
 
 
-def create_server(application: Any, **settings: Any) -> Any:
+def create_server(application: Any, stop_timeout: float, **settings: Any) -> Any:
     """waitress's server, which tells a slow reader from a stopped one, and drops the stopped.
 
     waitress counts a connection as active only when it sends to it, but the
@@ -118,10 +120,16 @@ def create_server(application: Any, **settings: Any) -> Any:
     write to it) for ever. Once it has taken nothing for ``channel_timeout``
     seconds while more waits for it, it is closed at once. The sweep runs in
     waitress's event loop, as does all sending.
+
+    SIGTERM stops it cleanly, waiting up to ``stop_timeout`` seconds for the
+    requests in progress (:mod:`portal.ops.lifecycle`).
     """
     from waitress.server import create_server as create_waitress_server
 
+    from .lifecycle import GracefulStop
+
     server = create_waitress_server(application, **settings)
+    GracefulStop(server, stop_timeout).install()
     sweep = server.maintenance
     queued: dict[Any, int | None] = {}
 
