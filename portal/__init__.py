@@ -12,8 +12,6 @@ from typing import Mapping
 from flask import Flask
 from sqlalchemy import event
 
-from .accounts.service import SETUP_CODE
-from .accounts.service import setup_needed
 from .config import Config
 from .config import check_settings
 from .extensions import csrf
@@ -21,10 +19,8 @@ from .extensions import db
 from .extensions import migrate
 from .http.links import RowIdConverter
 from .jobs import bind_queue
-from .ops.schema import upgrade_schema
 from .storage import bind_storage
 from .storage import storage_from_url
-from .storage import storage_of
 from .uploads.request import PortalRequest
 
 __version__ = "0.1.0"
@@ -143,12 +139,14 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 
 
 def prepare_database(app: Flask) -> None:
-    """Bring the schema up to date and clear what a killed process left behind."""
+    """Bring the schema up to date and clear what a killed process left behind, now or once reachable.
+
+    A database or store that cannot be reached at start-up no longer stops the
+    portal: :mod:`portal.ops.readiness` tries again at the next requests, and
+    ``/healthz`` says what is missing meanwhile.
+    """
+    from .ops.readiness import prepare
+
     with app.app_context():
         event.listen(db.engine, "connect", _sqlite_pragmas)
-        upgrade_schema(db.engine, str(MIGRATIONS))
-        storage_of(app).remove_leftovers()
-        if setup_needed():
-            # While no account exists, this code (printed by ``python wsgi.py``) lets one person
-            # create the first admin at /setup. Made before the workers fork, so all share it.
-            app.extensions[SETUP_CODE] = secrets.token_urlsafe(24)
+    prepare(app, MIGRATIONS)

@@ -40,6 +40,7 @@ from ..accounts.service import SETUP_CODE
 from ..extensions import db
 from ..jobs import jobs_of
 from ..storage import storage_of
+from .readiness import readiness_of
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +238,10 @@ def setup_line(app: Flask, host: str, port: int) -> str | None:
     code = app.extensions.get(SETUP_CODE)
     if code is None:
         return None
-    return f"No account exists yet: create the first admin at {base_url(host, port)}setup?code={code}"
+    link = f"{base_url(host, port)}setup?code={code}"
+    if not readiness_of(app).setup_checked:
+        return f"The database cannot be reached yet: if no account exists, create the first admin at {link} once it can"
+    return f"No account exists yet: create the first admin at {link}"
 
 
 def base_url(host: str, port: int) -> str:
