@@ -59,6 +59,17 @@ def tree_rss(pid: int) -> int:
     return (int(match.group(1)) * 1024 if match else 0) + sum(tree_rss(int(child)) for child in children)
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) used so far by ``pid`` and all its descendants (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(tree_cpu_seconds(int(child)) for child in children)
+
+
 class PeakMemory(threading.Thread):
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -121,6 +132,7 @@ def measure_viewers(
         probe.once(port, timeout=30)  # warm caches (templates, statements) before measuring
         probe.samples_ms.clear()
     before = tree_rss(server_pid)
+    cpu_before = tree_cpu_seconds(server_pid)
     memory = PeakMemory(server_pid)
     memory.start()
     started = time.monotonic()
@@ -144,6 +156,7 @@ def measure_viewers(
         received = sum(viewer.received for viewer in load.viewers)
         statuses = sorted({viewer.status or 0 for viewer in load.viewers})
         elapsed = time.monotonic() - started
+        cpu = tree_cpu_seconds(server_pid) - cpu_before
     memory.done.set()
     memory.join()
     peak = max(memory.peak, tree_rss(server_pid))
@@ -155,6 +168,8 @@ def measure_viewers(
         "viewer_statuses": statuses,
         "viewers_still_open": still_open,
         "viewers_mean_kib_s": round(received / viewers / elapsed / KIB, 1),
+        #: CPU the server used meanwhile, in percent of one CPU (probes and upload included).
+        "server_cpu_percent": round(cpu / elapsed * 100, 1),
         "probes": {
             probe.path: {
                 "count": len(probe.samples_ms),
