@@ -131,6 +131,15 @@ class SlowViewers:
             time.sleep(TICK)
         return not self.open_count
 
+    def wait_for_answers(self, timeout: float) -> bool:
+        """True when every viewer has its response's status line and headers (or was closed) within ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(viewer.status is not None or viewer.closed for viewer in self.viewers):
+                return True
+            time.sleep(TICK)
+        return False
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
