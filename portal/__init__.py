@@ -27,6 +27,8 @@ __version__ = "0.1.0"
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: Seconds a new PostgreSQL connection may take.
+DATABASE_CONNECT_TIMEOUT = 5
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -63,7 +65,12 @@ def configure_data_dir(app: Flask) -> None:
         options.setdefault("connect_args", {}).setdefault("timeout", float(app.config["DATABASE_BUSY_TIMEOUT"]))
     else:
         # A database server restarts now and then: test a pooled connection before using it.
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("pool_pre_ping", True)
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+            # An unreachable server fails a connection in seconds, not after the system's
+            # minutes of retries: start-up goes on without it (portal.ops.readiness).
+            options.setdefault("connect_args", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret_key(data_dir / "secret_key")
     bind_storage(app, storage_from_url(app.config.get("STORAGE_URL"), data_dir))
