@@ -164,9 +164,9 @@ def test_a_slow_reader_is_not_dropped_while_the_kernel_still_sends_to_it(portal)
     data = minimal_mp4(os.urandom(LARGE))
     video = store(portal, "slow.mp4", data)
     # At 128 KiB/s the megabytes the kernel queued for the socket take many seconds to drain,
-    # during which waitress cannot send anything: three times the send timeout here.
+    # during which waitress cannot send anything: twice the send timeout here.
     with SlowViewers(portal.port, [(video["content_url"].removeprefix(portal.url), portal.auth_headers)], 128 * 1024) as one:
-        time.sleep(6)
+        time.sleep(4)
         assert one.open_count == 1
         one.unthrottle()
         assert one.wait(timeout=30)

@@ -63,11 +63,10 @@ class Readiness:
 
     @property
     def problems(self) -> list[str]:
-        return [
-            problem
-            for problem, done in ((DATABASE_PROBLEM, self.schema_ready), (STORAGE_PROBLEM, self.leftovers_removed))
-            if not done
-        ]
+        """What keeps the start-up work from being done: the database first, then the store."""
+        if not self.schema_ready:
+            return [DATABASE_PROBLEM]
+        return [] if self.leftovers_removed else [STORAGE_PROBLEM]
 
     def try_now(self, app: Flask) -> None:
         """Do what is left of the start-up work, within an application context; log what failed."""
@@ -82,9 +81,10 @@ class Readiness:
                 except (DBAPIError, SQLAlchemyError, OSError) as error:
                     db.session.rollback()
                     log.warning("the database cannot be reached; tried again at the next request: %s", _short(error))
-            if not self.leftovers_removed:
+            # After the schema: which keys are leftovers may take the database to tell.
+            if self.schema_ready and not self.leftovers_removed:
                 try:
-                    storage_of(app).remove_leftovers()
+                    _remove_leftovers(app)
                     self.leftovers_removed = True
                 except OSError as error:
                     log.warning("the store cannot be reached; tried again at the next request: %s", _short(error))
@@ -102,6 +102,11 @@ class Readiness:
         else:
             app.extensions.pop(SETUP_CODE, None)
         self.setup_checked = True
+
+
+def _remove_leftovers(app: Flask) -> None:
+    """What interrupted uploads of dead processes left in the store."""
+    storage_of(app).remove_leftovers()
 
 
 def _short(error: BaseException) -> str:
