@@ -72,6 +72,10 @@ class GracefulStop:
             bool(channel.requests) or channel.request is not None for channel in list(self.server.active_channels.values())
         )
 
+    def requests_answered(self) -> int:
+        """Connections whose request the application is answering (in a worker thread) or will answer next."""
+        return sum(bool(channel.requests) for channel in list(self.server.active_channels.values()))
+
     def check(self) -> None:
         """Raise SystemExit (which ends waitress's loop) once nothing is in progress or time is up."""
         if self.asked_at is None:
@@ -87,7 +91,9 @@ class GracefulStop:
             self._aborted_at = now
             ABORT_UPLOADS.set()
             log.warning("stopping: %d request(s) still in progress after %g s are aborted", busy, self.timeout)
-        if self._aborted_at is not None and now >= self._aborted_at + ABORT_GRACE:
+        # Bodies still being received need no unwinding: they go with the process. Requests the
+        # application is answering get ABORT_GRACE seconds to throw their bytes away.
+        if self._aborted_at is not None and (not self.requests_answered() or now >= self._aborted_at + ABORT_GRACE):
             log.warning("stopped with %d request(s) still in progress", busy)
             raise SystemExit(0)
 
