@@ -1,6 +1,6 @@
 """How close the portal comes to the machine's limits and to its peers, in one run.
 
-``python bench/run.py [--size 1GiB] [--repeat 3] [--quick] [--json PATH]``
+``python bench/run.py [--size 1GiB] [--repeat 3] [--quick] [--viewers 200] [--json PATH]``
 
 It starts the portal exactly as in production (``python wsgi.py`` with the
 settings of :mod:`portal.ops.server`, a fresh data folder) on 127.0.0.1, and beside
@@ -14,7 +14,11 @@ the very file the portal stored, and the FastAPI + uvicorn baseline of
 - downloads (the verified whole file, ``bytes=0-`` playback streams and 1 MiB
   ranges at random offsets) against a cached sequential read and nginx;
 - the server's resident memory during the largest upload and download;
-- listing latency with 10,000 videos and requests per second with 16 clients.
+- 16 concurrent verified whole-file downloads, aggregate MB/s against nginx's
+  serving the same file to the same 16 clients;
+- listing latency with 10,000 videos and requests per second with 16 clients;
+- the listing's and library page's latency while slow viewers (200; 40 with
+  ``--quick``) each read a download at 64 KiB/s (``bench/viewers.py``).
 
 Figures that move gigabytes are the median of ``--repeat`` runs. It prints one
 table and writes every figure, with the raw samples, as JSON. Only the
@@ -444,6 +448,35 @@ def random_ranges(
     }
 
 
+def concurrent_downloads(port: int, path: str, size: int, headers: dict[str, str] | None = None) -> float:
+    """:data:`CLIENTS` whole downloads of ``path`` at once, each on its own connection: their aggregate MB/s."""
+    failures: list[str] = []
+
+    def client() -> None:
+        try:
+            timed_download(port, path, size, headers)
+        except (OSError, RuntimeError) as error:
+            failures.append(str(error))
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{len(failures)} of {CLIENTS} concurrent downloads failed: {failures[0]}")
+    return megabytes_per_second(size * CLIENTS, seconds)
+
+
+def _failed_requests(result: dict[str, Any]) -> int:
+    """Requests of the slow-viewers run that failed or did not answer 200 (201 for the upload)."""
+    probes = [*result["probes"].values(), result["healthz"]]
+    failed = sum(len(probe["non_200"]) + len(probe["failures"]) for probe in probes)
+    return failed + (0 if result["upload"].get("status") == 201 else 1)
+
+
 def latencies_ms(port: int, path: str, count: int, headers: dict[str, str] | None = None) -> dict[str, float]:
     connection = connect(port)
     samples = []
@@ -600,11 +633,12 @@ def median(samples: list[float]) -> float:
 
 
 class Bench:
-    def __init__(self, work: Path, size: int, repeat: int, quick: bool) -> None:
+    def __init__(self, work: Path, size: int, repeat: int, quick: bool, viewers: int = 200) -> None:
         self.work = work
         self.size = size
         self.repeat = repeat
         self.quick = quick
+        self.viewers = viewers
         self.samples: dict[str, Any] = {}
         self.figures: list[Figure] = []
         self.servers: list[Server] = []
@@ -642,7 +676,9 @@ class Bench:
         stored = self.work / "portal-data" / "files" / "original" / stored_id[:2] / stored_id[2:4] / stored_id
         nginx_server = self.started(start_nginx(nginx, self.work, stored.parent.parent.parent))
         self.measure_downloads(stored, stored_id, portal, floor, fastapi, nginx_server)
+        self.measure_concurrent_downloads(stored, stored_id, portal, nginx_server)
         self.measure_listing(portal, fastapi)
+        self.measure_slow_viewers(portal)
 
     # upload -------------------------------------------------------------------------
 
@@ -966,6 +1002,54 @@ class Bench:
             ),
         )
 
+    def measure_concurrent_downloads(self, stored: Path, video_id: str, portal: Server, nginx: Server) -> None:
+        """16 clients downloading the whole file at once, as fast as they can: aggregate MB/s."""
+        paths = {
+            "portal": (portal, f"/api/v1/files/{video_id}/content"),
+            "nginx": (nginx, "/" + stored.relative_to(stored.parent.parent.parent).as_posix()),
+        }
+        results: dict[str, list[float]] = {}
+        for name, (server, path) in paths.items():
+            results[name] = [concurrent_downloads(server.port, path, self.size, server.headers) for _ in range(self.repeat)]
+        self.samples["concurrent_downloads"] = {"clients": CLIENTS, **results}
+        self.add(
+            Figure(
+                "download",
+                f"{CLIENTS} concurrent whole files, verified",
+                "MB/s",
+                median(results["portal"]),
+                "nginx",
+                median(results["nginx"]),
+                "ratio >= 0.5",
+                minimum_ratio=0.5,
+            )
+        )
+
+    def measure_slow_viewers(self, portal: Server) -> None:
+        """The listing's latency while many slow viewers download (see bench/viewers.py), with 10,000 videos listed."""
+        from viewers import measure_viewers
+
+        seconds = 4 if self.quick else 20
+        result = measure_viewers(
+            portal.port, portal.pid, portal.headers, signed_in_cookie(portal.port), self.work / "portal-data",
+            viewers=self.viewers, seconds=seconds, size=min(self.size, 16 * MIB),
+        )
+        self.samples["slow_viewers"] = result
+        api, page = result["probes"]["/api/v1/files"], result["probes"]["/"]
+        label = f"{self.viewers} slow viewers"
+        self.add(
+            Figure("viewers", f"API listing p99, {label}", "ms", api["p99_ms"], target="< 500 ms",
+                   higher_is_better=False, maximum_value=500),
+            Figure("viewers", f"library page p99, {label}", "ms", page["p99_ms"], target="< 500 ms",
+                   higher_is_better=False, maximum_value=500),
+            Figure("viewers", f"API listing max, {label}", "ms", api["max_ms"], higher_is_better=False),
+            Figure("viewers", f"failed requests (listing, page, /healthz, upload), {label}", "count",
+                   float(_failed_requests(result)), target="0", higher_is_better=False, maximum_value=0.5),
+            Figure("viewers", f"server RSS growth, {label}", "MiB", result["rss_growth_mib"], target="< 256 MiB",
+                   higher_is_better=False, maximum_value=256),
+            Figure("viewers", f"mean viewer rate, {label}", "KiB/s", result["viewers_mean_kib_s"]),
+        )
+
     # listing ------------------------------------------------------------------------
 
     def measure_listing(self, portal: Server, fastapi: Server) -> None:
@@ -1083,6 +1167,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="a smoke test: an 8 MiB file, one run each, short loops")
     parser.add_argument(
+        "--viewers", type=int, help="slow viewers while the listing is measured (default 200, 40 with --quick)"
+    )
+    parser.add_argument(
         "--json", type=Path, default=ROOT / "bench" / "results" / "last.json", help="where to write the results"
     )
     args = parser.parse_args(argv)
@@ -1093,7 +1180,8 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="portal-bench-"))
     work.chmod(0o755)  # nginx's worker runs as an unprivileged user and must reach the stored file
-    bench = Bench(work, size, repeat, args.quick)
+    viewers = args.viewers or (40 if args.quick else 200)
+    bench = Bench(work, size, repeat, args.quick, viewers)
     started = time.monotonic()
     try:
         bench.run()
@@ -1114,6 +1202,7 @@ def main(argv: list[str] | None = None) -> int:
             "quick": args.quick,
             "videos": SEED_VIDEOS,
             "clients": CLIENTS,
+            "viewers": viewers,
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "finished_at": datetime.now(timezone.utc).isoformat(),

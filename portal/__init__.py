@@ -12,8 +12,6 @@ from typing import Mapping
 from flask import Flask
 from sqlalchemy import event
 
-from .accounts.service import SETUP_CODE
-from .accounts.service import setup_needed
 from .config import Config
 from .config import check_settings
 from .extensions import csrf
@@ -21,16 +19,16 @@ from .extensions import db
 from .extensions import migrate
 from .http.links import RowIdConverter
 from .jobs import bind_queue
-from .ops.schema import upgrade_schema
 from .storage import bind_storage
 from .storage import storage_from_url
-from .storage import storage_of
 from .uploads.request import PortalRequest
 
 __version__ = "0.1.0"
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: Seconds a new PostgreSQL connection may take.
+DATABASE_CONNECT_TIMEOUT = 5
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -68,7 +66,12 @@ def configure_data_dir(app: Flask) -> None:
         options.setdefault("connect_args", {}).setdefault("timeout", float(app.config["DATABASE_BUSY_TIMEOUT"]))
     else:
         # A database server restarts now and then: test a pooled connection before using it.
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("pool_pre_ping", True)
+        if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+            # An unreachable server fails a connection in seconds, not after the system's
+            # minutes of retries: start-up goes on without it (portal.ops.readiness).
+            options.setdefault("connect_args", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = load_or_create_secret_key(data_dir / "secret_key")
     bind_storage(app, storage_from_url(app.config.get("STORAGE_URL"), data_dir))
@@ -158,12 +161,14 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 
 
 def prepare_database(app: Flask) -> None:
-    """Bring the schema up to date and clear what a killed process left behind."""
+    """Bring the schema up to date and clear what a killed process left behind, now or once reachable.
+
+    A database or store that cannot be reached at start-up no longer stops the
+    portal: :mod:`portal.ops.readiness` tries again at the next requests, and
+    ``/healthz`` says what is missing meanwhile.
+    """
+    from .ops.readiness import prepare
+
     with app.app_context():
         event.listen(db.engine, "connect", _sqlite_pragmas)
-        upgrade_schema(db.engine, str(MIGRATIONS))
-        storage_of(app).remove_leftovers()
-        if setup_needed():
-            # While no account exists, this code (printed by ``python wsgi.py``) lets one person
-            # create the first admin at /setup. Made before the workers fork, so all share it.
-            app.extensions[SETUP_CODE] = secrets.token_urlsafe(24)
+    prepare(app, MIGRATIONS)

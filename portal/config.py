@@ -44,6 +44,12 @@ class Config:
     TRUSTED_PROXY_COUNT = 1
     #: Server processes sharing the port, each with THREADS threads; unset: one per CPU.
     PROCESSES: int | None = None
+    #: Seconds a client may go without reading (or sending) anything before its connection is
+    #: dropped and what it held freed.
+    SEND_TIMEOUT = 60
+    #: Seconds a stopping server (SIGTERM) lets requests in progress, uploads above all, finish
+    #: before it aborts them (leaving nothing of them) and exits.
+    STOP_TIMEOUT = 30
 
     #: What ``python wsgi.py`` logs to standard error: INFO includes the audit trail
     #: (sign-ins, token and user changes, deletes); WARNING keeps only problems.

@@ -117,6 +117,10 @@ class StoreUnreachable(PortalError):
     message = "The file store cannot be reached. Nothing was changed; try again in a moment."
 
 
+class ServerStopping(PortalError):
+    message = "The server is stopping, so this upload was not finished and nothing of it was kept; send it again."
+
+
 class QueueUnavailable(PortalError):
     message = "The job queue cannot be reached, so the video's processing was not queued; try again in a moment."
 

@@ -22,13 +22,13 @@ def no_slack(monkeypatch):
 def hashed_sends(monkeypatch) -> list[str]:
     """The ids of the videos whose bytes a send hashed."""
     calls: list[str] = []
-    original = delivery.verified_chunks
+    original = delivery.verified_content
 
     def counting(video, *args, **kwargs):
         calls.append(video.id)
         return original(video, *args, **kwargs)
 
-    monkeypatch.setattr(delivery, "verified_chunks", counting)
+    monkeypatch.setattr(delivery, "verified_content", counting)
     return calls
 
 

@@ -1,10 +1,13 @@
 """HTTP delivery of stored videos: conditional requests, byte ranges, safe headers.
 
 Shared by the API's download and the web player. A complete (200) response is
-streamed through :func:`portal.library.integrity.verified_chunks`, so a corrupt
-file never completes; whether a range is hashed too is the library's decision
-(:func:`~portal.library.integrity.range_needs_hashing`); a byte range is handed to the server's ``wsgi.file_wrapper`` (or a
-bounded reader), which is what lets a player seek without reading the file.
+sent through :func:`portal.library.integrity.verified_content`, a reader that
+hashes on the way out, so a corrupt file never completes; whether a range is
+hashed too is the library's decision
+(:func:`~portal.library.integrity.range_needs_hashing`). Every body, hashed or
+not, is handed to the server's ``wsgi.file_wrapper``: waitress then sends it
+from its event loop, so a slow client holds no worker thread, and a player
+seeks without reading the file.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import base64
 import re
 import unicodedata
 from typing import BinaryIO
+from typing import Iterable
 from typing import Iterator
 from urllib.parse import quote
 
@@ -24,10 +28,11 @@ from ..errors import PosterNotFound
 from ..errors import RangeNotSatisfiable
 from ..library.formats import VIDEO_TYPES
 from ..library.integrity import StoredBytes
+from ..library.integrity import VerifiedContent
 from ..library.integrity import check_available
 from ..library.integrity import open_content
 from ..library.integrity import range_needs_hashing
-from ..library.integrity import verified_chunks
+from ..library.integrity import verified_content
 from ..library.models import Video
 from ..library.models import as_utc
 from ..library.service import open_poster
@@ -127,9 +132,23 @@ def send_stored(stored: StoredBytes, disposition: str) -> Response:
     response.content_length = stored.size
     if request.method == "HEAD":
         return response
-    response.response = verified_chunks(stored, open_content(stored))
+    response.response = _file_body(verified_content(stored, open_content(stored)))
     response.direct_passthrough = True
     return response
+
+
+def _file_body(reader: VerifiedContent) -> Iterable[bytes]:
+    """``reader`` as the server's ``wsgi.file_wrapper``, which waitress sends from its event loop.
+
+    Without one (the test client, another server), the reader is iterated in
+    the request's thread instead. A WSGI middleware around the portal must
+    hand the wrapper back to waitress untouched, or every download holds a
+    worker thread again.
+    """
+    file_wrapper = request.environ.get("wsgi.file_wrapper")
+    if file_wrapper is not None:
+        return file_wrapper(reader, CHUNK_SIZE)
+    return reader
 
 
 def _filename_of(stored: StoredBytes) -> str:
@@ -157,7 +176,7 @@ def _send_range(stored: StoredBytes, byte_range: Range, response: Response) -> R
     content = open_content(stored)
     response.direct_passthrough = True
     if range_needs_hashing(stored, start, stop):
-        response.response = verified_chunks(stored, content, record_success=True)
+        response.response = _file_body(verified_content(stored, content, record_success=True))
         return response
     content.seek(start)
     file_wrapper = request.environ.get("wsgi.file_wrapper")

@@ -67,6 +67,7 @@ ERROR_STATUSES: dict[type[errors.PortalError], tuple[int, str]] = {
     errors.DatabaseUnavailable: (503, "service_unavailable"),
     errors.StoreUnreachable: (503, "storage_unavailable"),
     errors.QueueUnavailable: (503, "queue_unavailable"),
+    errors.ServerStopping: (503, "server_stopping"),
     errors.InsufficientStorage: (507, "insufficient_storage"),
 }
 

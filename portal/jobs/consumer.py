@@ -33,7 +33,11 @@ PR_SET_PDEATHSIG = 1
 
 def run_consumer(app: Flask, workers: int) -> None:
     """Run jobs, ``workers`` at a time, until SIGTERM (at once) or SIGINT (after the running jobs)."""
+    from ..ops.readiness import wait_for_database
+
     os.nice(int(app.config["JOB_NICENESS"]))
+    # Started with the database down, the consumer waits for it instead of failing the whole server.
+    wait_for_database(app)
     jobs = jobs_of(app)
     with app.app_context():
         interrupted = processing.interrupted_videos()

@@ -9,12 +9,13 @@ file is never delivered complete; what a check finds is recorded in the row
 from __future__ import annotations
 
 import hashlib
-from collections import deque
-from concurrent.futures import Future
+import io
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 from typing import BinaryIO
 from typing import Iterator
 
@@ -36,11 +37,6 @@ from .models import VideoStatus
 from .models import as_utc
 from .models import parse_storage_key
 from .models import utcnow
-
-#: Chunks a verified download may read ahead of their hashing: 2 keeps the
-#: hashing thread busy (1: 1.3 GB/s, 2 to 8: 1.7 GB/s for 1 GiB here) while
-#: holding at most 2 MiB more per download.
-HASH_AHEAD = 2
 
 
 def record_status(video: Video, status: VideoStatus) -> None:
@@ -214,64 +210,172 @@ class CorruptionDetected(Exception):
     """Raised mid-download: the bytes read do not match the stored checksum."""
 
 
-def verified_chunks(
-    stored: StoredBytes, content: BinaryIO, chunk_size: int = CHUNK_SIZE, record_success: bool = False
-) -> Iterator[bytes]:
-    """Yield the whole file, holding back the last chunk until its SHA-256 is confirmed.
+def verified_content(stored: StoredBytes, content: BinaryIO, record_success: bool = False) -> VerifiedContent:
+    """The whole file as a reader that hashes what it hands out and never hands out the end of a mismatch.
 
-    When the bytes do not match, the file is marked corrupt and the iteration
-    fails before the last chunk, so the response can never complete: the
-    server breaks the connection short of the announced Content-Length. With
-    ``record_success``, a match is recorded as a verification, so that later
-    sends of the unchanged file may skip the hashing
+    When the bytes do not match, the file is marked corrupt and the read that
+    would reach the end fails instead, so the response can never complete:
+    the server breaks the connection short of the announced Content-Length.
+    With ``record_success``, a match is recorded as a verification, so that
+    later sends of the unchanged file may skip the hashing
     (:func:`unchanged_since_verified`).
 
-    The server iterates after the request is over, so the outcome is recorded
-    in an application context of its own, opened only for that moment.
+    The server reads it after the request is over (from its event loop when
+    it is given as ``wsgi.file_wrapper``), so the outcome is recorded in an
+    application context of its own, opened only for that moment.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return _hashed_chunks(app, stored, content, chunk_size, record_success)
+    return VerifiedContent(app, stored, content, record_success)
 
 
-def _hashed_chunks(
-    app: Flask, stored: StoredBytes, content: BinaryIO, chunk_size: int, record_success: bool
-) -> Iterator[bytes]:
-    """The iteration behind :func:`verified_chunks`.
+#: Records a verification made by a download served from waitress's event loop, so that the
+#: loop, which sends to every client of the process, never waits for the database.
+_recorder: ThreadPoolExecutor | None = None
+_recorder_lock = threading.Lock()
 
-    This thread reads and sends; a helper thread hashes the very same chunks,
-    strictly in order, up to ``HASH_AHEAD`` chunks behind the reading
-    (hashlib releases the GIL), so hashing runs alongside reading and sending
-    instead of between them.
+
+def _record_in_background(app: Flask, stored: StoredBytes) -> None:
+    global _recorder
+    with _recorder_lock:
+        if _recorder is None:
+            _recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-verified")
+        _recorder.submit(_record_verified, app, stored)
+
+
+def _record_verified(app: Flask, stored: StoredBytes) -> None:
+    with app.app_context():
+        try:
+            stored.record(VideoStatus.OK)
+        except VideoNotFound:
+            pass  # deleted while it was being sent; the bytes sent were still right
+        except Exception:
+            app.logger.exception("recording that %s of video %s matched its checksum failed", stored.key, stored.id)
+
+
+#: The most one sized read of :class:`VerifiedContent` returns. waitress asks for as much as the
+#: socket's send buffer holds (nearly 4 MiB on loopback) at every chance to send, and seeks back
+#: over what the client did not take: a slow client would have it copy megabytes to send kilobytes.
+READ_LIMIT = 256 * 1024
+
+
+class VerifiedContent(io.RawIOBase):
+    """A seekable reader of a whole stored file that hashes every byte on its first way out.
+
+    Handed to the server as ``wsgi.file_wrapper``, it is sent by waitress's
+    event loop, as any file is, so a slow client holds no worker thread
+    however long it takes to read. That loop reads ahead, seeks back when a
+    send was partial and reads the same bytes again: bytes are hashed once,
+    in order, as the position first passes them (a forward seek hashes the
+    bytes it skips). A read that would reach the end first compares the whole
+    digest, and on a mismatch records the corruption and raises
+    :class:`CorruptionDetected` rather than hand out the last bytes. Iterated
+    (a server without ``wsgi.file_wrapper``, the test client), it yields
+    ``CHUNK_SIZE`` chunks the same way.
     """
-    digest = hashlib.sha256()
-    held_back = b""
-    try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="portal-hash") as hasher:
-            hashing: deque[Future[None]] = deque()
-            while chunk := content.read(chunk_size):
-                if len(hashing) >= HASH_AHEAD:
-                    hashing.popleft().result()
-                hashing.append(hasher.submit(digest.update, chunk))
-                if held_back:
-                    yield held_back
-                held_back = chunk
-            for pending in hashing:
-                pending.result()
-        if digest.hexdigest() != stored.sha256:
-            with app.app_context():
-                stored.record(VideoStatus.CORRUPT)
-                app.logger.error("%s of video %s is corrupt: download stopped before the end", stored.key, stored.id)
-            raise CorruptionDetected(stored.id)
-        if record_success:
-            with app.app_context():
+
+    def __init__(self, app: Flask, stored: StoredBytes, content: BinaryIO, record_success: bool) -> None:
+        super().__init__()
+        self.app = app
+        self.stored = stored
+        self.content = content
+        self.record_success = record_success
+        self.size = stored.size
+        self._position = 0
+        self._content_position = 0
+        self._hashed = 0
+        self._digest = hashlib.sha256()
+        self._matched: bool | None = None
+        self._recorded = False
+        #: Set while iterated: the caller's thread may wait for the database, the event loop may not.
+        self._wait_for_record = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._position = base + offset
+        return self._position
+
+    def read(self, size: int | None = -1) -> bytes:
+        remaining = self.size - self._position
+        if remaining <= 0:
+            return b""
+        size = remaining if size is None or size < 0 else min(size, remaining, READ_LIMIT)
+        if self._position > self._hashed:
+            self._hash_up_to(self._position)
+        data = self._read_at(self._position, size)
+        end = self._position + len(data)
+        if end > self._hashed:
+            self._digest.update(memoryview(data)[self._hashed - self._position :])
+            self._hashed = end
+        if end == self.size:
+            self._check_digest()
+        self._position = end
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def __iter__(self) -> Iterator[bytes]:
+        self._wait_for_record = True
+        while chunk := self.read(READ_LIMIT):
+            yield chunk
+
+    def close(self) -> None:
+        if not self.closed:
+            self.content.close()
+        super().close()
+
+    def _read_at(self, position: int, size: int) -> bytes:
+        if self._content_position != position:
+            self.content.seek(position)
+        data = self.content.read(size)
+        self._content_position = position + len(data)
+        if len(data) < size:
+            # Shorter than its row says: changed since it was opened. Never the whole file, then.
+            self._refuse(f"{self.stored.key} of video {self.stored.id} ended early: download stopped before the end")
+        return data
+
+    def _hash_up_to(self, stop: int) -> None:
+        while self._hashed < stop:
+            chunk = self._read_at(self._hashed, min(CHUNK_SIZE, stop - self._hashed))
+            self._digest.update(chunk)
+            self._hashed += len(chunk)
+
+    def _check_digest(self) -> None:
+        if self._matched is None:
+            self._matched = self._digest.hexdigest() == self.stored.sha256
+            if self._matched and self.record_success:
+                if self._wait_for_record:
+                    _record_verified(self.app, self.stored)
+                else:
+                    _record_in_background(self.app, self.stored)
+        if not self._matched:
+            self._refuse(f"{self.stored.key} of video {self.stored.id} is corrupt: download stopped before the end")
+
+    def _refuse(self, message: str) -> None:
+        """Record the damage (once, and before the client can see the connection break), then fail the read."""
+        self._matched = False
+        if not self._recorded:
+            self._recorded = True
+            with self.app.app_context():
                 try:
-                    stored.record(VideoStatus.OK)
-                except VideoNotFound:
-                    pass  # deleted while it was being sent; the bytes sent were still right
-        if held_back:
-            yield held_back
-    finally:
-        content.close()
+                    self.stored.record(VideoStatus.CORRUPT)
+                except Exception:
+                    self.app.logger.exception("recording that %s of video %s is corrupt failed", self.stored.key, self.stored.id)
+                self.app.logger.error("%s", message)
+        raise CorruptionDetected(self.stored.id)
 
 
 def verify(video: Video) -> Video:

@@ -8,7 +8,8 @@ One Python process runs one thread of Python at a time, so the portal forks
 and one job consumer (:mod:`portal.jobs.consumer`, running ``JOB_WORKERS``
 jobs at once at a lower CPU priority; none when it is 0). The parent builds
 the application once (migrations, leftovers), forks the children, forwards
-SIGTERM and SIGINT to them, and stops them all when one dies, so that a
+SIGTERM and SIGINT to them (each stops cleanly: :mod:`portal.ops.lifecycle`),
+and stops them all when one dies, so that a
 supervisor (Docker's restart policy, systemd) sees the failure and restarts
 the whole server.
 
@@ -21,10 +22,12 @@ keep-alive clients sometimes all landed on one worker while the other idled.
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import os
 import signal
 import socket
+import struct
 import sys
 from typing import Any
 from typing import Callable
@@ -39,6 +42,7 @@ from ..jobs import jobs_of
 from ..storage import storage_of
 from . import logs
 from . import metrics
+from .readiness import readiness_of
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +74,100 @@ def waitress_settings(app: Flask) -> dict[str, Any]:
         # allocator keep tens of MiB more across the worker threads).
         "outbuf_overflow": 2 * 1024 * 1024,
         "outbuf_high_watermark": 2 * 1024 * 1024,
-        "channel_timeout": 300,
         "ident": "portal",
+        **viewer_settings(app),
         **proxy_settings(app),
     }
+
+
+#: Connections one worker process holds at once. Downloads are sent from waitress's event
+#: loop (:mod:`portal.http.delivery`), so an open connection costs a socket and a file, not a
+#: thread: 200 slow viewers over 2 processes must not fill waitress's default of 100 each,
+#: past which it stops accepting, and new requests, the library page included, wait for
+#: a viewer to leave.
+CONNECTION_LIMIT = 1000
+
+
+def viewer_settings(app: Flask) -> dict[str, Any]:
+    """How waitress holds many slow connections, and drops the ones that stopped.
+
+    ``poll`` instead of ``select``, which fails past 1024 open descriptors.
+    A client that has neither sent nor read anything for ``SEND_TIMEOUT``
+    seconds is closed at the next sweep, which runs every second or two so
+    that it goes within a few seconds of its timeout and its file and buffers
+    are freed; waitress's own limits on request headers and bodies still
+    apply to a client that sends them too slowly.
+    """
+    send_timeout = max(1, int(app.config["SEND_TIMEOUT"]))
+    return {
+        "connection_limit": CONNECTION_LIMIT,
+        "asyncore_use_poll": True,
+        "channel_timeout": send_timeout,
+        "cleanup_interval": max(1, min(2, send_timeout // 4)),
+        "_server": functools.partial(create_server, stop_timeout=float(app.config["STOP_TIMEOUT"])),
+    }
+
+
+def create_server(application: Any, stop_timeout: float, **settings: Any) -> Any:
+    """waitress's server, which tells a slow reader from a stopped one, and drops the stopped.
+
+    waitress counts a connection as active only when it sends to it, but the
+    kernel queues megabytes per socket: a client reading 64 KB/s leaves its
+    socket unwritable for tens of seconds while it drains that queue. So each
+    sweep also looks at how much the kernel still holds for the client, and
+    a queue that shrank since the last sweep counts as activity.
+
+    waitress's own sweep only marks an idle connection to be closed, and closes
+    it once its socket is writable again, which a client that stopped reading
+    never lets happen: it would hold its file (and any worker thread waiting to
+    write to it) for ever. Once it has taken nothing for ``channel_timeout``
+    seconds while more waits for it, it is closed at once. The sweep runs in
+    waitress's event loop, as does all sending.
+
+    SIGTERM stops it cleanly, waiting up to ``stop_timeout`` seconds for the
+    requests in progress (:mod:`portal.ops.lifecycle`).
+    """
+    from waitress.server import create_server as create_waitress_server
+
+    from .lifecycle import GracefulStop
+
+    server = create_waitress_server(application, **settings)
+    GracefulStop(server, stop_timeout).install()
+    sweep = server.maintenance
+    queued: dict[Any, int | None] = {}
+
+    def maintenance(now: float) -> None:
+        channels = list(server.active_channels.values())
+        for channel in channels:
+            still_queued = unsent_bytes(channel.socket)
+            if still_queued is not None and still_queued < (queued.get(channel) or 0):
+                channel.last_activity = now
+            queued[channel] = still_queued
+        for gone in set(queued) - set(channels):
+            del queued[gone]
+        sweep(now)
+        cutoff = now - server.adj.channel_timeout
+        for channel in channels:
+            if channel.total_outbufs_len and channel.last_activity < cutoff:
+                channel.handle_close()
+
+    server.maintenance = maintenance
+    return server
+
+
+def unsent_bytes(sock: socket.socket | None) -> int | None:
+    """Bytes the kernel holds that the peer has not acknowledged (Linux's SIOCOUTQ); None when unknown."""
+    try:
+        import fcntl
+        import termios
+    except ImportError:
+        return None
+    if sock is None or not hasattr(termios, "TIOCOUTQ"):
+        return None
+    try:
+        return int(struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0])
+    except (OSError, ValueError):
+        return None
 
 
 def proxy_settings(app: Flask) -> dict[str, Any]:
@@ -146,7 +240,10 @@ def setup_line(app: Flask, host: str, port: int) -> str | None:
     code = app.extensions.get(SETUP_CODE)
     if code is None:
         return None
-    return f"No account exists yet: create the first admin at {base_url(host, port)}setup?code={code}"
+    link = f"{base_url(host, port)}setup?code={code}"
+    if not readiness_of(app).setup_checked:
+        return f"The database cannot be reached yet: if no account exists, create the first admin at {link} once it can"
+    return f"No account exists yet: create the first admin at {link}"
 
 
 def base_url(host: str, port: int) -> str:

@@ -76,7 +76,9 @@ def _checksum(data: bytes) -> str:
 
 def make_client() -> Any:
     """An S3 client configured by boto3's own variables, with room for many concurrent downloads."""
-    config = Config(retries={"mode": "standard"}, max_pool_connections=64)
+    # An unreachable store fails a connection in seconds (botocore's default waits 60 s per try),
+    # so that start-up and /healthz go on without it (portal.ops.readiness).
+    config = Config(retries={"mode": "standard"}, max_pool_connections=64, connect_timeout=5)
     return boto3.session.Session().client("s3", config=config)
 
 

@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import io
 import re
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO
@@ -26,6 +27,7 @@ from ..errors import InsufficientStorage
 from ..errors import InvalidInput
 from ..errors import NotAVideo
 from ..errors import PortalError
+from ..errors import ServerStopping
 from ..errors import UploadTooLarge
 from ..library.formats import HEAD_SIZE
 from ..library.models import StorageKind
@@ -79,6 +81,11 @@ def parse_content_digest(header: str | None) -> str | None:
     if len(digest) != 32:
         raise InvalidInput("Content-Digest must carry sha-256=:<base64 of the 32-byte SHA-256>:.")
     return digest.hex()
+
+
+#: Set by a stopping server (:mod:`portal.ops.lifecycle`) once its uploads have had their time:
+#: every upload still being stored then fails at its next write or its commit, and its bytes are thrown away.
+ABORT_UPLOADS = threading.Event()
 
 
 class IncomingFile(io.RawIOBase, BinaryIO):
@@ -142,11 +149,17 @@ class IncomingFile(io.RawIOBase, BinaryIO):
             self.head += bytes(data[: HEAD_SIZE - len(self.head)])
 
     def _store(self, data: bytes) -> int:
+        self._unless_stopping()
         try:
             return self._upload.write(data)
         except StorageFull as error:
             self.discard()
             raise self.failed(InsufficientStorage()) from error
+
+    def _unless_stopping(self) -> None:
+        if ABORT_UPLOADS.is_set():
+            self.discard()
+            raise self.failed(ServerStopping())
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         # The multipart parser rewinds every part once it is written; the bytes
@@ -157,6 +170,7 @@ class IncomingFile(io.RawIOBase, BinaryIO):
         return self._digest.hexdigest()
 
     def commit(self) -> None:
+        self._unless_stopping()
         try:
             self._upload.commit()
         except StorageFull as error:

@@ -89,3 +89,23 @@ def test_quick_run_records_memory_and_listing_figures(quick_run):
     assert result["samples"]["listing"]["throughput"]["page"]["rps"] > 0
     assert figure(result, "upload", "web form", "hash+copy limit")["value"] > 0
     assert result["meta"]["videos"] == 10_000
+
+
+def test_quick_run_measures_concurrent_downloads_against_nginx(quick_run):
+    _finished, result = quick_run
+    item = figure(result, "download", "16 concurrent whole files, verified", "nginx")
+    assert item["value"] > 0 and item["reference"] > 0
+    assert item["ratio"] == pytest.approx(item["value"] / item["reference"])
+    assert len(result["samples"]["concurrent_downloads"]["portal"]) == result["meta"]["repeat"]
+
+
+def test_quick_run_measures_the_listing_with_slow_viewers(quick_run):
+    _finished, result = quick_run
+    viewers = result["meta"]["viewers"]
+    assert viewers == 40  # the quick size
+    api = figure(result, "viewers", f"API listing p99, {viewers} slow viewers")
+    page = figure(result, "viewers", f"library page p99, {viewers} slow viewers")
+    assert api["value"] > 0 and page["value"] > 0 and api["target"] == "< 500 ms"
+    sample = result["samples"]["slow_viewers"]
+    assert sample["viewers"] == viewers and sample["probes"]["/"]["count"] > 0
+    assert figure(result, "viewers", f"server RSS growth, {viewers} slow viewers")["value"] is not None
