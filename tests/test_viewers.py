@@ -102,7 +102,8 @@ def test_two_hundred_slow_viewers_leave_the_portal_answering_and_corrupt_files_n
     for name, viewer in zip(names, viewers.viewers, strict=True):
         if name == "bad":
             assert viewer.status in (200, 206) and not viewer.complete, "a corrupt file was delivered complete"
-            assert viewer.received < LARGE
+            # Everything but the last read may arrive: the file's end is held back once its hash is known.
+            assert viewer.received < len(contents["bad"])
         else:
             assert viewer.status in (200, 206) and viewer.complete, (name, viewer.status, viewer.received)
             assert viewer.sha256 == hashlib.sha256(contents[name]).hexdigest()
