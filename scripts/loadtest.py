@@ -276,8 +276,13 @@ def check_every_listed_file(
                 if response.status_code != 200:
                     problems.append(f"{video_id}: download answered {response.status_code}")
                     continue
-                for chunk in response.iter_content(1024 * 1024):
-                    digest.update(chunk)
+                try:
+                    for chunk in response.iter_content(1024 * 1024):
+                        digest.update(chunk)
+                except requests.RequestException as error:
+                    # How the portal stops a download whose bytes no longer match: it never completes.
+                    problems.append(f"{video_id}: download broke off ({type(error).__name__})")
+                    continue
             if digest.hexdigest() != sha256:
                 problems.append(f"{video_id}: bytes do not match the stored SHA-256")
             if video_id in sent and sent[video_id].sha256 != sha256:
