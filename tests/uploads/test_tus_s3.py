@@ -109,8 +109,9 @@ def test_leftover_removal_spares_unfinished_resumable_uploads(s3_app, s3_server,
     assert client.patch(location, data=video, headers=chunk_headers(0)).status_code == 204
 
 
-def test_two_server_processes_on_s3_share_an_upload_through_tuspy(tmp_path, s3_url, video):
-    portal = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_STORAGE_URL": s3_url}, processes=2)
+def test_two_server_processes_on_s3_share_an_upload_through_tuspy(tmp_path, database_url, s3_url, video):
+    env = {"PORTAL_STORAGE_URL": s3_url, "PORTAL_SQLALCHEMY_DATABASE_URI": database_url}
+    portal = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", env, processes=2)
     try:
         uploader = tus_uploader(portal, video, chunk_size=2 * MIB, upload_checksum=True)
         uploader.upload(stop_at=4 * MIB)

@@ -28,8 +28,14 @@ def video() -> bytes:
 
 
 @pytest.fixture
-def portal(tmp_path: Path):
-    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data")
+def database(database_url: str) -> dict[str, str]:
+    """The child servers' database: SQLite in the data folder, or PostgreSQL with PORTAL_TEST_DATABASE_URL."""
+    return {"PORTAL_SQLALCHEMY_DATABASE_URI": database_url}
+
+
+@pytest.fixture
+def portal(tmp_path: Path, database):
+    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", database)
     yield running
     running.stop()
 
@@ -84,8 +90,8 @@ def test_tuspy_uploads_in_chunks_with_checksums(portal, video):
     assert (file["filename"], file["size"], file["sha256"]) == ("clip.mp4", len(video), sha256_hex(video))
 
 
-def test_tuspy_resumes_after_a_portal_restart_between_two_patches(tmp_path, video):
-    first = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data")
+def test_tuspy_resumes_after_a_portal_restart_between_two_patches(tmp_path, database, video):
+    first = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", database)
     try:
         uploader = tus_uploader(first, video, chunk_size=MIB)
         uploader.upload(stop_at=2 * MIB)
@@ -93,7 +99,7 @@ def test_tuspy_resumes_after_a_portal_restart_between_two_patches(tmp_path, vide
         assert first.http.head(uploader.url, headers=TUS).headers["Upload-Offset"] == str(2 * MIB)
     finally:
         first.stop()
-    restarted = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data")
+    restarted = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", database)
     try:
         location = restarted.url + path  # the same upload; the restarted server has another port
         resumed = tus_uploader(restarted, video, chunk_size=MIB, url=location)
@@ -114,10 +120,10 @@ def test_a_sha256_that_does_not_match_is_422_over_http_and_the_upload_is_gone(po
     assert http.get(f"{portal.url}/api/v1/files").json()["total"] == 0
 
 
-def test_two_processes_share_one_upload(tmp_path, video):
+def test_two_processes_share_one_upload(tmp_path, database, video):
     """Two servers on one data folder and database: each continues what the other wrote."""
-    one = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data")
-    two = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data")
+    one = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", database)
+    two = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", database)
     try:
         location = one.http.post(f"{one.url}/api/v1/uploads", headers=creation(len(video))).headers["Location"]
         path = location.removeprefix(one.url)
