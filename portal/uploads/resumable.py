@@ -54,9 +54,9 @@ from .intake import upload_limit
 from .models import ResumableUpload
 
 #: How long one chunk may hold an upload without renewing its lease.
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=30)
 #: A chunk being written renews its lease this often.
-_RENEW_EVERY = timedelta(seconds=15)
+_RENEW_EVERY = timedelta(seconds=10)
 #: Checksum algorithms a chunk's Upload-Checksum may name.
 CHUNK_ALGORITHMS = ("sha1", "sha256")
 #: Unfinished uploads whose running SHA-256 a process keeps (see :class:`_RunningHashes`).
