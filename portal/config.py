@@ -93,6 +93,9 @@ class Config:
     #: Hours an unfinished resumable (tus) upload is kept after its last PATCH before
     #: ``cleanup`` removes it; a positive number.
     UPLOAD_EXPIRY_HOURS = 24
+    #: Bytes per request the upload page sends a file in (tus chunks): a dropped connection
+    #: loses at most one; lower it behind a proxy that limits request bodies.
+    UPLOAD_CHUNK_BYTES = 16 * 1024 * 1024
 
     #: Items per page when a listing does not say.
     PER_PAGE = 20
@@ -119,6 +122,9 @@ def check_settings(config: Mapping[str, Any]) -> None:
             f"PORTAL_TRASH_DAYS must be a whole number of days from 0 up (0 deletes at once, without a trash); got {days!r}."
         )
     check_upload_expiry_hours(config["UPLOAD_EXPIRY_HOURS"])
+    chunk = config["UPLOAD_CHUNK_BYTES"]
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"PORTAL_UPLOAD_CHUNK_BYTES must be a whole number of bytes, 1 or more (e.g. 16777216); got {chunk!r}.")
     check_log_settings(config)
 
 

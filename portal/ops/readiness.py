@@ -105,8 +105,10 @@ class Readiness:
 
 
 def _remove_leftovers(app: Flask) -> None:
-    """What interrupted uploads of dead processes left in the store."""
-    storage_of(app).remove_leftovers()
+    """What interrupted uploads of dead processes left in the store (not unfinished resumable uploads)."""
+    from ..uploads.resumable import keys_in_progress
+
+    storage_of(app).remove_leftovers(resuming=keys_in_progress())
 
 
 def _short(error: BaseException) -> str:

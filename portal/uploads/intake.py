@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import IO
 from typing import TYPE_CHECKING
 from typing import BinaryIO
+from typing import Protocol
 
 from flask import current_app
 
@@ -86,6 +87,29 @@ def parse_content_digest(header: str | None) -> str | None:
 #: Set by a stopping server (:mod:`portal.ops.lifecycle`) once its uploads have had their time:
 #: every upload still being stored then fails at its next write or its commit, and its bytes are thrown away.
 ABORT_UPLOADS = threading.Event()
+
+
+class ReceivedFile(Protocol):
+    """An upload's bytes, all received, as :func:`~portal.library.service.finish_upload` checks and commits them.
+
+    An :class:`IncomingFile` (one request's body) or a finished resumable upload
+    (:class:`~portal.uploads.resumable.AssembledUpload`).
+    """
+
+    video_id: str
+    storage_key: str
+    size: int
+    head: bytes
+
+    def sha256(self) -> str: ...
+
+    def commit(self) -> None: ...
+
+    def discard(self) -> None: ...
+
+    def failed(self, error: PortalError) -> PortalError: ...
+
+    def stored(self) -> None: ...
 
 
 class IncomingFile(io.RawIOBase, BinaryIO):

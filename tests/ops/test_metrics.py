@@ -17,6 +17,9 @@ from tests.helpers import add_user
 from tests.helpers import signed_in_client
 from tests.helpers import stored_files
 from tests.helpers import upload
+from tests.uploads.tus import TUS
+from tests.uploads.tus import chunk_headers
+from tests.uploads.tus import creation
 
 CONTENT_ROUTE = "/api/v1/files/<video_id>/content"
 
@@ -300,3 +303,27 @@ def test_the_counts_are_served_while_the_database_is_down(tmp_path, monkeypatch)
     found = scrape(anonymous, Authorization="Bearer static")
     assert value(found, "portal_http_requests_total", route="/healthz", method="GET", status="200") >= 1
     assert not any(name.startswith("portal_library_") for name, _labels in found)
+
+
+def test_resumable_uploads_are_counted_by_outcome_like_the_others(app, client, video_bytes):
+    def start(data: bytes, **metadata: str) -> str:
+        response = client.post("/api/v1/uploads", headers=creation(len(data), filename="clip.mp4", **metadata))
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return response.headers["Location"]
+
+    before = admin_scrape(app)
+    good = start(video_bytes)
+    assert client.patch(good, data=video_bytes, headers=chunk_headers(0)).status_code == 204
+    wrong = start(video_bytes, sha256="0" * 64)
+    assert client.patch(wrong, data=video_bytes, headers=chunk_headers(0)).status_code == 422
+    noise = b"not a video at all" * 100
+    assert client.patch(start(noise), data=noise, headers=chunk_headers(0)).status_code == 415
+    cancelled = start(video_bytes)
+    assert client.patch(cancelled, data=video_bytes[:100], headers=chunk_headers(0)).status_code == 204
+    assert client.delete(cancelled, headers=TUS).status_code == 204
+    after = admin_scrape(app)
+    counted = {
+        outcome: value(after, "portal_uploads_total", outcome=outcome) - value(before, "portal_uploads_total", outcome=outcome)
+        for outcome in ("stored", "checksum_mismatch", "not_a_video", "aborted")
+    }
+    assert counted == {"stored": 1, "checksum_mismatch": 1, "not_a_video": 1, "aborted": 1}
