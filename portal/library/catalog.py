@@ -121,10 +121,10 @@ class CatalogQuery:
         cursor: str | None = None,
     ) -> CatalogQuery:
         """Validate parameters as received (empty means the default); anything off is :class:`~portal.errors.InvalidInput`."""
-        query_text = (text or "").strip()
+        query_text = _printable(text or "", "q").strip()
         if len(query_text) > MAX_QUERY_LENGTH:
             raise errors.InvalidInput(f"The search text q must be at most {MAX_QUERY_LENGTH} characters.")
-        wanted_tags = tuple(dict.fromkeys(tag.strip() for tag in tags or () if tag.strip()))
+        wanted_tags = tuple(dict.fromkeys(_printable(tag, "tag").strip() for tag in tags or () if tag.strip()))
         if len(wanted_tags) > MAX_TAG_FILTERS:
             raise errors.InvalidInput(f"At most {MAX_TAG_FILTERS} tag filters may be given at once.")
         order = sort or DEFAULT_SORT
@@ -133,11 +133,18 @@ class CatalogQuery:
         return cls(
             text=query_text,
             tags=wanted_tags,
-            owner=(owner or "").strip() or None,
+            owner=_printable(owner or "", "owner").strip() or None,
             sort=order,
             limit=_limit(limit),
             after=decode_cursor(cursor, order) if cursor else None,
         )
+
+
+def _printable(value: str, name: str) -> str:
+    """No stored title, tag or name holds a control character, and neither database's text may hold NUL."""
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise errors.InvalidInput(f"{name} must not contain control characters.")
+    return value
 
 
 def _limit(value: str | int | None) -> int:
