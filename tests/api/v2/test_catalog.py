@@ -224,3 +224,37 @@ def test_a_capped_search_total_is_a_lower_bound_with_trash_about(app, admin, mon
         assert catalog.search(CatalogQuery.parse(text="sunset")).total == catalog.Total(2, exact=False)
         trash.move_to_trash(db.session.get(Video, videos[1].id), by=admin.user)
         assert catalog.search(CatalogQuery.parse(text="sunset")).total == catalog.Total(2, exact=True)
+
+
+def test_upgrading_a_library_titles_its_videos_and_indexes_them(empty_database, tmp_path):
+    import sqlalchemy as sa
+
+    from tests.helpers import signed_in_client
+    from tests.test_database import migrate_to
+    from tests.test_database import portal_on
+
+    migrate_to(empty_database, "0011")
+    rows = [
+        {"id": f"00000000-0000-4000-8000-00000000000{n}", "filename": name, "search_name": name.casefold(),
+         "content_type": "video/mp4", "size": 10 + n, "sha256": "0" * 64, "status": "ok", "created_at": START,
+         "storage_key": f"original/{n}"}
+        for n, name in enumerate(["Holiday.mp4", "Зима в деревне.mkv"])
+    ]
+    engine = sa.create_engine(empty_database, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO videos (id, filename, search_name, content_type, size, sha256, status, created_at, storage_key) "
+                "VALUES (:id, :filename, :search_name, :content_type, :size, :sha256, :status, :created_at, :storage_key)"
+            ),
+            rows,
+        )
+    engine.dispose()
+    app = portal_on(empty_database, tmp_path / "data")
+    client = signed_in_client(app)
+    titles = {item["title"] for item in client.get("/api/v2/videos").get_json()["items"]}
+    assert titles == {"Holiday", "Зима в деревне"}
+    assert [item["filename"] for item in client.get("/api/v2/videos?q=ДЕРЕВН").get_json()["items"]] == ["Зима в деревне.mkv"]
+    assert [item["filename"] for item in client.get("/api/v2/videos?q=olid&sort=title").get_json()["items"]] == ["Holiday.mp4"]
+    with app.app_context():
+        db.engine.dispose()
