@@ -39,9 +39,11 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature
 from itsdangerous import URLSafeSerializer
+from sqlalchemy import BindParameter
 from sqlalchemy import ColumnElement
 from sqlalchemy import Integer
 from sqlalchemy import TextClause
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import literal_column
 from sqlalchemy import text
@@ -243,8 +245,11 @@ def text_condition(query_text: str, dense: bool = False) -> ColumnElement[bool]:
     if _sqlite() and not dense and len(folded) >= MIN_INDEXED_LENGTH:
         matches = _fts_rowids(folded).columns(rowid=Integer)
         return literal_column("videos.rowid").in_(matches)
-    # PostgreSQL's GIN index of trigrams serves LIKE with a pattern of three characters or more.
-    return Video.search_text.like(_like_pattern(folded), escape="/")
+    # PostgreSQL's GIN index of trigrams serves LIKE with a pattern of three characters or more, if
+    # the plan knows the pattern: written into the statement, since a prepared statement's generic
+    # plan (psycopg prepares a statement run often) cannot tell "%zzzq%" from "%" and scans the table.
+    pattern: BindParameter[str] = bindparam("search_pattern", _like_pattern(folded), literal_execute=True)
+    return Video.search_text.like(pattern, escape="/")
 
 
 def tag_condition(tag: str, dense: bool = False) -> ColumnElement[bool]:
@@ -279,7 +284,7 @@ def search(query: CatalogQuery) -> CatalogPage:
 
 
 def count_matches(query: CatalogQuery) -> Total:
-    """:func:`count` of the query's videos; on SQLite, one text or tag filter is counted from its index alone.
+    """:func:`count` of the query's videos; one tag filter (or, on SQLite, one text) is counted from its index alone.
 
     Checking each match's row for the trash costs a random read per match
     (10,001 of them for a big result); instead the index entries are counted,
@@ -287,8 +292,9 @@ def count_matches(query: CatalogQuery) -> Total:
     match are taken off (a few, found through the trash's own index).
     """
     single = (1 if query.text else 0) + len(query.tags) == 1 and query.owner is None
-    indexed_text = bool(query.text) and len(query.text.casefold()) >= MIN_INDEXED_LENGTH
-    if not (_sqlite() and single and (indexed_text or query.tags)):
+    # PostgreSQL has no table of text index entries to count; its tags are counted so too.
+    indexed_text = bool(query.text) and len(query.text.casefold()) >= MIN_INDEXED_LENGTH and _sqlite()
+    if not (single and (indexed_text or query.tags)):
         return count(conditions_of(query))
     trashed = db.session.scalar(db.select(func.count()).select_from(Video).where(Video.deleted_at.is_not(None))) or 0
     if trashed > MAX_TRASH_SUBTRACTED:
