@@ -248,7 +248,7 @@ def text_condition(query_text: str, dense: bool = False) -> ColumnElement[bool]:
     # PostgreSQL's GIN index of trigrams serves LIKE with a pattern of three characters or more, if
     # the plan knows the pattern: written into the statement, since a prepared statement's generic
     # plan (psycopg prepares a statement run often) cannot tell "%zzzq%" from "%" and scans the table.
-    pattern: BindParameter[str] = bindparam("search_pattern", _like_pattern(folded), literal_execute=True)
+    pattern: BindParameter[str] = bindparam("search_pattern", _like_pattern(folded), unique=True, literal_execute=True)
     return Video.search_text.like(pattern, escape="/")
 
 
