@@ -258,3 +258,14 @@ def test_upgrading_a_library_titles_its_videos_and_indexes_them(empty_database, 
     assert [item["filename"] for item in client.get("/api/v2/videos?q=olid&sort=title").get_json()["items"]] == ["Holiday.mp4"]
     with app.app_context():
         db.engine.dispose()
+
+
+def test_the_owner_filter_lists_only_their_videos(app, admin, plan):
+    with app.app_context():
+        other = accounts.create_user("other", "other-password", Role.UPLOADER)
+        add_video("mine.mp4", admin.user)
+        add_video("theirs.mp4", other, minutes=1)
+        add_video("also theirs.mp4", other, minutes=2)
+        assert found(owner="OTHER") == ["also theirs.mp4", "theirs.mp4"]
+        assert found("theirs", owner="editor") == []
+        assert found(owner="nobody") == []
