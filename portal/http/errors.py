@@ -2,7 +2,8 @@
 
 Services raise the domain errors of :mod:`portal.errors`, which know nothing of
 HTTP; :data:`ERROR_STATUSES` gives each its status and its stable error code.
-Under ``/api/`` every error is JSON ``{"error": {"code": ..., "message": ...}}``;
+Under ``/api/`` every error is JSON ``{"error": {"code": ..., "message": ...}}``
+(under ``/api/v2/``: RFC 9457 problem details, :mod:`.problems`);
 elsewhere it is the site's error page. The API's documentation reads its error
 codes and messages from this table too, so the two cannot drift apart.
 """
@@ -29,6 +30,8 @@ from ..extensions import db
 from ..metrics import count_upload
 from ..storage import StorageUnavailable
 from ..uploads.request import portal_request
+from .problems import problem_response
+from .problems import wants_problem
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,12 @@ ERROR_STATUSES: dict[type[errors.PortalError], tuple[int, str]] = {
     errors.ServerStopping: (503, "server_stopping"),
     errors.InsufficientStorage: (507, "insufficient_storage"),
     errors.ChunkChecksumMismatch: (460, "chunk_checksum_mismatch"),
+    # A video's details and v2's catalog.
+    errors.InvalidCursor: (400, "invalid_cursor"),
+    errors.InvalidDetails: (422, "invalid_details"),
+    errors.UnsupportedBodyType: (415, "unsupported_body_type"),
+    errors.StaleDetails: (412, "precondition_failed"),
+    errors.DetailsVersionRequired: (428, "precondition_required"),
 }
 
 
@@ -99,6 +108,8 @@ def wants_json() -> bool:
 
 
 def render_error(status: int, code: str, message: str) -> Response:
+    if wants_problem():
+        return problem_response(status, code, message)
     if wants_json():
         response = jsonify(error={"code": code, "message": message})
     else:

@@ -38,11 +38,13 @@ from ..accounts.permissions import Caller
 from ..accounts.permissions import check
 from ..extensions import db
 from ..sharing.models import ShareLink
+from . import catalog
 from . import service
 from .listing import Listing
 from .listing import Page
 from .listing import search_conditions
 from .models import Video
+from .models import VideoTag
 from .models import as_utc
 from .models import utcnow
 
@@ -130,6 +132,16 @@ def list_trash(listing: Listing, caller: Caller) -> Page:
     return Page(items=list(items), total=total, page=listing.page, per_page=listing.per_page)
 
 
+def trash_page(caller: Caller, limit: str | int | None = None, cursor: str | None = None) -> catalog.CatalogPage:
+    """A page of the trash the caller may act on by cursor (v2), the most recently deleted first."""
+    check(caller, Action.DELETE)
+    size = catalog.CatalogQuery.parse(limit=limit).limit
+    after = catalog.decode_cursor(cursor, catalog.TRASH_ORDER) if cursor else None
+    conditions = _visible_to(caller)
+    items, next_cursor = catalog.keyset_page(conditions, catalog.TRASH_ORDER, size, after)
+    return catalog.CatalogPage(items=items, next_cursor=next_cursor, total=catalog.count(conditions))
+
+
 def usage(caller: Caller) -> Usage:
     """What the trash the caller sees holds; nothing for a caller who may delete nothing."""
     if not caller.may(Action.DELETE):
@@ -212,8 +224,9 @@ def _purge(video: Video, by: str) -> None:
     """Remove the row (and its share links) if it is still in the trash, then every object of the video."""
     keys = video.stored_keys
     video_id, filename, owner = video.id, video.filename, video.owner_name
-    # Share links go with their video; a bulk DELETE does not cascade on SQLite, so they are named here.
+    # Share links and tags go with their video; a bulk DELETE does not cascade on SQLite, so they are named here.
     db.session.execute(db.delete(ShareLink).where(ShareLink.video_id == video_id))
+    db.session.execute(db.delete(VideoTag).where(VideoTag.video_id == video_id))
     result = db.session.execute(db.delete(Video).where(Video.id == video_id, Video.deleted_at.is_not(None)))
     assert isinstance(result, CursorResult)
     if result.rowcount == 0:
