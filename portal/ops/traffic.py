@@ -147,6 +147,7 @@ def observed_file_wrapper(server_wrapper: type) -> type:
         class ObservedFileWrapper(server_wrapper):
             exchange: Exchange | None = None
             prepared = 0
+            corruption_counted = False
 
             def prepare(self, size: int | None = None) -> int:
                 self.prepared = super().prepare(size)
@@ -156,7 +157,10 @@ def observed_file_wrapper(server_wrapper: type) -> type:
                 try:
                     return super().get(numbytes, skip)
                 except CorruptionDetected:
-                    count_checksum_failure("download")
+                    # waitress may ask again after the refusal: one download is one failure.
+                    if not self.corruption_counted:
+                        self.corruption_counted = True
+                        count_checksum_failure("download")
                     raise
 
             def close(self) -> None:

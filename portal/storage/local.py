@@ -101,8 +101,13 @@ class LocalUpload:
 
     def abort(self) -> None:
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            file, self._file = self._file, None
+            try:
+                file.close()
+            except OSError:
+                # Closing flushes what is buffered, which fails again on a full disk:
+                # the bytes are being thrown away, so the file is just gone.
+                pass
         if not self.committed:
             self.temp_path.unlink(missing_ok=True)
 
