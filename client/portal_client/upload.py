@@ -152,12 +152,16 @@ class StreamingUploader(Uploader):
         super().__init__(*args, **kwargs)
         #: Told the count of every block read from the file: the progress bar's update.
         self.on_read: Callable[[int], None] = lambda count: None
+        #: The headers of the last PATCH's answer (lower case): the final one names the stored file.
+        self.last_headers: dict[str, str] = {}
 
     def _do_request(self) -> None:
-        self.request = StreamingRequest(self)
-        self.request.perform()
-        if not 200 <= (self.request.status_code or 0) < 300:
-            raise TusUploadFailed("", self.request.status_code, self.request.response_content)
+        request = StreamingRequest(self)
+        self.request = request  # type: ignore[assignment]  # tuspy declares the attribute as None only
+        request.perform()
+        self.last_headers = request.response_headers
+        if not 200 <= (request.status_code or 0) < 300:
+            raise TusUploadFailed("", request.status_code, request.response_content)
 
 
 def file_sha256(path: Path, size: int) -> str:
@@ -268,8 +272,7 @@ class Upload:
                     tries = self.wait_to_retry(uploader, error, tries)
                 bar.n = uploader.offset
                 bar.refresh()
-        headers = uploader.request.response_headers if uploader.request is not None else {}
-        return headers.get("portal-file-url") or self.finished_file_url(str(uploader.url))
+        return uploader.last_headers.get("portal-file-url") or self.finished_file_url(str(uploader.url))
 
     def wait_to_retry(self, uploader: StreamingUploader, error: TusCommunicationError, tries: int) -> int:
         """Wait, then take the portal's offset, for as long as the failure may pass; the tries made so far."""
