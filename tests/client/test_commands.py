@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import stat
+from pathlib import Path
 
 import requests
 
@@ -223,3 +224,11 @@ def test_a_damaged_stored_file_is_refused_and_nothing_is_left_under_path(signed_
         assert status == 1
         assert "Traceback" not in err
         assert not whole.exists()
+
+
+def test_the_installed_package_needs_none_of_the_servers_dependencies(installed_client: Path):
+    [metadata] = installed_client.glob("portal_client-*.dist-info/METADATA")
+    requires = [line.split(":", 1)[1].strip().split()[0].split(">")[0].lower() for line in metadata.read_text().splitlines()
+                if line.startswith("Requires-Dist:")]
+    assert sorted(requires) == ["platformdirs", "requests", "tqdm", "tuspy"]
+    assert (installed_client / "bin" / "portal-client").exists()

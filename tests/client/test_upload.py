@@ -1,0 +1,129 @@
+"""portal-client upload against a real portal's tus endpoint: stored with the right SHA-256, resumed after SIGKILL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from portal_client.cli import main
+from portal_client.upload import fingerprint_of
+from tests.client.conftest import ClientFolders
+from tests.client.conftest import run_installed
+from tests.support import RunningPortal
+from tests.support import minimal_mp4
+
+MIB = 1024 * 1024
+
+#: The client with every block of a PATCH's body read slowly: a line slow enough to be cut mid-upload.
+SLOW_CLIENT = """
+import sys, time
+import portal_client.upload as upload
+read = upload.BodyReader.read
+def slow(self, size=-1):
+    time.sleep(0.02)
+    return read(self, size)
+upload.BodyReader.read = slow
+from portal_client.cli import main
+from portal_client.upload import fingerprint_of
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def stored_sha256(portal: RunningPortal, file_id: str) -> str:
+    response = portal.http.get(f"{portal.url}/api/v1/files/{file_id}", timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()["sha256"]
+
+
+def kept_upload_urls(folders: ClientFolders) -> list[str]:
+    try:
+        return list(json.loads(folders.uploads_file.read_text()).values())
+    except (FileNotFoundError, ValueError):
+        return []
+
+
+def server_offset(portal: RunningPortal, url: str) -> int:
+    response = portal.http.head(url, headers={"Tus-Resumable": "1.0.0"}, timeout=10)
+    assert response.status_code == 200, response.status_code
+    return int(response.headers["Upload-Offset"])
+
+
+def test_upload_stores_the_file_with_its_sha256(installed_client, signed_in, portal, tmp_path):
+    video = tmp_path / "upload.mp4"
+    video.write_bytes(minimal_mp4(os.urandom(3 * MIB)))
+    other = tmp_path / "second.mp4"
+    other.write_bytes(minimal_mp4(os.urandom(100_000)))
+    done = run_installed(installed_client, "upload", "--chunk-size", "1", str(video), str(other))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 2
+    for line, path in zip(lines, (video, other), strict=True):
+        file_id, name, _label, sha256 = line.split()
+        assert name == path.name
+        assert sha256 == hashlib.sha256(path.read_bytes()).hexdigest() == stored_sha256(portal, file_id)
+    assert kept_upload_urls(signed_in) == []
+
+
+def test_upload_of_what_is_not_a_video_says_so_and_keeps_nothing(signed_in, portal, tmp_path, capsys):
+    text = tmp_path / "notes.txt"
+    text.write_bytes(b"not a video\n" * 1000)
+    missing = tmp_path / "missing.mp4"
+    assert main(["upload", str(text), str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert "415" in err and "notes.txt" in err
+    assert "missing.mp4 is not a file" in err
+    assert "Traceback" not in err
+    assert kept_upload_urls(signed_in) == []
+
+
+def test_upload_killed_mid_file_resumes_when_run_again(installed_client, signed_in, portal, tmp_path):
+    video = tmp_path / "killed.mp4"
+    video.write_bytes(minimal_mp4(os.urandom(6 * MIB)))
+    env = {**os.environ, "PYTHONPATH": str(installed_client)}
+    slow = subprocess.Popen([sys.executable, "-c", SLOW_CLIENT, "upload", "--chunk-size", "1", str(video)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        offset = 0
+        while time.monotonic() < deadline and slow.poll() is None:
+            urls = kept_upload_urls(signed_in)
+            if urls and (offset := server_offset(portal, urls[0])) >= MIB:
+                break
+            time.sleep(0.05)
+        assert slow.poll() is None, slow.communicate()
+        slow.send_signal(signal.SIGKILL)
+        slow.wait()
+    finally:
+        if slow.poll() is None:
+            slow.kill()
+            slow.wait()
+        slow.stdout.close()
+        slow.stderr.close()
+    [url] = kept_upload_urls(signed_in)
+    before = server_offset(portal, url)
+    assert MIB <= offset <= before < video.stat().st_size
+
+    done = run_installed(installed_client, "upload", str(video))
+    assert done.returncode == 0, done.stderr
+    assert "resuming killed.mp4 at" in done.stderr
+    file_id, _name, _label, sha256 = done.stdout.split()
+    assert sha256 == hashlib.sha256(video.read_bytes()).hexdigest() == stored_sha256(portal, file_id)
+    assert kept_upload_urls(signed_in) == []
+
+
+def test_a_kept_upload_the_portal_no_longer_has_starts_again(signed_in, portal, tmp_path, capsys):
+    video = tmp_path / "forgotten.mp4"
+    video.write_bytes(minimal_mp4(os.urandom(200_000)))
+    signed_in.uploads_file.parent.mkdir(parents=True)
+    gone = f"{portal.url}/api/v1/uploads/0000000000000000"
+    signed_in.uploads_file.write_text(json.dumps({fingerprint_of(portal.url, str(video)): gone}))
+    assert main(["upload", str(video)]) == 0, capsys.readouterr().err
+    file_id = capsys.readouterr().out.split()[0]
+    assert stored_sha256(portal, file_id) == hashlib.sha256(video.read_bytes()).hexdigest()
+    assert kept_upload_urls(signed_in) == []
+
