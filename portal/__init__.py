@@ -143,11 +143,13 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 
 
 def prepare_database(app: Flask) -> None:
-    """Bring the schema up to date and clear what a killed process left behind."""
+    """Bring the schema up to date and clear what a killed process left behind (not unfinished resumable uploads)."""
+    from .uploads.resumable import keys_in_progress
+
     with app.app_context():
         event.listen(db.engine, "connect", _sqlite_pragmas)
         upgrade_schema(db.engine, str(MIGRATIONS))
-        storage_of(app).remove_leftovers()
+        storage_of(app).remove_leftovers(resuming=keys_in_progress())
         if setup_needed():
             # While no account exists, this code (printed by ``python wsgi.py``) lets one person
             # create the first admin at /setup. Made before the workers fork, so all share it.

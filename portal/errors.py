@@ -105,6 +105,52 @@ class ChecksumMismatch(PortalError):
         )
 
 
+class UploadNotFound(PortalError):
+    message = (
+        "No unfinished upload of yours has this URL: it was finished, cancelled, or expired "
+        "(24 hours after its last PATCH by default). Start the upload again with POST /api/v1/uploads."
+    )
+
+
+class OffsetMismatch(PortalError):
+    """A PATCH that does not start where the upload stands (tus: 409)."""
+
+    def __init__(self, offset: int, sent: int) -> None:
+        super().__init__(
+            f"The upload holds {offset} bytes, but the chunk was sent for offset {sent}: "
+            "ask HEAD for Upload-Offset and send the bytes from there."
+        )
+        self.offset = offset
+
+
+class UploadBusy(PortalError):
+    """Another request is writing to the same upload just now (tus servers answer 423)."""
+
+    message = "Another request is writing to this upload just now: wait for it, then ask HEAD for Upload-Offset."
+
+
+class NotAnUploadChunk(PortalError):
+    """A PATCH whose body is not declared as tus bytes (tus: 415)."""
+
+    message = "Send the chunk with Content-Type: application/offset+octet-stream."
+
+
+class ChunkChecksumMismatch(PortalError):
+    """The chunk's bytes do not match its Upload-Checksum (tus: 460); the chunk is not kept."""
+
+    def __init__(self, algorithm: str) -> None:
+        super().__init__(
+            f"The chunk's {algorithm} does not match its Upload-Checksum: it was damaged on the way and was not kept. "
+            "Send it again."
+        )
+
+
+class UnsupportedTusVersion(PortalError):
+    """A tus request without ``Tus-Resumable: 1.0.0`` (tus: 412)."""
+
+    message = "This server speaks tus 1.0.0: send the header Tus-Resumable: 1.0.0."
+
+
 class InsufficientStorage(PortalError):
     message = "The server has no space left to store this file. Nothing was kept; try again later."
 

@@ -23,6 +23,7 @@ from ..extensions import db
 from ..library import trash
 from ..media import processing
 from ..storage import StorageUnavailable
+from ..uploads import resumable
 from . import PRIORITY_COPIES
 from . import PRIORITY_FACTS
 from . import Jobs
@@ -60,6 +61,14 @@ def register_tasks(huey: Any, app: Flask) -> Jobs:
             purged = trash.purge_expired()
             if purged:
                 log.info("purged %d videos from the trash", len(purged))
+
+    @huey.periodic_task(crontab(minute="47"), name="remove_expired_uploads")
+    def remove_expired_uploads() -> None:
+        """Hourly: remove the resumable uploads past UPLOAD_EXPIRY_HOURS since their last chunk."""
+        with app.app_context():
+            removed = resumable.remove_expired()
+            if removed:
+                log.info("removed %d expired resumable uploads", removed)
 
     @huey.on_startup()
     def start_worker() -> None:

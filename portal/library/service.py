@@ -31,7 +31,7 @@ from ..media.processing import copy_plan
 from ..media.processing import queue_processing
 from ..storage import StorageUnavailable
 from ..storage import current_storage
-from ..uploads.intake import IncomingFile
+from ..uploads.intake import ReceivedFile
 from ..uploads.intake import begin_upload
 from .formats import ACCEPTED_FORMATS
 from .formats import detect_video_type
@@ -47,7 +47,7 @@ _ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3
 
 
 def finish_upload(
-    incoming: IncomingFile, filename: str | None, expected_sha256: list[str | None], owner: User
+    incoming: ReceivedFile, filename: str | None, expected_sha256: list[str | None], owner: User
 ) -> Video:
     """Check a fully received upload, then commit its bytes and its row (owned by ``owner``), in that order."""
     try:

@@ -24,6 +24,7 @@ from ..library.integrity import verify_all
 from ..library.models import VideoStatus
 from ..storage import current_storage
 from ..storage import storage_from_url
+from ..uploads import resumable
 from .transfer import Outcome
 from .transfer import copy_library
 from .transfer import copy_rows
@@ -47,9 +48,11 @@ def verify_command() -> None:
 @click.command("cleanup")
 @with_appcontext
 def cleanup_command() -> None:
-    """Remove temporary files that interrupted uploads of dead processes left, purge the trash of what is past
-    PORTAL_TRASH_DAYS; name stored files without a row."""
-    removed = current_storage().remove_leftovers()
+    """Remove temporary files that interrupted uploads of dead processes left, and resumable uploads past
+    PORTAL_UPLOAD_EXPIRY_HOURS; purge the trash of what is past PORTAL_TRASH_DAYS; name stored files without a row."""
+    expired = resumable.remove_expired()
+    click.echo(f"removed {expired} expired resumable uploads")
+    removed = current_storage().remove_leftovers(resuming=resumable.keys_in_progress())
     click.echo(f"removed {removed} leftover temporary files")
     _report_purged(trash.purge_expired())
     for key in stray_keys():

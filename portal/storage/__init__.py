@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
+from typing import Collection
 from typing import Iterator
 from typing import Protocol
 from urllib.parse import urlparse
@@ -41,8 +42,38 @@ class Upload(Protocol):
         """Forget the bytes written so far. Safe to call more than once."""
 
 
+class ResumableWrite(Protocol):
+    """One PATCH of a resumable upload: its bytes go after those kept so far, and count only once kept."""
+
+    def write(self, data: bytes) -> int: ...
+
+    def keep(self, last: bool) -> str | None:
+        """Make the bytes written durable; return the backend's new state (to save in the upload's row).
+
+        ``last``: these were the file's last bytes, so nothing may stay buffered.
+        """
+
+    def kept(self) -> None:
+        """The new state is saved: forget what only the previous state needed."""
+
+    def abort(self) -> None:
+        """Forget this write's bytes; those kept before stay. Safe to call more than once."""
+
+
 class Storage(Protocol):
     def create(self, key: str) -> Upload: ...
+
+    def start_resumable(self, upload_id: str, key: str) -> str | None:
+        """Begin a resumable upload whose bytes end up under ``key``; return its state (to save in its row)."""
+
+    def resume(self, upload_id: str, key: str, state: str | None, offset: int) -> ResumableWrite:
+        """Write on at ``offset``, the number of bytes kept so far; FileNotFoundError when the upload is gone."""
+
+    def finish_resumable(self, upload_id: str, key: str, state: str | None) -> None:
+        """Put every kept byte in place under ``key``, visible like a committed upload."""
+
+    def drop_resumable(self, upload_id: str, key: str, state: str | None) -> None:
+        """Remove the bytes of an unfinished resumable upload; nothing happens when they are gone."""
 
     def open(self, key: str) -> BinaryIO:
         """A seekable binary reader; raises FileNotFoundError when the key is gone."""
@@ -62,8 +93,12 @@ class Storage(Protocol):
 
     def keys(self) -> Iterator[str]: ...
 
-    def remove_leftovers(self) -> int:
-        """Remove what interrupted uploads of dead processes left; return how many."""
+    def remove_leftovers(self, resuming: Collection[str] = ()) -> int:
+        """Remove what interrupted uploads of dead processes left; return how many.
+
+        ``resuming``: the keys of unfinished resumable uploads, which are no leftovers
+        (they wait for their next PATCH, or for expiry).
+        """
 
     def is_usable(self) -> bool: ...
 

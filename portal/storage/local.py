@@ -5,6 +5,10 @@ final rename never crosses file systems), fsynced, then renamed into place and
 the directory fsynced: after a crash a key holds either nothing or every byte.
 Temporary files carry the writing process's id, so a process cleans up what a
 dead one left without touching uploads another live process is writing.
+
+A resumable upload appends to a part file of its own, ``.resumable/<id>.part``,
+named by the upload rather than by a process: any process continues it, and
+:meth:`LocalStorage.remove_leftovers` leaves it alone (its row says when it expires).
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ from datetime import datetime
 from datetime import timezone
 from pathlib import Path
 from typing import BinaryIO
+from typing import Collection
 from typing import Iterator
 
 from . import StorageFull
 
 INCOMING = ".incoming"
+#: The folder of the part files of resumable uploads.
+RESUMABLE = ".resumable"
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
@@ -97,11 +104,58 @@ class LocalUpload:
             self.temp_path.unlink(missing_ok=True)
 
 
+def _storage_full(error: OSError) -> OSError:
+    if error.errno in _FULL_ERRNOS:
+        return StorageFull(error.errno, "no space left in the storage folder")
+    return error
+
+
+class LocalResumableWrite:
+    """A PATCH written in place after the kept bytes; :meth:`abort` cuts the file back to them."""
+
+    def __init__(self, path: Path, offset: int) -> None:
+        self.offset = offset
+        self._file: BinaryIO | None = open(path, "r+b")
+        # Bytes past the offset are from a write that was never kept (a process killed mid-PATCH).
+        self._file.truncate(offset)
+        self._file.seek(offset)
+
+    def write(self, data: bytes) -> int:
+        assert self._file is not None, "write already finished"
+        try:
+            return self._file.write(data)
+        except OSError as error:
+            self.abort()
+            raise _storage_full(error) from error
+
+    def keep(self, last: bool) -> str | None:
+        assert self._file is not None, "write already finished"
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as error:
+            self.abort()
+            raise _storage_full(error) from error
+        self._file.close()
+        self._file = None
+        return None
+
+    def kept(self) -> None:
+        """Nothing to forget: the part file is the whole state."""
+
+    def abort(self) -> None:
+        if self._file is not None:
+            self._file.truncate(self.offset)
+            self._file.close()
+            self._file = None
+
+
 class LocalStorage:
     def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
         self.incoming = self.root / INCOMING
         self.incoming.mkdir(parents=True, exist_ok=True)
+        self.resumable = self.root / RESUMABLE
 
     def path(self, key: str) -> Path:
         """Where ``key`` lives; a key that would leave the folder is refused.
@@ -121,6 +175,31 @@ class LocalStorage:
 
     def open(self, key: str) -> BinaryIO:
         return open(self.path(key), "rb")
+
+    def _part_file(self, upload_id: str) -> Path:
+        uuid.UUID(upload_id)  # the portal's own ids only: nothing that could leave the folder
+        return self.resumable / f"{upload_id}.part"
+
+    def start_resumable(self, upload_id: str, key: str) -> str | None:
+        self.path(key)
+        self.resumable.mkdir(exist_ok=True)
+        self._part_file(upload_id).touch(exist_ok=False)
+        return None
+
+    def resume(self, upload_id: str, key: str, state: str | None, offset: int) -> LocalResumableWrite:
+        return LocalResumableWrite(self._part_file(upload_id), offset)
+
+    def finish_resumable(self, upload_id: str, key: str, state: str | None) -> None:
+        final_path = self.path(key)
+        try:
+            final_path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._part_file(upload_id), final_path)
+            _fsync_dir(final_path.parent)
+        except OSError as error:
+            raise _storage_full(error) from error
+
+    def drop_resumable(self, upload_id: str, key: str, state: str | None) -> None:
+        self._part_file(upload_id).unlink(missing_ok=True)
 
     def size(self, key: str) -> int | None:
         try:
@@ -142,10 +221,10 @@ class LocalStorage:
 
     def keys(self) -> Iterator[str]:
         for path in self.root.rglob("*"):
-            if path.is_file() and INCOMING not in path.relative_to(self.root).parts:
+            if path.is_file() and not {INCOMING, RESUMABLE} & set(path.relative_to(self.root).parts):
                 yield path.relative_to(self.root).as_posix()
 
-    def remove_leftovers(self) -> int:
+    def remove_leftovers(self, resuming: Collection[str] = ()) -> int:
         removed = 0
         for path in self.incoming.glob("*.part"):
             pid_text = path.name.split("-", 1)[0]

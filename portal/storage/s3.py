@@ -12,6 +12,15 @@ the SHA-256 of its bytes (``x-amz-checksum-sha256``), so the store itself
 refuses bytes damaged on the way. An object appears under its key only when
 the upload completes; an aborted upload leaves nothing.
 
+A resumable upload is a multipart upload on the final key, started when the
+upload is created and completed when its last byte is kept. S3 takes parts of
+at least 5 MiB (all but the last), and a PATCH may bring fewer bytes: what does
+not fill a part waits in a pending object (``.resumable/<upload id>/<offset>``,
+never listed by :meth:`S3Storage.keys`) until the next PATCH, so nothing
+between two PATCHes lives on a local disk and any process can continue. The
+state saved in the upload's row names the multipart upload, its parts and the
+pending object.
+
 Reads stream from the store with ranged GETs pinned to the object's ETag, so
 a seek costs one new request, and an object replaced while it is being read
 fails the read instead of mixing two files.
@@ -23,13 +32,16 @@ import base64
 import errno
 import hashlib
 import io
+import json
 import logging
+import uuid
 from contextlib import contextmanager
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
 from typing import Any
 from typing import BinaryIO
+from typing import Collection
 from typing import Iterator
 
 import boto3
@@ -47,7 +59,9 @@ PART_SIZE = 8 * 1024 * 1024
 #: Multipart uploads older than this are taken for leftovers of interrupted
 #: uploads; younger ones may belong to a live upload of another process.
 STALE_AFTER = timedelta(hours=24)
-_NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+#: The folder (under the prefix) of the pending objects of resumable uploads.
+RESUMABLE = ".resumable"
+_NOT_FOUND = {"404", "NoSuchKey", "NotFound", "NoSuchUpload"}
 _FULL = {"InsufficientStorage", "QuotaExceeded", "XMinioStorageFull"}
 
 
@@ -160,6 +174,99 @@ class S3Upload:
             Bucket=self.storage.bucket, Key=self.key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
         )
         self._upload_id = None
+
+
+class S3ResumableWrite:
+    """A PATCH of a resumable upload: full parts go to the multipart upload, the rest to a new pending object.
+
+    Holds at most one part in memory. The previous pending object is read first
+    (its bytes start the next part) and deleted only once the new state is saved
+    (:meth:`kept`); an aborted write leaves the saved state as it was: its parts
+    are not in the state, and the next write uploads the same part numbers again.
+    """
+
+    def __init__(self, storage: S3Storage, upload_id: str, key: str, state: str | None, offset: int) -> None:
+        self.storage = storage
+        self.upload_id = upload_id
+        self.key = key
+        self.offset = offset
+        self._state: dict[str, Any] = json.loads(state or "{}")
+        self._parts: list[dict[str, Any]] = list(self._state.get("parts", []))
+        self._old_pending: str | None = self._state.get("pending")
+        self._new_pending: str | None = None
+        self._buffer = bytearray()
+        self._finished = False
+        if "multipart" not in self._state:
+            raise FileNotFoundError(f"no multipart upload for {key}")
+        if self._old_pending is not None:
+            with _talking_to_the_store(f"reading the pending bytes of {key}"):
+                try:
+                    answer = storage.client.get_object(Bucket=storage.bucket, Key=self._old_pending)
+                except ClientError as error:
+                    if _error_code(error) in _NOT_FOUND:
+                        raise FileNotFoundError(f"the pending bytes of {key} are gone") from error
+                    raise
+                self._buffer += answer["Body"].read()
+
+    def write(self, data: bytes) -> int:
+        assert not self._finished, "write already finished"
+        self._buffer += data
+        while len(self._buffer) >= self.storage.part_size:
+            part = bytes(self._buffer[: self.storage.part_size])
+            del self._buffer[: self.storage.part_size]
+            self._guarded(self._send_part, part)
+        return len(data)
+
+    def keep(self, last: bool) -> str | None:
+        assert not self._finished, "write already finished"
+        if self._buffer and last:
+            self._guarded(self._send_part, bytes(self._buffer))
+        elif self._buffer:
+            self._guarded(self._put_pending, bytes(self._buffer))
+        self._buffer = bytearray()
+        self._finished = True
+        return json.dumps({"multipart": self._state["multipart"], "parts": self._parts, "pending": self._new_pending})
+
+    def kept(self) -> None:
+        if self._old_pending is not None and self._old_pending != self._new_pending:
+            self.storage.delete_object_quietly(self._old_pending)
+
+    def abort(self) -> None:
+        if self._finished and self._new_pending is None:
+            return
+        self._finished = True
+        self._buffer = bytearray()
+        if self._new_pending is not None:
+            pending, self._new_pending = self._new_pending, None
+            self.storage.delete_object_quietly(pending)
+
+    def _guarded(self, action: Any, *args: Any) -> None:
+        try:
+            with _talking_to_the_store(f"storing {self.key}"):
+                action(*args)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _send_part(self, part: bytes) -> None:
+        number = len(self._parts) + 1
+        checksum = _checksum(part)
+        try:
+            answer = self.storage.client.upload_part(
+                Bucket=self.storage.bucket, Key=self.key, UploadId=self._state["multipart"], PartNumber=number,
+                Body=part, ChecksumSHA256=checksum,
+            )
+        except ClientError as error:
+            if _error_code(error) in _NOT_FOUND:
+                raise FileNotFoundError(f"the multipart upload of {self.key} is gone") from error
+            raise
+        self._parts.append({"PartNumber": number, "ETag": answer["ETag"], "ChecksumSHA256": checksum})
+
+    def _put_pending(self, piece: bytes) -> None:
+        # A new name per write: the saved state keeps naming the previous object until this one is kept.
+        name = self.storage.object_key(f"{RESUMABLE}/{self.upload_id}/{uuid.uuid4().hex}")
+        self.storage.client.put_object(Bucket=self.storage.bucket, Key=name, Body=piece, ChecksumSHA256=_checksum(piece))
+        self._new_pending = name
 
 
 class S3Reader(io.RawIOBase, BinaryIO):
@@ -304,6 +411,47 @@ class S3Storage:
                     return None
                 raise
 
+    def start_resumable(self, upload_id: str, key: str) -> str | None:
+        with _talking_to_the_store(f"starting the upload of {key}"):
+            created = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=self.object_key(key), ChecksumAlgorithm="SHA256"
+            )
+        return json.dumps({"multipart": created["UploadId"], "parts": [], "pending": None})
+
+    def resume(self, upload_id: str, key: str, state: str | None, offset: int) -> S3ResumableWrite:
+        return S3ResumableWrite(self, upload_id, self.object_key(key), state, offset)
+
+    def finish_resumable(self, upload_id: str, key: str, state: str | None) -> None:
+        saved = json.loads(state or "{}")
+        with _talking_to_the_store(f"storing {key}"):
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=self.object_key(key), UploadId=saved["multipart"],
+                MultipartUpload={"Parts": saved["parts"]},
+            )
+        if saved.get("pending"):
+            self.delete_object_quietly(saved["pending"])
+
+    def drop_resumable(self, upload_id: str, key: str, state: str | None) -> None:
+        saved = json.loads(state or "{}")
+        if saved.get("pending"):
+            self.delete_object_quietly(saved["pending"])
+        if saved.get("multipart"):
+            with _talking_to_the_store(f"removing the upload of {key}"):
+                try:
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=self.object_key(key), UploadId=saved["multipart"]
+                    )
+                except ClientError as error:
+                    if _error_code(error) not in _NOT_FOUND:
+                        raise
+
+    def delete_object_quietly(self, object_key: str) -> None:
+        """Delete an object by its full name; one that cannot be deleted now is logged, and its upload's expiry removes it."""
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=object_key)
+        except (BotoCoreError, ClientError) as error:
+            log.warning("could not delete %s now: %s", object_key, error)
+
     def open(self, key: str) -> S3Reader:
         head = self._head(key)
         if head is None:
@@ -329,21 +477,25 @@ class S3Storage:
         with _talking_to_the_store("listing the stored files"):
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
-                    yield item["Key"][len(prefix) :]
+                    key = item["Key"][len(prefix) :]
+                    if not key.startswith(f"{RESUMABLE}/"):
+                        yield key
 
-    def remove_leftovers(self) -> int:
-        """Abort multipart uploads of this prefix older than ``stale_after``.
+    def remove_leftovers(self, resuming: Collection[str] = ()) -> int:
+        """Abort multipart uploads of this prefix older than ``stale_after``, except those of unfinished resumable uploads.
 
         A store does not say which process started an upload, so age tells:
         younger uploads may still be running in another process or machine.
+        A resumable upload may be older and still wait for its next PATCH.
         """
+        kept = {self.object_key(key) for key in resuming}
         cutoff = datetime.now(timezone.utc) - self.stale_after
         removed = 0
         paginator = self.client.get_paginator("list_multipart_uploads")
         with _talking_to_the_store("removing leftover uploads"):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=self._list_prefix()):
                 for upload in page.get("Uploads", []):
-                    if upload["Initiated"] > cutoff:
+                    if upload["Initiated"] > cutoff or upload["Key"] in kept:
                         continue
                     try:
                         self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"])

@@ -1,5 +1,7 @@
-"""Upload intake: the hashed upload stream, digest parsing, and the request class that feeds it.
+"""Upload intake: the hashed upload stream, digest parsing, the request class that feeds it; resumable uploads.
 
-May import :mod:`portal.errors`, :mod:`portal.storage` and the library's
-formats and models; the library's service builds on it, never the reverse.
+:mod:`.intake` and :mod:`.request` may import :mod:`portal.errors`,
+:mod:`portal.storage` and the library's formats and models; the library's
+service builds on them, never the reverse. :mod:`.resumable` (tus sessions)
+sits above the library's service: a finished upload becomes a video through it.
 """

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import IO
 from typing import TYPE_CHECKING
 from typing import BinaryIO
+from typing import Protocol
 
 from flask import current_app
 
@@ -66,6 +67,25 @@ def parse_content_digest(header: str | None) -> str | None:
     if len(digest) != 32:
         raise InvalidInput("Content-Digest must carry sha-256=:<base64 of the 32-byte SHA-256>:.")
     return digest.hex()
+
+
+class ReceivedFile(Protocol):
+    """An upload's bytes, all received, as :func:`~portal.library.service.finish_upload` checks and commits them.
+
+    An :class:`IncomingFile` (one request's body) or a finished resumable upload
+    (:class:`~portal.uploads.resumable.AssembledUpload`).
+    """
+
+    video_id: str
+    storage_key: str
+    size: int
+    head: bytes
+
+    def sha256(self) -> str: ...
+
+    def commit(self) -> None: ...
+
+    def discard(self) -> None: ...
 
 
 class IncomingFile(io.RawIOBase, BinaryIO):

@@ -22,6 +22,10 @@ class ResumableUpload(Model):
     The state lives here rather than in a process's memory, so that a restarted portal or
     another worker process continues where the last PATCH stopped; ``storage_state`` is what
     the storage backend needs for that (an S3 multipart upload id and its parts), as JSON.
+
+    The video it becomes takes the upload's ``id`` (its bytes go under that video's key from
+    the start); ``video_id`` is set once the video's row exists. ``locked_until`` is the lease
+    of the one request writing to it: a process killed mid-PATCH holds it no longer than that.
     """
 
     __tablename__ = "uploads"
@@ -36,3 +40,4 @@ class ResumableUpload(Model):
     video_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

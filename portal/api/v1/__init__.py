@@ -10,3 +10,4 @@ from . import docs  # noqa: E402,F401  (views attach themselves to bp)
 from . import routes  # noqa: E402,F401
 from . import shares  # noqa: E402,F401
 from . import trash  # noqa: E402,F401
+from . import uploads  # noqa: E402,F401

@@ -32,6 +32,7 @@ from ...accounts.permissions import Caller
 from ...accounts.permissions import check
 from ...accounts.service import TOKEN_PREFIX
 from ...errors import ChecksumMismatch
+from ...errors import ChunkChecksumMismatch
 from ...errors import CsrfTokenMissing
 from ...errors import DatabaseUnavailable
 from ...errors import EmptyFile
@@ -40,7 +41,9 @@ from ...errors import InsufficientStorage
 from ...errors import InvalidInput
 from ...errors import InvalidShareDays
 from ...errors import MissingFile
+from ...errors import NotAnUploadChunk
 from ...errors import NotAVideo
+from ...errors import OffsetMismatch
 from ...errors import PlaybackNotReady
 from ...errors import PortalError
 from ...errors import PosterNotFound
@@ -50,6 +53,9 @@ from ...errors import ShareNotFound
 from ...errors import StoredCopyCorrupt
 from ...errors import StoreUnreachable
 from ...errors import Unauthorized
+from ...errors import UnsupportedTusVersion
+from ...errors import UploadBusy
+from ...errors import UploadNotFound
 from ...errors import UploadTooLarge
 from ...errors import VideoNotFound
 from ...extensions import MAX_ROW_ID
@@ -616,6 +622,168 @@ def _refused_emptying() -> Forbidden:
     raise AssertionError("an uploader may empty the trash: no example of a refusal")
 
 
+# --- tus resumable uploads (/uploads) ------------------------------------------
+
+
+def _header(name: str, description: str, schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": required, "description": description, "schema": schema}
+
+
+def _tus_errors() -> dict[str, dict[str, Any]]:
+    """What every tus request may be refused with: no tus 1.0.0, the owner's scope, the database."""
+    return {
+        **_error("The request does not send `Tus-Resumable: 1.0.0`; `Tus-Version` lists what is spoken.",
+                 tus_version=UnsupportedTusVersion()),
+        **_refusals(Action.UPLOAD),
+        **_unavailable(touches_bytes=True),
+    }
+
+
+def upload_paths() -> dict[str, Any]:
+    """tus 1.0.0 (core, creation, creation-with-upload, termination, expiration, checksum) at /uploads."""
+    from .uploads import CHUNK_TYPE
+    from .uploads import FILE_URL_HEADER
+    from .uploads import TUS_EXTENSIONS
+    from .uploads import TUS_VERSION
+    from .uploads import parse_upload_checksum
+
+    hours = current_app.config["UPLOAD_EXPIRY_HOURS"]
+    limit = upload_limit()
+    tus = _header("Tus-Resumable", "The tus version the client speaks.", {"type": "string", "const": TUS_VERSION})
+    upload_id = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+    text = {"schema": {"type": "string"}}
+    offset = {"description": "Bytes of the file the portal holds.", "schema": {"type": "integer", "minimum": 0}}
+    expires = {"description": f"When the unfinished upload is removed: {hours} hours after its last chunk.", **text}
+    file_url = {"description": "The finished upload's file JSON (`GET /api/v1/files/{video_id}`).", **text}
+    not_found = _error("No upload of the caller's has this URL (never, someone else's, cancelled or expired).",
+                       not_found=UploadNotFound())
+    finishing = {
+        **_error("The last chunk completed a file that is not a video (the upload is gone).",
+                 not_a_video=NotAVideo(ACCEPTED_FORMATS)),
+        **_error("The file's SHA-256 is not the `sha256` of its metadata (the upload is gone).",
+                 checksum_mismatch=ChecksumMismatch("0" * 64, "f" * 64)),
+        **_error("No room to keep the file (the upload is gone).", insufficient_storage=InsufficientStorage()),
+    }
+    chunk_body = {
+        "required": True,
+        "content": {CHUNK_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+    }
+    chunk_headers = [
+        tus,
+        _header("Upload-Offset", "Where the chunk starts: the upload's current offset.", {"type": "integer", "minimum": 0}),
+        _header("Upload-Checksum", "`sha1 <base64>` or `sha256 <base64>` of the chunk; a mismatch keeps nothing.",
+                {"type": "string"}, required=False),
+    ]
+    chunk_refusals = {
+        **_error("A header is malformed, or the chunk runs past the upload's length.",
+                 bad_checksum_header=refusal(lambda: parse_upload_checksum("md5 AAAA"))),
+        **_error("The chunk does not start at the upload's offset.", offset_mismatch=OffsetMismatch(1024, 0)),
+        **_error("The body is not sent as `application/offset+octet-stream`.", not_a_chunk=NotAnUploadChunk()),
+        **_error("Another request is writing to this upload; ask HEAD, then try again.", busy=UploadBusy()),
+        **_error("The chunk does not match its `Upload-Checksum`; it was not kept.",
+                 chunk_checksum=ChunkChecksumMismatch("sha256")),
+    }
+    return {
+        f"{PREFIX}/uploads": {
+            "options": {
+                "operationId": "tusOptions",
+                "tags": ["uploads"],
+                "summary": "What tus this server speaks",
+                "security": OPEN,
+                "responses": {
+                    "204": {
+                        "description": "The version, extensions, size limit and checksum algorithms.",
+                        "headers": {
+                            "Tus-Resumable": {"schema": {"type": "string", "const": TUS_VERSION}},
+                            "Tus-Version": {"schema": {"type": "string", "const": TUS_VERSION}},
+                            "Tus-Extension": {"schema": {"type": "string", "const": TUS_EXTENSIONS}},
+                            "Tus-Max-Size": {"schema": {"type": "integer", "const": limit}},
+                            "Tus-Checksum-Algorithm": {"schema": {"type": "string", "const": "sha1,sha256"}},
+                        },
+                    }
+                },
+            },
+            "post": {
+                "operationId": "createUpload",
+                "tags": ["uploads"],
+                "summary": "Start a resumable upload (tus creation)",
+                "description": "Send `Upload-Length` and `Upload-Metadata` (`filename`, and optionally `sha256`: "
+                "the hex SHA-256 of the whole file, checked when the last byte arrives). A body sent as "
+                f"`{CHUNK_TYPE}` is the first chunk (creation-with-upload). The upload belongs to the caller; "
+                f"it is removed {hours} hours after its last chunk unless finished.",
+                "security": SIGNED_IN,
+                "parameters": [
+                    tus,
+                    _header("Upload-Length", f"The file's size in bytes, at most {limit}.",
+                            {"type": "integer", "minimum": 1, "maximum": limit}),
+                    _header("Upload-Metadata", "Comma-separated `key base64(value)`: `filename`, `sha256`.",
+                            {"type": "string"}, required=False),
+                ],
+                "requestBody": {**chunk_body, "required": False},
+                "responses": {
+                    "201": {
+                        "description": "Created; its URL is in `Location`.",
+                        "headers": {"Location": text, "Upload-Expires": expires, "Upload-Offset": offset,
+                                    FILE_URL_HEADER: file_url},
+                    },
+                    **_csrf_failed(),
+                    **_error("The file is larger than the limit.", too_large=UploadTooLarge(limit)),
+                    **_tus_errors(),
+                },
+            },
+        },
+        f"{PREFIX}/uploads/{{upload_id}}": {
+            "parameters": [upload_id],
+            "head": {
+                "operationId": "getUploadOffset",
+                "tags": ["uploads"],
+                "summary": "How much of an upload the portal holds",
+                "security": SIGNED_IN,
+                "parameters": [tus],
+                "responses": {
+                    "200": {
+                        "description": f"The offset to send from; a finished upload names its file in `{FILE_URL_HEADER}`.",
+                        "headers": {"Upload-Offset": offset, "Upload-Length": offset, "Upload-Expires": expires,
+                                    "Cache-Control": {"schema": {"type": "string", "const": "no-store"}},
+                                    FILE_URL_HEADER: file_url},
+                    },
+                    **_without_body({**not_found, **_tus_errors()}),
+                },
+            },
+            "patch": {
+                "operationId": "appendToUpload",
+                "tags": ["uploads"],
+                "summary": "Send a chunk",
+                "description": "The chunk is kept whole or not at all. The last one makes the upload a video, after the "
+                "checks of `POST /api/v1/files`; if they fail, it answers their error and the upload is gone.",
+                "security": SIGNED_IN,
+                "parameters": chunk_headers,
+                "requestBody": chunk_body,
+                "responses": {
+                    "204": {
+                        "description": f"Kept; the last chunk's answer names the new file in `{FILE_URL_HEADER}`.",
+                        "headers": {"Upload-Offset": offset, "Upload-Expires": expires, FILE_URL_HEADER: file_url},
+                    },
+                    **_csrf_failed(),
+                    **not_found,
+                    **chunk_refusals,
+                    **finishing,
+                    **_tus_errors(),
+                },
+            },
+            "delete": {
+                "operationId": "cancelUpload",
+                "tags": ["uploads"],
+                "summary": "Cancel an upload (tus termination)",
+                "description": "Its bytes are removed; a finished upload's file stays.",
+                "security": SIGNED_IN,
+                "parameters": [tus],
+                "responses": {"204": {"description": "Cancelled."}, **_csrf_failed(), **not_found, **_tus_errors()},
+            },
+        },
+    }
+
+
 def trash_schemas() -> dict[str, Any]:
     moment = {"type": "string", "format": "date-time"}
     return {
@@ -868,6 +1036,7 @@ def build_document() -> dict[str, Any]:
             {"name": "documentation", "description": "This document and its interactive page."},
             {"name": "shares", "description": "Links that open one file to anyone who has them, until they expire."},
             {"name": "trash", "description": "Deleted files, restorable until they are purged."},
+            {"name": "uploads", "description": "Resumable uploads (tus 1.0.0) that survive a dropped connection."},
         ],
         "paths": {
             f"{PREFIX}/me": {
@@ -1156,6 +1325,7 @@ def build_document() -> dict[str, Any]:
             },
             **share_paths(),
             **trash_paths(),
+            **upload_paths(),
         },
         "components": {
             "securitySchemes": {

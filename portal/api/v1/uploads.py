@@ -1,0 +1,183 @@
+"""tus 1.0.0 at /api/v1/uploads: thin views that read tus headers and call the resumable uploads' service.
+
+Core protocol plus creation, creation-with-upload, termination, expiration and
+checksum (https://tus.io/protocols/resumable-upload). Every answer, errors
+included, carries ``Tus-Resumable``; errors keep the API's JSON body.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from email.utils import format_datetime
+
+from flask import Response
+from flask import request
+from flask import url_for
+
+from ...accounts.permissions import Action
+from ...errors import InvalidInput
+from ...errors import NotAnUploadChunk
+from ...errors import UnsupportedTusVersion
+from ...http.auth import caller_required
+from ...http.auth import public
+from ...http.auth import requires
+from ...http.links import video_link
+from ...library.models import as_utc
+from ...uploads import resumable
+from ...uploads.intake import parse_sha256_hex
+from ...uploads.intake import upload_limit
+from ...uploads.models import ResumableUpload
+from . import bp
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
+CHUNK_TYPE = "application/offset+octet-stream"
+#: The header naming the finished upload's file JSON.
+FILE_URL_HEADER = "Portal-File-URL"
+
+
+@bp.after_request
+def tus_headers(response: Response) -> Response:
+    """Every answer under /uploads says which tus it speaks, failures too (a 412 lists the versions)."""
+    if request.path.startswith(url_for("api_v1.tus_options")):
+        response.headers["Tus-Resumable"] = TUS_VERSION
+        if response.status_code == 412:
+            response.headers["Tus-Version"] = TUS_VERSION
+    return response
+
+
+def _require_tus() -> None:
+    if request.headers.get("Tus-Resumable") != TUS_VERSION:
+        raise UnsupportedTusVersion()
+
+
+def _whole_number(name: str) -> int:
+    value = request.headers.get(name, "")
+    if not value.isascii() or not value.isdigit():
+        raise InvalidInput(f"Send the header {name} as a whole number of bytes (0 or more).")
+    return int(value)
+
+
+def parse_metadata(header: str | None) -> dict[str, str]:
+    """``Upload-Metadata``: comma-separated ``key base64(value)`` pairs (a key alone has an empty value)."""
+    metadata: dict[str, str] = {}
+    for pair in (header or "").split(","):
+        if not pair.strip():
+            continue
+        key, _, value = pair.strip().partition(" ")
+        try:
+            metadata[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            raise InvalidInput(
+                "Upload-Metadata must be comma-separated 'key base64value' pairs; "
+                f"the value of {key!r} is not base64 of UTF-8 text."
+            ) from None
+    return metadata
+
+
+def parse_upload_checksum(header: str | None) -> resumable.ChunkChecksum | None:
+    """``Upload-Checksum: <sha1|sha256> <base64 digest>``."""
+    if header is None:
+        return None
+    algorithm, _, value = header.strip().partition(" ")
+    if algorithm not in resumable.CHUNK_ALGORITHMS:
+        raise InvalidInput(f"Upload-Checksum names {algorithm!r}: use one of {', '.join(resumable.CHUNK_ALGORITHMS)}.")
+    try:
+        digest = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        digest = b""
+    if not digest:
+        raise InvalidInput("Upload-Checksum must be the algorithm, a space and the base64 of the chunk's digest.")
+    return resumable.ChunkChecksum(algorithm, digest)
+
+
+def _upload_headers(upload: ResumableUpload) -> dict[str, str]:
+    headers = {
+        "Upload-Offset": str(upload.offset),
+        "Upload-Expires": format_datetime(as_utc(upload.expires_at), usegmt=True),
+    }
+    return headers
+
+
+def _file_url(video_id: str) -> str:
+    """The URL of the file JSON of the video an upload became (what ``POST /api/v1/files`` answers as Location)."""
+    return video_link("api_v1.get_file", video_id, external=True)
+
+
+def _append(upload: ResumableUpload, offset: int) -> dict[str, str]:
+    """Write the request's body as a chunk; the headers of the answer."""
+    caller = caller_required()
+    video = resumable.append_chunk(
+        upload, offset, request.stream, caller.user, parse_upload_checksum(request.headers.get("Upload-Checksum"))
+    )
+    headers = _upload_headers(upload)
+    if video is not None:
+        headers["Upload-Offset"] = str(upload.length)
+        headers[FILE_URL_HEADER] = _file_url(video.id)
+    return headers
+
+
+@bp.route("/uploads", methods=["OPTIONS"])
+@public
+def tus_options() -> tuple[str, int, dict[str, str]]:
+    return "", 204, {
+        "Tus-Version": TUS_VERSION,
+        "Tus-Extension": TUS_EXTENSIONS,
+        "Tus-Max-Size": str(upload_limit()),
+        "Tus-Checksum-Algorithm": ",".join(resumable.CHUNK_ALGORITHMS),
+    }
+
+
+@bp.post("/uploads")
+@requires(Action.UPLOAD)
+def create_upload() -> tuple[str, int, dict[str, str]]:
+    _require_tus()
+    if "Upload-Length" not in request.headers:
+        raise InvalidInput("Send the file's size in the header Upload-Length (this server does not take Upload-Defer-Length).")
+    length = _whole_number("Upload-Length")
+    metadata = parse_metadata(request.headers.get("Upload-Metadata"))
+    upload = resumable.create_upload(
+        caller_required().user, length, metadata.get("filename"), parse_sha256_hex(metadata.get("sha256"))
+    )
+    headers = {"Location": url_for("api_v1.upload_status", upload_id=upload.id, _external=True)}
+    if request.mimetype == CHUNK_TYPE:
+        try:
+            headers.update(_append(upload, 0))
+        except BaseException:
+            # A creation whose first chunk is refused leaves nothing: the client never learnt its URL.
+            resumable.cancel(upload.id)
+            raise
+    else:
+        headers.update(_upload_headers(upload))
+    return "", 201, headers
+
+
+@bp.route("/uploads/<upload_id>", methods=["HEAD"])
+@requires(Action.UPLOAD)
+def upload_status(upload_id: str) -> tuple[str, int, dict[str, str]]:
+    _require_tus()
+    upload = resumable.get_upload(upload_id, caller_required().user)
+    headers = {**_upload_headers(upload), "Upload-Length": str(upload.length), "Cache-Control": "no-store"}
+    if upload.video_id is not None:
+        headers[FILE_URL_HEADER] = _file_url(upload.video_id)
+    return "", 200, headers
+
+
+@bp.patch("/uploads/<upload_id>")
+@requires(Action.UPLOAD)
+def append_to_upload(upload_id: str) -> tuple[str, int, dict[str, str]]:
+    _require_tus()
+    upload = resumable.get_upload(upload_id, caller_required().user)
+    if request.mimetype != CHUNK_TYPE:
+        raise NotAnUploadChunk()
+    offset = _whole_number("Upload-Offset")
+    return "", 204, _append(upload, offset)
+
+
+@bp.delete("/uploads/<upload_id>")
+@requires(Action.UPLOAD)
+def delete_upload(upload_id: str) -> tuple[str, int]:
+    _require_tus()
+    resumable.delete_upload(resumable.get_upload(upload_id, caller_required().user))
+    return "", 204
