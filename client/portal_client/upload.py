@@ -68,14 +68,19 @@ class UploadStore(Storage):
         value = read_json(self.path).get(key)
         return value if isinstance(value, str) else None
 
-    def set_item(self, key: str, value: str) -> None:
+    def set_item(self, key: str, value: str | None) -> None:
+        # tuspy sets what it found, None included, before it creates an upload: None keeps nothing.
+        if value is None:
+            self.remove_item(key)
+            return
         items = read_json(self.path)
         items[key] = value
         write_private_json(self.path, items)
 
     def remove_item(self, key: str) -> None:
         items = read_json(self.path)
-        if items.pop(key, None) is not None:
+        if key in items:
+            del items[key]
             write_private_json(self.path, items)
 
 
