@@ -6,8 +6,8 @@ It starts the portal (``python wsgi.py``, a fresh data folder) on 127.0.0.1,
 then for each size makes a file (an MP4 header and zeros), uploads it with
 ``portal-client upload`` (tus, 16 MiB PATCHes) and downloads it again with
 ``portal-client download``, each a child process run from ``client/``. The
-peak resident memory of each child comes from the kernel (``wait4``'s
-``ru_maxrss``), beside that of a client that only starts (``--help``): what
+peak resident memory of each child comes from the kernel (``VmHWM``),
+beside that of a client that only starts (``--help``): what
 the transfer itself costs is the difference, and it should not grow with the
 size. Throughput is printed too, but it is the server's and the disk's as much
 as the client's. Only the standard library drives it (the portal's own code
@@ -61,27 +61,39 @@ def make_video(path: Path, size: int) -> str:
     return digest.hexdigest()
 
 
+def high_water_mark(pid: int) -> int | None:
+    """The peak resident bytes of process ``pid`` so far (``VmHWM``), None once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
 def run_client(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int, str]:
     """Seconds taken, peak resident bytes and standard output of ``portal-client args``.
 
-    The child is reaped with ``wait4``, which gives that one child's own peak
-    (``ru_maxrss``), not the largest of every child reaped so far.
+    The peak is the kernel's ``VmHWM`` of the child, read until it exits (it
+    only grows). ``wait4``'s ``ru_maxrss`` would not do: it counts the copy of
+    this process the child was before it ran Python anew.
     """
     started = time.monotonic()
-    with tempfile.TemporaryFile() as errors:
-        child = subprocess.Popen([sys.executable, "-m", "portal_client", *args], env=env, cwd=cwd,
-                                 stdout=subprocess.PIPE, stderr=errors)
-        assert child.stdout is not None
-        out = child.stdout.read()
-        child.stdout.close()
-        _pid, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
+    peak = 0
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen([sys.executable, "-m", "portal_client", *args], env=env, cwd=cwd, stdout=out, stderr=errors)
+        while child.poll() is None:
+            peak = max(peak, high_water_mark(child.pid) or 0)
+            time.sleep(0.02)
         seconds = time.monotonic() - started
+        out.seek(0)
+        errors.seek(0)
         if child.returncode != 0:
-            errors.seek(0)
             message = errors.read().decode(errors="replace")
             raise SystemExit(f"portal-client {' '.join(args)} failed ({child.returncode}): {message}")
-    return seconds, usage.ru_maxrss * 1024, out.decode()  # Linux reports ru_maxrss in KiB
+        return seconds, peak, out.read().decode()
 
 
 def measure(sizes: list[int], folder: Path) -> dict[str, Any]:
