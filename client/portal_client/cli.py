@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: Any = args.run(args)
     except ClientError as error:
         print(f"portal-client: {error}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader of the output left (`portal-client ls | head`): nothing more to say, and no
+        # complaint from the interpreter when it flushes standard output at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except KeyboardInterrupt:
         print("portal-client: interrupted; an upload or download continues where it stopped when run again.", file=sys.stderr)

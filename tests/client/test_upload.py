@@ -13,6 +13,7 @@ import time
 from portal_client.cli import main
 from portal_client.upload import fingerprint_of
 from tests.client.conftest import ClientFolders
+from tests.client.conftest import make_token
 from tests.client.conftest import run_installed
 from tests.support import RunningPortal
 from tests.support import minimal_mp4
@@ -127,3 +128,63 @@ def test_a_kept_upload_the_portal_no_longer_has_starts_again(signed_in, portal, 
     assert stored_sha256(portal, file_id) == hashlib.sha256(video.read_bytes()).hexdigest()
     assert kept_upload_urls(signed_in) == []
 
+
+
+def test_a_dropped_connection_is_retried_from_the_portals_offset(signed_in, portal, tmp_path, capsys, monkeypatch):
+    from portal_client import upload
+
+    video = tmp_path / "dropped.mp4"
+    video.write_bytes(minimal_mp4(os.urandom(3 * MIB)))
+    perform = upload.StreamingRequest.perform
+    calls = []
+
+    def drop_the_second(self):
+        calls.append(self._request_headers["upload-offset"])
+        if len(calls) == 2:
+            # Half of the chunk goes out, then the line drops.
+            self._content_length //= 2
+            perform(self)
+            raise upload.TusUploadFailed(ConnectionError("connection reset"))
+        perform(self)
+
+    monkeypatch.setattr(upload.StreamingRequest, "perform", drop_the_second)
+    monkeypatch.setattr(upload, "RETRY_DELAY", 0.01)
+    assert main(["upload", "--chunk-size", "1", str(video)]) == 0, capsys.readouterr().err
+    file_id, _name, _label, sha256 = capsys.readouterr().out.split()
+    assert sha256 == hashlib.sha256(video.read_bytes()).hexdigest() == stored_sha256(portal, file_id)
+    assert calls[:3] == ["0", str(MIB), str(MIB + MIB // 2)]
+
+
+def test_a_crash_after_the_last_byte_finds_the_stored_file_when_run_again(signed_in, portal, tmp_path, capsys, monkeypatch):
+    from portal_client import upload
+
+    video = tmp_path / "finished.mp4"
+    video.write_bytes(minimal_mp4(os.urandom(300_000)))
+    monkeypatch.setattr(upload.UploadStore, "remove_item", lambda self, key: None)
+    assert main(["upload", str(video)]) == 0, capsys.readouterr().err
+    first = capsys.readouterr().out.split()[0]
+    assert len(kept_upload_urls(signed_in)) == 1
+    monkeypatch.undo()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(signed_in.config_home))
+    monkeypatch.setenv("XDG_STATE_HOME", str(signed_in.state_home))
+    monkeypatch.setenv("PORTAL_URL", portal.url)
+    monkeypatch.setenv("PORTAL_TOKEN", portal.token)
+    patches = []
+    monkeypatch.setattr(upload.StreamingRequest, "perform", lambda self: patches.append(self))
+    assert main(["upload", str(video)]) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.split()[0] == first
+    assert patches == []
+    assert kept_upload_urls(signed_in) == []
+
+
+def test_upload_with_a_refused_or_too_narrow_token_says_what_to_fix(signed_in, portal, tmp_path, capsys, monkeypatch):
+    video = tmp_path / "scoped.mp4"
+    video.write_bytes(minimal_mp4(os.urandom(1000)))
+    monkeypatch.setenv("PORTAL_TOKEN", "not-a-token")
+    assert main(["upload", str(video)]) == 1
+    assert "401" in capsys.readouterr().err
+    monkeypatch.setenv("PORTAL_TOKEN", make_token(portal, ("read",)))
+    assert main(["upload", str(video)]) == 1
+    err = capsys.readouterr().err
+    assert "403" in err and "upload" in err
+    assert kept_upload_urls(signed_in) == []
