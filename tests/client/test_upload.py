@@ -116,6 +116,9 @@ def test_upload_killed_mid_file_resumes_when_run_again(installed_client, signed_
     file_id, _name, _label, sha256 = done.stdout.split()
     assert sha256 == hashlib.sha256(video.read_bytes()).hexdigest() == stored_sha256(portal, file_id)
     assert kept_upload_urls(signed_in) == []
+    # The upload the killed run began is the one that finished: no new upload was started.
+    finished = portal.http.head(url, headers={"Tus-Resumable": "1.0.0"}, timeout=10)
+    assert finished.headers["Portal-File-URL"].endswith("/" + file_id)
 
 
 def test_a_kept_upload_the_portal_no_longer_has_starts_again(signed_in, portal, tmp_path, capsys):
