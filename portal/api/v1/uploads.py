@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import timezone
 from email.utils import format_datetime
 
 from flask import Response
@@ -95,7 +96,8 @@ def parse_upload_checksum(header: str | None) -> resumable.ChunkChecksum | None:
 def _upload_headers(upload: ResumableUpload) -> dict[str, str]:
     headers = {
         "Upload-Offset": str(upload.offset),
-        "Upload-Expires": format_datetime(as_utc(upload.expires_at), usegmt=True),
+        # PostgreSQL hands moments back in the session's time zone, SQLite without one: both made UTC.
+        "Upload-Expires": format_datetime(as_utc(upload.expires_at).astimezone(timezone.utc), usegmt=True),
     }
     return headers
 
