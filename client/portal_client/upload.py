@@ -10,12 +10,16 @@ the stored file's JSON at the end.
 
 Each PATCH carries at most ``chunk_size`` bytes, streamed from the file in
 small blocks (tuspy itself would read a whole chunk into memory), which also
-moves the progress bar smoothly. A dropped connection or a 5xx is retried a
-few times from the portal's offset; any other refusal ends that file's upload.
+moves the progress bar smoothly, with the chunk's SHA-256 as ``Upload-Checksum``
+(the file is read twice, the second time mostly from the page cache) so a chunk
+damaged on the way is refused (460) and sent again rather than spoiling the
+whole upload. A dropped connection or a 5xx is retried a few times from the
+portal's offset; any other refusal ends that file's upload.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -50,8 +54,9 @@ BLOCK_SIZE = 1024 * 1024
 #: How often a dropped connection (or a 5xx) is tried again, waiting RETRY_DELAY, then twice that, ...
 RETRIES = 5
 RETRY_DELAY = 1.0
-#: Statuses after which the same PATCH may succeed: the portal was restarting, or the offset moved.
-RETRYABLE_STATUSES = (409, 500, 502, 503, 504)
+#: Statuses after which the same PATCH may succeed: the offset moved, the chunk was damaged on the
+#: way (460: its Upload-Checksum did not match), or the portal was restarting.
+RETRYABLE_STATUSES = (409, 460, 500, 502, 503, 504)
 
 
 def uploads_file() -> Path:
@@ -131,13 +136,25 @@ class StreamingRequest(TusRequest):
         super().__init__(uploader)
         self.on_read = uploader.on_read
 
+    def chunk_checksum(self) -> str:
+        """The ``Upload-Checksum`` of the chunk about to be sent: read once more from the file, in blocks."""
+        start = self.file.tell()
+        digest = hashlib.sha256()
+        left = self._content_length
+        while left > 0 and (block := self.file.read(min(left, BLOCK_SIZE))):
+            digest.update(block)
+            left -= len(block)
+        self.file.seek(start)
+        return "sha256 " + base64.b64encode(digest.digest()).decode("ascii")
+
     def perform(self) -> None:
+        headers = {**self._request_headers, "upload-checksum": self.chunk_checksum()}
         body = BodyReader(self.file, self._content_length, self.on_read)
         try:
             response = requests.patch(
                 self._url,
                 data=body,
-                headers=self._request_headers,
+                headers=headers,
                 verify=self.verify_tls_cert,
                 cert=self.client_cert,
             )

@@ -192,3 +192,26 @@ def test_upload_with_a_refused_or_too_narrow_token_says_what_to_fix(signed_in, p
     err = capsys.readouterr().err
     assert "403" in err and "upload" in err
     assert kept_upload_urls(signed_in) == []
+
+
+def test_a_chunk_damaged_on_the_way_is_refused_by_its_checksum_and_sent_again(signed_in, portal, tmp_path, capsys, monkeypatch):
+    from portal_client import upload
+
+    video = tmp_path / "damaged-chunk.mp4"
+    video.write_bytes(minimal_mp4(os.urandom(3 * MIB)))
+    read = upload.BodyReader.read
+    damaged = []
+
+    def flip_a_byte_once(self, size=-1):
+        data = read(self, size)
+        if data and not damaged and self.left == 0 and self.length == MIB:
+            damaged.append(True)
+            return bytes([data[0] ^ 1]) + data[1:]
+        return data
+
+    monkeypatch.setattr(upload.BodyReader, "read", flip_a_byte_once)
+    monkeypatch.setattr(upload, "RETRY_DELAY", 0.01)
+    assert main(["upload", "--chunk-size", "1", str(video)]) == 0, capsys.readouterr().err
+    file_id, _name, _label, sha256 = capsys.readouterr().out.split()
+    assert damaged
+    assert sha256 == hashlib.sha256(video.read_bytes()).hexdigest() == stored_sha256(portal, file_id)
