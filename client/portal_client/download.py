@@ -15,6 +15,7 @@ import binascii
 import hashlib
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 from typing import BinaryIO
@@ -27,6 +28,9 @@ from .api import Portal
 
 #: Bytes read from the answer (and written) at a time: memory stays at about this, whatever the file's size.
 CHUNK_SIZE = 1024 * 1024
+#: How often a download cut mid-file is continued within one run, waiting RETRY_DELAY, then twice that, ...
+RETRIES = 3
+RETRY_DELAY = 1.0
 SHA256_DIGEST = re.compile(r"(?:^|,)\s*sha-256\s*=\s*:([A-Za-z0-9+/]*={0,2}):", re.IGNORECASE)
 
 
@@ -68,12 +72,32 @@ def hash_existing(part: Path, digest: Any) -> int:
     return total
 
 
+class TransferCut(ClientError):
+    """The answer ended before its last byte: what was received is kept in PATH.part to continue from."""
+
+
 def download(portal: Portal, file_id: str, output: str | None) -> Path:
-    """Download the file ``file_id``; the path it is now under."""
+    """Download the file ``file_id``; the path it is now under.
+
+    A connection cut mid-file is continued from PATH.part a few times on its own.
+    """
     file = portal.file(file_id)
     target = target_path(output, file)
     if target.exists():
         raise ClientError(f"{target} exists already: remove it, or choose another path with -o PATH.")
+    tries = 0
+    while True:
+        try:
+            return download_once(portal, file, target)
+        except TransferCut:
+            if tries >= RETRIES:
+                raise
+            tries += 1
+            time.sleep(RETRY_DELAY * tries)
+
+
+def download_once(portal: Portal, file: dict[str, Any], target: Path) -> Path:
+    """Continue (or begin) the download of ``file`` into ``target``.part; rename it when its bytes match."""
     part = part_path(target)
     size = int(file["size"])
     expected = str(file["sha256"])
@@ -122,16 +146,17 @@ def receive(response: requests.Response, out: BinaryIO, digest: Any, have: int, 
                 bar.update(len(chunk))
     except (requests.exceptions.RequestException, OSError) as error:
         out.flush()
-        if isinstance(error, OSError) and not isinstance(error, ConnectionError):
+        # requests' errors are OSErrors too: only the others are about the local file.
+        if not isinstance(error, (requests.exceptions.RequestException, ConnectionError)):
             raise ClientError(f"Cannot write {part}: {error}.") from None
-        raise ClientError(
+        raise TransferCut(
             f"The download stopped at {have} of {size} bytes ({type(error).__name__}): "
             "run the same command again to continue from there."
         ) from None
     out.flush()
     os.fsync(out.fileno())
     if have != size:
-        raise ClientError(
+        raise TransferCut(
             f"The download stopped at {have} of {size} bytes: run the same command again to continue from there."
         )
     return have

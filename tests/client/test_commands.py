@@ -202,7 +202,36 @@ def test_download_into_a_folder_uses_the_files_name(signed_in, portal, capsys, t
     assert (tmp_path / "into-folder.mp4").read_bytes() == data
 
 
-def test_a_damaged_stored_file_is_refused_and_nothing_is_left_under_path(signed_in, portal, capsys, tmp_path):
+def test_a_download_cut_mid_file_is_continued_with_range_on_its_own(signed_in, portal, capsys, tmp_path, monkeypatch):
+    from portal_client import download
+
+    file, data = upload_through_api(portal, "cut.mp4", 3_000_000)
+    iter_content = requests.Response.iter_content
+    ranges = []
+
+    def cut_once(self, chunk_size=1, decode_unicode=False):
+        if not self.url.endswith("/content") or self.request.method != "GET":
+            yield from iter_content(self, chunk_size, decode_unicode)
+            return
+        ranges.append(self.request.headers.get("Range"))
+        for number, chunk in enumerate(iter_content(self, chunk_size, decode_unicode)):
+            if len(ranges) == 1 and number == 2:
+                raise requests.exceptions.ChunkedEncodingError("connection reset")
+            yield chunk
+
+    monkeypatch.setattr(requests.Response, "iter_content", cut_once)
+    monkeypatch.setattr(download, "RETRY_DELAY", 0.01)
+    target = tmp_path / "cut.mp4"
+    status, _out, err = run(capsys, "download", file["id"], "-o", str(target))
+    assert status == 0, err
+    assert target.read_bytes() == data
+    assert ranges == [None, f"bytes={2 * download.CHUNK_SIZE}-"]
+
+
+def test_a_damaged_stored_file_is_refused_and_nothing_is_left_under_path(signed_in, portal, capsys, tmp_path, monkeypatch):
+    from portal_client import download
+
+    monkeypatch.setattr(download, "RETRY_DELAY", 0.01)
     file, data = upload_through_api(portal, "damaged.mp4", 3_000_000)
     path = stored_path(portal, file["id"])
     damaged = bytearray(data)
