@@ -66,9 +66,9 @@ def read_json(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as error:
-        raise ClientError(f"Cannot read {path} ({error}): remove it and run `portal-client login URL` again.") from None
+        raise ClientError(f"Cannot read {path} ({error}): remove that file and try again.") from None
     if not isinstance(value, dict):
-        raise ClientError(f"{path} is not a JSON object: remove it and run `portal-client login URL` again.")
+        raise ClientError(f"{path} is not a JSON object: remove that file and try again.")
     return value
 
 

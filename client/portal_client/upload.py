@@ -231,7 +231,10 @@ class Upload:
         if size == 0:
             raise ClientError(f"{self.path} is empty: there is nothing to upload.")
         key = fingerprint_of(self.portal.url, str(self.path))
-        sha256 = file_sha256(self.path, size)
+        try:
+            sha256 = file_sha256(self.path, size)
+        except OSError as error:
+            raise ClientError(f"Cannot read {self.path}: {error.strerror}.") from None
         uploader = self.uploader(sha256, key)
         if uploader.url:
             print(f"resuming {self.path.name} at {uploader.offset * 100 // size}%", file=sys.stderr)

@@ -78,6 +78,14 @@ def test_environment_wins_over_the_login_file(folders, portal, monkeypatch, caps
     assert run(capsys, "ls")[0] == 0
 
 
+def test_a_damaged_login_file_says_to_remove_it(folders, capsys):
+    folders.config_file.parent.mkdir(parents=True)
+    folders.config_file.write_text("{not json")
+    status, _out, err = run(capsys, "ls")
+    assert status == 1
+    assert str(folders.config_file) in err and "remove" in err
+
+
 def test_without_a_login_it_says_to_log_in(folders, capsys):
     status, _out, err = run(capsys, "info", "anything")
     assert status == 1
