@@ -4,7 +4,7 @@ The upload's URL is kept per file (its path, size and modification time, and
 the portal) in a small JSON store in the user's state folder, through tuspy's
 url storage interface: a run after a crash, a kill or a dropped line finds it,
 asks the portal for the offset (HEAD) and sends the rest. The entry goes once
-the upload is done or refused for good. The whole file's SHA-256 goes with the
+the upload is done or the portal has dropped it. The whole file's SHA-256 goes with the
 creation (``sha256`` metadata) for the portal to check, and is compared with
 the stored file's JSON at the end.
 
@@ -57,6 +57,10 @@ RETRY_DELAY = 1.0
 #: Statuses after which the same PATCH may succeed: the offset moved, the chunk was damaged on the
 #: way (460: its Upload-Checksum did not match), or the portal was restarting.
 RETRYABLE_STATUSES = (409, 460, 500, 502, 503, 504)
+#: Statuses after which the portal has no such upload any more: it expired, or its last PATCH was
+#: refused by the checks of any upload (too large, not a video, checksum, disk full). After any
+#: other failure (a refused token, a portal that is down) the next run continues it.
+GONE_STATUSES = (404, 410, 413, 415, 422, 507)
 
 
 def uploads_file() -> Path:
@@ -201,7 +205,7 @@ def refusal(error: TusCommunicationError, portal: Portal, what: str) -> ClientEr
     """A :class:`ClientError` for a failed tus request, with the portal's own message when it sent one."""
     if error.status_code is None:
         return ClientError(
-            f"Cannot reach the portal at {portal.url} ({error}): check that it is running, "
+            f"Cannot reach the portal at {portal.url}: check that it is running, "
             "then run the same command again to continue the upload."
         )
     try:
@@ -241,8 +245,7 @@ class Upload:
         try:
             file_url = self.send(uploader, size)
         except TusCommunicationError as error:
-            if error.status_code is not None and error.status_code not in RETRYABLE_STATUSES:
-                # Refused for good (not a video, checksum, disk full, ...): the portal dropped the upload.
+            if error.status_code in GONE_STATUSES:
                 self.store.remove_item(key)
             raise refusal(error, self.portal, "send") from None
         self.store.remove_item(key)

@@ -215,3 +215,30 @@ def test_a_chunk_damaged_on_the_way_is_refused_by_its_checksum_and_sent_again(si
     file_id, _name, _label, sha256 = capsys.readouterr().out.split()
     assert damaged
     assert sha256 == hashlib.sha256(video.read_bytes()).hexdigest() == stored_sha256(portal, file_id)
+
+
+def test_an_upload_stopped_by_a_refused_token_is_kept_to_continue(signed_in, portal, tmp_path, capsys, monkeypatch):
+    from portal_client import upload
+
+    video = tmp_path / "refused-midway.mp4"
+    video.write_bytes(minimal_mp4(os.urandom(2 * MIB)))
+    perform = upload.StreamingRequest.perform
+    calls = []
+
+    def refused_second(self):
+        calls.append(self)
+        if len(calls) == 2:
+            self._request_headers["Authorization"] = "Bearer revoked"
+        perform(self)
+
+    monkeypatch.setattr(upload.StreamingRequest, "perform", refused_second)
+    assert main(["upload", "--chunk-size", "1", str(video)]) == 1
+    assert "401" in capsys.readouterr().err
+    [url] = kept_upload_urls(signed_in)
+    assert server_offset(portal, url) == MIB
+    monkeypatch.setattr(upload.StreamingRequest, "perform", perform)
+    assert main(["upload", "--chunk-size", "1", str(video)]) == 0
+    captured = capsys.readouterr()
+    assert "resuming refused-midway.mp4 at" in captured.err
+    file_id = captured.out.split()[0]
+    assert stored_sha256(portal, file_id) == hashlib.sha256(video.read_bytes()).hexdigest()
