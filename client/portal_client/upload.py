@@ -40,6 +40,7 @@ from tusclient.request import TusRequest
 from tusclient.storage.interface import Storage
 from tusclient.uploader import Uploader
 
+from .api import TIMEOUT
 from .api import ClientError
 from .api import Portal
 from .api import hint_for
@@ -91,6 +92,19 @@ class UploadStore(Storage):
         if key in items:
             del items[key]
             write_private_json(self.path, items)
+
+    def others_of_the_same_file(self, key: str) -> dict[str, str]:
+        """The kept uploads of the same portal and path as ``key`` but of another size or time: the file changed."""
+        same_file = json.loads(key)[:2]
+        found = {}
+        for other, url in read_json(self.path).items():
+            try:
+                other_file = json.loads(other)[:2]
+            except ValueError:
+                continue
+            if other != key and other_file == same_file and isinstance(url, str):
+                found[other] = url
+        return found
 
 
 def fingerprint_of(portal_url: str, path: str) -> str:
@@ -239,6 +253,7 @@ class Upload:
             sha256 = file_sha256(self.path, size)
         except OSError as error:
             raise ClientError(f"Cannot read {self.path}: {error.strerror}.") from None
+        self.abandon_older_versions(key)
         uploader = self.uploader(sha256, key)
         if uploader.url:
             print(f"resuming {self.path.name} at {uploader.offset * 100 // size}%", file=sys.stderr)
@@ -256,6 +271,20 @@ class Upload:
                 f"delete it (portal-client rm {file.get('id')}) and upload it again."
             )
         return file
+
+    def abandon_older_versions(self, key: str) -> None:
+        """Cancel (tus termination) and forget the unfinished uploads of this path from before it changed.
+
+        They can never be continued, and cancelling frees their bytes on the
+        portal now rather than at their expiry; a failure only leaves that to
+        the expiry.
+        """
+        for other, url in self.store.others_of_the_same_file(key).items():
+            try:
+                self.portal.session.delete(url, headers={"Tus-Resumable": "1.0.0"}, timeout=TIMEOUT)
+            except requests.exceptions.RequestException:
+                pass
+            self.store.remove_item(other)
 
     def uploader(self, sha256: str, key: str) -> StreamingUploader:
         """tuspy's uploader, at the offset of the stored upload when one is kept and the portal still has it."""

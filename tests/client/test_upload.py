@@ -242,3 +242,29 @@ def test_an_upload_stopped_by_a_refused_token_is_kept_to_continue(signed_in, por
     assert "resuming refused-midway.mp4 at" in captured.err
     file_id = captured.out.split()[0]
     assert stored_sha256(portal, file_id) == hashlib.sha256(video.read_bytes()).hexdigest()
+
+
+def test_a_file_changed_since_its_upload_began_starts_again_and_cancels_the_old_one(signed_in, portal, tmp_path, capsys, monkeypatch):
+    from portal_client import upload
+
+    video = tmp_path / "changed.mp4"
+    video.write_bytes(minimal_mp4(os.urandom(2 * MIB)))
+    perform = upload.StreamingRequest.perform
+
+    def stop_after_the_first(self):
+        if self._request_headers["upload-offset"] != "0":
+            raise KeyboardInterrupt
+        perform(self)
+
+    monkeypatch.setattr(upload.StreamingRequest, "perform", stop_after_the_first)
+    assert main(["upload", "--chunk-size", "1", str(video)]) == 130
+    [old_url] = kept_upload_urls(signed_in)
+    monkeypatch.setattr(upload.StreamingRequest, "perform", perform)
+    video.write_bytes(minimal_mp4(os.urandom(MIB)))
+    capsys.readouterr()
+    assert main(["upload", str(video)]) == 0
+    captured = capsys.readouterr()
+    assert "resuming" not in captured.err
+    assert stored_sha256(portal, captured.out.split()[0]) == hashlib.sha256(video.read_bytes()).hexdigest()
+    assert kept_upload_urls(signed_in) == []
+    assert portal.http.head(old_url, headers={"Tus-Resumable": "1.0.0"}, timeout=10).status_code in (404, 410)
