@@ -268,3 +268,18 @@ def test_a_file_changed_since_its_upload_began_starts_again_and_cancels_the_old_
     assert stored_sha256(portal, captured.out.split()[0]) == hashlib.sha256(video.read_bytes()).hexdigest()
     assert kept_upload_urls(signed_in) == []
     assert portal.http.head(old_url, headers={"Tus-Resumable": "1.0.0"}, timeout=10).status_code in (404, 410)
+
+
+def test_a_file_over_the_portals_limit_is_refused_before_any_byte_is_sent(folders, tmp_path, capsys, monkeypatch):
+    small = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_MAX_CONTENT_LENGTH": "100000"})
+    try:
+        monkeypatch.setenv("PORTAL_URL", small.url)
+        monkeypatch.setenv("PORTAL_TOKEN", small.token)
+        video = tmp_path / "large.mp4"
+        video.write_bytes(minimal_mp4(os.urandom(200_000)))
+        assert main(["upload", str(video)]) == 1
+        err = capsys.readouterr().err
+        assert "413" in err and "Traceback" not in err
+        assert kept_upload_urls(folders) == []
+    finally:
+        small.stop()
