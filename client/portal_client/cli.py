@@ -94,7 +94,9 @@ def cmd_upload(args: argparse.Namespace) -> int:
             continue
         print(f"{file['id']}  {file['filename']}  sha256 {file['sha256']}")
     if failed:
-        raise ClientError(f"{failed} of {len(args.files)} uploads failed (see above); run the same command again to resume them.")
+        raise ClientError(
+            f"{failed} of {len(args.files)} uploads failed (see above); an upload that was cut continues when run again."
+        )
     return 0
 
 

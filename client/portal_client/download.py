@@ -85,6 +85,8 @@ def download(portal: Portal, file_id: str, output: str | None) -> Path:
     target = target_path(output, file)
     if target.exists():
         raise ClientError(f"{target} exists already: remove it, or choose another path with -o PATH.")
+    if not target.parent.is_dir():
+        raise ClientError(f"There is no folder {target.parent}: make it, or choose another path with -o PATH.")
     tries = 0
     while True:
         try:
@@ -94,6 +96,10 @@ def download(portal: Portal, file_id: str, output: str | None) -> Path:
                 raise
             tries += 1
             time.sleep(RETRY_DELAY * tries)
+        except OSError as error:
+            if isinstance(error, requests.exceptions.RequestException):
+                raise
+            raise ClientError(f"Cannot write {error.filename or part_path(target)}: {error.strerror}.") from None
 
 
 def download_once(portal: Portal, file: dict[str, Any], target: Path) -> Path:

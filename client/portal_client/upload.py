@@ -228,7 +228,7 @@ def refusal(error: TusCommunicationError, portal: Portal, what: str) -> ClientEr
         message = f"the portal answered {error.status_code}"
     if what == "create" and error.status_code in (404, 405):
         message = f"{portal.url} does not take resumable (tus) uploads at /api/v1/uploads: update the portal"
-    return ClientError(f"{error.status_code}: {message}. {hint_for(error.status_code)}".strip())
+    return ClientError(f"{error.status_code}: {message.rstrip('.')}. {hint_for(error.status_code)}".strip())
 
 
 class Upload:

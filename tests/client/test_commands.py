@@ -210,6 +210,13 @@ def test_download_into_a_folder_uses_the_files_name(signed_in, portal, capsys, t
     assert (tmp_path / "into-folder.mp4").read_bytes() == data
 
 
+def test_download_into_a_missing_folder_says_so(signed_in, portal, capsys, tmp_path):
+    file, _ = upload_through_api(portal, "no-folder.mp4", 1000)
+    status, _out, err = run(capsys, "download", file["id"], "-o", str(tmp_path / "missing" / "x.mp4"))
+    assert status == 1
+    assert "There is no folder" in err and "Traceback" not in err
+
+
 def test_a_download_cut_mid_file_is_continued_with_range_on_its_own(signed_in, portal, capsys, tmp_path, monkeypatch):
     from portal_client import download
 
