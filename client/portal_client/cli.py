@@ -40,9 +40,20 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
+def read_token(url: str) -> str:
+    """The token, typed without echo at a terminal, else the first line of standard input.
+
+    So ``portal-client login URL < token-file`` works in a script, and the token
+    never appears on a command line (where any user could see it).
+    """
+    if sys.stdin is not None and sys.stdin.isatty():
+        return getpass.getpass(f"API token for {url} (made on its account page): ")
+    return sys.stdin.readline() if sys.stdin is not None else ""
+
+
 def cmd_login(args: argparse.Namespace) -> int:
     url = config.normalise_url(args.url)
-    token = getpass.getpass(f"API token for {url} (made on its account page): ").strip()
+    token = read_token(url).strip()
     if not token:
         raise ClientError("No token given: make one on the portal's account page, then run login again.")
     me = Portal(url, token).me()

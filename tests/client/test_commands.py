@@ -7,14 +7,18 @@ Uploads (tus) are in test_upload.py. Files here are stored with the plain
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 import stat
+import subprocess
 from pathlib import Path
 
 import requests
 
 from portal_client import api
 from portal_client.cli import main
+from tests.client.conftest import client_command
 from tests.client.conftest import make_token
 from tests.client.conftest import run_installed
 from tests.client.conftest import stored_path
@@ -30,7 +34,14 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return status, captured.out, captured.err
 
 
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def type_token(monkeypatch, token: str) -> None:
+    """The token typed at a terminal (where getpass asks for it)."""
+    monkeypatch.setattr("sys.stdin", Terminal())
     monkeypatch.setattr("getpass.getpass", lambda prompt="": token)
 
 
@@ -46,6 +57,17 @@ def test_login_keeps_url_and_token_for_the_user_only(folders, portal, monkeypatc
     status, out, err = run(capsys, "ls", "--json")
     assert status == 0, err
     assert isinstance(json.loads(out), list)
+
+
+def test_login_with_the_installed_script_reads_a_piped_token(installed_client, folders, portal):
+    environment = {**os.environ, "PYTHONPATH": str(installed_client)}
+    done = subprocess.run(client_command(installed_client, "login", portal.url), input=portal.token + "\n",
+                          env=environment, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(folders.config_file.read_text()) == {"url": portal.url, "token": portal.token}
+    assert stat.S_IMODE(folders.config_file.stat().st_mode) == 0o600
+    listed = run_installed(installed_client, "ls", "--json")
+    assert listed.returncode == 0, listed.stderr
 
 
 def test_login_with_a_refused_token_keeps_nothing(folders, portal, monkeypatch, capsys):
