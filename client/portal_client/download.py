@@ -76,10 +76,20 @@ class TransferCut(ClientError):
     """The answer ended before its last byte: what was received is kept in PATH.part to continue from."""
 
 
+class Mismatch(ClientError):
+    """The bytes received do not have the file's SHA-256; they are removed. ``resumed``: part came from before."""
+
+    def __init__(self, message: str, resumed: bool) -> None:
+        super().__init__(message)
+        self.resumed = resumed
+
+
 def download(portal: Portal, file_id: str, output: str | None) -> Path:
     """Download the file ``file_id``; the path it is now under.
 
-    A connection cut mid-file is continued from PATH.part a few times on its own.
+    A connection cut mid-file is continued from PATH.part a few times on its
+    own. Bytes that do not match after continuing a PATH.part left from before
+    (of another file by the same name, say) are fetched again whole, once.
     """
     file = portal.file(file_id)
     target = target_path(output, file)
@@ -88,9 +98,14 @@ def download(portal: Portal, file_id: str, output: str | None) -> Path:
     if not target.parent.is_dir():
         raise ClientError(f"There is no folder {target.parent}: make it, or choose another path with -o PATH.")
     tries = 0
+    fetched_again = False
     while True:
         try:
             return download_once(portal, file, target)
+        except Mismatch as mismatch:
+            if not mismatch.resumed or fetched_again:
+                raise
+            fetched_again = True
         except TransferCut:
             if tries >= RETRIES:
                 raise
@@ -113,6 +128,7 @@ def download_once(portal: Portal, file: dict[str, Any], target: Path) -> Path:
         part.unlink()
         have = 0
     have = hash_existing(part, digest) if have else 0
+    resumed = have > 0
     served_digest: str | None
     if have == size and part.exists():
         # Complete but not renamed yet (a crash in between): only the checksums are left to compare.
@@ -136,7 +152,7 @@ def download_once(portal: Portal, file: dict[str, Any], target: Path) -> Path:
             served_digest = repr_digest_sha256(response.headers.get("Repr-Digest"))
             with part.open("ab" if have else "wb") as out:
                 have = receive(response, out, digest, have, size, part)
-    check_digests(digest.hexdigest(), expected, served_digest, part, target)
+    check_digests(digest.hexdigest(), expected, served_digest, part, target, resumed)
     os.replace(part, target)
     return target
 
@@ -168,7 +184,7 @@ def receive(response: requests.Response, out: BinaryIO, digest: Any, have: int, 
     return have
 
 
-def check_digests(received: str, expected: str, served: str | None, part: Path, target: Path) -> None:
+def check_digests(received: str, expected: str, served: str | None, part: Path, target: Path, resumed: bool) -> None:
     """Refuse (and remove) the downloaded bytes unless their SHA-256 is the one the portal announced."""
     if served is not None and served != expected:
         part.unlink(missing_ok=True)
@@ -178,7 +194,8 @@ def check_digests(received: str, expected: str, served: str | None, part: Path, 
         )
     if received != expected:
         part.unlink(missing_ok=True)
-        raise ClientError(
+        raise Mismatch(
             f"The downloaded bytes have SHA-256 {received}, not {expected}: nothing was kept under {target}. "
-            "The stored copy may be damaged: check it with `portal-client info ID` and ask the portal's admin."
+            "The stored copy may be damaged: check it with `portal-client info ID` and ask the portal's admin.",
+            resumed,
         )

@@ -275,13 +275,27 @@ def test_a_damaged_stored_file_is_refused_and_nothing_is_left_under_path(signed_
     damaged[-1000:] = b"\0" * 1000
     path.write_bytes(bytes(damaged))
 
-    # Resumed: the portal sends a range of a file straight from storage; the client's own hash refuses it.
+    refused = []
+    check_digests = download.check_digests
+
+    def recording(*args):
+        try:
+            check_digests(*args)
+        except download.Mismatch as mismatch:
+            refused.append(mismatch.resumed)
+            raise
+
+    monkeypatch.setattr(download, "check_digests", recording)
+
+    # Resumed: the portal sends a range of a file straight from storage; the client's own hash refuses
+    # it, then fetches the whole file again, which the portal refuses as it reads it.
     resumed = tmp_path / "resumed.mp4"
     (tmp_path / "resumed.mp4.part").write_bytes(data[:1_000_000])
     status, _out, err = run(capsys, "download", file["id"], "-o", str(resumed))
     assert status == 1
-    assert "SHA-256" in err and "nothing was kept" in err
-    assert not resumed.exists() and not (tmp_path / "resumed.mp4.part").exists()
+    assert refused[:1] == [True]
+    assert not resumed.exists()
+    assert "Traceback" not in err
 
     # Whole: the portal breaks the connection (or refuses the file); either way nothing lands under PATH.
     whole = tmp_path / "whole.mp4"
@@ -290,6 +304,16 @@ def test_a_damaged_stored_file_is_refused_and_nothing_is_left_under_path(signed_
         assert status == 1
         assert "Traceback" not in err
         assert not whole.exists()
+
+
+def test_a_part_file_of_other_bytes_is_fetched_again_whole(signed_in, portal, capsys, tmp_path):
+    file, data = upload_through_api(portal, "stale-part.mp4", 2_000_000)
+    target = tmp_path / "stale-part.mp4"
+    (tmp_path / "stale-part.mp4.part").write_bytes(b"left from another file" * 1000)
+    status, _out, err = run(capsys, "download", file["id"], "-o", str(target))
+    assert status == 0, err
+    assert target.read_bytes() == data
+    assert not (tmp_path / "stale-part.mp4.part").exists()
 
 
 def test_the_installed_package_needs_none_of_the_servers_dependencies(installed_client: Path):
