@@ -79,6 +79,9 @@ class Config:
     #: Hours an unfinished resumable (tus) upload is kept after its last PATCH before
     #: ``cleanup`` removes it; a positive number.
     UPLOAD_EXPIRY_HOURS = 24
+    #: Bytes per request the upload page sends a file in (tus chunks): a dropped connection
+    #: loses at most one; lower it behind a proxy that limits request bodies.
+    UPLOAD_CHUNK_BYTES = 16 * 1024 * 1024
 
     #: Items per page when a listing does not say.
     PER_PAGE = 20

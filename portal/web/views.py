@@ -14,6 +14,7 @@ from typing import Callable
 
 from flask import Blueprint
 from flask import Response
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -216,6 +217,7 @@ def render_upload(form: UploadForm) -> str:
         limit=limit,
         too_large_message=UploadTooLarge(limit).message,
         accepted_formats=ACCEPTED_FORMATS,
+        chunk_bytes=min(int(current_app.config["UPLOAD_CHUNK_BYTES"]), limit),
     )
 
 

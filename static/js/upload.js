@@ -1,12 +1,15 @@
-// Upload with a progress bar: each file is sent by XMLHttpRequest to the same form
-// endpoint the page posts to without JavaScript, one after the other, showing
-// percent, speed and time left. Errors are read from the portal's error page and
-// shown here. When every file is in, the browser opens the video (or the library).
+// Upload with a progress bar: each file is sent with tus (tus-js-client, vendored) to
+// /api/v1/uploads, one after the other, in chunks, showing percent, speed and time
+// left. A dropped connection is retried by itself; after a reload, choosing the same
+// file again resumes where it stopped (the client remembers the upload's URL in
+// localStorage) and says so. Errors are the API's JSON messages. When every file is
+// in, the browser opens the video (or the library). Without JavaScript, or without
+// tus support in the browser, the form posts the files to the page as before.
 (function () {
   "use strict";
 
   var form = document.querySelector("form[data-upload-form]");
-  if (!form || !window.FormData || !window.XMLHttpRequest) {
+  if (!form || !window.tus || !window.tus.isSupported || !window.Promise) {
     return;
   }
   var input = form.querySelector("input[type=file]");
@@ -14,6 +17,12 @@
   var maxBytes = Number(form.dataset.maxBytes);
   var tooLargeMessage = form.dataset.tooLargeMessage;
   var libraryUrl = form.dataset.libraryUrl;
+  var uploadsUrl = form.dataset.uploadsUrl;
+  var videoUrl = form.dataset.videoUrl; // with VIDEO_ID where the id goes
+  // At most this much is sent per request, so a dropped connection loses no more than one chunk.
+  var chunkSize = Number(form.dataset.chunkBytes);
+  // Waits before each new try after a failure: the last ones outlast a server restart.
+  var retryDelays = [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000];
   var dropzone = form.querySelector("[data-dropzone]");
   var chosen = form.querySelector("[data-chosen]");
   var status = document.querySelector("[data-upload-status]");
@@ -25,7 +34,7 @@
 
   var uploading = false;
   var cancelled = false;
-  var currentRequest = null;
+  var currentUpload = null;
 
   // The same binary units as the pages rendered by the server.
   function formatBytes(size) {
@@ -134,20 +143,32 @@
     row.stats.textContent = parts.join(" · ");
   }
 
-  // The message of the portal's error page, else what the status says.
-  function errorMessage(request) {
-    var type = request.getResponseHeader("Content-Type") || "";
-    if (type.indexOf("text/html") === 0) {
-      var page = new DOMParser().parseFromString(request.responseText, "text/html");
-      var message = page.querySelector("[data-error-message]");
-      if (message && message.textContent.trim()) {
-        return message.textContent.trim();
-      }
+  // The message of the API's JSON error, else what the status says.
+  function errorMessage(error) {
+    var response = error.originalResponse;
+    if (!response) {
+      return "The connection to the server was lost. Check the network and try again.";
     }
-    if (request.status === 413) {
+    try {
+      var body = JSON.parse(response.getBody());
+      if (body && body.error && body.error.message) {
+        return body.error.message;
+      }
+    } catch (ignored) {
+      // not JSON: say what the status says
+    }
+    if (response.getStatus() === 413) {
       return tooLargeMessage;
     }
-    return "The upload failed (HTTP " + request.status + "). Please try again.";
+    return "The upload failed (HTTP " + response.getStatus() + "). Please try again.";
+  }
+
+  // Try again after a lost connection or a passing failure; never after the portal's verdict
+  // on the file (not a video, wrong checksum, no space): that upload is gone.
+  function shouldRetry(error) {
+    var response = error.originalResponse;
+    var status = response ? response.getStatus() : 0;
+    return !cancelled && (status === 0 || status === 409 || status === 423 || (status >= 500 && status !== 507));
   }
 
   function send(file, row) {
@@ -156,41 +177,56 @@
         reject(new Error(tooLargeMessage));
         return;
       }
-      var data = new FormData();
-      data.append("csrf_token", token);
-      data.append("file", file, file.name);
-      var request = new XMLHttpRequest();
-      currentRequest = request;
-      request.open("POST", form.action);
-      request.setRequestHeader("X-CSRFToken", token);
-      request.setRequestHeader("X-Requested-With", "XMLHttpRequest");
+      var fileUrl = null;
+      var upload = new window.tus.Upload(file, {
+        endpoint: uploadsUrl,
+        chunkSize: chunkSize,
+        retryDelays: retryDelays,
+        metadata: { filename: file.name },
+        headers: { "X-CSRFToken": token },
+        storeFingerprintForResuming: true,
+        removeFingerprintOnSuccess: true,
+        onShouldRetry: shouldRetry,
+        onAfterResponse: function (request, response) {
+          if (request.getMethod() === "HEAD" && response.getStatus() === 200 && file.size) {
+            var offset = Number(response.getHeader("Upload-Offset"));
+            if (offset > 0) {
+              setState(row, "Resuming at " + Math.floor((offset / file.size) * 100) + "%", "active");
+              row.lastLoaded = offset;
+            }
+          }
+          fileUrl = response.getHeader("Portal-File-URL") || fileUrl;
+        },
+        onProgress: function (sent, total) {
+          showProgress(row, sent, total);
+          if (sent === total) {
+            // Every byte is sent; the server now checks the type and the checksum.
+            setState(row, "Checking", "active");
+          }
+        },
+        onSuccess: function () {
+          if (!fileUrl) {
+            reject(new Error("The server did not say where the video is. Please try again."));
+            return;
+          }
+          var id = fileUrl.split("/").pop();
+          resolve(new URL(videoUrl.replace("VIDEO_ID", id), window.location.href).href);
+        },
+        onError: function (error) {
+          reject(new Error(cancelled ? "Cancelled: this file was not stored." : errorMessage(error)));
+        },
+      });
+      currentUpload = upload;
       row.lastTime = performance.now();
       setState(row, "Uploading", "active");
-      request.upload.addEventListener("progress", function (event) {
-        if (event.lengthComputable) {
-          showProgress(row, event.loaded, event.total);
+      upload.findPreviousUploads().then(function (previous) {
+        if (previous.length) {
+          upload.resumeFromPreviousUpload(previous[0]);
         }
+        upload.start();
+      }, function () {
+        upload.start();
       });
-      request.upload.addEventListener("load", function () {
-        // Every byte is sent; the server now checks the type and commits the file.
-        row.bar.value = 100;
-        row.bar.textContent = "100%";
-        setState(row, "Checking", "active");
-      });
-      request.addEventListener("load", function () {
-        if (request.status === 201) {
-          resolve(new URL(request.getResponseHeader("Location"), window.location.href).href);
-        } else {
-          reject(new Error(errorMessage(request)));
-        }
-      });
-      request.addEventListener("error", function () {
-        reject(new Error("The connection to the server was lost. Check the network and try again."));
-      });
-      request.addEventListener("abort", function () {
-        reject(new Error("Cancelled: this file was not stored."));
-      });
-      request.send(data);
     });
   }
 
@@ -240,7 +276,7 @@
       }
     }
     uploading = false;
-    currentRequest = null;
+    currentUpload = null;
     cancelButton.hidden = true;
     if (failures === 0) {
       title.textContent = "Upload complete, opening…";
@@ -276,8 +312,12 @@
 
   cancelButton.addEventListener("click", function () {
     cancelled = true;
-    if (currentRequest) {
-      currentRequest.abort();
+    if (currentUpload) {
+      var upload = currentUpload;
+      // Stop sending and remove what the server kept; abort() does not call onError itself.
+      upload.abort(true).catch(function () {}).then(function () {
+        upload.options.onError(new Error("cancelled"));
+      });
     }
   });
 
