@@ -55,9 +55,10 @@ BLOCK_SIZE = 1024 * 1024
 #: How often a dropped connection (or a 5xx) is tried again, waiting RETRY_DELAY, then twice that, ...
 RETRIES = 5
 RETRY_DELAY = 1.0
-#: Statuses after which the same PATCH may succeed: the offset moved, the chunk was damaged on the
-#: way (460: its Upload-Checksum did not match), or the portal was restarting.
-RETRYABLE_STATUSES = (409, 460, 500, 502, 503, 504)
+#: Statuses after which the same PATCH may succeed: the offset moved, another request was still
+#: writing to the upload (423: the cut one of a killed run, say), the chunk was damaged on the way
+#: (460: its Upload-Checksum did not match), or the portal was restarting.
+RETRYABLE_STATUSES = (409, 423, 460, 500, 502, 503, 504)
 #: Statuses after which the portal has no such upload any more: it expired, or its last PATCH was
 #: refused by the checks of any upload (too large, not a video, checksum, disk full). After any
 #: other failure (a refused token, a portal that is down) the next run continues it.
