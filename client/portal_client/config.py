@@ -46,10 +46,10 @@ def private_folder(folder: Path) -> Path:
 def write_private_json(path: Path, value: Any) -> None:
     """Write ``value`` as JSON to ``path`` (mode 0600) through a temporary file and a rename."""
     private_folder(path.parent)
+    # mkstemp makes the file with mode 0600 already, so the token is never readable by others.
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w") as file:
-            os.fchmod(file.fileno(), 0o600)
             json.dump(value, file, indent=2)
             file.flush()
             os.fsync(file.fileno())
