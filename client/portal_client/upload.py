@@ -52,9 +52,12 @@ from .config import write_private_json
 DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024
 #: Bytes read from the file at a time while hashing and sending.
 BLOCK_SIZE = 1024 * 1024
-#: How often a dropped connection (or a 5xx) is tried again, waiting RETRY_DELAY, then twice that, ...
-RETRIES = 5
+#: How often a dropped connection (or a 5xx, a 423) is tried again, waiting RETRY_DELAY, then twice
+#: that, ... up to MAX_RETRY_DELAY: 71 s in all, past the minute a chunk of a portal process that
+#: died mid-write keeps the upload (its lease).
+RETRIES = 7
 RETRY_DELAY = 1.0
+MAX_RETRY_DELAY = 20.0
 #: Statuses after which the same PATCH may succeed: the offset moved, another request was still
 #: writing to the upload (423: the cut one of a killed run, say), the chunk was damaged on the way
 #: (460: its Upload-Checksum did not match), or the portal was restarting.
@@ -337,8 +340,8 @@ class Upload:
         while True:
             if tries >= RETRIES or (error.status_code is not None and error.status_code not in RETRYABLE_STATUSES):
                 raise error
+            time.sleep(min(RETRY_DELAY * 2**tries, MAX_RETRY_DELAY))
             tries += 1
-            time.sleep(RETRY_DELAY * tries)
             try:
                 uploader.offset = uploader.get_offset()
                 return tries
