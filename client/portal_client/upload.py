@@ -58,6 +58,9 @@ BLOCK_SIZE = 1024 * 1024
 RETRIES = 7
 RETRY_DELAY = 1.0
 MAX_RETRY_DELAY = 20.0
+#: Seconds to connect, and to wait for the answer of a PATCH once sent: the last one waits for the
+#: checks of the whole file, which take a while for a large one.
+PATCH_TIMEOUT = (10, 600)
 #: Statuses after which the same PATCH may succeed: the offset moved, another request was still
 #: writing to the upload (423: the cut one of a killed run, say), the chunk was damaged on the way
 #: (460: its Upload-Checksum did not match), or the portal was restarting.
@@ -177,6 +180,7 @@ class StreamingRequest(TusRequest):
                 self._url,
                 data=body,
                 headers=headers,
+                timeout=PATCH_TIMEOUT,
                 verify=self.verify_tls_cert,
                 cert=self.client_cert,
             )
