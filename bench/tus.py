@@ -52,6 +52,8 @@ from bench.run import upload  # noqa: E402
 
 #: What the issue asks of tus against the raw body.
 TARGET_RATIO = 0.6
+#: The most the server's memory may grow during an upload, whatever its size.
+GROWTH_LIMIT_MIB = 32
 
 
 def file_sha256(path: Path) -> str:
@@ -169,6 +171,11 @@ def measure(work: Path, size: int, chunk: int, repeat: int) -> tuple[list[Figure
         Figure(
             "memory", f"server RSS peak, {label}", "MiB", peaks["tus"] / MIB, "raw body", peaks["raw"] / MIB,
             higher_is_better=False,
+        ),
+        # Flat: the growth over idle does not follow the file's size (the same bound as bench/run.py's).
+        Figure(
+            "memory", f"server RSS growth, {label}", "MiB", (peaks["tus"] - idle) / MIB, target=f"< {GROWTH_LIMIT_MIB} MiB",
+            maximum_value=GROWTH_LIMIT_MIB,
         ),
     ]
     return figures, samples

@@ -27,6 +27,13 @@ from tests.support import minimal_mp4  # noqa: E402  (after the skip when schema
 MAX_EXAMPLES = 100
 
 
+# tus chunks are raw bytes under their own media type: sent as schemathesis sends any binary body.
+schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
+
+#: What schemathesis takes by default for a refused request, and for one missing a required header.
+REJECTIONS = [400, 401, 403, 404, 405, 406, 409, 415, 422, 428, 429, "5xx"]
+MISSING_HEADER = [400, 401, 403, 406, 415, 422]
+
 #: A schema cannot say "the bytes are a video", so a schema-valid upload may still rightly be
 #: refused: empty (400), not a video (415), not the stated checksum (422), too large (413).
 CONFIG = {
@@ -34,7 +41,26 @@ CONFIG = {
         {
             "include-operation-id": "uploadFile",
             "checks": {"positive_data_acceptance": {"expected-statuses": [201, 400, 413, 415, 422]}},
-        }
+        },
+        # tus answers a request without `Tus-Resumable: 1.0.0` with 412, as its protocol says.
+        {
+            "include-tag": "uploads",
+            "checks": {
+                "negative_data_rejection": {"expected-statuses": [*REJECTIONS, 412]},
+                "missing_required_header": {"expected-statuses": [*MISSING_HEADER, 404, 412]},
+            },
+        },
+        # A tus request is its headers: one the schema does not name is no reason to refuse it
+        # (proxies and browsers add their own), so a creation with an unknown header is rightly served.
+        # A first chunk longer than Upload-Length (400), or a whole file that is no video (415), is
+        # schema-valid and rightly refused, as for uploadFile.
+        {
+            "include-operation-id": "createUpload",
+            "checks": {
+                "negative_data_rejection": {"enabled": False},
+                "positive_data_acceptance": {"expected-statuses": [201, 400, 413, 415, 422]},
+            },
+        },
     ]
 }
 

@@ -33,4 +33,6 @@ def test_quick_tus_run_compares_chunks_with_the_raw_body_and_watches_memory(tmp_
     assert math.isfinite(tus["value"]) and tus["value"] > 0 and math.isfinite(tus["reference"])
     assert tus["met"] == (tus["ratio"] >= 0.6)
     memory = [item for item in result["figures"] if item["group"] == "memory"]
-    assert len(memory) == 4 and all(item["value"] > 0 for item in memory)
+    assert len(memory) == 5 and all(math.isfinite(item["value"]) for item in memory)
+    [growth] = [item for item in memory if item["name"].startswith("server RSS growth")]
+    assert growth["met"] == (growth["value"] < 32)

@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,22 @@ def test_two_processes_share_one_upload(tmp_path, database, video):
     finally:
         one.stop()
         two.stop()
+
+
+def test_two_chunks_racing_for_one_offset_keep_one(portal, video):
+    """Two requests at the same offset at once: one is kept, the other is told (423 busy, or 409 once the first is in)."""
+    location = portal.http.post(f"{portal.url}/api/v1/uploads", headers=creation(len(video))).headers["Location"]
+
+    def send(_: int) -> int:
+        with requests.Session() as session:
+            response = session.patch(
+                location, data=video[: 2 * MIB], headers={**portal.auth_headers, **chunk_headers(0)}, timeout=60
+            )
+            return response.status_code
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        statuses = sorted(pool.map(send, range(2)))
+    assert statuses[0] == 204 and statuses[1] in (409, 423), statuses
+    assert portal.http.head(location, headers=TUS).headers["Upload-Offset"] == str(2 * MIB)
+    rest = portal.http.patch(location, data=video[2 * MIB :], headers=chunk_headers(2 * MIB))
+    assert finished_file(portal, location)["sha256"] == sha256_hex(video) and rest.status_code == 204
