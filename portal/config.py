@@ -108,6 +108,9 @@ def check_settings(config: Mapping[str, Any]) -> None:
             f"PORTAL_TRASH_DAYS must be a whole number of days from 0 up (0 deletes at once, without a trash); got {days!r}."
         )
     check_upload_expiry_hours(config["UPLOAD_EXPIRY_HOURS"])
+    chunk = config["UPLOAD_CHUNK_BYTES"]
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"PORTAL_UPLOAD_CHUNK_BYTES must be a whole number of bytes, 1 or more (e.g. 16777216); got {chunk!r}.")
 
 
 def check_upload_expiry_hours(value: object) -> float:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 import uuid
 from datetime import datetime
 from datetime import timezone
@@ -28,6 +29,8 @@ from . import StorageFull
 INCOMING = ".incoming"
 #: The folder of the part files of resumable uploads.
 RESUMABLE = ".resumable"
+#: Seconds after which a part file that no unfinished upload names is a leftover.
+ORPHAN_PART_AGE = 3600
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
@@ -225,10 +228,26 @@ class LocalStorage:
                 yield path.relative_to(self.root).as_posix()
 
     def remove_leftovers(self, resuming: Collection[str] = ()) -> int:
+        """Temporary files of dead processes, and part files no unfinished upload names.
+
+        A part file whose row is gone (its owner was deleted, or a process died between
+        making the file and saving the row) is removed once it is an hour old: a younger
+        one may belong to an upload whose row another process is saving just now.
+        """
         removed = 0
         for path in self.incoming.glob("*.part"):
             pid_text = path.name.split("-", 1)[0]
             if pid_text.isdigit() and _pid_is_alive(int(pid_text)):
+                continue
+            path.unlink(missing_ok=True)
+            removed += 1
+        named = {key.rsplit("/", 1)[-1] for key in resuming}
+        cutoff = time.time() - ORPHAN_PART_AGE
+        for path in self.resumable.glob("*.part") if self.resumable.is_dir() else ():
+            try:
+                if path.stem in named or path.stat().st_mtime > cutoff:
+                    continue
+            except FileNotFoundError:
                 continue
             path.unlink(missing_ok=True)
             removed += 1

@@ -54,9 +54,9 @@ from .intake import upload_limit
 from .models import ResumableUpload
 
 #: How long one chunk may hold an upload without renewing its lease.
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=30)
 #: A chunk being written renews its lease this often.
-_RENEW_EVERY = timedelta(seconds=15)
+_RENEW_EVERY = timedelta(seconds=10)
 #: Checksum algorithms a chunk's Upload-Checksum may name.
 CHUNK_ALGORITHMS = ("sha1", "sha256")
 #: Unfinished uploads whose running SHA-256 a process keeps (see :class:`_RunningHashes`).
@@ -210,13 +210,11 @@ def append_chunk(
     if last:
         return _finish(upload, state, write, running, owner)
     saved = _save_progress(upload_id, offset + received, state)
-    if saved:
-        write.kept()
-        _running.remember(upload_id, offset + received, running)
-    else:
+    if not saved:
         write.abort()
         raise errors.UploadNotFound()
-    db.session.refresh(upload)
+    write.kept()
+    _running.remember(upload_id, offset + received, running)
     return None
 
 
@@ -254,11 +252,12 @@ def _copy_chunk(
 
 def _take_lease(upload: ResumableUpload, offset: int) -> None:
     """Claim the upload for this chunk, if it stands at ``offset`` and no other request holds it."""
+    upload_id = upload.id
     now = utcnow()
     result = db.session.execute(
         db.update(ResumableUpload)
         .where(
-            ResumableUpload.id == upload.id,
+            ResumableUpload.id == upload_id,
             ResumableUpload.offset == offset,
             ResumableUpload.video_id.is_(None),
             or_(ResumableUpload.locked_until.is_(None), ResumableUpload.locked_until < now),
@@ -270,9 +269,13 @@ def _take_lease(upload: ResumableUpload, offset: int) -> None:
     db.session.commit()
     if result.rowcount == 1:
         return
-    db.session.refresh(upload)
-    if upload.offset != offset or upload.video_id is not None:
-        raise errors.OffsetMismatch(upload.offset, offset)
+    current = db.session.execute(
+        db.select(ResumableUpload.offset, ResumableUpload.video_id).where(ResumableUpload.id == upload_id)
+    ).first()
+    if current is None:  # cancelled or expired meanwhile
+        raise errors.UploadNotFound()
+    if current.offset != offset or current.video_id is not None:
+        raise errors.OffsetMismatch(current.offset, offset)
     raise errors.UploadBusy()
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+from portal import create_app
+
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "static" / "vendor" / "tus-js-client"
 
@@ -29,3 +33,9 @@ def test_the_chunk_size_is_never_above_the_upload_limit(app, client):
     app.config["UPLOAD_CHUNK_BYTES"] = app.config["MAX_CONTENT_LENGTH"] * 2
     html = client.get("/upload").get_data(as_text=True)
     assert f'data-chunk-bytes="{app.config["MAX_CONTENT_LENGTH"]}"' in html
+
+
+@pytest.mark.parametrize("value", [0, -1, "big", True, 1.5])
+def test_a_chunk_size_that_is_not_a_positive_whole_number_is_refused_at_start_up(tmp_path, value):
+    with pytest.raises(ValueError, match="PORTAL_UPLOAD_CHUNK_BYTES"):
+        create_app({"DATA_DIR": str(tmp_path), "UPLOAD_CHUNK_BYTES": value})

@@ -331,3 +331,15 @@ def test_finished_chunks_are_hashed_again_when_another_process_wrote_some(app, c
     response = patch(client, location, 1000, video[1000:])
     assert response.status_code == 204
     assert client.get(response.headers["Portal-File-URL"]).get_json()["sha256"] == sha256_hex(video)
+
+
+def test_a_refused_first_chunk_of_a_creation_leaves_nothing(app, client, data_dir, video):
+    damaged = client.post(
+        PREFIX, data=video[:1000], headers={**creation(len(video)), **chunk_headers(0, checksum=b"other")}
+    )
+    assert damaged.status_code == 460 and "Location" not in damaged.headers
+    not_a_video = client.post(PREFIX, data=b"x" * 1000, headers={**creation(1000), **CHUNK})
+    assert not_a_video.status_code == 415
+    with app.app_context():
+        assert db.session.query(ResumableUpload).count() == 0
+    assert part_files(data_dir) == [] and stored_files(data_dir) == [] and row_count(app) == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 
 import pytest
@@ -64,3 +66,15 @@ def test_an_aborted_write_keeps_what_was_kept_before(storage):
 def test_only_the_portals_own_ids_name_part_files(storage):
     with pytest.raises(ValueError):
         storage.start_resumable("../../etc/passwd", KEY)
+
+
+def test_a_part_file_no_upload_names_is_removed_once_an_hour_old(storage):
+    live, orphan, young = (str(uuid.uuid4()) for _ in range(3))
+    for upload_id in (live, orphan, young):
+        storage.start_resumable(upload_id, KEY)
+    old = time.time() - 2 * 3600
+    for upload_id in (live, orphan):
+        os.utime(storage.root / ".resumable" / f"{upload_id}.part", (old, old))
+    assert storage.remove_leftovers(resuming=[f"original/ab/cd/{live}", f"original/ab/cd/{young}"]) == 1
+    assert sorted(path.stem for path in (storage.root / ".resumable").iterdir()) == sorted([live, young])
+    assert storage.remove_leftovers(resuming=[f"original/ab/cd/{live}"]) == 0, "a young part file may be a row on its way"

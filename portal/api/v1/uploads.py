@@ -142,13 +142,14 @@ def create_upload() -> tuple[str, int, dict[str, str]]:
     upload = resumable.create_upload(
         caller_required().user, length, metadata.get("filename"), parse_sha256_hex(metadata.get("sha256"))
     )
-    headers = {"Location": url_for("api_v1.upload_status", upload_id=upload.id, _external=True)}
+    upload_id = upload.id
+    headers = {"Location": url_for("api_v1.upload_status", upload_id=upload_id, _external=True)}
     if request.mimetype == CHUNK_TYPE:
         try:
             headers.update(_append(upload, 0))
         except BaseException:
             # A creation whose first chunk is refused leaves nothing: the client never learnt its URL.
-            resumable.cancel(upload.id)
+            resumable.cancel(upload_id)
             raise
     else:
         headers.update(_upload_headers(upload))
