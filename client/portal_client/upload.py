@@ -53,8 +53,8 @@ DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024
 #: Bytes read from the file at a time while hashing and sending.
 BLOCK_SIZE = 1024 * 1024
 #: How often a dropped connection (or a 5xx, a 423) is tried again, waiting RETRY_DELAY, then twice
-#: that, ... up to MAX_RETRY_DELAY: 71 s in all, past the minute a chunk of a portal process that
-#: died mid-write keeps the upload (its lease).
+#: that, ... up to MAX_RETRY_DELAY: 71 s in all, well past the lease by which a chunk of a portal
+#: process that died mid-write keeps the upload (423 until it ends).
 RETRIES = 7
 RETRY_DELAY = 1.0
 MAX_RETRY_DELAY = 20.0
