@@ -249,3 +249,33 @@ def format_bytes(size: int) -> str:
             return f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+# A video's details and v2's catalog (portal.library.catalog, /api/v2).
+class InvalidCursor(InvalidInput):
+    message = (
+        "The cursor is not one this listing gave out (or it was changed): start again without 'cursor', "
+        "and pass back next_cursor exactly as received, with the same sort."
+    )
+
+
+class InvalidDetails(InvalidInput):
+    """A title, description or tag list that breaks a rule; the message names the field and the rule."""
+
+
+class UnsupportedBodyType(PortalError):
+    """A body sent in a format the operation does not take; the message names the one it takes."""
+
+
+class DetailsVersionRequired(PortalError):
+    message = (
+        "Changing a video's details needs the If-Match header with the ETag of the version you edited "
+        "(GET the video first), so that nobody's changes are overwritten unseen."
+    )
+
+
+class StaleDetails(PortalError):
+    message = (
+        "Someone else saved changes to this video's details after the version you edited: "
+        "GET it again, apply your change to what is there now, and send it with the new ETag."
+    )

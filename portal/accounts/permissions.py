@@ -32,6 +32,8 @@ class Action(str, enum.Enum):
     DELETE = "delete"
     #: Queue a video's processing (facts, poster, copy) again: the owner's or an admin's.
     PROCESS = "process"
+    #: Change a video's title, description and tags: the owner's or an admin's.
+    EDIT = "edit"
     MANAGE_USERS = "manage users"
 
 
@@ -41,6 +43,7 @@ ACTION_SCOPES: dict[Action, Scope | None] = {
     Action.UPLOAD: Scope.UPLOAD,
     Action.DELETE: Scope.DELETE,
     Action.PROCESS: Scope.UPLOAD,
+    Action.EDIT: Scope.UPLOAD,
     Action.MANAGE_USERS: None,
 }
 #: The least role each action needs. Deleting or processing another user's video needs admin (see :func:`check`).
@@ -49,6 +52,7 @@ ACTION_ROLES: dict[Action, Role] = {
     Action.UPLOAD: Role.UPLOADER,
     Action.DELETE: Role.UPLOADER,
     Action.PROCESS: Role.UPLOADER,
+    Action.EDIT: Role.UPLOADER,
     Action.MANAGE_USERS: Role.ADMIN,
 }
 #: How messages name each action.
@@ -57,10 +61,11 @@ ACTION_NAMES: dict[Action, str] = {
     Action.UPLOAD: "uploading",
     Action.DELETE: "deleting videos",
     Action.PROCESS: "processing videos again",
+    Action.EDIT: "editing videos' details",
     Action.MANAGE_USERS: "managing users",
 }
 #: Actions on a video that only its owner or an admin may do, and how a refusal names them.
-OWNER_ACTIONS: dict[Action, str] = {Action.DELETE: "delete", Action.PROCESS: "process"}
+OWNER_ACTIONS: dict[Action, str] = {Action.DELETE: "delete", Action.PROCESS: "process", Action.EDIT: "edit"}
 _RANK = {Role.VIEWER: 0, Role.UPLOADER: 1, Role.ADMIN: 2}
 
 

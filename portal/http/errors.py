@@ -66,6 +66,12 @@ ERROR_STATUSES: dict[type[errors.PortalError], tuple[int, str]] = {
     errors.StoreUnreachable: (503, "storage_unavailable"),
     errors.QueueUnavailable: (503, "queue_unavailable"),
     errors.InsufficientStorage: (507, "insufficient_storage"),
+    # A video's details and v2's catalog.
+    errors.InvalidCursor: (400, "invalid_cursor"),
+    errors.InvalidDetails: (422, "invalid_details"),
+    errors.UnsupportedBodyType: (415, "unsupported_body_type"),
+    errors.StaleDetails: (412, "precondition_failed"),
+    errors.DetailsVersionRequired: (428, "precondition_required"),
 }
 
 

@@ -13,6 +13,8 @@ from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
 from sqlalchemy import text
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped
@@ -81,6 +83,50 @@ def _original_key_of_row(context: DefaultExecutionContext) -> str:
     return storage_key_for(context.get_current_parameters()["id"], StorageKind.ORIGINAL)
 
 
+# Details a person gives a video (v2's resource: :mod:`portal.library.catalog` edits them).
+#: Long enough for any file name's stem, which is the title until one is set.
+MAX_TITLE_LENGTH = 255
+MAX_DESCRIPTION_LENGTH = 5000
+MAX_TAG_LENGTH = 50
+MAX_TAGS = 20
+
+
+def default_title(filename: str) -> str:
+    """The title of a video nobody titled: its file name without the extension (``Holiday.mp4`` -> ``Holiday``)."""
+    stem, dot, _extension = filename.rpartition(".")
+    return stem if dot and stem else filename
+
+
+def sort_key(text: str) -> str:
+    """What a listing sorts text by: case-folded, so "apple" and "Zebra" sort as a reader expects in any script."""
+    return text.casefold()
+
+
+def search_text_of(title: str, description: str, tags: list[str], filename: str) -> str:
+    """Everything a search looks in, case-folded, one field a line: the search index holds this text.
+
+    Case-folding here (not in SQL) makes matching the same on every database:
+    SQLite's ``lower()`` knows only ASCII, and PostgreSQL's depends on the server's locale.
+    """
+    return "\n".join([title, description, *tags, filename]).casefold()
+
+
+def _title_of_row(context: DefaultExecutionContext) -> str:
+    return default_title(context.get_current_parameters()["filename"])
+
+
+def _title_key_of_row(context: DefaultExecutionContext) -> str:
+    parameters = context.get_current_parameters()
+    return sort_key(parameters.get("title") or default_title(parameters["filename"]))
+
+
+def _search_text_of_row(context: DefaultExecutionContext) -> str:
+    """A new row is found by its title and file name: it has no description or tags yet."""
+    parameters = context.get_current_parameters()
+    title = parameters.get("title") or default_title(parameters["filename"])
+    return search_text_of(title, parameters.get("description") or "", [], parameters["filename"])
+
+
 class VideoStatus(str, enum.Enum):
     """What the last look at a file's bytes found."""
 
@@ -110,6 +156,9 @@ class Video(Model):
         Index("ix_videos_search_name_id", "search_name", "id"),
         Index("ix_videos_size_id", "size", "id"),
         Index("ix_videos_duration_id", "duration", "id"),
+        Index("ix_videos_title_key_id", "title_key", "id"),
+        # v2's search index over search_text is made by migration 0012, in each database's own kind
+        # (PostgreSQL: a pg_trgm GIN index; SQLite: the FTS5 table video_search and its triggers).
         # Only the rows in the trash: the trash's listing and the purge find them by it, while the
         # library's listing (deleted_at IS NULL) keeps walking its order's index instead of this one.
         Index(
@@ -180,6 +229,33 @@ class Video(Model):
     #: When the stored copy last matched ``playable_sha256`` (like :attr:`verified_at` for the original).
     playable_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    # Details a person gives (v2; :mod:`portal.library.catalog`). A row made by SQL without them
+    # has empty ones, and shows its file name's stem as its title (:attr:`display_title`).
+    #: :func:`default_title` of the file name until someone sets one.
+    title: Mapped[str] = mapped_column(String(MAX_TITLE_LENGTH), default=_title_of_row, server_default="")
+    #: :func:`sort_key` of the title: sorting by title walks its index (``ix_videos_title_key_id``).
+    title_key: Mapped[str] = mapped_column(SEARCH_NAME_TYPE, default=_title_key_of_row, server_default="")
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: :func:`search_text_of` the title, description, tags and file name: what v2's ``q`` searches,
+    #: through a trigram index (PostgreSQL: pg_trgm; SQLite: the FTS5 table ``video_search``).
+    search_text: Mapped[str] = mapped_column(Text, default=_search_text_of_row, server_default="")
+    #: When the details last changed (None only for a row made by SQL, which shows ``created_at``).
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: Bumped by every edit of the details: the basis of the ETag that ``If-Match`` must name.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    #: The tags in the order they were given; replaced as a whole by an edit.
+    tag_rows: Mapped[list[VideoTag]] = relationship(
+        cascade="all, delete-orphan", order_by="VideoTag.position", passive_deletes=True
+    )
+
+    @property
+    def display_title(self) -> str:
+        return self.title or default_title(self.filename)
+
+    @property
+    def tags(self) -> list[str]:
+        return [row.tag for row in self.tag_rows]
+
     @property
     def owner_name(self) -> str | None:
         return self.owner.username if self.owner is not None else None
@@ -216,6 +292,23 @@ class Video(Model):
 
     def __repr__(self) -> str:
         return f"<Video {self.id} {self.filename!r}>"
+
+
+class VideoTag(Model):
+    """One tag of a video. A row per tag makes ``tag=`` an index look-up, at a million videos as at ten."""
+
+    __tablename__ = "video_tags"
+    __table_args__ = (
+        UniqueConstraint("video_id", "tag", name="uq_video_tags_video_id_tag"),
+        Index("ix_video_tags_tag_video_id", "tag", "video_id"),
+    )
+
+    #: A key of its own, so that copying a library (:mod:`portal.ops.transfer`) treats it like any other table.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[str] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    tag: Mapped[str] = mapped_column(String(MAX_TAG_LENGTH))
+    #: Where the tag stands in the list it was given in.
+    position: Mapped[int] = mapped_column(Integer)
 
 
 class LibraryStats(Model):

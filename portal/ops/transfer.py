@@ -25,6 +25,7 @@ from ..accounts.models import LoginSession
 from ..accounts.models import User
 from ..extensions import db
 from ..library.models import Video
+from ..library.models import VideoTag
 from ..library.models import as_utc
 from ..sharing.models import ShareLink
 from ..storage import Storage
@@ -124,7 +125,7 @@ def _as_utc_row(row: dict) -> dict:
 #: Every table a library's rows live in, parents before the rows that refer to them.
 #: Failed sign-ins are not moved: they only matter for fifteen minutes.
 LIBRARY_TABLES: tuple[sa.Table, ...] = tuple(
-    model.__table__ for model in (User, ApiToken, LoginSession, Video, ShareLink)  # type: ignore[misc]
+    model.__table__ for model in (User, ApiToken, LoginSession, Video, VideoTag, ShareLink)  # type: ignore[misc]
 )
 
 

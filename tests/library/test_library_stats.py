@@ -120,7 +120,7 @@ def test_bulk_statements_of_any_code_keep_the_count_on_both_databases(empty_data
 
 @pytest.mark.parametrize("trashed", [0, 3])
 def test_the_migration_counts_the_videos_already_there(empty_database, tmp_path, trashed):
-    migrate_to(empty_database, "0011")
+    migrate_to(empty_database, "0012")
     engine = sa.create_engine(empty_database, poolclass=sa.pool.NullPool)
     with engine.begin() as connection:
         connection.execute(

@@ -16,7 +16,7 @@ SQLite drops a table's triggers with the table: a later migration that
 rebuilds ``videos`` in a batch must create them again (:func:`create_triggers`).
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02
 """
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

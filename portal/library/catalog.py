@@ -1,0 +1,407 @@
+"""The catalog: search and filter the library a page at a time by cursor, and edit a video's details.
+
+This is the service behind ``/api/v2/videos`` and the pages that search and
+edit titles, descriptions and tags. Nothing here knows about HTTP.
+
+Why it is shaped so, at a million videos:
+
+- Pages are found by keyset, never OFFSET: a page starts after the sort key
+  and id of the last video of the one before, so page 25,000 costs what page 1
+  does, and videos added meanwhile move no page boundary. The position is
+  handed out as an opaque cursor, signed with the app's ``SECRET_KEY``
+  (itsdangerous), so a changed or made-up one is refused rather than trusted.
+- The total is counted over at most :data:`TOTAL_LIMIT` + 1 rows: exact up to
+  that, a lower bound beyond, instead of counting every matching row per page.
+- ``text`` searches ``Video.search_text`` (title, description, tags, file name,
+  case-folded in Python) as a substring through a trigram index: SQLite's FTS5
+  table ``video_search`` (trigram tokenizer; its triggers keep it in step in the
+  same transaction as each row's change) or PostgreSQL's pg_trgm GIN index.
+  Trigrams need three characters; a shorter text is a plain ``LIKE`` over the
+  search text, walked in the listing's order.
+- ``tags`` filter exactly through ``video_tags`` (indexed by tag); all must match.
+
+Edits change the details only if the caller names the version they edited
+(its ETag, from :func:`etag_of`): the update is conditional on that revision,
+so of two editors of one version the second gets :class:`~portal.errors.StaleDetails`
+instead of overwriting the first unseen.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature
+from itsdangerous import URLSafeSerializer
+from sqlalchemy import ColumnElement
+from sqlalchemy import Integer
+from sqlalchemy import func
+from sqlalchemy import literal_column
+from sqlalchemy import text
+from sqlalchemy import tuple_
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import selectinload
+
+from .. import errors
+from ..accounts.models import User
+from ..accounts.permissions import Action
+from ..accounts.permissions import Caller
+from ..accounts.permissions import check
+from ..accounts.service import username_key
+from ..extensions import db
+from .listing import MAX_QUERY_LENGTH
+from .models import MAX_DESCRIPTION_LENGTH
+from .models import MAX_TAG_LENGTH
+from .models import MAX_TAGS
+from .models import MAX_TITLE_LENGTH
+from .models import Video
+from .models import VideoTag
+from .models import as_utc
+from .models import default_title
+from .models import search_text_of
+from .models import sort_key
+from .models import utcnow
+from .service import get_video
+
+audit = logging.getLogger("portal.audit")
+
+#: The column each sort walks (each has an index of (column, id)), ascending; ``-`` in front: descending.
+SORT_COLUMNS = {"created_at": Video.created_at, "title": Video.title_key, "size": Video.size}
+SORT_VALUES = tuple(prefix + name for name in SORT_COLUMNS for prefix in ("-", ""))
+DEFAULT_SORT = "-created_at"
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+#: The total is exact up to this many videos, and a lower bound ("at least") beyond.
+TOTAL_LIMIT = 10_000
+#: The shortest text the trigram index can look up; a shorter one is scanned for.
+MIN_INDEXED_LENGTH = 3
+MAX_TAG_FILTERS = MAX_TAGS
+#: Kept apart from every other use of the key (sessions, forms).
+CURSOR_SALT = "portal.catalog.cursor"
+_CONTROL = {"Cc", "Cf", "Cs"}
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page starts: after the video with this sort key and id."""
+
+    key: Any
+    id: str
+
+
+@dataclass(frozen=True)
+class CatalogQuery:
+    """What a caller asks of the catalog, checked: :meth:`parse` turns raw parameters into one."""
+
+    text: str = ""
+    tags: tuple[str, ...] = ()
+    owner: str | None = None
+    sort: str = DEFAULT_SORT
+    limit: int = DEFAULT_LIMIT
+    after: Position | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        text: str | None = None,
+        tags: list[str] | None = None,
+        owner: str | None = None,
+        sort: str | None = None,
+        limit: str | int | None = None,
+        cursor: str | None = None,
+    ) -> CatalogQuery:
+        """Validate parameters as received (empty means the default); anything off is :class:`~portal.errors.InvalidInput`."""
+        query_text = (text or "").strip()
+        if len(query_text) > MAX_QUERY_LENGTH:
+            raise errors.InvalidInput(f"The search text q must be at most {MAX_QUERY_LENGTH} characters.")
+        wanted_tags = tuple(dict.fromkeys(tag.strip() for tag in tags or () if tag.strip()))
+        if len(wanted_tags) > MAX_TAG_FILTERS:
+            raise errors.InvalidInput(f"At most {MAX_TAG_FILTERS} tag filters may be given at once.")
+        order = sort or DEFAULT_SORT
+        if order not in SORT_VALUES:
+            raise errors.InvalidInput(f"sort must be one of {', '.join(SORT_VALUES)}.")
+        return cls(
+            text=query_text,
+            tags=wanted_tags,
+            owner=(owner or "").strip() or None,
+            sort=order,
+            limit=_limit(limit),
+            after=decode_cursor(cursor, order) if cursor else None,
+        )
+
+
+def _limit(value: str | int | None) -> int:
+    if value is None or value == "":
+        return DEFAULT_LIMIT
+    text_value = str(value)
+    if not (text_value.isascii() and text_value.isdigit()) or not 1 <= int(text_value) <= MAX_LIMIT:
+        raise errors.InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT} (got {text_value[:20]!r}).")
+    return int(text_value)
+
+
+@dataclass(frozen=True)
+class Total:
+    """How many videos match: exactly ``value``, or at least ``value`` when not ``exact``."""
+
+    value: int
+    exact: bool
+
+
+@dataclass(frozen=True)
+class CatalogPage:
+    items: list[Video]
+    #: Pass it back to get the next page; None on the last page.
+    next_cursor: str | None
+    total: Total
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=CURSOR_SALT)
+
+
+def encode_cursor(video: Video, sort: str) -> str:
+    """The opaque, signed position after ``video`` in a listing sorted by ``sort``."""
+    key = getattr(video, SORT_COLUMNS[sort.lstrip("-")].key)
+    if isinstance(key, datetime):
+        key = as_utc(key).isoformat()
+    return str(_serializer().dumps([sort, key, video.id]))
+
+
+def decode_cursor(cursor: str, sort: str) -> Position:
+    """The position a cursor of :func:`encode_cursor` names; :class:`~portal.errors.InvalidCursor` unless one of ``sort``."""
+    try:
+        payload = _serializer().loads(cursor)
+    except BadSignature:
+        raise errors.InvalidCursor() from None
+    if not (isinstance(payload, list) and len(payload) == 3 and isinstance(payload[2], str)):
+        raise errors.InvalidCursor()
+    cursor_sort, key, video_id = payload
+    if cursor_sort != sort:
+        raise errors.InvalidCursor(
+            f"This cursor belongs to a listing sorted by {cursor_sort!r}, not {sort!r}: "
+            "keep the sort while paging, or start again without 'cursor'."
+        )
+    column = cursor_sort.lstrip("-")
+    try:
+        if column == "created_at":
+            key = as_utc(datetime.fromisoformat(key))
+        elif not isinstance(key, int if column == "size" else str):
+            raise errors.InvalidCursor()
+    except (TypeError, ValueError):
+        raise errors.InvalidCursor() from None
+    return Position(key=key, id=video_id)
+
+
+def _like_pattern(fragment: str) -> str:
+    escaped = fragment.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
+
+
+def text_condition(query_text: str) -> ColumnElement[bool]:
+    """Videos whose search text holds ``query_text`` (case-folded), through the trigram index where it can."""
+    folded = query_text.casefold()
+    if db.engine.dialect.name == "sqlite" and len(folded) >= MIN_INDEXED_LENGTH:
+        phrase = '"' + folded.replace('"', '""') + '"'
+        matches = (
+            text("SELECT rowid FROM video_search WHERE video_search MATCH :phrase")
+            .bindparams(phrase=phrase)
+            .columns(rowid=Integer)
+        )
+        return literal_column("videos.rowid").in_(matches)
+    # PostgreSQL's GIN index of trigrams serves LIKE with a pattern of three characters or more.
+    return Video.search_text.like(_like_pattern(folded), escape="/")
+
+
+def conditions_of(query: CatalogQuery) -> list[ColumnElement[bool]]:
+    """What a video must be to be listed: in the library (never in the trash), and matching every filter."""
+    conditions: list[ColumnElement[bool]] = [Video.deleted_at.is_(None)]
+    if query.text:
+        conditions.append(text_condition(query.text))
+    for tag in query.tags:
+        conditions.append(Video.id.in_(db.select(VideoTag.video_id).where(VideoTag.tag == tag)))
+    if query.owner is not None:
+        owner_id = db.select(User.id).where(User.username_key == username_key(query.owner)).scalar_subquery()
+        conditions.append(Video.owner_id == owner_id)
+    return conditions
+
+
+def search(query: CatalogQuery) -> CatalogPage:
+    """One page of the catalog, in ``query.sort`` order, starting after ``query.after``."""
+    conditions = conditions_of(query)
+    column = SORT_COLUMNS[query.sort.lstrip("-")]
+    descending = query.sort.startswith("-")
+    order = (column.desc(), Video.id.desc()) if descending else (column.asc(), Video.id.asc())
+    page_conditions = list(conditions)
+    if query.after is not None:
+        start = tuple_(column, Video.id)
+        boundary = tuple_(query.after.key, query.after.id)
+        page_conditions.append(start < boundary if descending else start > boundary)
+    rows = list(
+        db.session.scalars(
+            db.select(Video)
+            .where(*page_conditions)
+            .order_by(*order)
+            .limit(query.limit + 1)
+            .options(selectinload(Video.tag_rows))
+        ).all()
+    )
+    items = rows[: query.limit]
+    next_cursor = encode_cursor(items[-1], query.sort) if len(rows) > query.limit else None
+    return CatalogPage(items=items, next_cursor=next_cursor, total=count(conditions))
+
+
+def count(conditions: list[ColumnElement[bool]]) -> Total:
+    """How many videos match, counting at most :data:`TOTAL_LIMIT` + 1 of them."""
+    capped = db.select(Video.id).where(*conditions).limit(TOTAL_LIMIT + 1).subquery()
+    found = db.session.scalar(db.select(func.count()).select_from(capped)) or 0
+    return Total(value=min(found, TOTAL_LIMIT), exact=found <= TOTAL_LIMIT)
+
+
+# --- details: title, description, tags ------------------------------------------------------------
+
+
+class _Keep(enum.Enum):
+    KEEP = "keep"
+
+
+#: A detail :func:`update_details` leaves as it is (None clears it instead).
+KEEP = _Keep.KEEP
+
+
+def etag_of(video: Video) -> str:
+    """The strong entity tag of the video's current details; every edit changes it."""
+    return f'"rev-{video.revision}"'
+
+
+_ETAG = re.compile(r'"rev-([0-9]{1,18})"')
+
+
+def _revisions_named(if_match: str | None) -> set[int]:
+    """The revisions an If-Match value names; weak tags (``W/"..."``) never match an edit."""
+    if if_match is None or not if_match.strip():
+        raise errors.DetailsVersionRequired()
+    if if_match.strip() == "*":
+        raise errors.DetailsVersionRequired(
+            "If-Match: * names no version: send the ETag of the version you edited (GET the video first), "
+            "so that nobody's changes are overwritten unseen."
+        )
+    return {int(match.group(1)) for match in _ETAG.finditer(if_match) if not _is_weak(if_match, match.start())}
+
+
+def _is_weak(header: str, quote_at: int) -> bool:
+    return header[max(0, quote_at - 2):quote_at] == "W/"
+
+
+def _clean_line(value: object, field: str, maximum: int, minimum: int = 0) -> str:
+    if not isinstance(value, str):
+        raise errors.InvalidDetails(f"'{field}' must be a string (or null to clear it).")
+    cleaned = unicodedata.normalize("NFC", value).strip()
+    if any(unicodedata.category(char) in _CONTROL for char in cleaned):
+        raise errors.InvalidDetails(f"'{field}' must not contain control characters or line breaks.")
+    if not minimum <= len(cleaned) <= maximum:
+        raise errors.InvalidDetails(f"'{field}' must be {minimum} to {maximum} characters long (got {len(cleaned)}).")
+    return cleaned
+
+
+def clean_title(value: object) -> str:
+    return _clean_line(value, "title", MAX_TITLE_LENGTH, minimum=1)
+
+
+def clean_description(value: object) -> str:
+    if not isinstance(value, str):
+        raise errors.InvalidDetails("'description' must be a string (or null to clear it).")
+    cleaned = unicodedata.normalize("NFC", value).replace("\r\n", "\n").strip()
+    if any(unicodedata.category(char) in _CONTROL and char not in "\n\t" for char in cleaned):
+        raise errors.InvalidDetails("'description' must not contain control characters (line breaks and tabs are fine).")
+    if len(cleaned) > MAX_DESCRIPTION_LENGTH:
+        raise errors.InvalidDetails(
+            f"'description' must be at most {MAX_DESCRIPTION_LENGTH} characters long (got {len(cleaned)})."
+        )
+    return cleaned
+
+
+def clean_tags(value: object) -> list[str]:
+    """Each tag trimmed, with inner blanks made one space; repeats dropped, order kept."""
+    if not isinstance(value, list):
+        raise errors.InvalidDetails("'tags' must be a list of strings (or null for none).")
+    tags: list[str] = []
+    for item in value:
+        if not isinstance(item, str):
+            raise errors.InvalidDetails("Each tag must be a string.")
+        tag = " ".join(_clean_line(item, "tag", MAX_TAG_LENGTH, minimum=1).split())
+        if tag not in tags:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise errors.InvalidDetails(f"A video has at most {MAX_TAGS} tags (got {len(tags)}).")
+    return tags
+
+
+def update_details(
+    video: Video,
+    *,
+    by: Caller,
+    if_match: str | None,
+    title: str | None | _Keep = KEEP,
+    description: str | None | _Keep = KEEP,
+    tags: list[str] | None | _Keep = KEEP,
+) -> Video:
+    """Change the details of ``video`` if ``if_match`` names its current ETag; :data:`KEEP` leaves one as it is.
+
+    None clears a detail: the title becomes the file name's stem again, the
+    description empty, the tags none. Only the owner or an admin may
+    (:class:`~portal.errors.Forbidden`); no ``if_match`` is
+    :class:`~portal.errors.DetailsVersionRequired`, another version's
+    :class:`~portal.errors.StaleDetails`. The row, its tags and the search
+    index change in one transaction.
+    """
+    check(by, Action.EDIT, video)
+    revisions = _revisions_named(if_match)
+    if title is KEEP:
+        new_title = video.display_title
+    else:
+        new_title = default_title(video.filename) if title is None else clean_title(title)
+    if description is KEEP:
+        new_description = video.description
+    else:
+        new_description = "" if description is None else clean_description(description)
+    new_tags = video.tags if tags is KEEP else ([] if tags is None else clean_tags(tags))
+    if video.revision not in revisions:
+        raise errors.StaleDetails()
+    current = video.revision
+    result = db.session.execute(
+        db.update(Video)
+        .where(Video.id == video.id, Video.revision == current, Video.deleted_at.is_(None))
+        .values(
+            title=new_title,
+            title_key=sort_key(new_title),
+            description=new_description,
+            search_text=search_text_of(new_title, new_description, new_tags, video.filename),
+            updated_at=utcnow(),
+            revision=current + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, CursorResult)
+    if result.rowcount == 0:
+        db.session.rollback()
+        # Another edit got there first, or the video went to the trash meanwhile.
+        get_video(video.id)
+        raise errors.StaleDetails()
+    if tags is not KEEP:
+        db.session.execute(db.delete(VideoTag).where(VideoTag.video_id == video.id))
+        if new_tags:
+            db.session.execute(
+                db.insert(VideoTag),
+                [{"video_id": video.id, "tag": tag, "position": index} for index, tag in enumerate(new_tags)],
+            )
+    db.session.commit()
+    db.session.expire(video)
+    audit.info("video details changed: id=%s revision=%d by=%s", video.id, current + 1, by.username)
+    return video
