@@ -125,7 +125,16 @@ def _count_of(listing: Listing, conditions: list[ColumnElement[bool]]) -> Select
     """
     if listing.query:
         return db.select(func.count()).select_from(Video).where(*conditions)
+    return _library_size()
+
+
+def _library_size() -> Select[int]:
     return db.select(LibraryStats.videos).where(LibraryStats.id == 1)
+
+
+def library_size() -> int:
+    """How many videos the library holds (not in the trash), exactly, without counting them."""
+    return db.session.scalar(_library_size()) or 0
 
 
 def search_conditions(listing: Listing) -> list[ColumnElement[bool]]:
