@@ -105,6 +105,7 @@ def register_request_hooks(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .api.v1 import bp as api_v1
+    from .api.v2 import bp as api_v2
     from .ops.health import bp as health
     from .web import bp as web
     from .web.shares import bp as share_links
@@ -113,10 +114,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(web)
     app.register_blueprint(share_links)
     app.register_blueprint(api_v1)
+    app.register_blueprint(api_v2)
     # CSRFProtect looks for the token in form fields, which would parse an upload's body first;
     # the API checks the X-CSRFToken header itself, for requests sent with the session cookie
     # (portal.http.auth). Bearer requests carry no ambient credential and need none.
     csrf.exempt(api_v1)
+    csrf.exempt(api_v2)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -2,7 +2,8 @@
 
 Services raise the domain errors of :mod:`portal.errors`, which know nothing of
 HTTP; :data:`ERROR_STATUSES` gives each its status and its stable error code.
-Under ``/api/`` every error is JSON ``{"error": {"code": ..., "message": ...}}``;
+Under ``/api/`` every error is JSON ``{"error": {"code": ..., "message": ...}}``
+(under ``/api/v2/``: RFC 9457 problem details, :mod:`.problems`);
 elsewhere it is the site's error page. The API's documentation reads its error
 codes and messages from this table too, so the two cannot drift apart.
 """
@@ -27,6 +28,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from .. import errors
 from ..extensions import db
 from ..storage import StorageUnavailable
+from .problems import problem_response
+from .problems import wants_problem
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +99,8 @@ def wants_json() -> bool:
 
 
 def render_error(status: int, code: str, message: str) -> Response:
+    if wants_problem():
+        return problem_response(status, code, message)
     if wants_json():
         response = jsonify(error={"code": code, "message": message})
     else:

@@ -74,6 +74,9 @@ audit = logging.getLogger("portal.audit")
 #: The column each sort walks (each has an index of (column, id)), ascending; ``-`` in front: descending.
 SORT_COLUMNS = {"created_at": Video.created_at, "title": Video.title_key, "size": Video.size}
 SORT_VALUES = tuple(prefix + name for name in SORT_COLUMNS for prefix in ("-", ""))
+#: What cursors may be positions in: the sorts, and the trash's own order (the most recently deleted first).
+CURSOR_COLUMNS = {**SORT_COLUMNS, "deleted_at": Video.deleted_at}
+TRASH_ORDER = "-deleted_at"
 DEFAULT_SORT = "-created_at"
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -168,7 +171,7 @@ def _serializer() -> URLSafeSerializer:
 
 def encode_cursor(video: Video, sort: str) -> str:
     """The opaque, signed position after ``video`` in a listing sorted by ``sort``."""
-    key = getattr(video, SORT_COLUMNS[sort.lstrip("-")].key)
+    key = getattr(video, CURSOR_COLUMNS[sort.lstrip("-")].key)
     if isinstance(key, datetime):
         key = as_utc(key).isoformat()
     return str(_serializer().dumps([sort, key, video.id]))
@@ -190,7 +193,7 @@ def decode_cursor(cursor: str, sort: str) -> Position:
         )
     column = cursor_sort.lstrip("-")
     try:
-        if column == "created_at":
+        if column in ("created_at", "deleted_at"):
             key = as_utc(datetime.fromisoformat(key))
         elif not isinstance(key, int if column == "size" else str):
             raise errors.InvalidCursor()
@@ -235,26 +238,36 @@ def conditions_of(query: CatalogQuery) -> list[ColumnElement[bool]]:
 def search(query: CatalogQuery) -> CatalogPage:
     """One page of the catalog, in ``query.sort`` order, starting after ``query.after``."""
     conditions = conditions_of(query)
-    column = SORT_COLUMNS[query.sort.lstrip("-")]
-    descending = query.sort.startswith("-")
+    items, next_cursor = keyset_page(conditions, query.sort, query.limit, query.after)
+    return CatalogPage(items=items, next_cursor=next_cursor, total=count(conditions))
+
+
+def keyset_page(
+    conditions: list[ColumnElement[bool]], sort: str, limit: int, after: Position | None
+) -> tuple[list[Video], str | None]:
+    """Up to ``limit`` videos matching ``conditions`` after ``after`` in ``sort`` order, and the cursor of the next ones.
+
+    One row more than asked says whether there is a next page, without counting.
+    """
+    column = CURSOR_COLUMNS[sort.lstrip("-")]
+    descending = sort.startswith("-")
     order = (column.desc(), Video.id.desc()) if descending else (column.asc(), Video.id.asc())
     page_conditions = list(conditions)
-    if query.after is not None:
+    if after is not None:
         start = tuple_(column, Video.id)
-        boundary = tuple_(query.after.key, query.after.id)
+        boundary = tuple_(after.key, after.id)
         page_conditions.append(start < boundary if descending else start > boundary)
     rows = list(
         db.session.scalars(
             db.select(Video)
             .where(*page_conditions)
             .order_by(*order)
-            .limit(query.limit + 1)
+            .limit(limit + 1)
             .options(selectinload(Video.tag_rows))
         ).all()
     )
-    items = rows[: query.limit]
-    next_cursor = encode_cursor(items[-1], query.sort) if len(rows) > query.limit else None
-    return CatalogPage(items=items, next_cursor=next_cursor, total=count(conditions))
+    items = rows[:limit]
+    return items, encode_cursor(items[-1], sort) if len(rows) > limit else None
 
 
 def count(conditions: list[ColumnElement[bool]]) -> Total:

@@ -38,6 +38,7 @@ from ..accounts.permissions import Caller
 from ..accounts.permissions import check
 from ..extensions import db
 from ..sharing.models import ShareLink
+from . import catalog
 from . import service
 from .listing import Listing
 from .listing import Page
@@ -129,6 +130,16 @@ def list_trash(listing: Listing, caller: Caller) -> Page:
         .offset((listing.page - 1) * listing.per_page)
     ).all()
     return Page(items=list(items), total=total, page=listing.page, per_page=listing.per_page)
+
+
+def trash_page(caller: Caller, limit: str | int | None = None, cursor: str | None = None) -> catalog.CatalogPage:
+    """A page of the trash the caller may act on by cursor (v2), the most recently deleted first."""
+    check(caller, Action.DELETE)
+    size = catalog.CatalogQuery.parse(limit=limit).limit
+    after = catalog.decode_cursor(cursor, catalog.TRASH_ORDER) if cursor else None
+    conditions = _visible_to(caller)
+    items, next_cursor = catalog.keyset_page(conditions, catalog.TRASH_ORDER, size, after)
+    return catalog.CatalogPage(items=items, next_cursor=next_cursor, total=catalog.count(conditions))
 
 
 def usage(caller: Caller) -> Usage:

@@ -1,0 +1,826 @@
+"""The OpenAPI 3.1 document of /api/v2, kept beside the routes it describes.
+
+As v1's (:mod:`portal.api.v1.openapi`), every fact some code enforces is read
+from that code: each problem's status and code from
+:data:`portal.http.errors.ERROR_STATUSES`, its example detail from the domain
+error itself or from the parser that refuses the input, the limits and sorts
+from :mod:`portal.library.catalog` and :mod:`portal.library.models`. Every
+operation also has a ``default`` problem response: whatever the status, an
+error is ``application/problem+json``.
+
+``tests/api/v2/test_v2_openapi.py`` compares it with the blueprint's URL map;
+schemathesis (``tests/api/v2/test_v2_fuzz.py``) checks the answers against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...accounts.models import Role
+from ...accounts.models import Scope
+from ...accounts.permissions import ACTION_SCOPES
+from ...accounts.permissions import Action
+from ...accounts.service import TOKEN_PREFIX
+from ...errors import ChecksumMismatch
+from ...errors import CsrfTokenMissing
+from ...errors import DatabaseUnavailable
+from ...errors import DetailsVersionRequired
+from ...errors import EmptyFile
+from ...errors import InsufficientStorage
+from ...errors import InvalidCursor
+from ...errors import InvalidDetails
+from ...errors import InvalidInput
+from ...errors import MissingFile
+from ...errors import NotAVideo
+from ...errors import PlaybackNotReady
+from ...errors import PortalError
+from ...errors import PosterNotFound
+from ...errors import RangeNotSatisfiable
+from ...errors import ShareNotFound
+from ...errors import StaleDetails
+from ...errors import StoredCopyCorrupt
+from ...errors import StoreUnreachable
+from ...errors import Unauthorized
+from ...errors import UnsupportedBodyType
+from ...errors import UploadTooLarge
+from ...errors import VideoNotFound
+from ...extensions import MAX_ROW_ID
+from ...http.errors import status_of
+from ...http.problems import PROBLEM_MEDIA_TYPE
+from ...http.problems import problem_body
+from ...library import catalog
+from ...library.formats import ACCEPTED_FORMATS
+from ...library.listing import MAX_QUERY_LENGTH
+from ...library.models import MAX_DESCRIPTION_LENGTH
+from ...library.models import MAX_TAG_LENGTH
+from ...library.models import MAX_TAGS
+from ...library.models import MAX_TITLE_LENGTH
+from ...library.models import ProcessingState
+from ...sharing.service import MAX_DAYS
+from ...sharing.service import MIN_DAYS
+from ...uploads.intake import upload_limit
+from ..v1.openapi import CONTENT_HEADERS
+from ..v1.openapi import CONTENT_RANGE
+from ..v1.openapi import CONTENT_REQUEST_HEADERS
+from ..v1.openapi import EXAMPLE_FILENAME
+from ..v1.openapi import EXAMPLE_ID
+from ..v1.openapi import EXAMPLE_MEDIA
+from ..v1.openapi import EXAMPLE_SHA256
+from ..v1.openapi import EXAMPLE_SIZE
+from ..v1.openapi import SHA256_PATTERN
+from ..v1.openapi import UNSATISFIABLE_RANGE
+from ..v1.openapi import _example_caller
+from ..v1.openapi import _viewing_security
+from ..v1.openapi import forbidden
+from ..v1.routes import NO_BODY
+from .videos import EDITABLE_FIELDS
+from .videos import MERGE_PATCH
+from .videos import PATCH_HINT
+
+PREFIX = "/api/v2"
+VERSION = "2.0.0"
+HOST = "http://localhost:8080"
+EXAMPLE_ETAG = '"rev-3"'
+EXAMPLE_VIDEO = {
+    "id": EXAMPLE_ID,
+    "title": "Holiday in Crete",
+    "description": "Two weeks by the sea.",
+    "tags": ["holiday", "sea"],
+    "filename": EXAMPLE_FILENAME,
+    "content_type": "video/mp4",
+    "size": EXAMPLE_SIZE,
+    "sha256": EXAMPLE_SHA256,
+    "status": "ok",
+    "owner": "alice",
+    "created_at": "2026-05-01T09:30:00.123456Z",
+    "updated_at": "2026-05-03T18:00:00.654321Z",
+    "verified_at": "2026-05-01T09:30:00.123456Z",
+    "media": EXAMPLE_MEDIA,
+    "processing": {"state": "done", "error": None},
+    "playback": {
+        "url": f"{HOST}{PREFIX}/videos/{EXAMPLE_ID}/playback",
+        "content_type": "video/mp4",
+        "source": "original",
+        "sha256": EXAMPLE_SHA256,
+    },
+    "links": {
+        "self": f"{HOST}{PREFIX}/videos/{EXAMPLE_ID}",
+        "content": f"{HOST}{PREFIX}/videos/{EXAMPLE_ID}/content",
+        "playback": f"{HOST}{PREFIX}/videos/{EXAMPLE_ID}/playback",
+        "poster": f"{HOST}{PREFIX}/videos/{EXAMPLE_ID}/poster",
+        "shares": f"{HOST}{PREFIX}/videos/{EXAMPLE_ID}/shares",
+    },
+}
+EXAMPLE_TRASHED_VIDEO = {
+    **EXAMPLE_VIDEO,
+    "deleted_at": "2026-05-04T10:00:00.123456Z",
+    "deleted_by": "alice",
+    "purge_at": "2026-06-03T10:00:00.123456Z",
+}
+EXAMPLE_CURSOR = "WyItY3JlYXRlZF9hdCIsIjIwMjYtMDUtMDFUMDk6MzA6MDAuMTIzNDU2KzAwOjAwIiwiNWYwYyJd.signature"
+EXAMPLE_SHARE = {
+    "id": 12,
+    "expires_at": "2026-05-08T09:30:00.123456Z",
+    "created_at": "2026-05-01T09:30:00.123456Z",
+    "created_by": "alice",
+}
+
+SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}]
+OPEN: list[dict[str, list[str]]] = []
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _problems(description: str, *examples: PortalError, instance: str = f"{PREFIX}/videos") -> dict[str, Any]:
+    """The problem response of one status, with the details a client will really see for each example."""
+    statuses = {status_of(type(error))[0] for error in examples}
+    assert len(statuses) == 1, f"{description!r} mixes statuses {statuses}"
+    status = statuses.pop()
+    values = [problem_body(status, status_of(type(error))[1], error.message, instance) for error in examples]
+    media: dict[str, Any] = {"schema": _ref("Problem")}
+    if len(values) == 1:
+        media["example"] = values[0]
+    else:
+        media["examples"] = {f"{value['code']}_{index}": {"value": value} for index, value in enumerate(values)}
+    return {str(status): {"description": description, "content": {PROBLEM_MEDIA_TYPE: media}}}
+
+
+#: Whatever else goes wrong (an unknown path, a body too large, a server error) is a problem too.
+DEFAULT_PROBLEM = {
+    "default": {
+        "description": "Any other error, as problem details.",
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": _ref("Problem")}},
+    }
+}
+
+
+def _refused(action: Action) -> dict[str, Any]:
+    """401 and 403 of an operation that needs ``action``."""
+    other_scopes = set(Scope) - {ACTION_SCOPES[action]}
+    examples = [forbidden(_example_caller(Role.ADMIN, other_scopes), action)]
+    if action is not Action.READ:
+        examples.append(forbidden(_example_caller(Role.VIEWER), action))
+    responses = {
+        **_problems("No credentials, or a token that is unknown, expired or revoked.", Unauthorized()),
+        **_problems("Signed in, but the token's scope, the role or the video's owner does not allow it.", *examples),
+    }
+    responses["401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+    return responses
+
+
+def _unavailable() -> dict[str, Any]:
+    return _problems("The database or the file store is busy or cannot be reached.", DatabaseUnavailable(), StoreUnreachable())
+
+
+def _changes(action: Action) -> dict[str, Any]:
+    """The refusals every change shares: the CSRF check of cookie callers, 401/403, 503."""
+    return {
+        **_problems("Sent with the web session's cookie but without its CSRF token.", CsrfTokenMissing()),
+        **_refused(action),
+        **_unavailable(),
+        **DEFAULT_PROBLEM,
+    }
+
+
+def _not_found() -> dict[str, Any]:
+    return _problems("No video has this id (or it is in the trash).", VideoNotFound())
+
+
+def _video(description: str, status: str = "200", etag: bool = True) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": _ref("Video"), "example": EXAMPLE_VIDEO}},
+    }
+    if etag:
+        response["headers"] = {
+            "ETag": {
+                "description": "The version of the video's details: send it in `If-Match` to change them.",
+                "schema": {"type": "string"},
+                "example": EXAMPLE_ETAG,
+            }
+        }
+    return {status: response}
+
+
+VIDEO_ID = {
+    "name": "video_id",
+    "in": "path",
+    "required": True,
+    "description": f"The video's id (`id` in its JSON), e.g. `{EXAMPLE_ID}`.",
+    "schema": {"type": "string"},
+}
+LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "description": f"Items per page, 1 to {catalog.MAX_LIMIT} (default {catalog.DEFAULT_LIMIT}).",
+    "allowEmptyValue": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": catalog.MAX_LIMIT, "default": catalog.DEFAULT_LIMIT},
+}
+CURSOR = {
+    "name": "cursor",
+    "in": "query",
+    "description": "`next_cursor` of the page before, exactly as received (with the same `sort`); none for the first page.",
+    "schema": {"type": "string"},
+}
+
+
+def _content(with_body: bool, playback: bool = False) -> dict[str, Any]:
+    """GET and HEAD of the bytes: v1's delivery, with problem details for its errors."""
+    binary = {"schema": {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}}
+    whole: dict[str, Any] = {"description": "The whole file.", "headers": {**CONTENT_HEADERS}}
+    part: dict[str, Any] = {"description": "One byte range.", "headers": {**CONTENT_HEADERS, "Content-Range": CONTENT_RANGE}}
+    if with_body:
+        whole["content"] = {"video/*": binary, "application/octet-stream": binary}
+        part["content"] = {"video/*": binary, "application/octet-stream": binary}
+    missing = [VideoNotFound(), PlaybackNotReady()] if playback else [VideoNotFound()]
+    errors = {
+        **_refused(Action.READ),
+        **_problems("No video has this id, or its playable copy is not ready.", *missing),
+        **_problems("The stored bytes no longer match their checksum.", StoredCopyCorrupt(EXAMPLE_FILENAME)),
+        **_problems("The range lies outside the file.", RangeNotSatisfiable(EXAMPLE_SIZE)),
+        **_unavailable(),
+        **DEFAULT_PROBLEM,
+    }
+    errors["416"]["headers"] = {"Content-Range": UNSATISFIABLE_RANGE}
+    if not with_body:
+        errors = {
+            status: {key: value for key, value in response.items() if key != "content"} for status, response in errors.items()
+        }
+    return {
+        "200": whole,
+        "206": part,
+        "304": {"description": "`If-None-Match` names the current ETag.", "headers": {"ETag": CONTENT_HEADERS["ETag"]}},
+        **errors,
+    }
+
+
+def _list_refusal() -> InvalidInput:
+    try:
+        catalog.CatalogQuery.parse(limit=str(catalog.MAX_LIMIT + 1))
+    except InvalidInput as error:
+        return error
+    raise AssertionError("the limit was accepted")
+
+
+def _details_refusal() -> InvalidDetails:
+    try:
+        catalog.clean_tags(["x" * (MAX_TAG_LENGTH + 1)])
+    except InvalidDetails as error:
+        return error
+    raise AssertionError("the tag was accepted")
+
+
+def video_paths() -> dict[str, Any]:
+    content_operation = {"tags": ["videos"], "parameters": CONTENT_REQUEST_HEADERS}
+    return {
+        f"{PREFIX}/videos": {
+            "get": {
+                "operationId": "listVideos",
+                "tags": ["videos"],
+                "summary": "Search and list videos, a page at a time",
+                "security": _viewing_security(),
+                "description": (
+                    "Pages follow each other by `cursor` (keyset pagination): a page is as quick far down the "
+                    "library as at its top, and videos added meanwhile move no page. `total` is exact "
+                    f"(`relation: eq`) up to {catalog.TOTAL_LIMIT:,} and a lower bound (`gte`) beyond. "
+                    "Videos in the trash are never listed."
+                ),
+                "parameters": [
+                    {
+                        "name": "q",
+                        "in": "query",
+                        "description": "Text anywhere in the title, description, tags or file name, in any case "
+                        "and script, e.g. `olid` finds \"Holiday\".",
+                        "schema": {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+                    },
+                    {
+                        "name": "tag",
+                        "in": "query",
+                        "description": "Only videos with exactly this tag; repeat it for videos with all of them.",
+                        "style": "form",
+                        "explode": True,
+                        "schema": {
+                            "type": "array",
+                            "maxItems": catalog.MAX_TAG_FILTERS,
+                            "items": {"type": "string", "maxLength": MAX_TAG_LENGTH},
+                        },
+                    },
+                    {
+                        "name": "owner",
+                        "in": "query",
+                        "description": "Only the videos of this user (any case), e.g. `alice`.",
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "sort",
+                        "in": "query",
+                        "description": "Order; a leading `-` is descending, ties by id.",
+                        "allowEmptyValue": True,
+                        "schema": {"type": "string", "enum": list(catalog.SORT_VALUES), "default": catalog.DEFAULT_SORT},
+                    },
+                    LIMIT,
+                    CURSOR,
+                ],
+                "responses": {
+                    "200": {
+                        "description": "One page of videos.",
+                        "content": {
+                            "application/json": {
+                                "schema": _ref("VideoPage"),
+                                "example": {
+                                    "items": [EXAMPLE_VIDEO],
+                                    "next_cursor": EXAMPLE_CURSOR,
+                                    "total": {"value": 10000, "relation": "gte"},
+                                },
+                            }
+                        },
+                    },
+                    **_problems("A parameter is not valid, or the cursor is not one this listing gave.",
+                                _list_refusal(), InvalidCursor()),
+                    **_refused(Action.READ),
+                    **_unavailable(),
+                    **DEFAULT_PROBLEM,
+                },
+            },
+            "post": {
+                "operationId": "uploadVideo",
+                "tags": ["videos"],
+                "summary": "Upload one video",
+                "description": (
+                    "As v1's upload: the multipart field `file`, or the raw body with `?filename=`. "
+                    f"Recognised from its bytes ({ACCEPTED_FORMATS}); an expected SHA-256 (`sha256`, or "
+                    f"`Content-Digest`) is checked. At most {upload_limit()} bytes. Its title is the file name "
+                    "without its extension until one is set."
+                ),
+                "security": SIGNED_IN,
+                "parameters": [
+                    {
+                        "name": "filename",
+                        "in": "query",
+                        "description": "The name of a raw-body upload.",
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "sha256",
+                        "in": "query",
+                        "description": "The SHA-256 the raw body must have, in hex.",
+                        "allowEmptyValue": True,
+                        "schema": {"type": "string", "pattern": SHA256_PATTERN},
+                    },
+                    {
+                        "name": "Content-Digest",
+                        "in": "header",
+                        "description": "RFC 9530 digest (`sha-256`).",
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {"schema": _ref("UploadForm")},
+                        "application/octet-stream": {
+                            "schema": {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}
+                        },
+                    },
+                },
+                "responses": {
+                    **_video("Stored.", status="201"),
+                    **_problems(
+                        "No file, an empty one, or a malformed checksum.", MissingFile(), MissingFile(NO_BODY), EmptyFile()
+                    ),
+                    **_problems("The file is larger than the limit.", UploadTooLarge(upload_limit())),
+                    **_problems("Not a video the portal recognises.", NotAVideo(ACCEPTED_FORMATS)),
+                    **_problems(
+                        "The bytes do not have the stated SHA-256; nothing was stored.",
+                        ChecksumMismatch(EXAMPLE_SHA256, "0" * 64),
+                    ),
+                    **_problems("No space left to store it.", InsufficientStorage()),
+                    **_changes(Action.UPLOAD),
+                },
+            },
+        },
+        f"{PREFIX}/videos/{{video_id}}": {
+            "parameters": [VIDEO_ID],
+            "get": {
+                "operationId": "getVideo",
+                "tags": ["videos"],
+                "summary": "One video",
+                "security": _viewing_security(),
+                "responses": {
+                    **_video("The video."), **_refused(Action.READ), **_not_found(), **_unavailable(), **DEFAULT_PROBLEM
+                },
+            },
+            "patch": {
+                "operationId": "editVideo",
+                "tags": ["videos"],
+                "summary": "Change the title, description or tags",
+                "description": (
+                    f"A JSON merge patch (RFC 7396, `{MERGE_PATCH}`) of {', '.join(f'`{f}`' for f in EDITABLE_FIELDS)}: "
+                    "a field left out stays, `null` clears it (the title becomes the file name without its extension "
+                    "again). `If-Match` must name the video's current ETag (from its GET), so that of two people "
+                    "editing one version the second is told (412) instead of overwriting the first. "
+                    "The owner's or an admin's to do."
+                ),
+                "security": SIGNED_IN,
+                "parameters": [
+                    {
+                        "name": "If-Match",
+                        "in": "header",
+                        "required": True,
+                        "description": f"The ETag of the version edited, e.g. `{EXAMPLE_ETAG}`.",
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "requestBody": {"required": True, "content": {MERGE_PATCH: {"schema": _ref("DetailsPatch")}}},
+                "responses": {
+                    **_video("Changed: the video, with its new ETag."),
+                    **_not_found(),
+                    **_problems("Someone saved a newer version first: GET it again.", StaleDetails()),
+                    **_problems(
+                        "The body is not a merge patch.",
+                        UnsupportedBodyType(f"The body must be a JSON merge patch. {PATCH_HINT}"),
+                    ),
+                    **_problems("A field that cannot be changed, or a value that breaks a rule.", _details_refusal()),
+                    **_problems("No `If-Match`.", DetailsVersionRequired()),
+                    **_changes(Action.EDIT),
+                },
+            },
+            "delete": {
+                "operationId": "deleteVideo",
+                "tags": ["videos"],
+                "summary": "Move a video to the trash",
+                "security": SIGNED_IN,
+                "responses": {"204": {"description": "In the trash."}, **_not_found(), **_changes(Action.DELETE)},
+            },
+        },
+        f"{PREFIX}/videos/{{video_id}}/content": {
+            "parameters": [VIDEO_ID],
+            "get": {**content_operation, "operationId": "downloadVideo", "summary": "The video's bytes, whole or a range",
+                    "security": _viewing_security(), "responses": _content(True)},
+            "head": {**content_operation, "operationId": "headVideo", "summary": "The download's headers only",
+                     "security": _viewing_security(), "responses": _content(False)},
+        },
+        f"{PREFIX}/videos/{{video_id}}/playback": {
+            "parameters": [VIDEO_ID],
+            "get": {**content_operation, "operationId": "playVideo", "summary": "What a player should load",
+                    "security": _viewing_security(), "responses": _content(True, playback=True)},
+            "head": {**content_operation, "operationId": "headPlayback", "summary": "The playback's headers only",
+                     "security": _viewing_security(), "responses": _content(False, playback=True)},
+        },
+        f"{PREFIX}/videos/{{video_id}}/poster": {
+            "parameters": [VIDEO_ID],
+            "get": {
+                "operationId": "getPoster",
+                "tags": ["videos"],
+                "summary": "A still picture of the video",
+                "security": _viewing_security(),
+                "responses": {
+                    "200": {
+                        "description": "A JPEG.",
+                        "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+                    },
+                    "304": {"description": "`If-None-Match` names the current poster."},
+                    **_refused(Action.READ),
+                    **_problems("No such video, or no poster yet.", VideoNotFound(), PosterNotFound()),
+                    **_unavailable(),
+                    **DEFAULT_PROBLEM,
+                },
+            },
+        },
+        f"{PREFIX}/videos/{{video_id}}/verify": {
+            "parameters": [VIDEO_ID],
+            "post": {
+                "operationId": "verifyVideo",
+                "tags": ["videos"],
+                "summary": "Check the stored bytes against the checksum now",
+                "security": SIGNED_IN,
+                "responses": {**_video("Checked: `status` says what was found."), **_not_found(), **_changes(Action.READ)},
+            },
+        },
+        f"{PREFIX}/videos/{{video_id}}/process": {
+            "parameters": [VIDEO_ID],
+            "post": {
+                "operationId": "processVideo",
+                "tags": ["videos"],
+                "summary": "Queue the video's processing again",
+                "security": SIGNED_IN,
+                "responses": {**_video("Queued.", status="202"), **_not_found(), **_changes(Action.PROCESS)},
+            },
+        },
+    }
+
+
+def share_and_trash_paths() -> dict[str, Any]:
+    share_id = {
+        "name": "share_id",
+        "in": "path",
+        "required": True,
+        "description": "The link's id, e.g. `12`.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
+    }
+    return {
+        f"{PREFIX}/videos/{{video_id}}/shares": {
+            "parameters": [VIDEO_ID],
+            "post": {
+                "operationId": "createShare",
+                "tags": ["shares"],
+                "summary": "Make a share link",
+                "security": SIGNED_IN,
+                "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("ShareRequest")}}},
+                "responses": {
+                    "201": {"description": "The link; its URL is shown only here.",
+                            "content": {"application/json": {"schema": _ref("NewShare")}}},
+                    **_not_found(),
+                    **_changes(Action.READ),
+                },
+            },
+            "get": {
+                "operationId": "listShares",
+                "tags": ["shares"],
+                "summary": "The video's share links",
+                "security": SIGNED_IN,
+                "responses": {
+                    "200": {"description": "Its links (never their URLs).",
+                            "content": {
+                                "application/json": {"schema": _ref("ShareList"), "example": {"items": [EXAMPLE_SHARE]}}
+                            }},
+                    **_refused(Action.READ),
+                    **_not_found(),
+                    **_unavailable(),
+                    **DEFAULT_PROBLEM,
+                },
+            },
+        },
+        f"{PREFIX}/shares/{{share_id}}": {
+            "parameters": [share_id],
+            "delete": {
+                "operationId": "revokeShare",
+                "tags": ["shares"],
+                "summary": "Revoke a share link",
+                "security": SIGNED_IN,
+                "responses": {
+                    "204": {"description": "Revoked."}, **_problems("No such link.", ShareNotFound()), **_changes(Action.READ)
+                },
+            },
+        },
+        f"{PREFIX}/trash": {
+            "get": {
+                "operationId": "listTrash",
+                "tags": ["trash"],
+                "summary": "The trash, the most recently deleted first",
+                "security": SIGNED_IN,
+                "parameters": [LIMIT, CURSOR],
+                "responses": {
+                    "200": {
+                        "description": "One page of the trash the caller may act on.",
+                        "content": {"application/json": {"schema": _ref("TrashPage"), "example": {
+                            "items": [EXAMPLE_TRASHED_VIDEO], "next_cursor": None, "total": {"value": 1, "relation": "eq"}}}},
+                    },
+                    **_problems("A parameter is not valid.", _list_refusal(), InvalidCursor()),
+                    **_refused(Action.DELETE),
+                    **_unavailable(),
+                    **DEFAULT_PROBLEM,
+                },
+            },
+            "delete": {
+                "operationId": "emptyTrash",
+                "tags": ["trash"],
+                "summary": "Purge the whole trash (admins)",
+                "security": SIGNED_IN,
+                "responses": {"204": {"description": "Emptied."}, **_changes(Action.DELETE)},
+            },
+        },
+        f"{PREFIX}/trash/{{video_id}}/restore": {
+            "parameters": [VIDEO_ID],
+            "post": {
+                "operationId": "restoreVideo",
+                "tags": ["trash"],
+                "summary": "Put a video back in the library",
+                "security": SIGNED_IN,
+                "responses": {**_video("Restored.", etag=False), **_problems("Not in the trash.", VideoNotFound()),
+                              **_changes(Action.DELETE)},
+            },
+        },
+        f"{PREFIX}/trash/{{video_id}}": {
+            "parameters": [VIDEO_ID],
+            "delete": {
+                "operationId": "purgeVideo",
+                "tags": ["trash"],
+                "summary": "Delete a trashed video for good",
+                "security": SIGNED_IN,
+                "responses": {"204": {"description": "Purged."}, **_problems("Not in the trash.", VideoNotFound()),
+                              **_changes(Action.DELETE)},
+            },
+        },
+    }
+
+
+def documentation_paths() -> dict[str, Any]:
+    return {
+        f"{PREFIX}/openapi.json": {
+            "get": {
+                "operationId": "getOpenApiDocument",
+                "tags": ["documentation"],
+                "summary": "This document",
+                "security": OPEN,
+                "responses": {
+                    "200": {"description": "OpenAPI 3.1.", "content": {"application/json": {"schema": {"type": "object"}}}},
+                    **DEFAULT_PROBLEM,
+                },
+            }
+        },
+        f"{PREFIX}/docs": {
+            "get": {
+                "operationId": "getDocsPage",
+                "tags": ["documentation"],
+                "summary": "The interactive page of this document",
+                "security": OPEN,
+                "responses": {"200": {"description": "HTML.", "content": {"text/html": {"schema": {"type": "string"}}}},
+                              **DEFAULT_PROBLEM},
+            }
+        },
+    }
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"oneOf": [schema, {"type": "null"}]}
+
+
+def schemas() -> dict[str, Any]:
+    timestamp = {"type": "string", "format": "date-time"}
+    tag = {"type": "string", "minLength": 1, "maxLength": MAX_TAG_LENGTH}
+    link = {"type": "string", "format": "uri"}
+    video_fields = {
+        "id": {"type": "string", "format": "uuid"},
+        "title": {"type": "string", "maxLength": MAX_TITLE_LENGTH},
+        "description": {"type": "string", "maxLength": MAX_DESCRIPTION_LENGTH},
+        "tags": {"type": "array", "items": tag, "maxItems": MAX_TAGS},
+        "filename": {"type": "string"},
+        "content_type": {"type": "string"},
+        "size": {"type": "integer", "minimum": 1},
+        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "status": {"type": "string", "enum": ["ok", "corrupt", "missing"]},
+        "owner": {"type": ["string", "null"]},
+        "created_at": timestamp,
+        "updated_at": timestamp,
+        "verified_at": {"type": ["string", "null"], "format": "date-time"},
+        "media": _nullable(_ref("Media")),
+        "processing": {
+            "type": "object",
+            "required": ["state", "error"],
+            "properties": {
+                "state": {"type": "string", "enum": [state.value for state in ProcessingState]},
+                "error": {"type": ["string", "null"]},
+            },
+        },
+        "playback": _nullable(_ref("Playback")),
+        "links": {
+            "type": "object",
+            "required": ["self", "content", "playback", "poster", "shares"],
+            "properties": {name: link for name in ("self", "content", "playback", "poster", "shares")},
+        },
+    }
+    trash_fields = {
+        "deleted_at": timestamp,
+        "deleted_by": {"type": ["string", "null"]},
+        "purge_at": timestamp,
+    }
+    total = {
+        "type": "object",
+        "required": ["value", "relation"],
+        "properties": {
+            "value": {"type": "integer", "minimum": 0, "maximum": catalog.TOTAL_LIMIT},
+            "relation": {"type": "string", "enum": ["eq", "gte"]},
+        },
+    }
+
+    def page(item: str) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["items", "next_cursor", "total"],
+            "properties": {"items": {"type": "array", "items": _ref(item)}, "next_cursor": {"type": ["string", "null"]},
+                           "total": total},
+        }
+
+    return {
+        "Problem": {
+            "type": "object",
+            "description": "RFC 9457 problem details, with the portal's stable error `code`.",
+            "required": ["type", "title", "status", "detail", "instance", "code"],
+            "properties": {
+                "type": {"type": "string", "format": "uri-reference"},
+                "title": {"type": "string"},
+                "status": {"type": "integer", "minimum": 400, "maximum": 599},
+                "detail": {"type": "string"},
+                "instance": {"type": "string", "format": "uri-reference"},
+                "code": {"type": "string"},
+            },
+        },
+        "Video": {"type": "object", "required": list(video_fields), "properties": video_fields},
+        "TrashedVideo": {
+            "type": "object",
+            "required": [*video_fields, *trash_fields],
+            "properties": {**video_fields, **trash_fields},
+        },
+        "VideoPage": page("Video"),
+        "TrashPage": page("TrashedVideo"),
+        "Media": {
+            "type": "object",
+            "properties": {
+                "duration": {"type": ["number", "null"]},
+                "width": {"type": ["integer", "null"]},
+                "height": {"type": ["integer", "null"]},
+                "video_codec": {"type": ["string", "null"]},
+                "audio_codec": {"type": ["string", "null"]},
+                "frame_rate": {"type": ["number", "null"]},
+                "bit_rate": {"type": ["integer", "null"]},
+                "container": {"type": ["string", "null"]},
+            },
+        },
+        "Playback": {
+            "type": "object",
+            "required": ["url", "content_type", "source", "sha256"],
+            "properties": {
+                "url": link,
+                "content_type": {"type": "string"},
+                "source": {"type": "string", "enum": ["original", "copy"]},
+                "sha256": {"type": "string"},
+            },
+        },
+        "DetailsPatch": {
+            "type": "object",
+            "description": "A JSON merge patch: fields left out stay as they are, null clears one.",
+            "additionalProperties": False,
+            "properties": {
+                "title": {"type": ["string", "null"], "minLength": 1, "maxLength": MAX_TITLE_LENGTH},
+                "description": {"type": ["string", "null"], "maxLength": MAX_DESCRIPTION_LENGTH},
+                "tags": {"type": ["array", "null"], "items": tag, "maxItems": MAX_TAGS},
+            },
+            "example": {"title": "Holiday in Crete", "tags": ["holiday", "sea"]},
+        },
+        "UploadForm": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {
+                "file": {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"},
+                "sha256": {"type": "string", "pattern": SHA256_PATTERN},
+            },
+        },
+        "ShareRequest": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"days": {"type": "integer", "minimum": MIN_DAYS, "maximum": MAX_DAYS}},
+        },
+        "NewShare": {
+            "type": "object",
+            "required": ["id", "url", "expires_at"],
+            "properties": {"id": {"type": "integer"}, "url": link, "expires_at": timestamp},
+        },
+        "ShareList": {
+            "type": "object",
+            "required": ["items"],
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["id", "expires_at", "created_at", "created_by"],
+                        "properties": {"id": {"type": "integer"}, "expires_at": timestamp, "created_at": timestamp,
+                                       "created_by": {"type": "string"}},
+                    },
+                }
+            },
+        },
+    }
+
+
+def build_document() -> dict[str, Any]:
+    """The whole document; it reads the app's settings (the upload limit), so it runs in an app context."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Portal API",
+            "version": VERSION,
+            "summary": "Videos with titles, descriptions and tags; search; cursor pages; problem details.",
+            "description": (
+                "Version 2 of the portal's JSON API, beside v1 (`/api/v1`, unchanged). Every error is "
+                "`application/problem+json` (RFC 9457) with the portal's `code`. Lists are paged by an opaque "
+                "`cursor`; changes of a video's details are JSON merge patches guarded by `If-Match`.\n\n"
+                f"Send an API token (`{TOKEN_PREFIX}...`) as `Authorization: Bearer <token>`. The web session's cookie "
+                "is taken too; a change sent with it needs the page's CSRF token in `X-CSRFToken`."
+            ),
+        },
+        "tags": [
+            {"name": "videos", "description": "Videos, their details and their bytes."},
+            {"name": "shares", "description": "Links that open one video to anyone who has them."},
+            {"name": "trash", "description": "Deleted videos, restorable until purged."},
+            {"name": "documentation", "description": "This document and its page."},
+        ],
+        "paths": {**video_paths(), **share_and_trash_paths(), **documentation_paths()},
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An API token."}},
+        },
+    }
