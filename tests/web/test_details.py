@@ -70,6 +70,7 @@ def test_the_owner_saves_title_description_and_tags_and_the_library_shows_the_ti
     page = uma.get(f"/videos/{umas_video['id']}").get_data(as_text=True)
     assert "Title, description and tags" in page
     assert input_value(page, "title") == "VID_0001"  # the file name's stem until one is set
+    assert "aria-invalid" not in page  # no field is marked invalid before anything was sent
     response = save(uma, umas_video["id"], version_on(page), "Sunset over Lisbon", "From the castle.\nWindy.",
                     "travel, Portugal , travel,")
     assert response.status_code == 303, response.get_data(as_text=True)
