@@ -10,6 +10,7 @@ same. ``code`` is the portal's stable error code from the same table v1 uses.
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 from flask import Response
 from flask import request
@@ -38,5 +39,6 @@ def problem_body(status: int, code: str, detail: str, instance: str) -> dict[str
 
 
 def problem_response(status: int, code: str, detail: str) -> Response:
-    body = problem_body(status, code, detail, request.path)
+    # The path as it was sent (percent-encoded), so ``instance`` is a URI reference for any name in it.
+    body = problem_body(status, code, detail, quote(request.path, safe="/:@!$&'()*+,;=-._~"))
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)

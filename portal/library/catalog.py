@@ -39,8 +39,11 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature
 from itsdangerous import URLSafeSerializer
+from sqlalchemy import BindParameter
 from sqlalchemy import ColumnElement
 from sqlalchemy import Integer
+from sqlalchemy import TextClause
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import literal_column
 from sqlalchemy import text
@@ -85,6 +88,11 @@ TOTAL_LIMIT = 10_000
 #: The shortest text the trigram index can look up; a shorter one is scanned for.
 MIN_INDEXED_LENGTH = 3
 MAX_TAG_FILTERS = MAX_TAGS
+#: From this many matches on, a page is found by walking the listing's order and testing each row
+#: (about ``limit * library / matches`` rows) rather than by sorting every match (SQLite; see :func:`search`).
+DENSE_MATCHES = 2500
+#: A trash larger than this is not worth subtracting from an index's count (:func:`count_matches`).
+MAX_TRASH_SUBTRACTED = 1000
 #: Kept apart from every other use of the key (sessions, forms).
 CURSOR_SALT = "portal.catalog.cursor"
 _CONTROL = {"Cc", "Cf", "Cs"}
@@ -121,10 +129,10 @@ class CatalogQuery:
         cursor: str | None = None,
     ) -> CatalogQuery:
         """Validate parameters as received (empty means the default); anything off is :class:`~portal.errors.InvalidInput`."""
-        query_text = (text or "").strip()
+        query_text = _printable(text or "", "q").strip()
         if len(query_text) > MAX_QUERY_LENGTH:
             raise errors.InvalidInput(f"The search text q must be at most {MAX_QUERY_LENGTH} characters.")
-        wanted_tags = tuple(dict.fromkeys(tag.strip() for tag in tags or () if tag.strip()))
+        wanted_tags = tuple(dict.fromkeys(_printable(tag, "tag").strip() for tag in tags or () if tag.strip()))
         if len(wanted_tags) > MAX_TAG_FILTERS:
             raise errors.InvalidInput(f"At most {MAX_TAG_FILTERS} tag filters may be given at once.")
         order = sort or DEFAULT_SORT
@@ -133,11 +141,18 @@ class CatalogQuery:
         return cls(
             text=query_text,
             tags=wanted_tags,
-            owner=(owner or "").strip() or None,
+            owner=_printable(owner or "", "owner").strip() or None,
             sort=order,
             limit=_limit(limit),
             after=decode_cursor(cursor, order) if cursor else None,
         )
+
+
+def _printable(value: str, name: str) -> str:
+    """No stored title, tag or name holds a control character, and neither database's text may hold NUL."""
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise errors.InvalidInput(f"{name} must not contain control characters.")
+    return value
 
 
 def _limit(value: str | int | None) -> int:
@@ -207,28 +222,50 @@ def _like_pattern(fragment: str) -> str:
     return f"%{escaped}%"
 
 
-def text_condition(query_text: str) -> ColumnElement[bool]:
-    """Videos whose search text holds ``query_text`` (case-folded), through the trigram index where it can."""
+def _sqlite() -> bool:
+    return db.engine.dialect.name == "sqlite"
+
+
+def _fts_phrase(folded: str) -> str:
+    return '"' + folded.replace('"', '""') + '"'
+
+
+def _fts_rowids(folded: str) -> TextClause:
+    return text("SELECT rowid FROM video_search WHERE video_search MATCH :phrase").bindparams(phrase=_fts_phrase(folded))
+
+
+def text_condition(query_text: str, dense: bool = False) -> ColumnElement[bool]:
+    """Videos whose search text holds ``query_text`` (case-folded), through the trigram index where that pays.
+
+    ``dense``: so many videos match that walking the listing's order and testing each row's text
+    finds a page sooner than collecting every match from the index and sorting them (SQLite;
+    PostgreSQL's planner weighs this itself).
+    """
     folded = query_text.casefold()
-    if db.engine.dialect.name == "sqlite" and len(folded) >= MIN_INDEXED_LENGTH:
-        phrase = '"' + folded.replace('"', '""') + '"'
-        matches = (
-            text("SELECT rowid FROM video_search WHERE video_search MATCH :phrase")
-            .bindparams(phrase=phrase)
-            .columns(rowid=Integer)
-        )
+    if _sqlite() and not dense and len(folded) >= MIN_INDEXED_LENGTH:
+        matches = _fts_rowids(folded).columns(rowid=Integer)
         return literal_column("videos.rowid").in_(matches)
-    # PostgreSQL's GIN index of trigrams serves LIKE with a pattern of three characters or more.
-    return Video.search_text.like(_like_pattern(folded), escape="/")
+    # PostgreSQL's GIN index of trigrams serves LIKE with a pattern of three characters or more, if
+    # the plan knows the pattern: written into the statement, since a prepared statement's generic
+    # plan (psycopg prepares a statement run often) cannot tell "%zzzq%" from "%" and scans the table.
+    pattern: BindParameter[str] = bindparam("search_pattern", _like_pattern(folded), literal_execute=True)
+    return Video.search_text.like(pattern, escape="/")
 
 
-def conditions_of(query: CatalogQuery) -> list[ColumnElement[bool]]:
+def tag_condition(tag: str, dense: bool = False) -> ColumnElement[bool]:
+    """Videos with exactly ``tag``: from the tag's index entries, or (``dense``) tested row by row in listing order."""
+    if dense:
+        return db.select(VideoTag.id).where(VideoTag.video_id == Video.id, VideoTag.tag == tag).exists()
+    return Video.id.in_(db.select(VideoTag.video_id).where(VideoTag.tag == tag))
+
+
+def conditions_of(query: CatalogQuery, dense: bool = False) -> list[ColumnElement[bool]]:
     """What a video must be to be listed: in the library (never in the trash), and matching every filter."""
     conditions: list[ColumnElement[bool]] = [Video.deleted_at.is_(None)]
     if query.text:
-        conditions.append(text_condition(query.text))
+        conditions.append(text_condition(query.text, dense))
     for tag in query.tags:
-        conditions.append(Video.id.in_(db.select(VideoTag.video_id).where(VideoTag.tag == tag)))
+        conditions.append(tag_condition(tag, dense))
     if query.owner is not None:
         owner_id = db.select(User.id).where(User.username_key == username_key(query.owner)).scalar_subquery()
         conditions.append(Video.owner_id == owner_id)
@@ -236,10 +273,49 @@ def conditions_of(query: CatalogQuery) -> list[ColumnElement[bool]]:
 
 
 def search(query: CatalogQuery) -> CatalogPage:
-    """One page of the catalog, in ``query.sort`` order, starting after ``query.after``."""
-    conditions = conditions_of(query)
-    items, next_cursor = keyset_page(conditions, query.sort, query.limit, query.after)
-    return CatalogPage(items=items, next_cursor=next_cursor, total=count(conditions))
+    """One page of the catalog, in ``query.sort`` order, starting after ``query.after``.
+
+    The total is counted first; how many match then chooses how the page is found (:func:`text_condition`).
+    """
+    total = count_matches(query)
+    dense = total.value >= DENSE_MATCHES
+    items, next_cursor = keyset_page(conditions_of(query, dense), query.sort, query.limit, query.after)
+    return CatalogPage(items=items, next_cursor=next_cursor, total=total)
+
+
+def count_matches(query: CatalogQuery) -> Total:
+    """:func:`count` of the query's videos; one tag filter (or, on SQLite, one text) is counted from its index alone.
+
+    Checking each match's row for the trash costs a random read per match
+    (10,001 of them for a big result); instead the index entries are counted,
+    up to the cap plus the number of trashed videos, and the trashed ones that
+    match are taken off (a few, found through the trash's own index).
+    """
+    single = (1 if query.text else 0) + len(query.tags) == 1 and query.owner is None
+    # PostgreSQL has no table of text index entries to count; its tags are counted so too.
+    indexed_text = bool(query.text) and len(query.text.casefold()) >= MIN_INDEXED_LENGTH and _sqlite()
+    if not (single and (indexed_text or query.tags)):
+        return count(conditions_of(query))
+    trashed = db.session.scalar(db.select(func.count()).select_from(Video).where(Video.deleted_at.is_not(None))) or 0
+    if trashed > MAX_TRASH_SUBTRACTED:
+        return count(conditions_of(query))
+    cap = TOTAL_LIMIT + 1 + trashed
+    if query.text:
+        entries: Any = _fts_rowids(query.text.casefold()).columns(rowid=Integer).subquery()
+        trashed_matching = [text_condition(query.text, dense=True)]
+    else:
+        entries = db.select(VideoTag.id).where(VideoTag.tag == query.tags[0]).subquery()
+        trashed_matching = [tag_condition(query.tags[0], dense=True)]
+    entry_count = db.session.scalar(db.select(func.count()).select_from(db.select(entries).limit(cap).subquery())) or 0
+    if entry_count >= cap:
+        # At least the cap less every trashed video: more than TOTAL_LIMIT in the library.
+        return Total(value=TOTAL_LIMIT, exact=False)
+    found = entry_count
+    if trashed:
+        found -= db.session.scalar(
+            db.select(func.count()).select_from(Video).where(Video.deleted_at.is_not(None), *trashed_matching)
+        ) or 0
+    return Total(value=min(found, TOTAL_LIMIT), exact=found <= TOTAL_LIMIT)
 
 
 def keyset_page(

@@ -44,6 +44,12 @@ def admin(app):
         yield Caller(user)
 
 
+@pytest.fixture(params=["from the index", "walking the order"])
+def plan(request, monkeypatch):
+    """Both ways a page is found: from the index's matches, or testing rows in listing order (many matches)."""
+    monkeypatch.setattr(catalog, "DENSE_MATCHES", 10**9 if request.param == "from the index" else 0)
+
+
 def found(text: str = "", **kwargs) -> list[str]:
     page = catalog.search(CatalogQuery.parse(text=text, **kwargs))
     return [video.filename for video in page.items]
@@ -65,7 +71,7 @@ def test_migrations_make_the_details_and_tags_the_models_describe(app):
     assert wanted == []
 
 
-def test_a_new_video_is_titled_by_its_file_name_and_found_by_it(app, admin):
+def test_a_new_video_is_titled_by_its_file_name_and_found_by_it(app, admin, plan):
     with app.app_context():
         video = add_video("Holiday in Crete.mp4", admin.user)
         assert video.title == "Holiday in Crete"
@@ -85,7 +91,7 @@ def test_a_new_video_is_titled_by_its_file_name_and_found_by_it(app, admin):
         ("Ω", "ω"),
     ],
 )
-def test_search_finds_titles_in_every_script_whatever_the_case(app, admin, title, query):
+def test_search_finds_titles_in_every_script_whatever_the_case(app, admin, plan, title, query):
     with app.app_context():
         video = add_video("clip.mp4", admin.user)
         add_video("other.mp4", admin.user, minutes=1)
@@ -93,7 +99,7 @@ def test_search_finds_titles_in_every_script_whatever_the_case(app, admin, title
         assert found(query) == ["clip.mp4"]
 
 
-def test_search_looks_in_description_and_tags_and_one_or_two_characters_work(app, admin):
+def test_search_looks_in_description_and_tags_and_one_or_two_characters_work(app, admin, plan):
     with app.app_context():
         first = add_video("a.mp4", admin.user)
         second = add_video("b.mp4", admin.user, minutes=1)
@@ -107,7 +113,7 @@ def test_search_looks_in_description_and_tags_and_one_or_two_characters_work(app
         assert found("_") == []
 
 
-def test_tags_filter_exactly_and_all_must_match(app, admin):
+def test_tags_filter_exactly_and_all_must_match(app, admin, plan):
     with app.app_context():
         first = add_video("a.mp4", admin.user)
         second = add_video("b.mp4", admin.user, minutes=1)
@@ -119,7 +125,7 @@ def test_tags_filter_exactly_and_all_must_match(app, admin):
         assert found(tags=["Sea"]) == []
 
 
-def test_the_index_follows_edits_trash_restore_and_purge(app, admin):
+def test_the_index_follows_edits_trash_restore_and_purge(app, admin, plan):
     with app.app_context():
         video = add_video("clip.mp4", admin.user)
         video_id = video.id
@@ -195,3 +201,60 @@ def test_the_total_is_exact_up_to_the_limit_then_a_lower_bound(app, admin, monke
         assert catalog.search(CatalogQuery.parse(limit=1)).total == catalog.Total(3, exact=True)
         add_video("v3.mp4", admin.user)
         assert catalog.search(CatalogQuery.parse(limit=1)).total == catalog.Total(3, exact=False)
+
+
+def test_the_total_of_a_search_leaves_out_the_trash(app, admin, plan):
+    with app.app_context():
+        videos = [add_video(f"sunset {number}.mp4", admin.user, minutes=number) for number in range(4)]
+        edit(videos[0], admin, tags=["sky"])
+        edit(videos[1], admin, tags=["sky"])
+        trash.move_to_trash(videos[0], by=admin.user)
+        add_video("other.mp4", admin.user)
+        trash.move_to_trash(db.session.get(Video, videos[3].id), by=admin.user)
+        assert catalog.search(CatalogQuery.parse(text="sunset")).total == catalog.Total(2, exact=True)
+        assert catalog.search(CatalogQuery.parse(tags=["sky"])).total == catalog.Total(1, exact=True)
+        assert catalog.search(CatalogQuery.parse(text="sunset", tags=["sky"])).total == catalog.Total(1, exact=True)
+
+
+def test_a_capped_search_total_is_a_lower_bound_with_trash_about(app, admin, monkeypatch):
+    monkeypatch.setattr(catalog, "TOTAL_LIMIT", 2)
+    with app.app_context():
+        videos = [add_video(f"sunset {number}.mp4", admin.user, minutes=number) for number in range(4)]
+        trash.move_to_trash(videos[0], by=admin.user)
+        assert catalog.search(CatalogQuery.parse(text="sunset")).total == catalog.Total(2, exact=False)
+        trash.move_to_trash(db.session.get(Video, videos[1].id), by=admin.user)
+        assert catalog.search(CatalogQuery.parse(text="sunset")).total == catalog.Total(2, exact=True)
+
+
+def test_upgrading_a_library_titles_its_videos_and_indexes_them(empty_database, tmp_path):
+    import sqlalchemy as sa
+
+    from tests.helpers import signed_in_client
+    from tests.test_database import migrate_to
+    from tests.test_database import portal_on
+
+    migrate_to(empty_database, "0011")
+    rows = [
+        {"id": f"00000000-0000-4000-8000-00000000000{n}", "filename": name, "search_name": name.casefold(),
+         "content_type": "video/mp4", "size": 10 + n, "sha256": "0" * 64, "status": "ok", "created_at": START,
+         "storage_key": f"original/{n}"}
+        for n, name in enumerate(["Holiday.mp4", "Зима в деревне.mkv"])
+    ]
+    engine = sa.create_engine(empty_database, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO videos (id, filename, search_name, content_type, size, sha256, status, created_at, storage_key) "
+                "VALUES (:id, :filename, :search_name, :content_type, :size, :sha256, :status, :created_at, :storage_key)"
+            ),
+            rows,
+        )
+    engine.dispose()
+    app = portal_on(empty_database, tmp_path / "data")
+    client = signed_in_client(app)
+    titles = {item["title"] for item in client.get("/api/v2/videos").get_json()["items"]}
+    assert titles == {"Holiday", "Зима в деревне"}
+    assert [item["filename"] for item in client.get("/api/v2/videos?q=ДЕРЕВН").get_json()["items"]] == ["Зима в деревне.mkv"]
+    assert [item["filename"] for item in client.get("/api/v2/videos?q=olid&sort=title").get_json()["items"]] == ["Holiday.mp4"]
+    with app.app_context():
+        db.engine.dispose()

@@ -1,0 +1,106 @@
+"""schemathesis against /api/v2 in-process: every operation answers as its document says.
+
+As v1's (tests/api/test_v1_fuzz.py): a bounded, derandomized number of
+generated requests per operation through the WSGI app, each answer checked for
+server errors and against the document (status, content type, headers, body
+schema); then requests made by hand that reach the success answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings
+
+schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed (requirements-dev.txt)")
+
+from tests.helpers import signed_in_client  # noqa: E402
+from tests.support import minimal_mp4  # noqa: E402  (after the skip when schemathesis is missing)
+
+MAX_EXAMPLES = 60
+
+
+def _accepting(operation_id: str, *statuses: int) -> dict:
+    return {"include-operation-id": operation_id, "checks": {"positive_data_acceptance": {"expected-statuses": list(statuses)}}}
+
+
+#: A schema cannot say "the bytes are a video", "the cursor is one this portal signed" or "the ETag is the
+#: current one", so schema-valid requests may still rightly be refused with these.
+CONFIG = {
+    "operations": [
+        _accepting("uploadVideo", 201, 400, 413, 415, 422),
+        _accepting("listVideos", 200, 400),
+        _accepting("listTrash", 200, 400),
+        _accepting("editVideo", 200, 404, 412, 422, 428),
+    ]
+}
+
+
+@pytest.fixture
+def admin_token(app) -> str:
+    return signed_in_client(app).token
+
+
+@pytest.fixture
+def api_schema(app, admin_token):
+    document = app.test_client().get("/api/v2/openapi.json").get_json()
+    config = {**CONFIG, "auth": {"openapi": {"bearer": {"bearer": admin_token}}}}
+    schema = schemathesis.openapi.from_dict(document, config=schemathesis.Config.from_dict(config))
+    schema.app = app
+    return schema
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_every_operation_answers_as_documented(case):
+    case.call_and_validate()
+
+
+def header(response, name: str) -> str:
+    """One header of a schemathesis response, whose headers are lists under lower-case names."""
+    value = {key.lower(): value for key, value in response.headers.items()}[name.lower()]
+    return value[0] if isinstance(value, list) else value
+
+
+def test_successful_answers_match_the_document(app, api_schema, admin_token):
+    bearer = {"Authorization": f"Bearer {admin_token}"}
+    video = minimal_mp4()
+    digest = hashlib.sha256(video).hexdigest()
+    upload = api_schema["/api/v2/videos"]["POST"]
+    created = upload.Case(media_type="multipart/form-data", body={"file": video, "sha256": digest}).call_and_validate(headers=bearer)
+    assert created.status_code == 201
+    video_id = created.json()["id"]
+    path = {"video_id": video_id}
+
+    listing = api_schema["/api/v2/videos"]["GET"].Case(query={"q": "clip", "limit": 1}).call_and_validate(headers=bearer)
+    assert listing.status_code == 200
+    one = api_schema["/api/v2/videos/{video_id}"]["GET"].Case(path_parameters=path).call_and_validate(headers=bearer)
+    etag = header(one, "ETag")
+    edit = api_schema["/api/v2/videos/{video_id}"]["PATCH"].Case(
+        path_parameters=path, media_type="application/merge-patch+json", body={"title": "Edited", "tags": ["a"]},
+        headers={"If-Match": etag},
+    )
+    assert edit.call_and_validate(headers=bearer).json()["title"] == "Edited"
+    stale = api_schema["/api/v2/videos/{video_id}"]["PATCH"].Case(
+        path_parameters=path, media_type="application/merge-patch+json", body={"title": "Late"},
+        headers={"If-Match": etag},
+    )
+    assert stale.call_and_validate(headers=bearer).status_code == 412
+    for method in ("GET", "HEAD"):
+        content = api_schema["/api/v2/videos/{video_id}/content"][method]
+        for status, headers in {200: {}, 206: {"Range": "bytes=0-1"}, 304: {"If-None-Match": f'"{digest}"'}}.items():
+            case = content.Case(path_parameters=path, headers=headers)
+            assert case.call_and_validate(headers=bearer).status_code == status
+    verify = api_schema["/api/v2/videos/{video_id}/verify"]["POST"].Case(path_parameters=path)
+    assert verify.call_and_validate(headers=bearer).json()["status"] == "ok"
+    delete = api_schema["/api/v2/videos/{video_id}"]["DELETE"].Case(path_parameters=path)
+    assert delete.call_and_validate(headers=bearer).status_code == 204
+    trashed = api_schema["/api/v2/trash"]["GET"].Case().call_and_validate(headers=bearer)
+    assert trashed.json()["total"]["value"] == 1
+    restore = api_schema["/api/v2/trash/{video_id}/restore"]["POST"].Case(path_parameters=path)
+    assert restore.call_and_validate(headers=bearer).status_code == 200
