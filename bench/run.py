@@ -1,6 +1,8 @@
 """How close the portal comes to the machine's limits and to its peers, in one run.
 
-``python bench/run.py [--size 1GiB] [--repeat 3] [--quick] [--viewers 200] [--json PATH]``
+``python bench/run.py [--size 1GiB] [--repeat 3] [--quick] [--viewers 200] [--json PATH]``, and
+``python bench/run.py --library N [--database sqlite|postgresql|both]``: the library at N videos
+(:mod:`library`).
 
 It starts the portal exactly as in production (``python wsgi.py`` with the
 settings of :mod:`portal.ops.server`, a fresh data folder) on 127.0.0.1, and beside
@@ -1172,7 +1174,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", type=Path, default=ROOT / "bench" / "results" / "last.json", help="where to write the results"
     )
+    # The library at scale: a run of its own (bench/library.py).
+    parser.add_argument("--library", type=int, metavar="N", help="instead: list and search a library of N videos")
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both", help="with --library")
+    parser.add_argument("--postgres-url", help="with --library: a server to fill instead of a temporary cluster")
+    parser.add_argument("--samples", type=int, default=200, help="with --library: requests per figure (default 200)")
     args = parser.parse_args(argv)
+    if args.library is not None:
+        import library
+
+        if args.library < 1:
+            parser.error("--library must be at least 1")
+        databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+        json_path = args.json if "--json" in (argv or sys.argv) else ROOT / "bench" / "results" / "library.json"
+        return library.run(args.library, databases, args.samples, json_path, args.postgres_url)
     size = 8 * MIB if args.quick and args.size == parse_size("1GiB") else args.size
     if size < 2 * MIB:
         parser.error("--size must be at least 2MiB")

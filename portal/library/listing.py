@@ -18,6 +18,7 @@ from sqlalchemy import func
 
 from ..errors import InvalidInput
 from ..extensions import db
+from .models import LibraryStats
 from .models import Video
 
 MAX_QUERY_LENGTH = 200
@@ -115,18 +116,25 @@ def list_videos(listing: Listing) -> Page:
 
 
 def _count_of(listing: Listing, conditions: list[ColumnElement[bool]]) -> Select[int]:
-    """How many videos the listing has, counted so that SQLite need not read every row.
+    """How many videos the listing has; without a search, read from :class:`~.models.LibraryStats`.
 
-    Without a search it is every row less those in the trash: SQLite counts a
-    whole table from its b-tree, and the trash from its own small index, in a
-    few milliseconds for 200,000 videos, where "WHERE deleted_at IS NULL"
-    reads every row (70 ms).
+    Counting the library is what a first page cost: at a million videos
+    SQLite's ``count(*)`` reads a whole index (16 ms), PostgreSQL's every
+    visible row, where the row the database keeps up to date answers at once.
+    A search still counts its matches.
     """
     if listing.query:
         return db.select(func.count()).select_from(Video).where(*conditions)
-    every = db.select(func.count()).select_from(Video).scalar_subquery()
-    trashed = db.select(func.count()).select_from(Video).where(Video.deleted_at.is_not(None)).scalar_subquery()
-    return db.select(every - trashed)
+    return _library_size()
+
+
+def _library_size() -> Select[int]:
+    return db.select(LibraryStats.videos).where(LibraryStats.id == 1)
+
+
+def library_size() -> int:
+    """How many videos the library holds (not in the trash), exactly, without counting them."""
+    return db.session.scalar(_library_size()) or 0
 
 
 def search_conditions(listing: Listing) -> list[ColumnElement[bool]]:

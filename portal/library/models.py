@@ -309,3 +309,19 @@ class VideoTag(Model):
     tag: Mapped[str] = mapped_column(String(MAX_TAG_LENGTH))
     #: Where the tag stands in the list it was given in.
     position: Mapped[int] = mapped_column(Integer)
+
+
+class LibraryStats(Model):
+    """Figures of the whole library kept by the database: one row (``id`` 1), made by migration 0013.
+
+    Triggers on ``videos`` (see that migration) change it in the transaction of
+    every insert, move to or from the trash and delete, so the library's exact
+    size is read at once instead of counted. A migration that rebuilds
+    ``videos`` on SQLite must make the triggers again.
+    """
+
+    __tablename__ = "library_stats"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: Videos in the library, not in the trash.
+    videos: Mapped[int] = mapped_column(BigInteger)

@@ -11,6 +11,7 @@ from wtforms import PasswordField
 from wtforms import SelectField
 from wtforms import SelectMultipleField
 from wtforms import StringField
+from wtforms import TextAreaField
 from wtforms.validators import EqualTo
 from wtforms.validators import InputRequired
 from wtforms.validators import Length
@@ -21,6 +22,8 @@ from wtforms.widgets import ListWidget
 from ..accounts.models import TOKEN_LABEL_LENGTH
 from ..accounts.models import Role
 from ..accounts.service import MIN_PASSWORD_LENGTH
+from ..library.models import MAX_DESCRIPTION_LENGTH
+from ..library.models import MAX_TITLE_LENGTH
 from ..sharing.service import DEFAULT_DAYS
 from ..sharing.service import MAX_DAYS
 from ..sharing.service import MIN_DAYS
@@ -41,6 +44,25 @@ class UploadForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something (delete, verify): nothing to fill in but the CSRF token."""
+
+
+class DetailsForm(FlaskForm):
+    """A video's title, description and tags, and the version they were edited from.
+
+    ``version`` carries the ETag of the details the form was filled with, so a
+    save is refused when someone else saved in between (the catalog's
+    If-Match rule); the catalog checks every value, the fields only say what
+    they hold.
+    """
+
+    title = StringField("Title", render_kw={"maxlength": MAX_TITLE_LENGTH})
+    description = TextAreaField("Description", render_kw={"maxlength": MAX_DESCRIPTION_LENGTH, "rows": 4})
+    tags = StringField("Tags", render_kw={"autocomplete": "off", "spellcheck": "false"})
+    version = HiddenField()
+
+    def tag_list(self) -> list[str]:
+        """The tags typed, one between each pair of commas; blanks left out."""
+        return [tag.strip() for tag in (self.tags.data or "").split(",") if tag.strip()]
 
 
 class ShareForm(FlaskForm):

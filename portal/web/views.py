@@ -26,8 +26,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from .. import __version__
 from ..accounts.permissions import Action
 from ..accounts.permissions import check
+from ..errors import InvalidDetails
 from ..errors import InvalidInput
 from ..errors import PortalError
+from ..errors import StaleDetails
 from ..errors import UploadTooLarge
 from ..errors import format_bytes
 from ..http.auth import caller_required
@@ -38,6 +40,7 @@ from ..http.delivery import send_poster
 from ..http.delivery import send_stored
 from ..http.delivery import send_video
 from ..http.links import video_link
+from ..library import catalog
 from ..library import integrity
 from ..library import service
 from ..library import trash
@@ -45,10 +48,11 @@ from ..library.formats import ACCEPTED_FORMATS
 from ..library.formats import EXTENSIONS
 from ..library.listing import Listing
 from ..library.listing import default_per_page
-from ..library.listing import list_videos
+from ..library.listing import library_size
 from ..library.models import Video
 from ..library.models import VideoStatus
 from ..library.models import as_utc
+from ..library.models import default_title
 from ..sharing import service as sharing
 from ..uploads.intake import upload_limit
 from ..uploads.request import portal_request
@@ -57,13 +61,14 @@ from .components import icon
 from .components import processing_badge
 from .components import status_badge
 from .forms import ActionForm
+from .forms import DetailsForm
 from .forms import ShareForm
 from .forms import UploadForm
 
 bp = Blueprint("web", __name__)
 
 #: The library's sort choices (``?sort=``), as the service's sort keys.
-LIBRARY_SORTS = {"newest": "-created_at", "name": "filename", "size": "-size"}
+LIBRARY_SORTS = {"newest": "-created_at", "name": "title", "size": "-size"}
 DEFAULT_SORT = "newest"
 #: A flashed message of this category, followed by a video's id, offers to undo its move to the trash.
 UNDO_CATEGORY = "undo:"
@@ -138,43 +143,64 @@ def isotime(moment: datetime) -> str:
 @bp.get("/")
 @viewable
 def library() -> str:
+    """The library a page at a time, through the catalog: the search box looks in titles, descriptions,
+    tags and file names; ``tag`` (repeatable) filters; pages follow each other by cursor, so a page deep
+    in a million videos costs what the first does."""
     sort = request.args.get("sort") or DEFAULT_SORT
     if sort not in LIBRARY_SORTS:
         raise InvalidInput(f"Sort by one of: {', '.join(LIBRARY_SORTS)}.")
-    listing = Listing.parse(
-        page=request.args.get("page"),
-        per_page=request.args.get("per_page"),
-        query=request.args.get("q"),
+    per_page = Listing.parse(per_page=request.args.get("per_page")).per_page
+    query = catalog.CatalogQuery.parse(
+        text=request.args.get("q"),
+        tags=request.args.getlist("tag"),
         sort=LIBRARY_SORTS[sort],
+        limit=per_page,
+        cursor=request.args.get("cursor"),
     )
-    page = list_videos(listing)
+    page = catalog.search(query)
+    filtered = bool(query.text or query.tags)
     caller = current_caller()
     return render_template(
         "videos/library.html",
         page=page,
+        # Without a filter the exact size is one row away (:func:`library_size`); a search's total is capped.
+        total=catalog.Total(value=library_size(), exact=True) if not filtered else page.total,
+        filtered=filtered,
+        paged=query.after is not None,
         trash_usage=trash.usage(caller) if caller is not None else None,
-        query=listing.query,
+        query=query.text,
+        tags=query.tags,
         sort=sort,
-        page_url=_library_url_keeping(listing, sort),
-        page_numbers=page_numbers(page.page, page.pages),
+        library_url=_library_url_keeping(query, sort, per_page),
     )
 
 
-def _library_url_keeping(listing: Listing, sort: str) -> Callable[[int], str]:
-    """Links to other pages of the same search and order, with only the parameters that differ from the defaults."""
+def _library_url_keeping(query: catalog.CatalogQuery, sort: str, per_page: int) -> Callable[..., str]:
+    """Links to the library keeping the search, tags, order and page size, with only what differs from the defaults.
+
+    ``cursor`` goes to the page after it; ``tags`` replaces the tag filters (a chip adds its tag to them).
+    """
     params: dict[str, Any] = {}
-    if listing.query:
-        params["q"] = listing.query
+    if query.text:
+        params["q"] = query.text
     if sort != DEFAULT_SORT:
         params["sort"] = sort
-    if listing.per_page != default_per_page():
-        params["per_page"] = listing.per_page
+    if per_page != default_per_page():
+        params["per_page"] = per_page
 
-    def page_url(number: int) -> str:
-        values = {**params, "page": number} if number > 1 else params
+    def library_url(cursor: str | None = None, tags: tuple[str, ...] | list[str] = query.tags) -> str:
+        values = {**params, "tag": list(tags)} if tags else dict(params)
+        if cursor:
+            values["cursor"] = cursor
         return url_for("web.library", **values)
 
-    return page_url
+    return library_url
+
+
+@bp.app_template_global()
+def shown_title(video: Video) -> str:
+    """What a video is called on the pages: the title someone gave it, else its file name."""
+    return video.title if video.title and video.title != default_title(video.filename) else video.filename
 
 
 def page_numbers(current: int, pages: int, around: int = 2) -> list[int | None]:
@@ -276,13 +302,18 @@ def video(video_id: str) -> str:
     return render_video(service.get_video(video_id))
 
 
-def render_video(video: Video, **extra: object) -> str:
-    """The video's page; its share links are listed to signed-in callers only (a visitor cannot share)."""
+def render_video(video: Video, details_form: DetailsForm | None = None, **extra: object) -> str:
+    """The video's page; its share links are listed to signed-in callers only (a visitor cannot share).
+
+    The form of its details is filled from the video as it is now, unless a
+    refused save passes the caller's own input back.
+    """
     caller = current_caller()
     shares = sharing.list_shares(video) if caller is not None else []
     return render_template(
         "videos/video.html",
         video=video,
+        details_form=details_form or details_form_of(video),
         form=ActionForm(),
         share_form=ShareForm(),
         shares=shares,
@@ -290,6 +321,55 @@ def render_video(video: Video, **extra: object) -> str:
         revocable_shares={share.id for share in shares if caller is not None and sharing.may_revoke(share, caller.user)},
         **extra,
     )
+
+
+def details_form_of(video: Video) -> DetailsForm:
+    """The details form showing ``video``'s current details and naming their version."""
+    return DetailsForm(
+        formdata=None,
+        data={
+            "title": video.display_title,
+            "description": video.description,
+            "tags": ", ".join(video.tags),
+            "version": catalog.etag_of(video),
+        },
+    )
+
+
+@bp.post("/videos/<video_id>/details")
+@requires(Action.EDIT)
+def edit_details(video_id: str) -> BaseResponse | tuple[str, int]:
+    """Save the title, description and tags, if nobody saved others since the form was filled (its ``version``).
+
+    Someone else's save in between is not overwritten: the page comes back
+    with their version in the form and a message saying so (409). A value
+    the catalog refuses comes back with the caller's input and the reason (422).
+    An empty title gives the video back its file name's.
+    """
+    video = service.get_video(video_id)
+    check(current_caller(), Action.EDIT, video)
+    form = DetailsForm()
+    try:
+        catalog.update_details(
+            video,
+            by=caller_required(),
+            if_match=form.version.data or "",
+            title=(form.title.data or "").strip() or None,
+            description=form.description.data or "",
+            tags=form.tag_list(),
+        )
+    except StaleDetails:
+        current = service.get_video(video_id)  # the catalog has let go of the stale version: this is theirs
+        flash(
+            "Someone else saved changes to this video while you were editing. The form now shows their version: "
+            "make your changes again and save.",
+            "error",
+        )
+        return render_video(current), 409
+    except InvalidDetails as error:
+        return render_video(video, details_form=form, details_error=error.message), 422
+    flash(f"Saved the details of “{shown_title(video)}”.", "success")
+    return redirect(url_for("web.video", video_id=video_id), 303)
 
 
 @bp.route("/videos/<video_id>/stream", methods=["GET", "HEAD"])
