@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement
@@ -101,9 +102,7 @@ def list_videos(listing: Listing) -> Page:
     conditions = [Video.deleted_at.is_(None), *search_conditions(listing)]
     column = SORT_COLUMNS[listing.sort.lstrip("-")]
     descending = listing.sort.startswith("-")
-    # Videos not probed yet have no duration: last in either direction, on SQLite and PostgreSQL alike
-    # (which would otherwise put NULL at opposite ends).
-    order = (column.desc().nulls_last(), Video.id.desc()) if descending else (column.asc().nulls_last(), Video.id.asc())
+    order = (_ordered(column, descending), Video.id.desc() if descending else Video.id.asc())
     total = db.session.scalar(_count_of(listing, conditions)) or 0
     items = db.session.scalars(
         db.select(Video)
@@ -113,6 +112,19 @@ def list_videos(listing: Listing) -> Page:
         .offset((listing.page - 1) * listing.per_page)
     ).all()
     return Page(items=list(items), total=total, page=listing.page, per_page=listing.per_page)
+
+
+def _ordered(column: Any, descending: bool) -> ColumnElement[Any]:
+    """``column`` in the listing's direction, with NULLs last only where a NULL can be.
+
+    Videos not probed yet have no duration: last in either direction, on SQLite
+    and PostgreSQL alike (which would otherwise put NULL at opposite ends). On a
+    column that is never NULL the clause would only cost: PostgreSQL cannot
+    walk an ascending index backwards for ``DESC NULLS LAST``, so the newest
+    first page sorted every row of a million-video library (800 ms).
+    """
+    direction = column.desc() if descending else column.asc()
+    return direction.nulls_last() if column.expression.nullable else direction
 
 
 def _count_of(listing: Listing, conditions: list[ColumnElement[bool]]) -> Select[int]:
