@@ -9,7 +9,6 @@ file is never delivered complete; what a check finds is recorded in the row
 from __future__ import annotations
 
 import hashlib
-import io
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from ..errors import VideoNotFound
 from ..extensions import db
 from ..metrics import count_checksum_failure
 from ..storage import CHUNK_SIZE
+from ..storage import PositionedReader
 from ..storage import current_storage
 from .models import StorageKind
 from .models import Video
@@ -258,7 +258,7 @@ def _record_verified(app: Flask, stored: StoredBytes) -> None:
 READ_LIMIT = 256 * 1024
 
 
-class VerifiedContent(io.RawIOBase):
+class VerifiedContent(PositionedReader):
     """A seekable reader of a whole stored file that hashes every byte on its first way out.
 
     Handed to the server as ``wsgi.file_wrapper``, it is sent by waitress's
@@ -288,22 +288,6 @@ class VerifiedContent(io.RawIOBase):
         self._recorded = False
         #: Set while iterated: the caller's thread may wait for the database, the event loop may not.
         self._wait_for_record = False
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._position = base + offset
-        return self._position
 
     def read(self, size: int | None = -1) -> bytes:
         remaining = self.size - self._position

@@ -8,6 +8,7 @@ only knows how to keep bytes under a key safely. Writes go through an
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -22,6 +23,34 @@ from flask import current_app
 #: Bytes moved per read when copying or hashing a stored file.
 CHUNK_SIZE = 1024 * 1024
 _EXTENSION = "portal.storage"
+
+
+class PositionedReader(io.RawIOBase):
+    """A readable, seekable stream of ``size`` bytes whose ``read`` starts at ``_position``.
+
+    What waitress's ``wsgi.file_wrapper`` asks of a body it sends (``tell``,
+    ``seek`` back after a partial send): one place for the S3 reader and the
+    verifying reader of :mod:`portal.library.integrity`.
+    """
+
+    size: int
+    _position: int = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._position = base + offset
+        return self._position
 
 
 class StorageFull(OSError):
