@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import errno
 import hashlib
-import io
 import json
 import logging
 import uuid
@@ -49,6 +48,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 from botocore.exceptions import ClientError
 
+from . import PositionedReader
 from . import StorageFull
 from . import StorageUnavailable
 
@@ -96,7 +96,44 @@ def make_client() -> Any:
     return boto3.session.Session().client("s3", config=config)
 
 
-class S3Upload:
+class _PartWriter:
+    """Bytes on their way into a multipart upload: every full part is sent as soon as it is buffered.
+
+    Shared by :class:`S3Upload` and :class:`S3ResumableWrite`, which differ in
+    how a part is sent (:meth:`_send_part`) and what an abort removes.
+    """
+
+    storage: S3Storage
+    key: str
+    _buffer: bytearray
+    _finished: bool
+
+    def write(self, data: bytes) -> int:
+        assert not self._finished, "write already finished"
+        self._buffer += data
+        while len(self._buffer) >= self.storage.part_size:
+            part = bytes(self._buffer[: self.storage.part_size])
+            del self._buffer[: self.storage.part_size]
+            self._guarded(self._send_part, part)
+        return len(data)
+
+    def _guarded(self, action: Any, *args: Any) -> None:
+        """Run one request; on any failure abort, so nothing is left in the store."""
+        try:
+            with _talking_to_the_store(f"storing {self.key}"):
+                action(*args)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _send_part(self, part: bytes) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+
+class S3Upload(_PartWriter):
     """One object on its way into the store: a single PUT, or a multipart upload past one part."""
 
     def __init__(self, storage: S3Storage, key: str) -> None:
@@ -106,15 +143,6 @@ class S3Upload:
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
         self._finished = False
-
-    def write(self, data: bytes) -> int:
-        assert not self._finished, "upload already finished"
-        self._buffer += data
-        while len(self._buffer) >= self.storage.part_size:
-            part = bytes(self._buffer[: self.storage.part_size])
-            del self._buffer[: self.storage.part_size]
-            self._guarded(self._send_part, part)
-        return len(data)
 
     def commit(self) -> None:
         assert not self._finished, "upload already finished"
@@ -141,15 +169,6 @@ class S3Upload:
             except (BotoCoreError, ClientError) as error:
                 if not isinstance(error, ClientError) or _error_code(error) != "NoSuchUpload":
                     log.warning("could not abort the multipart upload of %s now: %s", self.key, error)
-
-    def _guarded(self, action: Any, *args: Any) -> None:
-        """Run one request; on any failure forget the upload, so nothing is left in the store."""
-        try:
-            with _talking_to_the_store(f"storing {self.key}"):
-                action(*args)
-        except BaseException:
-            self.abort()
-            raise
 
     def _put_whole(self) -> None:
         body = bytes(self._buffer)
@@ -178,7 +197,7 @@ class S3Upload:
         self._upload_id = None
 
 
-class S3ResumableWrite:
+class S3ResumableWrite(_PartWriter):
     """A PATCH of a resumable upload: full parts go to the multipart upload, the rest to a new pending object.
 
     Holds at most one part in memory. The previous pending object is read first
@@ -210,15 +229,6 @@ class S3ResumableWrite:
                     raise
                 self._buffer += answer["Body"].read()
 
-    def write(self, data: bytes) -> int:
-        assert not self._finished, "write already finished"
-        self._buffer += data
-        while len(self._buffer) >= self.storage.part_size:
-            part = bytes(self._buffer[: self.storage.part_size])
-            del self._buffer[: self.storage.part_size]
-            self._guarded(self._send_part, part)
-        return len(data)
-
     def keep(self, last: bool) -> str | None:
         assert not self._finished, "write already finished"
         if self._buffer and last:
@@ -242,14 +252,6 @@ class S3ResumableWrite:
             pending, self._new_pending = self._new_pending, None
             self.storage.delete_object_quietly(pending)
 
-    def _guarded(self, action: Any, *args: Any) -> None:
-        try:
-            with _talking_to_the_store(f"storing {self.key}"):
-                action(*args)
-        except BaseException:
-            self.abort()
-            raise
-
     def _send_part(self, part: bytes) -> None:
         number = len(self._parts) + 1
         checksum = _checksum(part)
@@ -271,7 +273,7 @@ class S3ResumableWrite:
         self._new_pending = name
 
 
-class S3Reader(io.RawIOBase, BinaryIO):
+class S3Reader(PositionedReader, BinaryIO):
     """A seekable reader of one object that streams it with ranged GETs.
 
     A binary stream as :meth:`Storage.open <portal.storage.Storage.open>`
@@ -295,22 +297,6 @@ class S3Reader(io.RawIOBase, BinaryIO):
         self._window = b""
         self._window_start = 0
         self._body: Any = None
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._position = base + offset
-        return self._position
 
     def read(self, size: int = -1) -> bytes:
         remaining = self.size - self._position
