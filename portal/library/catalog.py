@@ -60,6 +60,7 @@ from ..accounts.permissions import check
 from ..accounts.service import username_key
 from ..extensions import db
 from .listing import MAX_QUERY_LENGTH
+from .listing import library_size
 from .models import MAX_DESCRIPTION_LENGTH
 from .models import MAX_TAG_LENGTH
 from .models import MAX_TAGS
@@ -92,6 +93,8 @@ MAX_TAG_FILTERS = MAX_TAGS
 #: From this many matches on, a page is found by walking the listing's order and testing each row
 #: (about ``limit * library / matches`` rows) rather than by sorting every match (SQLite; see :func:`search`).
 DENSE_MATCHES = 2500
+#: The longest word ``video_words`` holds (migration 0014; PostgreSQL).
+MAX_WORD_LENGTH = 200
 #: A trash larger than this is not worth subtracting from an index's count (:func:`count_matches`).
 MAX_TRASH_SUBTRACTED = 1000
 #: Kept apart from every other use of the key (sessions, forms).
@@ -289,31 +292,45 @@ def search(query: CatalogQuery) -> CatalogPage:
 
 
 def count_matches(query: CatalogQuery) -> Total:
-    """:func:`count` of the query's videos; one tag filter (or, on SQLite, one text) is counted from its index alone.
+    """:func:`count` of the query's videos, from an index alone where one can tell.
 
-    Checking each match's row for the trash costs a random read per match
-    (10,001 of them for a big result); instead the index entries are counted,
-    up to the cap plus the number of trashed videos, and the trashed ones that
-    match are taken off (a few, found through the trash's own index).
+    - No filter: the library's size, kept by the database (:func:`~.listing.library_size`).
+    - One tag, or (SQLite) one text: the index entries are counted. Checking
+      each match's row for the trash costs a random read per match (10,001 of
+      them for a big result); instead the entries are counted up to the cap
+      plus the number of trashed videos, and the trashed ones that match are
+      taken off (a few, found through the trash's own index).
+    - (PostgreSQL) one text without blanks: the words of ``video_words`` that
+      are it or start with it (:func:`_words_prove_more_than`) can only prove
+      that more than the cap match; short of that the matches are counted.
     """
+    if not query.text and not query.tags and query.owner is None:
+        size = library_size()
+        return Total(value=min(size, TOTAL_LIMIT), exact=size <= TOTAL_LIMIT)
     single = (1 if query.text else 0) + len(query.tags) == 1 and query.owner is None
-    # PostgreSQL has no table of text index entries to count; its tags are counted so too.
-    indexed_text = bool(query.text) and len(query.text.casefold()) >= MIN_INDEXED_LENGTH and _sqlite()
-    if not (single and (indexed_text or query.tags)):
+    folded = query.text.casefold()
+    if not single or (query.text and len(folded) < MIN_INDEXED_LENGTH):
+        return count(conditions_of(query))
+    if query.text and not _sqlite() and (len(folded) > MAX_WORD_LENGTH or any(char.isspace() for char in folded)):
         return count(conditions_of(query))
     trashed = db.session.scalar(db.select(func.count()).select_from(Video).where(Video.deleted_at.is_not(None))) or 0
     if trashed > MAX_TRASH_SUBTRACTED:
         return count(conditions_of(query))
     cap = TOTAL_LIMIT + 1 + trashed
+    if query.text and not _sqlite():
+        if _words_prove_more_than(folded, cap):
+            # At least the cap less every trashed video: more than TOTAL_LIMIT in the library.
+            return Total(value=TOTAL_LIMIT, exact=False)
+        return count(conditions_of(query))
+    entries: Any
     if query.text:
-        entries: Any = _fts_rowids(query.text.casefold()).columns(rowid=Integer).subquery()
+        entries = _fts_rowids(folded).columns(rowid=Integer).subquery()
         trashed_matching = [text_condition(query.text, dense=True)]
     else:
         entries = db.select(VideoTag.id).where(VideoTag.tag == query.tags[0]).subquery()
         trashed_matching = [tag_condition(query.tags[0], dense=True)]
     entry_count = db.session.scalar(db.select(func.count()).select_from(db.select(entries).limit(cap).subquery())) or 0
     if entry_count >= cap:
-        # At least the cap less every trashed video: more than TOTAL_LIMIT in the library.
         return Total(value=TOTAL_LIMIT, exact=False)
     found = entry_count
     if trashed:
@@ -321,6 +338,29 @@ def count_matches(query: CatalogQuery) -> Total:
             db.select(func.count()).select_from(Video).where(Video.deleted_at.is_not(None), *trashed_matching)
         ) or 0
     return Total(value=min(found, TOTAL_LIMIT), exact=found <= TOTAL_LIMIT)
+
+
+#: Above every character: a word that starts with a prefix sorts below the prefix followed by it ("C" collation).
+_LAST_CHARACTER = "\U0010ffff"
+
+
+def _words_prove_more_than(word: str, cap: int) -> bool:
+    """Whether at least ``cap`` videos hold ``word`` as a whole word or the start of one (PostgreSQL).
+
+    Each such video holds the text ``word``, so that many of them is a lower
+    bound on the matches, read from the B-tree of ``video_words`` (migration
+    0014) without touching a video: the whole word's entries first (about
+    1 ms for 10,001), then the first ``cap`` entries of the words it starts,
+    counted once per video (a video may have two such words).
+    """
+    whole = text("SELECT count(*) FROM (SELECT 1 FROM video_words WHERE word = :word LIMIT :cap) AS entries")
+    if (db.session.scalar(whole.bindparams(word=word, cap=cap)) or 0) >= cap:
+        return True
+    started = text(
+        "SELECT count(DISTINCT video_id) FROM (SELECT video_id FROM video_words"
+        " WHERE word >= :word AND word < :above LIMIT :cap) AS entries"
+    )
+    return (db.session.scalar(started.bindparams(word=word, above=word + _LAST_CHARACTER, cap=cap)) or 0) >= cap
 
 
 def keyset_page(
