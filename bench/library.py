@@ -308,7 +308,11 @@ def bulk_insert_postgresql(
     """COPY into ``videos`` and ``video_tags``; their indexes and foreign keys are made again afterwards, which is faster.
 
     The statement-level triggers (migration 0013) see the COPY as one insert.
-    ANALYZE, as autovacuum would soon do, gives the planner the new sizes.
+    The row trigger that fills ``video_words`` (migration 0014) is set aside
+    during the COPY and the table filled from the rows in one statement, its
+    key made after. VACUUM ANALYZE, as autovacuum soon does after a bulk
+    insert, gives the planner the new sizes and index-only scans the
+    visibility map they need to skip the table.
     """
     raw = engine.raw_connection()
     try:
@@ -330,6 +334,8 @@ def bulk_insert_postgresql(
         for table, name, _definition in foreign_keys:
             cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         cursor.execute("SET maintenance_work_mem = '512MB'")
+        cursor.execute("ALTER TABLE videos DISABLE TRIGGER video_words_after_insert")
+        cursor.execute("ALTER TABLE video_words DROP CONSTRAINT pk_video_words")
         started = time.perf_counter()
         first = next(rows)
         tag_rows = []
@@ -349,12 +355,18 @@ def bulk_insert_postgresql(
         for table, name, definition in foreign_keys:
             cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
         steps["indexes"] = time.perf_counter() - started
+        started = time.perf_counter()
+        cursor.execute("INSERT INTO video_words (word, video_id) SELECT portal_search_words(search_text), id FROM videos")
+        cursor.execute("ALTER TABLE video_words ADD CONSTRAINT pk_video_words PRIMARY KEY (word, video_id)")
+        cursor.execute("ALTER TABLE videos ENABLE TRIGGER video_words_after_insert")
+        steps["words"] = time.perf_counter() - started
         raw.commit()
         started = time.perf_counter()
-        cursor.execute("ANALYZE videos")
-        cursor.execute("ANALYZE video_tags")
-        raw.commit()
-        steps["analyze"] = time.perf_counter() - started
+        raw.driver_connection.autocommit = True  # VACUUM runs outside a transaction
+        for table in ("videos", "video_tags", "video_words"):
+            cursor.execute(f"VACUUM (ANALYZE) {table}")
+        raw.driver_connection.autocommit = False
+        steps["vacuum analyze"] = time.perf_counter() - started
     finally:
         raw.close()
 
@@ -401,6 +413,11 @@ def cases(app: Any, count: int, postgresql: bool) -> list[Case]:
              lambda body: body["items"] == []),
         Case("v2", "search matching 10%", f"/api/v2/videos?limit={PER_PAGE}&q={TITLE_WORDS[3].lower()}", p50, p99,
              lambda body: len(body["items"]) == min(PER_PAGE, tenth)
+             and all(TITLE_WORDS[3] in item["title"] for item in body["items"])),
+        # The same videos by a piece from inside the word: no whole word or start of one to prove the
+        # "at least" from, so PostgreSQL counts the matches (see catalog.count_matches); for reference.
+        Case("v2", "search matching 10%, inside words", f"/api/v2/videos?limit={PER_PAGE}&q={TITLE_WORDS[3][1:].lower()}",
+             check=lambda body: len(body["items"]) == min(PER_PAGE, tenth)
              and all(TITLE_WORDS[3] in item["title"] for item in body["items"])),
         Case("v2", "tag filter", f"/api/v2/videos?limit={PER_PAGE}&tag={TAGS[7]}", p50, p99,
              lambda body: bool(body["items"]) and all(TAGS[7] in item["tags"] for item in body["items"])),
