@@ -205,3 +205,12 @@ def empty_database(request, tmp_path):
         pytest.skip("no PostgreSQL server: set PORTAL_TEST_POSTGRES_URL (.ci/run starts one)")
     with postgres_schema(POSTGRES_URL) as url:
         yield url
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL schema, for a test about what only PostgreSQL has."""
+    if not POSTGRES_URL:
+        pytest.skip("no PostgreSQL server: set PORTAL_TEST_POSTGRES_URL (.ci/run starts one)")
+    with postgres_schema(POSTGRES_URL) as url:
+        yield url

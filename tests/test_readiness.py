@@ -19,8 +19,6 @@ import pytest
 import requests
 from sqlalchemy.engine import make_url
 
-from tests.databases import POSTGRES_URL
-from tests.databases import postgres_schema
 from tests.support import bearer_headers
 from tests.support import free_port
 from tests.support import minimal_mp4
@@ -121,14 +119,6 @@ def test_started_before_its_sqlite_folder_exists_it_answers_503_then_serves(tmp_
     finally:
         portal.stop()
     assert "cannot be reached" in portal.log.read_text()
-
-
-@pytest.fixture
-def postgres_url():
-    if not POSTGRES_URL:
-        pytest.skip("no PostgreSQL server: set PORTAL_TEST_POSTGRES_URL (.ci/run starts one)")
-    with postgres_schema(POSTGRES_URL) as url:
-        yield url
 
 
 def test_started_while_postgresql_is_unreachable_it_answers_503_then_serves(tmp_path, postgres_url):

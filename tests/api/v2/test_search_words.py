@@ -23,8 +23,6 @@ from portal.library import catalog
 from portal.library import trash
 from portal.library.catalog import CatalogQuery
 from portal.library.models import Video
-from tests.databases import POSTGRES_URL
-from tests.databases import postgres_schema
 from tests.test_database import migrate_to
 from tests.test_database import portal_on
 
@@ -82,14 +80,6 @@ def test_trashed_videos_never_make_up_the_lower_bound(app, editor, monkeypatch):
         assert total("dron") == catalog.Total(2, exact=True)
         trash.restore(videos[0].id, editor)
         assert total("drone") == catalog.Total(2, exact=False)
-
-
-@pytest.fixture
-def postgres_url():
-    if not POSTGRES_URL:
-        pytest.skip("no PostgreSQL server: set PORTAL_TEST_POSTGRES_URL (.ci/run starts one)")
-    with postgres_schema(POSTGRES_URL) as url:
-        yield url
 
 
 def words_of(video_id: str) -> set[str]:
