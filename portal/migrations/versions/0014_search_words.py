@@ -21,6 +21,8 @@ Row triggers keep it in step in the very transaction of each insert, change of
 ``search_text`` and delete, whichever code does it. Removal recomputes the old
 text's words, so the primary key (word, video) is the only index needed.
 SQLite needs none of this: the migration does nothing there.
+Filling in a million videos took 69 s on 2 CPUs (10.8 million entries, about
+1.8 GB with the key); inserts wait for the migration meanwhile.
 
 Revision ID: 0014
 Revises: 0013
