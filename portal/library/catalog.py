@@ -11,7 +11,8 @@ Why it is shaped so, at a million videos:
   handed out as an opaque cursor, signed with the app's ``SECRET_KEY``
   (itsdangerous), so a changed or made-up one is refused rather than trusted.
 - The total is counted over at most :data:`TOTAL_LIMIT` + 1 rows: exact up to
-  that, a lower bound beyond, instead of counting every matching row per page.
+  that, a lower bound beyond, instead of counting every matching row per page;
+  from an index alone where one can tell (:func:`count_matches`).
 - ``text`` searches ``Video.search_text`` (title, description, tags, file name,
   case-folded in Python) as a substring through a trigram index: SQLite's FTS5
   table ``video_search`` (trigram tokenizer; its triggers keep it in step in the
