@@ -44,9 +44,10 @@ def start_upload(portal: RunningPortal, data: bytes) -> socket.socket:
 
 
 def refuses_connections(port: int) -> bool:
+    """Nothing listens: refused, or reset when the listener closed while this connection was being set up."""
     try:
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    except ConnectionRefusedError:
+    except (ConnectionRefusedError, ConnectionResetError):
         return True
     return False
 
