@@ -149,6 +149,16 @@ def start_process(command: list[str], env: Mapping[str, str], log_path: Path | N
             output.close()
 
 
+def wait_until(condition: Callable[[], bool], timeout: float = 10) -> bool:
+    """Whether ``condition()`` came true within ``timeout`` seconds, asked every 50 ms (and once more at the end)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
 def wait_until_answering(
     process: subprocess.Popen,
     port: int,

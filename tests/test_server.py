@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from tests.helpers import process_state
 from tests.helpers import process_tree
 from tests.support import RunningPortal
 from tests.support import minimal_mp4
+from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -150,15 +150,6 @@ def open_sockets(pid: int) -> int:
 def is_running(pid: int) -> bool:
     """True while ``pid`` exists and is not a zombie waiting to be reaped."""
     return process_state(pid) not in (None, "Z")
-
-
-def wait_until(condition, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 linux_only = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads worker processes from Linux's /proc")

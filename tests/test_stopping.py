@@ -21,6 +21,7 @@ from tests.helpers import stored_files
 from tests.helpers import upload
 from tests.support import RunningPortal
 from tests.support import minimal_mp4
+from tests.support import wait_until
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")
 
@@ -52,15 +53,6 @@ def refuses_connections(port: int) -> bool:
     return False
 
 
-def wait_for(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
 @pytest.mark.server
 @pytest.mark.parametrize("processes", ["1", "2"])
 def test_sigterm_lets_an_upload_in_flight_finish_then_exits_0(tmp_path, processes):
@@ -73,7 +65,7 @@ def test_sigterm_lets_an_upload_in_flight_finish_then_exits_0(tmp_path, processe
         time.sleep(0.3)  # the upload has reached its worker
         portal.process.terminate()
         # New connections are refused at once, while the upload goes on.
-        assert wait_for(lambda: refuses_connections(portal.port), timeout=5)
+        assert wait_until(lambda: refuses_connections(portal.port), timeout=5)
         assert portal.process.poll() is None
         with client:
             client.sendall(data[len(data) // 2 :])

@@ -24,6 +24,7 @@ from tests.slow_viewers import Probe
 from tests.slow_viewers import SlowViewers
 from tests.support import RunningPortal
 from tests.support import minimal_mp4
+from tests.support import wait_until
 
 pytestmark = [
     pytest.mark.server,
@@ -114,15 +115,6 @@ def worker_holds(portal: RunningPortal, path: Path) -> bool:
     return str(path) in open_descriptors(portal.process.pid)
 
 
-def wait_for(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
-
-
 def test_a_client_that_stops_reading_is_dropped_after_the_send_timeout(portal):
     data = minimal_mp4(os.urandom(LARGE))
     video = store(portal, "stalled.mp4", data)
@@ -133,10 +125,10 @@ def test_a_client_that_stops_reading_is_dropped_after_the_send_timeout(portal):
         request = f"GET {video['content_url'].removeprefix(portal.url)} HTTP/1.1\r\nHost: x\r\n"
         client.sendall(request.encode() + portal.auth_line + b"\r\n")
         received = len(client.recv(4096))
-        assert wait_for(lambda: worker_holds(portal, path), timeout=5)
+        assert wait_until(lambda: worker_holds(portal, path), timeout=5)
         # It reads nothing more: within a few seconds of PORTAL_SEND_TIMEOUT (2 s) the
         # connection is closed and the worker lets go of the file.
-        assert wait_for(lambda: not worker_holds(portal, path), timeout=2 + 6)
+        assert wait_until(lambda: not worker_holds(portal, path), timeout=2 + 6)
         client.settimeout(10)
         while chunk := client.recv(1024 * 1024):
             received += len(chunk)
