@@ -46,6 +46,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.run import percentile  # noqa: E402
 from tests.support import ADMIN_PASSWORD  # noqa: E402
 from tests.support import ADMIN_USERNAME  # noqa: E402
 from tests.support import free_port  # noqa: E402
@@ -69,11 +70,6 @@ PER_PAGE = 20
 #: costs (the search index's rebuild, ANALYZE) weigh more than the rows and no target is set.
 SEED_SECONDS_PER_ROW = 120 / 1_000_000
 SEED_TARGET_FROM = 100_000
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 # --- the databases -------------------------------------------------------------------

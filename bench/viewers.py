@@ -32,6 +32,7 @@ from typing import Mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.run import rss_bytes  # noqa: E402
 from tests.slow_viewers import Probe  # noqa: E402
 from tests.slow_viewers import SlowViewers  # noqa: E402
 from tests.slow_viewers import probe_while  # noqa: E402
@@ -46,17 +47,6 @@ def parse_size(text: str) -> int:
     if not match:
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 64KiB, 16MiB)")
     return int(match.group(1)) * {"": 1, "B": 1, "KiB": KIB, "MiB": MIB, "GiB": 1024 * MIB}[match.group(2)]
-
-
-def tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants (Linux /proc; 0 elsewhere)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return 0
-    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-    return (int(match.group(1)) * 1024 if match else 0) + sum(tree_rss(int(child)) for child in children)
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -79,7 +69,7 @@ class PeakMemory(threading.Thread):
 
     def run(self) -> None:
         while not self.done.wait(0.2):
-            self.peak = max(self.peak, tree_rss(self.pid))
+            self.peak = max(self.peak, rss_bytes(self.pid))
 
 
 def video_bytes(size: int, seed: bytes) -> bytes:
@@ -131,7 +121,7 @@ def measure_viewers(
     for probe in probes:
         probe.once(port, timeout=30)  # warm caches (templates, statements) before measuring
         probe.samples_ms.clear()
-    before = tree_rss(server_pid)
+    before = rss_bytes(server_pid)
     cpu_before = tree_cpu_seconds(server_pid)
     memory = PeakMemory(server_pid)
     memory.start()
@@ -162,7 +152,7 @@ def measure_viewers(
         cpu = tree_cpu_seconds(server_pid) - cpu_before
     memory.done.set()
     memory.join()
-    peak = max(memory.peak, tree_rss(server_pid))
+    peak = max(memory.peak, rss_bytes(server_pid))
     return {
         "viewers": viewers,
         "rate_kib_s": rate / KIB,
@@ -192,7 +182,7 @@ def measure_viewers(
         "upload": upload_result,
         "rss_before_mib": round(before / MIB, 1),
         "rss_growth_mib": round((peak - before) / MIB, 1),
-        "rss_after_mib": round(tree_rss(server_pid) / MIB, 1),
+        "rss_after_mib": round(rss_bytes(server_pid) / MIB, 1),
     }
 
 
