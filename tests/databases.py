@@ -108,15 +108,17 @@ def database_for_test(folder: Path) -> Iterator[str]:
         yield sqlite_url(folder)
 
 
-def insert_video_rows(url: str, rows: list[dict]) -> None:
-    """Write rows into ``videos`` with the columns every schema version has, as older code did."""
+#: The columns of ``videos`` that every schema version has.
+FIRST_VIDEO_COLUMNS = ("id", "filename", "search_name", "content_type", "size", "sha256", "status", "created_at")
+
+
+def insert_video_rows(url: str, rows: list[dict], later_columns: tuple[str, ...] = ()) -> None:
+    """Write rows into ``videos`` as older code did: the columns every schema version has, and the later ones named."""
+    columns = FIRST_VIDEO_COLUMNS + later_columns
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.begin() as connection:
         connection.execute(
-            sa.text(
-                "INSERT INTO videos (id, filename, search_name, content_type, size, sha256, status, created_at) "
-                "VALUES (:id, :filename, :search_name, :content_type, :size, :sha256, :status, :created_at)"
-            ),
+            sa.text(f"INSERT INTO videos ({', '.join(columns)}) VALUES ({', '.join(':' + name for name in columns)})"),
             rows,
         )
     engine.dispose()

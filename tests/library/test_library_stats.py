@@ -15,6 +15,7 @@ from portal import create_app
 from portal.extensions import db
 from portal.library.models import LibraryStats
 from portal.library.models import Video
+from tests.databases import insert_video_rows
 from tests.helpers import upload
 from tests.test_database import migrate_to
 
@@ -121,17 +122,7 @@ def test_bulk_statements_of_any_code_keep_the_count_on_both_databases(empty_data
 @pytest.mark.parametrize("trashed", [0, 3])
 def test_the_migration_counts_the_videos_already_there(empty_database, tmp_path, trashed):
     migrate_to(empty_database, "0012")
-    engine = sa.create_engine(empty_database, poolclass=sa.pool.NullPool)
-    with engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                "INSERT INTO videos (id, filename, search_name, content_type, size, sha256, status, created_at,"
-                " storage_key, deleted_at) VALUES (:id, :filename, :search_name, :content_type, :size, :sha256,"
-                " :status, :created_at, :storage_key, :deleted_at)"
-            ),
-            rows(7, trashed=trashed),
-        )
-    engine.dispose()
+    insert_video_rows(empty_database, rows(7, trashed=trashed), later_columns=("storage_key", "deleted_at"))
     app = create_app(
         {"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": empty_database}
     )

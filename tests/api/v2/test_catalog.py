@@ -227,8 +227,7 @@ def test_a_capped_search_total_is_a_lower_bound_with_trash_about(app, admin, mon
 
 
 def test_upgrading_a_library_titles_its_videos_and_indexes_them(empty_database, tmp_path):
-    import sqlalchemy as sa
-
+    from tests.databases import insert_video_rows
     from tests.helpers import signed_in_client
     from tests.test_database import migrate_to
     from tests.test_database import portal_on
@@ -240,16 +239,7 @@ def test_upgrading_a_library_titles_its_videos_and_indexes_them(empty_database, 
          "storage_key": f"original/{n}"}
         for n, name in enumerate(["Holiday.mp4", "Зима в деревне.mkv"])
     ]
-    engine = sa.create_engine(empty_database, poolclass=sa.pool.NullPool)
-    with engine.begin() as connection:
-        connection.execute(
-            sa.text(
-                "INSERT INTO videos (id, filename, search_name, content_type, size, sha256, status, created_at, storage_key) "
-                "VALUES (:id, :filename, :search_name, :content_type, :size, :sha256, :status, :created_at, :storage_key)"
-            ),
-            rows,
-        )
-    engine.dispose()
+    insert_video_rows(empty_database, rows, later_columns=("storage_key",))
     app = portal_on(empty_database, tmp_path / "data")
     client = signed_in_client(app)
     titles = {item["title"] for item in client.get("/api/v2/videos").get_json()["items"]}

@@ -23,6 +23,7 @@ from portal.library import catalog
 from portal.library import trash
 from portal.library.catalog import CatalogQuery
 from portal.library.models import Video
+from tests.databases import insert_video_rows
 from tests.test_database import migrate_to
 from tests.test_database import portal_on
 
@@ -121,15 +122,13 @@ def test_a_word_too_long_for_the_index_is_left_out_and_still_found(postgres_url,
 
 def test_upgrading_fills_in_the_words_of_the_videos_already_there(postgres_url, tmp_path):
     migrate_to(postgres_url, "0013")
-    engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
-    with engine.begin() as connection:
-        connection.execute(sa.text(
-            "INSERT INTO videos (id, filename, search_name, content_type, size, sha256, status, created_at, storage_key,"
-            " title, title_key, search_text) VALUES ('00000000-0000-4000-8000-000000000001', 'Beach day.mp4',"
-            " 'beach day.mp4', 'video/mp4', 10, :sha, 'ok', :created, 'original/1', 'Beach day', 'beach day',"
-            " 'beach day\nbeach day.mp4')"
-        ), {"sha": "0" * 64, "created": START})
-    engine.dispose()
+    row = {
+        "id": "00000000-0000-4000-8000-000000000001", "filename": "Beach day.mp4", "search_name": "beach day.mp4",
+        "content_type": "video/mp4", "size": 10, "sha256": "0" * 64, "status": "ok", "created_at": START,
+        "storage_key": "original/1", "title": "Beach day", "title_key": "beach day",
+        "search_text": "beach day\nbeach day.mp4",
+    }
+    insert_video_rows(postgres_url, [row], later_columns=("storage_key", "title", "title_key", "search_text"))
     app = portal_on(postgres_url, tmp_path / "data")
     with app.app_context():
         assert words_of("00000000-0000-4000-8000-000000000001") == {"beach", "day", "day.mp4"}
