@@ -10,6 +10,7 @@ from ...accounts.permissions import Action
 from ...http.auth import caller_required
 from ...http.auth import requires
 from ...library import trash
+from ..v1 import trash as v1
 from . import bp
 from .schemas import page_json
 from .schemas import trashed_video_json
@@ -23,21 +24,12 @@ def list_trash() -> Response:
     return jsonify(page_json(page, item=trashed_video_json))
 
 
-@bp.delete("/trash")
-@requires(Action.DELETE)
-def empty_trash() -> tuple[str, int]:
-    trash.empty_trash(caller_required())
-    return "", 204
-
-
 @bp.post("/trash/<video_id>/restore")
 @requires(Action.DELETE)
 def restore_video(video_id: str) -> Response:
     return jsonify(video_json(trash.restore(video_id, caller_required())))
 
 
-@bp.delete("/trash/<video_id>")
-@requires(Action.DELETE)
-def purge_video(video_id: str) -> tuple[str, int]:
-    trash.purge(video_id, caller_required())
-    return "", 204
+# Emptying and purging answer nothing but 204, exactly as v1's views do: v2 registers those.
+bp.add_url_rule("/trash", "empty_trash", v1.empty_trash, methods=["DELETE"])
+bp.add_url_rule("/trash/<video_id>", "purge_video", v1.purge_file, methods=["DELETE"])
