@@ -9,12 +9,14 @@ limits and defaults from here too.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement
 from sqlalchemy import Select
+from sqlalchemy import false
 from sqlalchemy import func
 
 from ..errors import InvalidInput
@@ -150,5 +152,14 @@ def library_size() -> int:
 
 
 def search_conditions(listing: Listing) -> list[ColumnElement[bool]]:
-    """What the search text asks of a video's name (nothing without one)."""
-    return [Video.search_name.contains(listing.query.casefold(), autoescape=True)] if listing.query else []
+    """What the search text asks of a video's name (nothing without one).
+
+    No stored name holds a control character (:func:`~.naming.clean_filename`
+    drops them), so a text with one matches nothing, without asking the
+    database: PostgreSQL refuses NUL in any text it is sent.
+    """
+    if not listing.query:
+        return []
+    if any(unicodedata.category(char) == "Cc" for char in listing.query):
+        return [false()]
+    return [Video.search_name.contains(listing.query.casefold(), autoescape=True)]
