@@ -23,7 +23,7 @@ def ts_packets(offset: int = 0, stride: int = 188) -> bytes:
 @pytest.mark.parametrize(
     "head, expected",
     [
-        (minimal_mp4(), "video/mp4"),
+        (minimal_mp4(bytes(range(256)) * 8), "video/mp4"),
         (ftyp(b"qt  "), "video/quicktime"),
         (ftyp(b"M4V "), "video/x-m4v"),
         (ftyp(b"3gp5"), "video/3gpp"),
