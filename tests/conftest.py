@@ -30,6 +30,7 @@ from tests.helpers import signed_in_client
 # Fixtures of the S3-compatible test server (SeaweedFS), for any test that asks for them.
 from tests.objectstore import s3_server  # noqa: F401
 from tests.objectstore import s3_url  # noqa: F401
+from tests.support import migrated_sqlite_template
 from tests.support import minimal_mp4
 
 STRICT = os.environ.get("PORTAL_TEST_STRICT") == "1"
@@ -42,6 +43,9 @@ FIXTURE_MARKERS = {
     "two_workers": "server",
     "browser": "browser",  # the playwright browser of the browser tests
     "s3_server": "s3",
+    "redis_url": "redis",  # a redis-server of the test's own
+    "postgres_url": "postgres",
+    "api_schema": "fuzz",  # schemathesis over an OpenAPI document: minutes of generated requests
 }
 #: Markers a test gets from a parameter of a fixture: (fixture, parameter) -> marker.
 PARAMETER_MARKERS = {("storage", "s3"): "s3", ("empty_database", "postgresql"): "postgres"}
@@ -70,22 +74,10 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory) -> Path:
-    """A SQLite database the migrations ran on once per session; each test's app starts from a copy.
-
-    The copy keeps its ``alembic_version`` row, so the upgrade at start-up finds
-    nothing to do instead of running every migration again for every test.
-    """
-    folder = tmp_path_factory.mktemp("migrated")
-    app = create_app({"TESTING": True, "DATA_DIR": str(folder), "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": sqlite_url(folder)})
-    with app.app_context():
-        from portal.extensions import db
-
-        db.engine.dispose()
-    path = folder / "portal.db"
-    # Fold the write-ahead log into the file, so that the file alone is the whole database.
+def migrated_sqlite() -> Path:
+    """A SQLite database the migrations ran on once per session (per worker); each test's app starts from a copy."""
+    path = migrated_sqlite_template()
     with closing(sqlite3.connect(path)) as connection:
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         assert connection.execute("SELECT version_num FROM alembic_version").fetchall(), "the migrations left no version"
     return path
 
@@ -147,11 +139,22 @@ def app(tmp_path: Path, database_url: str):
 
 
 @pytest.fixture
-def limited_app(app, tmp_path):
-    """The app with a small upload limit: PORTAL_MAX_CONTENT_LENGTH's if it is small, else 64 KiB."""
+def limited_app(app, tmp_path, database_url):
+    """The app with a small upload limit: PORTAL_MAX_CONTENT_LENGTH's if it is small, else 64 KiB.
+
+    It works on the test's database (already migrated) with a data folder of its own.
+    """
     if app.config["MAX_CONTENT_LENGTH"] <= 8 * 1024 * 1024:
-        return app
-    return create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "limited"), "MAX_CONTENT_LENGTH": 64 * 1024})
+        yield app
+        return
+    limited = create_app(
+        {"TESTING": True, "DATA_DIR": str(tmp_path / "limited"), "SQLALCHEMY_DATABASE_URI": database_url, "MAX_CONTENT_LENGTH": 64 * 1024}
+    )
+    yield limited
+    with limited.app_context():
+        from portal.extensions import db
+
+        db.engine.dispose()
 
 
 @pytest.fixture
