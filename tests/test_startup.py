@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 from werkzeug.debug import DebuggedApplication
 from werkzeug.test import Client
 
@@ -14,6 +15,7 @@ from portal.ops.server import startup_line
 from tests.support import RunningPortal
 
 
+@pytest.mark.server
 def test_python_wsgi_py_says_it_is_up_and_where(tmp_path):
     log = tmp_path / "portal.log"
     running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_PROCESSES": "2"}, log_path=log)

@@ -12,11 +12,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.support import ADMIN_PASSWORD
 from tests.support import ADMIN_USERNAME
 from tests.support import RunningPortal
+
+#: Every test here starts `python wsgi.py`.
+pytestmark = pytest.mark.server
 
 CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 SETUP_LINK = re.compile(r"create the first admin at (http://\S+/setup\?code=(\S+))")

@@ -11,6 +11,9 @@ import pytest
 from tests.helpers import process_tree
 from tests.support import RunningPortal
 
+#: Every test here starts `python wsgi.py`.
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture
 def portal(tmp_path):

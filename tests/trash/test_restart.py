@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from tests.support import RunningPortal
 from tests.support import minimal_mp4
+
+#: Every test here starts `python wsgi.py`.
+pytestmark = pytest.mark.server
 
 
 def test_a_video_trashed_before_a_restart_is_restored_after_it(tmp_path):

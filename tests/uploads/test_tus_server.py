@@ -20,6 +20,9 @@ from tests.uploads.tus import chunk_headers
 from tests.uploads.tus import creation
 from tests.uploads.tus import sha256_hex
 
+#: Every test here starts `python wsgi.py`.
+pytestmark = pytest.mark.server
+
 MIB = 1024 * 1024
 
 
