@@ -17,6 +17,10 @@ from pathlib import Path
 import pytest
 
 from portal import create_app
+
+# The browser tests' Chromium (one per module) and signed-in page, for any module that defines ``portal``.
+from tests.browsing import browser  # noqa: F401
+from tests.browsing import page  # noqa: F401
 from tests.databases import DATABASE_URL
 from tests.databases import POSTGRES_URL
 from tests.databases import database_for_test

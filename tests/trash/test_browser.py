@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browsing import BROWSER_MODULE_MARKS
+from tests.browsing import screenshot
+from tests.browsing import seed
+from tests.browsing import start_portal
 from tests.support import minimal_mp4
-from tests.web.test_browser import browser  # noqa: F401  (the module's one browser)
-from tests.web.test_browser import open_page
-from tests.web.test_browser import pytestmark  # noqa: F401  (the same skips and markers)
-from tests.web.test_browser import screenshot
-from tests.web.test_browser import seed
-from tests.web.test_browser import start_portal
 
 try:
     from playwright.sync_api import expect
 except ImportError:  # pragma: no cover - the module is skipped then
     pass
+
+pytestmark = BROWSER_MODULE_MARKS
 
 
 @pytest.fixture
@@ -26,14 +26,6 @@ def portal(tmp_path):
     running = start_portal(tmp_path / "data", {})
     yield running
     running.stop()
-
-
-@pytest.fixture
-def page(browser, portal):  # noqa: F811
-    page, csp = open_page(browser, portal)
-    yield page
-    page.context.close()
-    assert csp.violations == []
 
 
 def delete_through_the_dialog(page, portal, video: dict) -> None:

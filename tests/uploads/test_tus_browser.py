@@ -14,23 +14,15 @@ import pytest
 from playwright.sync_api import Route
 from playwright.sync_api import expect
 
+from tests.browsing import BROWSER_MODULE_MARKS
+from tests.browsing import VIDEO_URL
+from tests.browsing import record_upload_progress
+from tests.browsing import start_portal
 from tests.support import minimal_mp4
-from tests.web.test_browser import CHROMIUM
-from tests.web.test_browser import VIDEO_URL
-from tests.web.test_browser import browser  # noqa: F401  (the module's Chromium)
-from tests.web.test_browser import open_page
-from tests.web.test_browser import record_upload_progress
-from tests.web.test_browser import start_portal
-from tests.web.test_browser import sync_playwright
 
 CHUNK = 128 * 1024
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.server,
-    pytest.mark.skipif(sync_playwright is None, reason="the playwright pip package is missing: pip install -r requirements-dev.txt"),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is missing at /usr/bin/chromium: apt-get install chromium (.ci/run does)"),
-]
+pytestmark = BROWSER_MODULE_MARKS
 
 
 @pytest.fixture
@@ -38,14 +30,6 @@ def portal(tmp_path):
     running = start_portal(tmp_path / "data", {"PORTAL_UPLOAD_CHUNK_BYTES": str(CHUNK)})
     yield running
     running.stop()
-
-
-@pytest.fixture
-def page(browser, portal):  # noqa: F811
-    page, csp = open_page(browser, portal)
-    yield page
-    page.context.close()
-    assert csp.violations == []
 
 
 @pytest.fixture

@@ -12,70 +12,31 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.browsing import BROWSER_MODULE_MARKS
+from tests.browsing import PHONE
+from tests.browsing import VIDEO_URL
+from tests.browsing import open_page
+from tests.browsing import record_upload_progress
+from tests.browsing import screenshot
+from tests.browsing import seed
+from tests.browsing import sign_in
+from tests.browsing import start_portal
+from tests.browsing import submit_sign_in
 from tests.support import ADMIN_PASSWORD
 from tests.support import ADMIN_USERNAME as ADMIN
-from tests.support import RunningPortal
 from tests.support import minimal_mp4
 
 try:
-    from playwright.sync_api import Page
     from playwright.sync_api import expect
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
+except ImportError:  # pragma: no cover - the module is skipped then
+    pass
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
-DESKTOP = {"width": 1280, "height": 860}
-PHONE = {"width": 390, "height": 844}
-VIDEO_URL = re.compile(r"/videos/[0-9a-f-]{36}$")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.server,
-    pytest.mark.skipif(sync_playwright is None, reason="the playwright pip package is missing: pip install -r requirements-dev.txt"),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is missing at /usr/bin/chromium: apt-get install chromium (.ci/run does)"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-class Portal:
-    """A running portal as the tests use it: ``api`` calls it as the admin; ``browser_state`` is their signed-in cookie."""
-
-    def __init__(self, running: RunningPortal) -> None:
-        self.running = running
-        self.url = running.url
-        self.data_dir = running.data_dir
-        # RunningPortal seeded the admin and a token of theirs before the server started.
-        self.api = running.http
-        self.browser_state: dict | None = None
-
-    def stop(self) -> None:
-        self.running.stop()
-
-
-def start_portal(data_dir: Path, env: dict[str, str]) -> Portal:
-    return Portal(RunningPortal([sys.executable, "wsgi.py"], data_dir, env))
+pytestmark = BROWSER_MODULE_MARKS
 
 
 @pytest.fixture
@@ -84,85 +45,6 @@ def portal(tmp_path):
     running = start_portal(tmp_path / "data", {"PORTAL_MAX_CONTENT_LENGTH": str(64 * 1024 * 1024)})
     yield running
     running.stop()
-
-
-class CspWatch:
-    """Collects what the browser refused under the Content-Security-Policy."""
-
-    def __init__(self, page: Page) -> None:
-        self.violations: list[str] = []
-        page.on("console", self._on_console)
-
-    def _on_console(self, message) -> None:
-        if "Content Security Policy" in message.text:
-            self.violations.append(message.text)
-
-
-def sign_in(page: Page, portal: Portal) -> None:
-    """Sign in as the admin through the form, as a person does."""
-    page.goto(portal.url + "/login")
-    submit_sign_in(page, ADMIN_PASSWORD)
-
-
-def submit_sign_in(page: Page, password: str) -> None:
-    page.get_by_label("Username").fill(ADMIN)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def open_page(browser, portal: Portal | None = None, **options) -> tuple[Page, CspWatch]:
-    """A page in a new browser context; with ``portal``, signed in as its admin.
-
-    The first context of a portal signs in through the form; the later ones
-    start from its cookies, so that a test pays for one sign-in.
-    """
-    state = portal.browser_state if portal else None
-    context = browser.new_context(viewport=options.pop("viewport", DESKTOP), storage_state=state, **options)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    csp = CspWatch(page)
-    if portal is not None and state is None:
-        with page.expect_navigation(url=portal.url + "/"):
-            sign_in(page, portal)
-        portal.browser_state = context.storage_state()
-    return page, csp
-
-
-@pytest.fixture
-def page(browser, portal):
-    page, csp = open_page(browser, portal, accept_downloads=True)
-    yield page
-    page.context.close()
-    assert csp.violations == []
-
-
-def screenshot(page: Page, name: str, full_page: bool = True) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
-
-
-def seed(portal: Portal, content: bytes, filename: str) -> dict:
-    response = portal.api.post(portal.url + "/api/v1/files", files={"file": (filename, content)}, timeout=30)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def record_upload_progress(page: Page) -> list[dict]:
-    """Every state the upload list shows, reported from the page as it changes (kept across navigation)."""
-    seen: list[dict] = []
-    page.expose_function("reportUploadProgress", lambda state: seen.append(state))
-    page.evaluate(
-        """() => {
-          const list = document.querySelector("[data-upload-list]");
-          const report = () => list.querySelectorAll(".upload-item").forEach((item) => window.reportUploadProgress({
-            value: item.querySelector("progress").value,
-            state: item.querySelector("[data-state]").textContent,
-            stats: item.querySelector("[data-stats]").textContent,
-          }));
-          new MutationObserver(report).observe(list, {subtree: true, childList: true, attributes: true, characterData: true});
-        }"""
-    )
-    return seen
 
 
 # --- uploading -----------------------------------------------------------------

@@ -1,38 +1,29 @@
 """Editing a video's details in Chromium: the form, the chips that filter, and two editors of one version.
 
-The fixtures are those of :mod:`tests.web.test_browser` (a real ``python wsgi.py``,
-Debian's Chromium through playwright); screenshots go to ``test-artifacts/web/``.
+The portal is :mod:`tests.web.test_browser`'s (a real ``python wsgi.py``), the browser
+:mod:`tests.browsing`'s (Debian's Chromium through playwright); screenshots go to ``test-artifacts/web/``.
 """
 
 from __future__ import annotations
 
 import re
 
-import pytest
-
+from tests.browsing import BROWSER_MODULE_MARKS
+from tests.browsing import open_page
+from tests.browsing import screenshot
+from tests.browsing import seed
 from tests.support import minimal_mp4
-from tests.web.test_browser import CHROMIUM
-from tests.web.test_browser import browser  # noqa: F401
-from tests.web.test_browser import open_page
 from tests.web.test_browser import portal  # noqa: F401
-from tests.web.test_browser import screenshot
-from tests.web.test_browser import seed
-from tests.web.test_browser import sync_playwright
 
 try:
     from playwright.sync_api import expect
 except ImportError:  # pragma: no cover - depends on the machine
     expect = None
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.server,
-    pytest.mark.skipif(sync_playwright is None, reason="the playwright pip package is missing: pip install -r requirements-dev.txt"),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is missing at /usr/bin/chromium: apt-get install chromium (.ci/run does)"),
-]
+pytestmark = BROWSER_MODULE_MARKS
 
 
-def test_details_are_edited_shown_as_chips_and_a_later_save_of_an_old_version_shows_the_newer(browser, portal):  # noqa: F811
+def test_details_are_edited_shown_as_chips_and_a_later_save_of_an_old_version_shows_the_newer(browser, portal):  # noqa: F811 (portal is imported)
     video = seed(portal, minimal_mp4(bytes(2048)), "VID_20261202_0001.mp4")
     seed(portal, minimal_mp4(bytes(1024)), "other.mp4")
     first, csp = open_page(browser, portal)

@@ -1,6 +1,6 @@
 """/api/v2/docs in a real browser: Swagger UI renders v2's document offline, and "Try it out" lists videos.
 
-The portal and chromium are v1's page test's (tests/api/test_v1_docs_browser.py): a ``python wsgi.py``
+The portal is v1's page test's (tests/api/test_v1_docs_browser.py), chromium the suite's (tests/browsing.py): a ``python wsgi.py``
 child and Playwright, every request recorded so that nothing is loaded from elsewhere.
 """
 
@@ -13,16 +13,15 @@ import pytest
 from tests.api.test_v1_docs_browser import RECORD_CSP_VIOLATIONS
 from tests.api.test_v1_docs_browser import assert_clean
 from tests.api.test_v1_docs_browser import authorize
-from tests.api.test_v1_docs_browser import browser  # noqa: F401  (fixtures)
 from tests.api.test_v1_docs_browser import execute
 from tests.api.test_v1_docs_browser import operation
-from tests.api.test_v1_docs_browser import portal  # noqa: F401
+from tests.api.test_v1_docs_browser import portal  # noqa: F401  (fixtures)
 from tests.api.test_v1_docs_browser import token  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 
-def test_v2_docs_page_tries_the_listing_with_a_token(browser, portal, token):  # noqa: F811
+def test_v2_docs_page_tries_the_listing_with_a_token(browser, portal, token):  # noqa: F811 (portal and token are imported)
     context = browser.new_context()
     page = context.new_page()
     page.requests, page.failures = [], []
