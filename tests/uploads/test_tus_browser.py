@@ -16,19 +16,19 @@ from playwright.sync_api import expect
 
 from tests.support import minimal_mp4
 from tests.web.test_browser import CHROMIUM
+from tests.web.test_browser import HAVE_PLAYWRIGHT
 from tests.web.test_browser import VIDEO_URL
 from tests.web.test_browser import browser  # noqa: F401  (the module's Chromium)
 from tests.web.test_browser import open_page
 from tests.web.test_browser import record_upload_progress
 from tests.web.test_browser import start_portal
-from tests.web.test_browser import sync_playwright
 
 CHUNK = 128 * 1024
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.server,
-    pytest.mark.skipif(sync_playwright is None, reason="the playwright pip package is missing: pip install -r requirements-dev.txt"),
+    pytest.mark.skipif(not HAVE_PLAYWRIGHT, reason="the playwright pip package is missing: pip install -r requirements-dev.txt"),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is missing at /usr/bin/chromium: apt-get install chromium (.ci/run does)"),
 ]
 

@@ -28,7 +28,9 @@ try:
     from playwright.sync_api import expect
     from playwright.sync_api import sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
+    HAVE_PLAYWRIGHT = False
+else:
+    HAVE_PLAYWRIGHT = True
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -46,7 +48,7 @@ VIDEO_URL = re.compile(r"/videos/[0-9a-f-]{36}$")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.server,
-    pytest.mark.skipif(sync_playwright is None, reason="the playwright pip package is missing: pip install -r requirements-dev.txt"),
+    pytest.mark.skipif(not HAVE_PLAYWRIGHT, reason="the playwright pip package is missing: pip install -r requirements-dev.txt"),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is missing at /usr/bin/chromium: apt-get install chromium (.ci/run does)"),
 ]
 

@@ -12,22 +12,20 @@ import pytest
 
 from tests.support import minimal_mp4
 from tests.web.test_browser import CHROMIUM
+from tests.web.test_browser import HAVE_PLAYWRIGHT
 from tests.web.test_browser import browser  # noqa: F401
 from tests.web.test_browser import open_page
 from tests.web.test_browser import portal  # noqa: F401
 from tests.web.test_browser import screenshot
 from tests.web.test_browser import seed
-from tests.web.test_browser import sync_playwright
 
-try:
+if HAVE_PLAYWRIGHT:
     from playwright.sync_api import expect
-except ImportError:  # pragma: no cover - depends on the machine
-    expect = None
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.server,
-    pytest.mark.skipif(sync_playwright is None, reason="the playwright pip package is missing: pip install -r requirements-dev.txt"),
+    pytest.mark.skipif(not HAVE_PLAYWRIGHT, reason="the playwright pip package is missing: pip install -r requirements-dev.txt"),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is missing at /usr/bin/chromium: apt-get install chromium (.ci/run does)"),
 ]
 
