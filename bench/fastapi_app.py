@@ -105,6 +105,7 @@ async def upload(request: Request, filename: str = "upload.mp4") -> JSONResponse
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
         part = form["file"]
+        assert not isinstance(part, str), "the file field of the form is a file"
         filename = part.filename or filename
         while chunk := await part.read(CHUNK_SIZE):
             incoming.write(chunk)

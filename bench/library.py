@@ -334,7 +334,7 @@ def bulk_insert_postgresql(
         cursor.execute("ALTER TABLE video_words DROP CONSTRAINT pk_video_words")
         started = time.perf_counter()
         first = next(rows)
-        tag_rows = []
+        tag_rows: list[tuple[Any, str, int]] = []
         with cursor.copy(f"COPY videos ({', '.join(first[0])}) FROM STDIN") as copy:
             for row, tags in itertools.chain([first], rows):
                 copy.write_row(tuple(row.values()))

@@ -511,7 +511,9 @@ def requests_per_second(
             timeout=duration + 60,
             check=True,
         ).stdout
-        rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+        requests_line = re.search(r"Requests/sec:\s+([\d.]+)", output)
+        assert requests_line is not None, f"wrk printed no Requests/sec: {output}"
+        rate = float(requests_line.group(1))
         errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
         if errors:
             raise RuntimeError(f"wrk got {errors.group(1)} error responses from {url}")
@@ -698,7 +700,9 @@ class Bench:
         file_input = re.search(r'<input[^>]*type="file"[^>]*>', html)
         if file_input is None:
             return None
-        field = re.search(r'name="([^"]+)"', file_input.group(0)).group(1)
+        name = re.search(r'name="([^"]+)"', file_input.group(0))
+        assert name is not None, f"the upload page's file input has no name: {file_input.group(0)}"
+        field = name.group(1)
         form_tag = re.search(r'<form[^>]*enctype="multipart/form-data"[^>]*>', html)
         action = re.search(r'action="([^"]*)"', form_tag.group(0)) if form_tag else None
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
@@ -775,8 +779,8 @@ class Bench:
             results[name] = {"mb_s": rates, "rss": memory}
         web = self.web_form(portal)
         if web is not None:
-            action, form, headers = web
-            rates, memory = self.upload_rates(portal, action, source, warmup, form, headers)
+            web_action, web_form, web_headers = web
+            rates, memory = self.upload_rates(portal, web_action, source, warmup, web_form, web_headers)
             results["portal_web_form"] = {"mb_s": rates, "rss": memory}
         self.samples["uploads"] = results
         rate = {name: median(result["mb_s"]) for name, result in results.items()}
@@ -868,16 +872,17 @@ class Bench:
         range_count = 30 if self.quick else 200
         for name, (server, path) in paths.items():
             timed_download(server.port, path, size, server.headers)  # warm up
-            whole, stream = [], []
+            whole_rates: list[float] = []
+            stream_rates: list[float] = []
             memory = {"before": rss_bytes(server.pid), "peak": 0}
             for _ in range(self.repeat):
                 with PeakRss(server.pid) as rss:
-                    whole.append(timed_download(server.port, path, size, server.headers))
+                    whole_rates.append(timed_download(server.port, path, size, server.headers))
                 memory["peak"] = max(memory["peak"], rss.peak)
-                stream.append(timed_download(server.port, path, size, {**server.headers, "Range": "bytes=0-"}))
+                stream_rates.append(timed_download(server.port, path, size, {**server.headers, "Range": "bytes=0-"}))
             results[name] = {
-                "whole_mb_s": whole,
-                "stream_mb_s": stream,
+                "whole_mb_s": whole_rates,
+                "stream_mb_s": stream_rates,
                 "ranges": random_ranges(server.port, path, size, range_count, server.headers),
                 "rss": memory,
             }
@@ -1029,7 +1034,7 @@ class Bench:
 
     def measure_slow_viewers(self, portal: Server) -> None:
         """The listing's latency while many slow viewers download (see bench/viewers.py), with 10,000 videos listed."""
-        from viewers import measure_viewers
+        from bench.viewers import measure_viewers
 
         seconds = 4 if self.quick else 20
         result = measure_viewers(
@@ -1071,7 +1076,7 @@ class Bench:
                 "page": latencies_ms(portal.port, "/" + query, count, session) if has_page else None,
             }
         seconds = 1 if self.quick else 5
-        throughput = {
+        throughput: dict[str, Any] = {
             "api": requests_per_second(portal.port, "/api/v1/files", seconds, portal.headers),
             "fastapi": requests_per_second(fastapi.port, "/api/v1/files", seconds),
             "page": requests_per_second(portal.port, "/", seconds, session) if has_page else None,
@@ -1080,7 +1085,7 @@ class Bench:
         for label, result in results.items():
             page = result["page"] or {}
             for stat in ("p50_ms", "p99_ms"):
-                target = {"target": "< 15 ms", "maximum_value": 15} if stat == "p50_ms" else {}
+                target, maximum = ("< 15 ms", 15) if stat == "p50_ms" else ("", None)
                 name = f"{label} {stat[:3]}"
                 self.add(
                     Figure(
@@ -1091,7 +1096,8 @@ class Bench:
                         "FastAPI",
                         result["fastapi"][stat],
                         higher_is_better=False,
-                        **target,
+                        target=target,
+                        maximum_value=maximum,
                     ),
                     Figure(
                         "listing",
@@ -1101,7 +1107,8 @@ class Bench:
                         "FastAPI API",
                         result["fastapi"][stat],
                         higher_is_better=False,
-                        **target,
+                        target=target,
+                        maximum_value=maximum,
                     ),
                 )
         fastapi_rps = throughput["fastapi"]["rps"]
@@ -1181,7 +1188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=200, help="with --library: requests per figure (default 200)")
     args = parser.parse_args(argv)
     if args.library is not None:
-        import library
+        from bench import library
 
         if args.library < 1:
             parser.error("--library must be at least 1")

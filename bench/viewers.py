@@ -187,9 +187,7 @@ def measure_viewers(
 
 
 def main(argv: list[str] | None = None) -> int:
-    sys.path.insert(0, str(ROOT / "bench"))
-    from run import signed_in_cookie  # the benchmark's sign-in through the /login form
-
+    from bench.run import signed_in_cookie  # the benchmark's sign-in through the /login form
     from tests.support import RunningPortal
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -180,9 +180,12 @@ class Worker(threading.Thread):
 
     def list(self) -> None:
         per_page = self.random.randint(1, 100)
+        params: dict[str, int | str] = {
+            "page": self.random.randint(1, 3), "per_page": per_page,
+            "sort": self.random.choice(["-created_at", "filename", "-size"]),
+        }
         response = self.session.get(
-            f"{self.url}/api/v1/files", params={"page": self.random.randint(1, 3), "per_page": per_page,
-                                                "sort": self.random.choice(["-created_at", "filename", "-size"])},
+            f"{self.url}/api/v1/files", params=params,
             timeout=self.args.timeout,
         )
         if self.expect(response, 200, "list"):

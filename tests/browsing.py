@@ -28,7 +28,9 @@ try:
     from playwright.sync_api import Page
     from playwright.sync_api import sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None  # type: ignore[assignment]
+    HAVE_PLAYWRIGHT = False
+else:
+    HAVE_PLAYWRIGHT = True
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -47,7 +49,7 @@ VIDEO_URL = re.compile(r"/videos/[0-9a-f-]{36}$")
 BROWSER_MODULE_MARKS = [
     pytest.mark.browser,
     pytest.mark.server,
-    pytest.mark.skipif(sync_playwright is None, reason="the playwright pip package is missing: pip install -r requirements-dev.txt"),
+    pytest.mark.skipif(not HAVE_PLAYWRIGHT, reason="the playwright pip package is missing: pip install -r requirements-dev.txt"),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is missing at /usr/bin/chromium: apt-get install chromium (.ci/run does)"),
 ]
 
@@ -55,7 +57,7 @@ BROWSER_MODULE_MARKS = [
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """One Chromium per test module: starting it costs about a second, a new context almost nothing."""
-    if sync_playwright is None:
+    if not HAVE_PLAYWRIGHT:
         pytest.skip("the playwright pip package is missing: pip install -r requirements-dev.txt")
     if not CHROMIUM.exists():
         pytest.skip("Chromium is missing at /usr/bin/chromium: apt-get install chromium (.ci/run does)")

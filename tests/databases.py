@@ -49,7 +49,9 @@ def postgres_schema(server_url: str) -> Iterator[str]:
 
 def schema_of(url: str) -> str:
     """The schema a URL of :func:`postgres_schema` works in."""
-    return make_url(url).query["options"].removeprefix("-csearch_path=")
+    options = make_url(url).query["options"]
+    assert isinstance(options, str), options
+    return options.removeprefix("-csearch_path=")
 
 
 def run_script(url: str, script: str) -> None:

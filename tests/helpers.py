@@ -5,10 +5,19 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
+from portal.storage import storage_of
 from portal.storage.local import INCOMING
+from portal.storage.local import LocalStorage
+
+if TYPE_CHECKING:
+    from portal.storage.s3 import S3Storage
 
 
 def upload(client, data: bytes, filename: str = "clip.mp4", **form):
@@ -17,6 +26,29 @@ def upload(client, data: bytes, filename: str = "clip.mp4", **form):
         data={"file": (io.BytesIO(data), filename), **form},
         content_type="multipart/form-data",
     )
+
+
+def json_body(response: TestResponse) -> Any:
+    """The JSON a response of the test client carries (it must carry some)."""
+    body = response.json
+    assert body is not None, f"not JSON: {response.status} {response.get_data(as_text=True)[:500]}"
+    return body
+
+
+def local_storage_of(app: Flask) -> LocalStorage:
+    """The storage of an ``app`` that keeps its files in a folder (the tests' default)."""
+    storage = storage_of(app)
+    assert isinstance(storage, LocalStorage), storage
+    return storage
+
+
+def s3_storage_of(app: Flask) -> S3Storage:
+    """The storage of an ``app`` that keeps its files in an S3 bucket."""
+    from portal.storage.s3 import S3Storage
+
+    storage = storage_of(app)
+    assert isinstance(storage, S3Storage), storage
+    return storage
 
 
 def stored_files(data_dir: Path) -> list[Path]:
@@ -55,7 +87,7 @@ def process_state(pid: int) -> str | None:
 
 def open_descriptors(pid: int) -> list[str]:
     """What the open file descriptors of ``pid`` point at (paths, ``socket:[...]``), from /proc."""
-    targets = []
+    targets: list[str] = []
     try:
         links = list(Path(f"/proc/{pid}/fd").iterdir())
     except OSError:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 from typing import Mapping
+from typing import Sequence
 
 #: A small receive buffer: a viewer that reads slowly stops the server's sending early.
 RECEIVE_BUFFER = 32 * 1024
@@ -83,7 +84,7 @@ class SlowViewers:
     connection to end; :meth:`stop` closes what is left.
     """
 
-    def __init__(self, port: int, downloads: list[tuple[str, Mapping[str, str]]], rate: float) -> None:
+    def __init__(self, port: int, downloads: Sequence[tuple[str, Mapping[str, str]]], rate: float) -> None:
         self.port = port
         self.viewers = [Viewer(path, headers) for path, headers in downloads]
         self.rate: float | None = rate

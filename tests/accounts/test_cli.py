@@ -55,7 +55,8 @@ def test_set_role_disable_enable_and_reset_password(app, cli):
     result = cli("users", "reset-password", "alice", "--password-stdin", input="another long secret\n")
     assert result.exit_code == 0, result.output
     with app.app_context():
-        assert service.verify_password("alice", "another long secret").role == "admin"
+        user = service.verify_password("alice", "another long secret")
+        assert user is not None and user.role == "admin"
         assert service.verify_password("alice", PASSWORD) is None
 
 
@@ -74,7 +75,9 @@ def test_tokens_create_prints_only_the_token(app, cli):
     value = result.stdout.removesuffix("\n")
     assert value.startswith("ptl_") and "\n" not in value and " " not in value
     with app.app_context():
-        user, token = service.authenticate_token(value)
+        authenticated = service.authenticate_token(value)
+        assert authenticated is not None
+        user, token = authenticated
         assert (user.username, token.scopes, token.label) == ("alice", "read upload", "ci")
     listing = cli("tokens", "list", "alice")
     assert listing.exit_code == 0

@@ -104,7 +104,7 @@ def test_failed_sign_ins_are_counted_across_worker_processes(tmp_path):
 
 
 def audit_lines(log: Path) -> list[tuple[str, str]]:
-    return [match.groups() for match in AUDIT_LINE.finditer(log.read_text())]
+    return [(match[1], match[2]) for match in AUDIT_LINE.finditer(log.read_text())]
 
 
 def test_behind_a_trusted_proxy_failures_count_by_the_forwarded_address(tmp_path):

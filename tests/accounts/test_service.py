@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from datetime import timedelta
 
 import pytest
@@ -108,23 +109,30 @@ def test_using_a_token_records_when(ctx):
     before = utcnow()
     service.authenticate_token(value)
     db.session.expire_all()
-    assert service.list_tokens("alice")[0].last_used_at is not None
-    assert service._as_utc(service.list_tokens("alice")[0].last_used_at) >= before - timedelta(seconds=1)
+    last_used = service.list_tokens("alice")[0].last_used_at
+    assert last_used is not None
+    assert service._as_utc(last_used) >= before - timedelta(seconds=1)
 
 
 def test_last_used_is_written_at_most_once_a_minute(ctx):
     service.create_user("alice", PASSWORD, "viewer")
     token, value = service.create_token("alice", ["read"])
     service.authenticate_token(value)
-    first = service._as_utc(db.session.get(ApiToken, token.id).last_used_at)
+    first = last_used_at(token.id)
     service.authenticate_token(value)
     db.session.expire_all()
-    assert service._as_utc(db.session.get(ApiToken, token.id).last_used_at) == first
-    db.session.get(ApiToken, token.id).last_used_at = first - timedelta(minutes=2)
+    assert last_used_at(token.id) == first
+    db.session.get_one(ApiToken, token.id).last_used_at = first - timedelta(minutes=2)
     db.session.commit()
     service.authenticate_token(value)
     db.session.expire_all()
-    assert service._as_utc(db.session.get(ApiToken, token.id).last_used_at) > first - timedelta(seconds=1)
+    assert last_used_at(token.id) > first - timedelta(seconds=1)
+
+
+def last_used_at(token_id: int) -> datetime:
+    last_used = db.session.get_one(ApiToken, token_id).last_used_at
+    assert last_used is not None
+    return service._as_utc(last_used)
 
 
 def test_revoked_and_expired_tokens_are_refused(ctx):

@@ -4,7 +4,6 @@ the brute-force limit, the audit lines, and the one-time setup of the first admi
 from __future__ import annotations
 
 import logging
-import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,6 +14,7 @@ from portal.accounts.service import SETUP_CODE
 from portal.extensions import db
 from tests.helpers import TEST_PASSWORD
 from tests.helpers import add_user
+from tests.support import found
 from tests.web.conftest import csrf_token
 
 SESSION_COOKIE = "session"
@@ -131,7 +131,7 @@ def test_session_cookie_is_secure_when_the_setting_says(tmp_path, database_url, 
 
 def csrf_token_over_https(client) -> str:
     page = client.get("/login", base_url="https://localhost").get_data(as_text=True)
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    return found(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
 
 
 # --- brute force ---------------------------------------------------------------------
@@ -233,7 +233,8 @@ def test_server_prints_the_setup_link_while_no_account_exists(app):
     from portal.ops.server import setup_line
 
     code = app.extensions[SETUP_CODE]
-    assert setup_line(app, "0.0.0.0", 8080).endswith(f" http://localhost:8080/setup?code={code}")
+    line = setup_line(app, "0.0.0.0", 8080)
+    assert line is not None and line.endswith(f" http://localhost:8080/setup?code={code}")
     assert len(code) >= 22, "128 bits or more, URL-safe"
     add_user(app, "root", "admin")
     restarted = create_app({"TESTING": True, "DATA_DIR": app.config["DATA_DIR"], "SECRET_KEY": "test",

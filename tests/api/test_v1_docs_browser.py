@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sys
 import urllib.request
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 from tests.support import ADMIN_PASSWORD
 from tests.support import ADMIN_USERNAME
 from tests.support import RunningPortal
+from tests.support import found
 from tests.support import minimal_mp4
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -150,7 +150,7 @@ def test_try_it_out_uploads_downloads_and_deletes(docs, portal, token, tmp_path)
     upload.locator("input[type=file]").first.set_input_files(str(path))
     assert execute(upload) == "201"
     created = upload.locator(".live-responses-table .response-col_description pre").first.inner_text()
-    video_id = re.search(r'"id":\s*"([0-9a-f-]{36})"', created).group(1)
+    video_id = found(r'"id":\s*"([0-9a-f-]{36})"', created).group(1)
     assert hashlib.sha256(video).hexdigest() in created
 
     download = operation(docs, "downloadFile")

@@ -6,6 +6,8 @@ import base64
 import errno
 import hashlib
 import io
+from typing import IO
+from typing import cast
 
 import pytest
 
@@ -255,7 +257,8 @@ def test_client_disconnect_mid_upload_leaves_nothing(app, client, data_dir, vide
 
     add_user(app, "uma", "uploader")
     with app.test_request_context(), pytest.raises(ConnectionResetError):
-        service.store_stream(DroppedConnection(), "a.mp4", [], owner=get_user("uma"))
+        # A raw stream, like the request.stream it stands for (which werkzeug also calls IO[bytes]).
+        service.store_stream(cast(IO[bytes], DroppedConnection()), "a.mp4", [], owner=get_user("uma"))
     assert_nothing_stored(app, data_dir)
 
 

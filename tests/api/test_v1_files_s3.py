@@ -11,8 +11,8 @@ import pytest
 
 from portal import create_app
 from portal.library.integrity import CorruptionDetected
-from portal.storage import storage_of
 from tests.helpers import row_count
+from tests.helpers import s3_storage_of
 from tests.helpers import signed_in_client
 from tests.helpers import upload
 from tests.objectstore import BUCKET
@@ -45,7 +45,7 @@ def s3_client(s3_app):
 @pytest.fixture
 def objects(s3_app, s3_server):
     """The objects under the app's prefix, as {key: bytes}."""
-    storage = storage_of(s3_app)
+    storage = s3_storage_of(s3_app)
 
     def read() -> dict[str, bytes]:
         client = s3_server.client()
@@ -59,7 +59,7 @@ def objects(s3_app, s3_server):
 
 def replace_object(s3_app, s3_server, file_id: str, data: bytes) -> None:
     """Change the stored bytes behind the portal's back, as a failing disk or a careless operator would."""
-    storage = storage_of(s3_app)
+    storage = s3_storage_of(s3_app)
     [key] = [key for key in storage.keys() if key.endswith(file_id)]
     s3_server.client().put_object(Bucket=BUCKET, Key=storage.object_key(key), Body=data)
 
@@ -117,7 +117,7 @@ def test_a_replaced_object_is_caught_while_downloading(s3_app, s3_client, s3_ser
 
 def test_a_vanished_object_is_reported_missing(s3_app, s3_client, s3_server):
     body = upload(s3_client, minimal_mp4()).get_json()
-    storage = storage_of(s3_app)
+    storage = s3_storage_of(s3_app)
     [key] = list(storage.keys())
     s3_server.client().delete_object(Bucket=BUCKET, Key=storage.object_key(key))
     assert s3_client.get(body["content_url"]).status_code == 409
@@ -134,7 +134,7 @@ def test_delete_then_purge_removes_row_and_object(s3_app, s3_client, objects):
 
 
 def test_failed_uploads_leave_no_object_no_upload_and_no_row(s3_app, s3_client, objects):
-    storage = storage_of(s3_app)
+    storage = s3_storage_of(s3_app)
     big = minimal_mp4(os.urandom(LARGE))
     assert upload(s3_client, big, sha256="1" * 64).status_code == 422
     assert upload(s3_client, b"not a video" * 1000).status_code == 415
@@ -153,7 +153,7 @@ def test_healthz_checks_the_bucket(s3_client):
 
 def test_an_unreachable_store_is_503_storage_unavailable(s3_app, s3_client):
     body = upload(s3_client, minimal_mp4()).get_json()
-    storage_of(s3_app).client = unreachable_client()
+    s3_storage_of(s3_app).client = unreachable_client()
     for response in (
         upload(s3_client, minimal_mp4()),
         s3_client.post("/api/v1/files?filename=a.mp4", data=minimal_mp4(), content_type="video/mp4"),

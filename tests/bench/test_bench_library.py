@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from bench import library
+
 pytestmark = [pytest.mark.bench, pytest.mark.server]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
-import library  # noqa: E402
 
 VIDEOS = 300
 SAMPLES = 5

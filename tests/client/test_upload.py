@@ -104,6 +104,7 @@ def test_upload_killed_mid_file_resumes_when_run_again(installed_client, signed_
         if slow.poll() is None:
             slow.kill()
             slow.wait()
+        assert slow.stdout is not None and slow.stderr is not None
         slow.stdout.close()
         slow.stderr.close()
     [url] = kept_upload_urls(signed_in)
@@ -200,7 +201,7 @@ def test_a_chunk_damaged_on_the_way_is_refused_by_its_checksum_and_sent_again(si
     video = tmp_path / "damaged-chunk.mp4"
     video.write_bytes(minimal_mp4(os.urandom(3 * MIB)))
     read = upload.BodyReader.read
-    damaged = []
+    damaged: list[bool] = []
 
     def flip_a_byte_once(self, size=-1):
         data = read(self, size)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+from typing import Any
 
 import av
 import pytest
@@ -19,6 +20,8 @@ from portal.media.playable import CopyKind
 from portal.media.playable import plan_copy
 from portal.media.playable import transcoded_size
 from portal.storage import storage_of
+from tests.helpers import json_body
+from tests.helpers import local_storage_of
 from tests.helpers import signed_in_client
 from tests.helpers import upload
 
@@ -29,10 +32,11 @@ def stored(client, path):
     return client.get(response.json["url"]).json
 
 
-def streams_of(data: bytes) -> dict[str, object]:
-    with av.open(io.BytesIO(data)) as container:
+def streams_of(data: bytes) -> dict[str, Any]:
+    with av.open(io.BytesIO(data), mode="r") as container:
         video = container.streams.video[0]
         audio = container.streams.audio[0] if container.streams.audio else None
+        assert container.duration is not None
         return {
             "format": container.format.name,
             "video": video.codec_context.name,
@@ -140,10 +144,10 @@ def test_playback_is_not_ready_while_the_copy_is_missing(app, clips):
     with app.app_context():
         db.session.execute(db.update(Video).values(container="matroska", video_codec="hevc", audio_codec="opus"))
         db.session.commit()
-    body = client.get(body["url"]).json
+    body = json_body(client.get(body["url"]))
     assert body["playback"] is None
     refused = client.get(body["url"] + "/playback")
-    assert refused.status_code == 404 and refused.json["error"]["code"] == "playback_not_ready"
+    assert refused.status_code == 404 and json_body(refused)["error"]["code"] == "playback_not_ready"
     # The page's player still gets the original meanwhile, and Download always does.
     assert client.get(f"/videos/{body['id']}/stream").data == clips["hevc_mkv"].read_bytes()
 
@@ -163,7 +167,7 @@ def test_a_damaged_copy_is_never_delivered_whole_and_is_made_again(immediate_app
     body = stored(client, clips["h264_mkv"])
     good = client.get(body["playback"]["url"]).data
     with immediate_app.app_context():
-        path = storage_of(immediate_app).path(copy_key(body))
+        path = local_storage_of(immediate_app).path(copy_key(body))
     damaged = bytearray(good)
     damaged[len(damaged) // 2] ^= 0xFF
     path.write_bytes(bytes(damaged))
@@ -171,7 +175,7 @@ def test_a_damaged_copy_is_never_delivered_whole_and_is_made_again(immediate_app
         # The stream stops before its last chunk: the test client raises what a server cuts short.
         client.get(body["playback"]["url"])
     # The damaged copy was dropped and made again from the original (at once here).
-    after = client.get(body["url"]).json
+    after = json_body(client.get(body["url"]))
     assert after["processing"]["state"] == "done" and after["status"] == "ok"
     assert client.get(after["playback"]["url"]).data == good
 
@@ -180,9 +184,9 @@ def test_verify_checks_the_copy_too(immediate_app, clips):
     client = signed_in_client(immediate_app)
     body = stored(client, clips["h264_mkv"])
     with immediate_app.app_context():
-        path = storage_of(immediate_app).path(copy_key(body))
+        path = local_storage_of(immediate_app).path(copy_key(body))
     path.unlink()
-    checked = client.post(body["url"] + "/verify").json
+    checked = json_body(client.post(body["url"] + "/verify"))
     # The original is fine; the lost copy was found and made again.
     assert checked["status"] == "ok"
     assert path.exists() and checked["playback"]["source"] == "copy"
@@ -227,10 +231,10 @@ def test_a_copy_of_the_wrong_size_is_refused_saying_it_is_made_again(immediate_a
     body = stored(client, clips["h264_mkv"])
     good = client.get(body["playback"]["url"]).data
     with immediate_app.app_context():
-        path = storage_of(immediate_app).path(copy_key(body))
+        path = local_storage_of(immediate_app).path(copy_key(body))
     path.write_bytes(good[:-10])
     refused = client.get(body["playback"]["url"])
-    assert refused.status_code == 409 and refused.json["error"]["code"] == "file_unavailable"
-    assert "being made again from the original" in refused.json["error"]["message"]
-    assert client.get(body["url"]).json["status"] == "ok"
+    assert refused.status_code == 409 and json_body(refused)["error"]["code"] == "file_unavailable"
+    assert "being made again from the original" in json_body(refused)["error"]["message"]
+    assert json_body(client.get(body["url"]))["status"] == "ok"
     assert client.get(body["playback"]["url"]).data == good

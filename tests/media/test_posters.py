@@ -20,6 +20,7 @@ from portal.media.poster import MAX_WIDTH
 from portal.media.poster import make_poster
 from portal.storage import storage_of
 from portal.storage.local import LocalStorage
+from tests.helpers import json_body
 from tests.helpers import signed_in_client
 from tests.helpers import upload
 from tests.media.conftest import make_clip
@@ -71,7 +72,7 @@ def poster_url(body: dict) -> str:
 
 def picture_of(jpeg: bytes) -> tuple[str, int, int]:
     """The format FFmpeg reads ``jpeg`` as, and the size of the picture it decodes."""
-    with av.open(io.BytesIO(jpeg)) as container:
+    with av.open(io.BytesIO(jpeg), mode="r") as container:
         frame = next(container.decode(video=0))
         return container.format.name, frame.width, frame.height
 
@@ -133,10 +134,10 @@ def test_no_poster_until_the_video_is_processed(app, poster_clips):
     assert body["processing"]["state"] == "queued"
     response = client.get(poster_url(body))
     assert response.status_code == 404
-    assert response.json["error"]["code"] == "poster_not_found"
-    assert "no poster yet" in response.json["error"]["message"]
+    assert json_body(response)["error"]["code"] == "poster_not_found"
+    assert "no poster yet" in json_body(response)["error"]["message"]
     missing = client.get("/api/v1/files/00000000-0000-4000-8000-000000000000/poster")
-    assert missing.json["error"]["code"] == "not_found"
+    assert json_body(missing)["error"]["code"] == "not_found"
     page = client.get("/").get_data(as_text=True)
     assert "video-card__image" not in page, "the gradient card stands in while processing"
 
@@ -174,7 +175,7 @@ def test_the_library_card_shows_the_poster_and_duration_and_the_player_uses_it(p
 def test_a_share_link_has_a_poster_of_its_own(portal_app, poster_clips):
     client = signed_in_client(portal_app)
     body = stored(client, poster_clips["one_frame"])
-    share = client.post(f"/api/v1/files/{body['id']}/shares", json={}).json
+    share = json_body(client.post(f"/api/v1/files/{body['id']}/shares", json={}))
     path = urlparse(share["url"]).path
     visitor = portal_app.test_client()
     page = visitor.get(path).get_data(as_text=True)
@@ -266,6 +267,6 @@ def test_processing_again_makes_a_lost_poster_again(portal_app, poster_clips):
     poster = client.get(poster_url(body)).data
     with portal_app.app_context():
         storage_of(portal_app).delete(storage_key_for(body["id"], StorageKind.POSTER))
-    assert client.get(poster_url(body)).json["error"]["code"] == "poster_not_found"
+    assert json_body(client.get(poster_url(body)))["error"]["code"] == "poster_not_found"
     assert client.post(body["url"] + "/process").status_code == 202
     assert client.get(poster_url(body)).data == poster

@@ -9,6 +9,7 @@ from portal.jobs import jobs_of
 from portal.library.models import Video
 from portal.storage import StorageUnavailable
 from portal.storage import storage_of
+from tests.helpers import json_body
 from tests.helpers import signed_in_client
 from tests.helpers import upload
 
@@ -21,7 +22,7 @@ def stored(client, path, name=None):
 
 def test_an_upload_gets_its_facts_from_a_job(immediate_app, clips):
     client = signed_in_client(immediate_app)
-    body = client.get(stored(client, clips["h264_aac"])["url"]).json
+    body = json_body(client.get(stored(client, clips["h264_aac"])["url"]))
     assert body["processing"] == {"state": "done", "error": None}
     assert body["media"] == {
         "duration": pytest.approx(2.0, abs=0.05),
@@ -46,7 +47,7 @@ def test_an_upload_waits_queued_with_no_facts_until_a_consumer_runs_its_job(app,
 
 def test_an_undecodable_file_fails_with_a_reason_and_stays_downloadable(immediate_app, clips):
     client = signed_in_client(immediate_app)
-    body = client.get(stored(client, clips["corrupt"], "broken.mp4")["url"]).json
+    body = json_body(client.get(stored(client, clips["corrupt"], "broken.mp4")["url"]))
     assert body["processing"]["state"] == "failed"
     assert "No picture of the h264 video stream could be decoded" in body["processing"]["error"]
     assert body["media"] is None
@@ -75,7 +76,7 @@ def test_try_again_on_the_page_queues_the_processing_for_the_owner_only(app, cli
     assert refused.status_code == 403
     response = owner.post(f"{page}/process", data={"csrf_token": csrf_token(owner, page)})
     assert response.status_code == 303
-    assert owner.get(f"/api/v1/files/{video_id}").json["processing"] == {"state": "queued", "error": None}
+    assert json_body(owner.get(f"/api/v1/files/{video_id}"))["processing"] == {"state": "queued", "error": None}
     assert jobs_of(app).huey.pending_count() == 2
 
 
@@ -113,7 +114,7 @@ def flaky(app, failures: int, monkeypatch) -> FlakyStore:
 def test_a_job_failing_for_a_passing_reason_is_tried_again(immediate_app, clips, monkeypatch):
     client = signed_in_client(immediate_app)
     store = flaky(immediate_app, failures=1, monkeypatch=monkeypatch)
-    body = client.get(stored(client, clips["no_audio"])["url"]).json
+    body = json_body(client.get(stored(client, clips["no_audio"])["url"]))
     # The refused probe, the probe tried again, then the poster's read.
     assert store.opens == 3
     assert body["processing"] == {"state": "done", "error": None}
@@ -123,7 +124,7 @@ def test_a_job_failing_for_a_passing_reason_is_tried_again(immediate_app, clips,
 def test_a_job_that_keeps_failing_for_a_passing_reason_gives_up_and_says_so(immediate_app, clips, monkeypatch):
     client = signed_in_client(immediate_app)
     store = flaky(immediate_app, failures=99, monkeypatch=monkeypatch)
-    body = client.get(stored(client, clips["no_audio"])["url"]).json
+    body = json_body(client.get(stored(client, clips["no_audio"])["url"]))
     assert store.opens == 1 + immediate_app.config["JOB_RETRIES"]
     assert body["processing"]["state"] == "failed"
     assert "gave up after several tries: the store did not answer" in body["processing"]["error"]
@@ -133,10 +134,10 @@ def test_a_missing_file_fails_with_what_to_do(immediate_app, clips):
     client = signed_in_client(immediate_app)
     body = stored(client, clips["no_audio"])
     with immediate_app.app_context():
-        storage_of(immediate_app).delete(db.session.get(Video, body["id"]).storage_key)
+        storage_of(immediate_app).delete(db.session.get_one(Video, body["id"]).storage_key)
     processed = client.post(body["url"] + "/process")
     assert processed.status_code == 202
-    assert client.get(body["url"]).json["processing"] == {
+    assert json_body(client.get(body["url"]))["processing"] == {
         "state": "failed",
         "error": "The stored file is missing: restore it from a backup, then try again.",
     }
@@ -177,12 +178,12 @@ def test_try_again_is_for_the_owner_or_an_admin(app, clips):
     url = stored(owner, clips["no_audio"])["url"] + "/process"
     refused = other.post(url)
     assert refused.status_code == 403
-    assert "Only the video's owner (owner) or an admin may process it" in refused.json["error"]["message"]
+    assert "Only the video's owner (owner) or an admin may process it" in json_body(refused)["error"]["message"]
     assert viewer.post(url).status_code == 403
     for allowed in (owner, admin):
         response = allowed.post(url)
         assert response.status_code == 202
-        assert response.json["processing"] == {"state": "queued", "error": None}
+        assert json_body(response)["processing"] == {"state": "queued", "error": None}
     assert app.test_client().post(url).status_code == 401
 
 
@@ -193,7 +194,7 @@ def test_the_listing_sorts_by_duration_with_unprobed_videos_last(immediate_app, 
     monkeypatch.setattr(jobs_of(immediate_app).huey, "enqueue", lambda *_args, **_kwargs: None)
     stored(client, clips["h264_aac"], "unprobed.mp4")
     names = {
-        sort: [item["filename"] for item in client.get(f"/api/v1/files?sort={sort}").json["items"]]
+        sort: [item["filename"] for item in json_body(client.get(f"/api/v1/files?sort={sort}"))["items"]]
         for sort in ("duration", "-duration")
     }
     assert names == {

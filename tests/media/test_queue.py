@@ -21,7 +21,8 @@ from portal.extensions import db
 from portal.jobs import PRIORITY_COPIES
 from portal.jobs import jobs_of
 from portal.library.models import Video
-from portal.storage import storage_of
+from tests.helpers import json_body
+from tests.helpers import local_storage_of
 from tests.helpers import signed_in_client
 from tests.helpers import upload
 
@@ -47,7 +48,7 @@ def queue_app(request, tmp_path, database_url):
 
 def state_of(app, video_id: str) -> tuple[str, str | None]:
     with app.app_context():
-        video = db.session.get(Video, video_id, populate_existing=True)
+        video = db.session.get_one(Video, video_id, populate_existing=True)
         return video.processing_state, video.processing_error
 
 
@@ -126,7 +127,7 @@ def test_a_consumer_process_makes_the_facts(queue_app, clips, tmp_path):
     consumer = start_consumer(queue_app, tmp_path / "consumer.log")
     try:
         wait_for_state(queue_app, video_id, "done", consumer)
-        assert client.get(f"/api/v1/files/{video_id}").json["media"]["video_codec"] == "vp9"
+        assert json_body(client.get(f"/api/v1/files/{video_id}"))["media"]["video_codec"] == "vp9"
     finally:
         stop_consumer(consumer)
     assert "job consumer: 1 at a time" in (tmp_path / "consumer.log").read_text()
@@ -135,7 +136,7 @@ def test_a_consumer_process_makes_the_facts(queue_app, clips, tmp_path):
 def blocking_original(app, video_id: str) -> tuple[Path, bytes]:
     """Replace the stored bytes by a FIFO, so that a job opening them waits there: a job caught half-way."""
     with app.app_context():
-        path = storage_of(app).path(db.session.get(Video, video_id).storage_key)
+        path = local_storage_of(app).path(db.session.get_one(Video, video_id).storage_key)
     data = path.read_bytes()
     path.unlink()
     os.mkfifo(path)

@@ -84,11 +84,12 @@ def test_a_wrong_log_setting_stops_the_start(tmp_path, setting, value):
 
 def test_a_json_line_carries_every_field_of_an_access_line_and_any_exception():
     record = logging.LogRecord(ACCESS_LOGGER, logging.INFO, __file__, 1, "%s %s", ("GET", "/x"), None)
-    record.access = {"client": "10.0.0.1", "method": "GET", "path": "/x", "status": 200, "bytes": 5, "duration_ms": 1.5, "user": None}
+    access = {"client": "10.0.0.1", "method": "GET", "path": "/x", "status": 200, "bytes": 5, "duration_ms": 1.5, "user": None}
+    record.__dict__["access"] = access  # as logger.info(..., extra={"access": access}) sets it
     entry = json.loads(JsonFormatter().format(record))
     assert entry["message"] == "GET /x" and entry["logger"] == ACCESS_LOGGER and entry["level"] == "INFO"
     assert entry["time"].endswith("Z") and isinstance(entry["process"], int)
-    assert {key: entry[key] for key in record.access} == record.access
+    assert {key: entry[key] for key in access} == access
     try:
         raise RuntimeError("boom")
     except RuntimeError:

@@ -27,6 +27,7 @@ SCRIPT = ROOT / "scripts" / "loadtest.py"
 
 def load_script():
     spec = importlib.util.spec_from_file_location("loadtest", SCRIPT)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["loadtest"] = module
     spec.loader.exec_module(module)

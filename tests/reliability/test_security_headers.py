@@ -8,15 +8,15 @@ HTML, or a row whose type was tampered with, is never served as ``text/html``.
 
 from __future__ import annotations
 
-import re
-
 import pytest
+from werkzeug.test import TestResponse
 
 from portal.extensions import db
 from portal.library import formats
 from portal.library.models import Video
 from tests.helpers import stored_files
 from tests.helpers import upload
+from tests.support import found
 from tests.support import minimal_mp4
 
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
@@ -49,7 +49,7 @@ def stored(client, video_bytes):
     return upload(client, video_bytes, "clip.mp4").get_json()
 
 
-def every_kind_of_response(client, stored, video_bytes) -> dict[str, object]:
+def every_kind_of_response(client, stored, video_bytes) -> dict[str, TestResponse]:
     content = stored["content_url"]
     return {
         "list (JSON 200)": client.get("/api/v1/files"),
@@ -75,7 +75,7 @@ def every_kind_of_response(client, stored, video_bytes) -> dict[str, object]:
 def test_every_kind_of_response_carries_the_security_headers(client, stored, video_bytes):
     responses = every_kind_of_response(client, stored, video_bytes)
     # Every response's exact status: the status in its label, or 200 for the HEAD download.
-    expected = {label: int(re.search(r"\b(\d{3})\)$", label).group(1)) if label != "download (HEAD)" else 200 for label in responses}
+    expected = {label: int(found(r"\b(\d{3})\)$", label).group(1)) if label != "download (HEAD)" else 200 for label in responses}
     for label, response in responses.items():
         status = expected[label]
         assert response.status_code == status, label

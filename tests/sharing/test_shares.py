@@ -71,7 +71,7 @@ def test_a_new_link_lasts_seven_days_by_default_and_only_its_hash_is_kept(app, c
     token = token_of(created)
     assert len(token) >= 32  # 24 random bytes, 192 bits, in URL-safe base64
     with app.app_context():
-        row = db.session.get(ShareLink, created["id"])
+        row = db.session.get_one(ShareLink, created["id"])
         assert token not in row.token_hash
         assert open_share(token).id == created["id"]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from portal.storage import StorageUnavailable
 from portal.storage import s3
@@ -42,6 +43,7 @@ def wrong_checksums(monkeypatch):
 
 def test_storage_url_names_bucket_and_prefix(s3_url, tmp_path):
     storage = storage_from_url("s3://some-bucket/library/videos/", Path(tmp_path))
+    assert isinstance(storage, S3Storage)
     assert (storage.bucket, storage.prefix) == ("some-bucket", "library/videos")
     assert storage.object_key("ab/cd/id") == "library/videos/ab/cd/id"
 
@@ -67,7 +69,9 @@ def test_the_store_rejects_bytes_that_do_not_match_their_checksum(storage, wrong
     with pytest.raises(StorageUnavailable) as caught:
         upload.write(os.urandom(size))
         upload.commit()
-    assert caught.value.__cause__.response["Error"]["Code"] == "BadDigest"
+    cause = caught.value.__cause__
+    assert isinstance(cause, ClientError)
+    assert cause.response["Error"]["Code"] == "BadDigest"
     assert storage.size("damaged") is None
     assert pending_uploads(storage) == []
 

@@ -104,7 +104,7 @@ def test_purge_removes_the_row_and_every_object_and_cannot_be_undone(app, client
     body = upload(client, video_bytes).get_json()
     client.post(f"/api/v1/files/{body['id']}/shares")
     with app.app_context():
-        video = db.session.get(Video, body["id"])
+        video = db.session.get_one(Video, body["id"])
         keys = video.stored_keys
     # A poster and a copy, as processing leaves them.
     for key in keys[1:]:
@@ -157,7 +157,7 @@ def test_a_video_trashed_meanwhile_is_not_trashed_twice(app, client, video_bytes
     body = upload(client, video_bytes).get_json()
     with app.test_request_context():
         caller = admin_caller()
-        looked_up = db.session.get(Video, body["id"])
+        looked_up = db.session.get_one(Video, body["id"])
         assert trash_service.move_to_trash(looked_up, by=caller.user)
         with pytest.raises(VideoNotFound):
             trash_service.move_to_trash(looked_up, by=caller.user)

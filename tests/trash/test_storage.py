@@ -32,7 +32,7 @@ def stored_keys(app) -> set[str]:
 def add_derived_objects(app, video_id: str) -> list[str]:
     """A poster and a playable copy, as processing stores them; every key of the video."""
     with app.app_context():
-        keys = db.session.get(Video, video_id).stored_keys
+        keys = db.session.get_one(Video, video_id).stored_keys
     for key in keys[1:]:
         upload_ = storage_of(app).create(key)
         upload_.write(b"derived from " + video_id.encode())
@@ -50,7 +50,7 @@ def test_purge_removes_the_bytes_the_poster_and_the_copy(storage_app, video_byte
     assert set(keys) <= stored_keys(storage_app)
     assert client.delete(f"/api/v1/trash/{body['id']}").status_code == 204
     with storage_app.app_context():
-        assert stored_keys(storage_app) == {db.session.get(Video, other["id"]).storage_key}
+        assert stored_keys(storage_app) == {db.session.get_one(Video, other["id"]).storage_key}
     assert client.get(other["content_url"]).get_data() == video_bytes
 
 

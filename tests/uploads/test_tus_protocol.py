@@ -268,7 +268,7 @@ def test_expired_uploads_are_404_then_removed_by_cleanup(app, client, data_dir, 
     patch(client, location, 0, video[:1000])
     upload_id = location.rsplit("/", 1)[1]
     with app.app_context():
-        row = db.session.get(ResumableUpload, upload_id)
+        row = db.session.get_one(ResumableUpload, upload_id)
         row.expires_at = datetime.now(timezone.utc) - timedelta(seconds=1)
         db.session.commit()
     assert client.head(location, headers=TUS).status_code == 404
@@ -305,20 +305,20 @@ def test_unfinished_uploads_survive_a_restart(app, client, data_dir, video):
     response = patch(again, location, 1000, video[1000:])
     assert response.status_code == 204
     with restarted.app_context():
-        assert db.session.get(Video, location.rsplit("/", 1)[1]).sha256 == sha256_hex(video)
+        assert db.session.get_one(Video, location.rsplit("/", 1)[1]).sha256 == sha256_hex(video)
 
 
 def test_a_second_request_on_a_busy_upload_is_423(app, client, video):
     location = create(client, video)
     upload_id = location.rsplit("/", 1)[1]
     with app.app_context():
-        row = db.session.get(ResumableUpload, upload_id)
+        row = db.session.get_one(ResumableUpload, upload_id)
         row.locked_until = datetime.now(timezone.utc) + timedelta(seconds=30)
         db.session.commit()
     response = patch(client, location, 0, video)
     assert response.status_code == 423 and response.get_json()["error"]["code"] == "upload_busy"
     with app.app_context():
-        row = db.session.get(ResumableUpload, upload_id)
+        row = db.session.get_one(ResumableUpload, upload_id)
         row.locked_until = datetime.now(timezone.utc) - timedelta(seconds=1)
         db.session.commit()
     assert patch(client, location, 0, video).status_code == 204

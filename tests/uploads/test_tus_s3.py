@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from portal import create_app
-from portal.storage import storage_of
+from tests.helpers import s3_storage_of
 from tests.helpers import signed_in_client
 from tests.objectstore import BUCKET
 from tests.support import RunningPortal
@@ -44,13 +44,13 @@ def s3_app(tmp_path, database_url, s3_url):
 
 def objects_under(app, s3_server) -> list[str]:
     """Every object under the app's prefix, the pending pieces of resumable uploads included."""
-    storage = storage_of(app)
+    storage = s3_storage_of(app)
     answer = s3_server.client().list_objects_v2(Bucket=BUCKET, Prefix=storage.object_key("x")[:-1])
     return sorted(item["Key"] for item in answer.get("Contents", []))
 
 
 def multipart_uploads(app, s3_server) -> list[str]:
-    storage = storage_of(app)
+    storage = s3_storage_of(app)
     answer = s3_server.client().list_multipart_uploads(Bucket=BUCKET, Prefix=storage.object_key("x")[:-1])
     return [upload["Key"] for upload in answer.get("Uploads", [])]
 
@@ -101,7 +101,7 @@ def test_cancel_aborts_the_multipart_upload_and_removes_the_pending_piece(s3_app
 def test_leftover_removal_spares_unfinished_resumable_uploads(s3_app, s3_server, video):
     client = signed_in_client(s3_app)
     location = client.post("/api/v1/uploads", headers=creation(len(video))).headers["Location"]
-    storage = storage_of(s3_app)
+    storage = s3_storage_of(s3_app)
     storage.stale_after = timedelta(0)
     result = s3_app.test_cli_runner().invoke(args=["cleanup"])
     assert result.exit_code == 0, result.output

@@ -118,6 +118,7 @@ def test_revoking_a_token_on_the_page_stops_it_at_once(app, caplog):
     caplog.set_level(logging.INFO, logger="portal.audit")
     client = signed_in_client(app, "alice", "uploader")
     value = shown_token(create_token(client, "laptop"))
+    assert value is not None
     assert me(app, value).status_code == 200
     with app.app_context():
         token_id = next(token.id for token in service.list_tokens("alice") if token.label == "laptop")

@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.library import catalog
 from portal.library.service import get_video
 from tests.helpers import signed_in_client
+from tests.support import found
 from tests.support import minimal_mp4
 from tests.web.conftest import add_video
 from tests.web.conftest import csrf_token
@@ -43,6 +44,7 @@ def set_details(app, video_id: str, **details) -> None:
 
     with app.test_request_context(), app.app_context():
         video = get_video(video_id)
+        assert video.owner_name is not None
         owner = get_user(video.owner_name)
         catalog.update_details(video, by=Caller(user=owner), if_match=catalog.etag_of(video), **details)
         db.session.remove()
@@ -181,10 +183,11 @@ def test_tags_are_chips_that_filter_the_library(app, client):
     assert titles_in_order(filtered) == ["clip2.mp4", "clip1.mp4"]
     assert "tagged “family”" in filtered
     # A chip on a filtered page narrows further; the active filter's chip takes its tag off.
-    narrower = re.search(r'<a class="chip" href="([^"]+)" rel="tag">beach</a>', filtered).group(1)
+    narrower = found(r'<a class="chip" href="([^"]+)" rel="tag">beach</a>', filtered).group(1)
     both = client.get(html_module.unescape(narrower)).get_data(as_text=True)
     assert titles_in_order(both) == ["clip1.mp4"]
     off = re.search(r'<a class="chip chip--active" href="([^"]+)" aria-label="Stop filtering by tag “beach”"', both)
+    assert off
     assert titles_in_order(client.get(html_module.unescape(off.group(1))).get_data(as_text=True)) == [
         "clip2.mp4", "clip1.mp4"]
     # The video's page links its tags to the filter too.

@@ -9,16 +9,15 @@ from __future__ import annotations
 import re
 
 from tests.browsing import BROWSER_MODULE_MARKS
+from tests.browsing import HAVE_PLAYWRIGHT
 from tests.browsing import open_page
 from tests.browsing import screenshot
 from tests.browsing import seed
 from tests.support import minimal_mp4
 from tests.web.test_browser import portal  # noqa: F401
 
-try:
+if HAVE_PLAYWRIGHT:
     from playwright.sync_api import expect
-except ImportError:  # pragma: no cover - depends on the machine
-    expect = None
 
 pytestmark = BROWSER_MODULE_MARKS
 

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from portal.errors import format_bytes
+from tests.support import found
 from tests.support import minimal_mp4
 from tests.web.conftest import add_video
 
@@ -83,12 +84,12 @@ def test_pages_follow_each_other_by_cursor_keeping_search_and_sort(client, five_
     first = client.get("/?sort=name&per_page=2").get_data(as_text=True)
     assert names_in_order(first) == ["apple.mp4", "banana.mp4"]
     assert 'rel="first"' not in first
-    next_link = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    next_link = found(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
     assert "sort=name" in next_link and "per_page=2" in next_link and "cursor=" in next_link
     second = client.get(next_link).get_data(as_text=True)
     assert names_in_order(second) == ["Cat.mp4", "Dog.mp4"]
     assert 'href="/?sort=name&amp;per_page=2" rel="first"' in second
-    last_link = re.search(r'href="([^"]+)" rel="next"', second).group(1).replace("&amp;", "&")
+    last_link = found(r'href="([^"]+)" rel="next"', second).group(1).replace("&amp;", "&")
     last = client.get(last_link).get_data(as_text=True)
     assert names_in_order(last) == ["Émile.mp4"]
     assert 'rel="next"' not in last
@@ -97,7 +98,7 @@ def test_pages_follow_each_other_by_cursor_keeping_search_and_sort(client, five_
 
 def test_a_page_after_the_last_video_offers_the_first(client, five_videos):
     first = client.get("/?per_page=4").get_data(as_text=True)
-    next_link = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    next_link = found(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
     # The one video on the next page goes to the trash before it is asked for.
     assert client.delete(five_videos[0]["url"]).status_code == 204
     response = client.get(next_link)

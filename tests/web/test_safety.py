@@ -6,6 +6,7 @@ import io
 import re
 
 import pytest
+from werkzeug.test import TestResponse
 
 from tests.helpers import incoming_files
 from tests.helpers import row_count
@@ -106,7 +107,7 @@ def test_html_in_the_search_text_is_escaped(client):
 # --- headers and markup of every page ----------------------------------------
 
 
-def every_page(client, video_bytes) -> dict[str, object]:
+def every_page(client, video_bytes) -> dict[str, TestResponse]:
     video = add_video(client, video_bytes, "clip.mp4")
     return {
         "library": client.get("/"),

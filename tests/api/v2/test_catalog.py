@@ -135,12 +135,12 @@ def test_the_index_follows_edits_trash_restore_and_purge(app, admin, plan):
         assert found("northern") == []
         assert found("southern") == ["clip.mp4"]
         assert found(tags=["aurora"]) == ["clip.mp4"]
-        trash.move_to_trash(db.session.get(Video, video_id), by=admin.user)
+        trash.move_to_trash(db.session.get_one(Video, video_id), by=admin.user)
         assert found("southern") == []
         assert found(tags=["aurora"]) == []
         trash.restore(video_id, admin)
         assert found("southern") == ["clip.mp4"]
-        trash.move_to_trash(db.session.get(Video, video_id), by=admin.user)
+        trash.move_to_trash(db.session.get_one(Video, video_id), by=admin.user)
         trash.purge(video_id, admin)
         assert found("southern") == []
         assert found("clip") == []
@@ -158,7 +158,7 @@ def test_a_stale_etag_is_refused_and_none_is_required(app, admin):
             catalog.update_details(video, by=admin, if_match=old, title="Second")
         with pytest.raises(errors.DetailsVersionRequired):
             catalog.update_details(video, by=admin, if_match=None, title="Second")
-        assert db.session.get(Video, video.id).title == "First"
+        assert db.session.get_one(Video, video.id).title == "First"
 
 
 def test_cursor_pages_cover_every_video_once_while_more_are_added(app, admin):
@@ -210,7 +210,7 @@ def test_the_total_of_a_search_leaves_out_the_trash(app, admin, plan):
         edit(videos[1], admin, tags=["sky"])
         trash.move_to_trash(videos[0], by=admin.user)
         add_video("other.mp4", admin.user)
-        trash.move_to_trash(db.session.get(Video, videos[3].id), by=admin.user)
+        trash.move_to_trash(db.session.get_one(Video, videos[3].id), by=admin.user)
         assert catalog.search(CatalogQuery.parse(text="sunset")).total == catalog.Total(2, exact=True)
         assert catalog.search(CatalogQuery.parse(tags=["sky"])).total == catalog.Total(1, exact=True)
         assert catalog.search(CatalogQuery.parse(text="sunset", tags=["sky"])).total == catalog.Total(1, exact=True)
@@ -222,7 +222,7 @@ def test_a_capped_search_total_is_a_lower_bound_with_trash_about(app, admin, mon
         videos = [add_video(f"sunset {number}.mp4", admin.user, minutes=number) for number in range(4)]
         trash.move_to_trash(videos[0], by=admin.user)
         assert catalog.search(CatalogQuery.parse(text="sunset")).total == catalog.Total(2, exact=False)
-        trash.move_to_trash(db.session.get(Video, videos[1].id), by=admin.user)
+        trash.move_to_trash(db.session.get_one(Video, videos[1].id), by=admin.user)
         assert catalog.search(CatalogQuery.parse(text="sunset")).total == catalog.Total(2, exact=True)
 
 

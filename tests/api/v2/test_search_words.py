@@ -100,7 +100,7 @@ def test_the_words_follow_each_video_through_edits_and_purge(postgres_url, tmp_p
             video, by=caller, if_match=catalog.etag_of(video), title="Фьорд at dawn", tags=["Norway", "aerial"]
         )
         assert words_of(video.id) == {"фьорд", "dawn", "norway", "aerial", "drone", "over", "oslo.mp4"}
-        trash.move_to_trash(db.session.get(Video, video.id), by=caller.user)
+        trash.move_to_trash(db.session.get_one(Video, video.id), by=caller.user)
         assert words_of(video.id) == {"фьорд", "dawn", "norway", "aerial", "drone", "over", "oslo.mp4"}
         trash.purge(video.id, caller)
         assert words_of(video.id) == set()
