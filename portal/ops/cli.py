@@ -25,6 +25,8 @@ from ..library.models import VideoStatus
 from ..storage import current_storage
 from ..storage import storage_from_url
 from ..uploads import resumable
+from .relayout import Move
+from .relayout import relayout_library
 from .transfer import Outcome
 from .transfer import copy_library
 from .transfer import copy_rows
@@ -57,6 +59,44 @@ def cleanup_command() -> None:
     _report_purged(trash.purge_expired())
     for key in stray_keys():
         click.echo(f"no row describes stored file {key}: kept; delete it by hand if it is not needed")
+
+
+@click.command("relayout-storage")
+@with_appcontext
+def relayout_storage_command() -> None:
+    """Move the bytes of videos stored before the kinds (ab/cd/<id>) to original/ab/cd/<id>; run again to resume.
+
+    Each copy is checked against the video's SHA-256 before its row names it,
+    and the old object is deleted only after that, so the portal keeps serving
+    every video throughout, and an interrupted run is simply run again.
+    """
+    counts = {outcome: 0 for outcome in Move}
+    try:
+        for relaid in relayout_library(current_storage()):
+            counts[relaid.outcome] += 1
+            described = f"{relaid.video_id} {relaid.filename}"
+            if relaid.outcome is Move.MOVED:
+                click.echo(f"moved {described}: {relaid.old_key} -> {relaid.new_key}")
+            elif relaid.outcome is Move.PURGED:
+                click.echo(f"purged meanwhile, not moved: {described}")
+            else:
+                click.echo(f"{relaid.outcome.value.upper()} at {relaid.old_key}, not moved: {described}")
+    except OSError as error:
+        click.echo(
+            f"Error: the storage failed: {error}. Every video is still readable under the key its row names; "
+            "run the command again to finish the move.",
+            err=True,
+        )
+        raise SystemExit(1) from error
+    failed = counts[Move.CORRUPT] + counts[Move.MISSING]
+    click.echo(f"moved {counts[Move.MOVED]} videos to original/ab/cd/<id>, {failed} not moved")
+    if failed:
+        click.echo(
+            f"Error: {failed} videos do not match their SHA-256 or are missing, and stay where they are: "
+            "restore their files from a backup and run the command again, or delete them.",
+            err=True,
+        )
+        raise SystemExit(1)
 
 
 @click.command("move-storage")
@@ -320,6 +360,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(verify_command)
     app.cli.add_command(cleanup_command)
     app.cli.add_command(move_storage_command)
+    app.cli.add_command(relayout_storage_command)
     app.cli.add_command(move_database_command)
     app.cli.add_command(users_group)
     app.cli.add_command(tokens_group)
