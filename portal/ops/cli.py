@@ -27,6 +27,7 @@ from ..storage import storage_from_url
 from ..uploads import resumable
 from .relayout import Move
 from .relayout import relayout_library
+from .relayout import videos_under_old_keys
 from .transfer import Outcome
 from .transfer import copy_library
 from .transfer import copy_rows
@@ -51,7 +52,8 @@ def verify_command() -> None:
 @with_appcontext
 def cleanup_command() -> None:
     """Remove temporary files that interrupted uploads of dead processes left, and resumable uploads past
-    PORTAL_UPLOAD_EXPIRY_HOURS; purge the trash of what is past PORTAL_TRASH_DAYS; name stored files without a row."""
+    PORTAL_UPLOAD_EXPIRY_HOURS; purge the trash of what is past PORTAL_TRASH_DAYS; name stored files without a row,
+    and videos still under the old layout (ab/cd/<id>), which relayout-storage moves."""
     expired = resumable.remove_expired()
     click.echo(f"removed {expired} expired resumable uploads")
     removed = current_storage().remove_leftovers(resuming=resumable.keys_in_progress())
@@ -59,6 +61,11 @@ def cleanup_command() -> None:
     _report_purged(trash.purge_expired())
     for key in stray_keys():
         click.echo(f"no row describes stored file {key}: kept; delete it by hand if it is not needed")
+    old = videos_under_old_keys()
+    for video_id, key in old:
+        click.echo(f"video {video_id} is still stored under the old layout, at {key}")
+    if old:
+        click.echo(f"{len(old)} videos are stored under the old layout: `flask --app wsgi relayout-storage` moves them")
 
 
 @click.command("relayout-storage")

@@ -138,3 +138,19 @@ def test_a_corrupt_old_object_is_not_moved_and_is_named(old_library):
     assert store.size(storage_key_for(damaged["id"])) is None
     assert {stored_keys(app)[row["id"]] for row in (rows[0], rows[2])} == {storage_key_for(row["id"]) for row in (rows[0], rows[2])}
     assert_every_video_downloads(app, [rows[0], rows[2]])
+    cleanup = app.test_cli_runner().invoke(args=["cleanup"])
+    assert cleanup.exit_code == 0, cleanup.output
+    assert f"video {damaged['id']} is still stored under the old layout, at {old_key(damaged['id'])}" in cleanup.output
+
+
+def test_cleanup_names_every_video_left_under_the_old_layout_and_moves_nothing(old_library):
+    app, rows, store = old_library
+    result = app.test_cli_runner().invoke(args=["cleanup"])
+    assert result.exit_code == 0, result.output
+    for row in sorted(rows, key=lambda row: row["id"]):
+        assert f"video {row['id']} is still stored under the old layout, at {old_key(row['id'])}" in result.output
+    assert "3 videos are stored under the old layout: `flask --app wsgi relayout-storage` moves them" in result.output
+    assert set(store.keys()) == {old_key(row["id"]) for row in rows}
+    relayout(app)
+    after = app.test_cli_runner().invoke(args=["cleanup"])
+    assert "old layout" not in after.output
