@@ -25,6 +25,9 @@ from ..library.models import VideoStatus
 from ..storage import current_storage
 from ..storage import storage_from_url
 from ..uploads import resumable
+from .relayout import Move
+from .relayout import relayout_library
+from .relayout import videos_under_old_keys
 from .transfer import Outcome
 from .transfer import copy_library
 from .transfer import copy_rows
@@ -49,7 +52,8 @@ def verify_command() -> None:
 @with_appcontext
 def cleanup_command() -> None:
     """Remove temporary files that interrupted uploads of dead processes left, and resumable uploads past
-    PORTAL_UPLOAD_EXPIRY_HOURS; purge the trash of what is past PORTAL_TRASH_DAYS; name stored files without a row."""
+    PORTAL_UPLOAD_EXPIRY_HOURS; purge the trash of what is past PORTAL_TRASH_DAYS; name stored files without a row,
+    and videos still under the old layout (ab/cd/<id>), which relayout-storage moves."""
     expired = resumable.remove_expired()
     click.echo(f"removed {expired} expired resumable uploads")
     removed = current_storage().remove_leftovers(resuming=resumable.keys_in_progress())
@@ -57,6 +61,49 @@ def cleanup_command() -> None:
     _report_purged(trash.purge_expired())
     for key in stray_keys():
         click.echo(f"no row describes stored file {key}: kept; delete it by hand if it is not needed")
+    old = videos_under_old_keys()
+    for video_id, key in old:
+        click.echo(f"video {video_id} is still stored under the old layout, at {key}")
+    if old:
+        click.echo(f"{len(old)} videos are stored under the old layout: `flask --app wsgi relayout-storage` moves them")
+
+
+@click.command("relayout-storage")
+@with_appcontext
+def relayout_storage_command() -> None:
+    """Move the bytes of videos stored before the kinds (ab/cd/<id>) to original/ab/cd/<id>; run again to resume.
+
+    Each copy is checked against the video's SHA-256 before its row names it,
+    and the old object is deleted only after that, so the portal keeps serving
+    every video throughout, and an interrupted run is simply run again.
+    """
+    counts = {outcome: 0 for outcome in Move}
+    try:
+        for relaid in relayout_library(current_storage()):
+            counts[relaid.outcome] += 1
+            described = f"{relaid.video_id} {relaid.filename}"
+            if relaid.outcome is Move.MOVED:
+                click.echo(f"moved {described}: {relaid.old_key} -> {relaid.new_key}")
+            elif relaid.outcome is Move.PURGED:
+                click.echo(f"purged meanwhile, not moved: {described}")
+            else:
+                click.echo(f"{relaid.outcome.value.upper()} at {relaid.old_key}, not moved: {described}")
+    except OSError as error:
+        click.echo(
+            f"Error: the storage failed: {error}. Every video is still readable under the key its row names; "
+            "run the command again to finish the move.",
+            err=True,
+        )
+        raise SystemExit(1) from error
+    failed = counts[Move.CORRUPT] + counts[Move.MISSING]
+    click.echo(f"moved {counts[Move.MOVED]} videos to original/ab/cd/<id>, {failed} not moved")
+    if failed:
+        click.echo(
+            f"Error: {failed} videos do not match their SHA-256 or are missing, and stay where they are: "
+            "restore their files from a backup and run the command again, or delete them.",
+            err=True,
+        )
+        raise SystemExit(1)
 
 
 @click.command("move-storage")
@@ -320,6 +367,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(verify_command)
     app.cli.add_command(cleanup_command)
     app.cli.add_command(move_storage_command)
+    app.cli.add_command(relayout_storage_command)
     app.cli.add_command(move_database_command)
     app.cli.add_command(users_group)
     app.cli.add_command(tokens_group)

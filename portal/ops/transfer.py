@@ -64,31 +64,47 @@ def copy_video(video: Video, source: Storage, target: Storage, verify_existing: 
     (``POST /api/v1/files/<id>/process``, or "Try again"; a lost copy is also
     made again when a player or ``verify`` finds it missing).
     """
-    outcome = _copy_object(video.storage_key, video.size, video.sha256, source, target, verify_existing)
+    outcome = copy_object(source, video.storage_key, target, video.storage_key, video.size, video.sha256, verify_existing)
     if video.poster_sha256 is not None:
         # A poster's size is not kept; it is small enough to hash at the target every time.
-        poster = _copy_object(video.poster_key, None, video.poster_sha256, source, target, verify_existing=True)
+        poster = copy_object(source, video.poster_key, target, video.poster_key, None, video.poster_sha256, True)
         if poster in (Outcome.CORRUPT, Outcome.MISSING):
             log.warning("the poster of video %s is %s at the source, not copied", video.id, poster.value)
     if video.playable_sha256 is not None:
-        copy = _copy_object(video.playable_key, video.playable_size, video.playable_sha256, source, target, verify_existing)
+        copy = copy_object(
+            source, video.playable_key, target, video.playable_key, video.playable_size, video.playable_sha256, verify_existing
+        )
         if copy in (Outcome.CORRUPT, Outcome.MISSING):
             log.warning("the playable copy of video %s is %s at the source, not copied", video.id, copy.value)
     return outcome
 
 
-def _copy_object(
-    key: str, size: int | None, sha256: str, source: Storage, target: Storage, verify_existing: bool
+def copy_object(
+    source: Storage,
+    source_key: str,
+    target: Storage,
+    target_key: str,
+    size: int | None,
+    sha256: str,
+    verify_existing: bool,
 ) -> Outcome:
-    """Copy the bytes under ``key`` unless the target has them (of ``size``, when known, and ``sha256`` if asked)."""
-    there = target.size(key)
-    if there is not None and (size is None or there == size) and (not verify_existing or _sha256_of(target, key) == sha256):
+    """Copy ``source_key`` to ``target_key`` unless the target has it (of ``size``, when known, and ``sha256`` if asked).
+
+    Source and target may be one storage under two keys, which moves an
+    object to another key with the same checks as a move between storages.
+    """
+    there = target.size(target_key)
+    if (
+        there is not None
+        and (size is None or there == size)
+        and (not verify_existing or _sha256_of(target, target_key) == sha256)
+    ):
         return Outcome.PRESENT
     try:
-        content = source.open(key)
+        content = source.open(source_key)
     except FileNotFoundError:
         return Outcome.MISSING
-    upload = target.create(key)
+    upload = target.create(target_key)
     try:
         digest = hashlib.sha256()
         copied = 0
