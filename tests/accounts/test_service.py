@@ -60,6 +60,12 @@ def test_passwords_are_stored_as_argon2id_hashes_only(ctx):
     assert service.verify_password("nobody", PASSWORD) is None
 
 
+def test_an_unknown_name_is_checked_against_a_hash_as_costly_as_a_real_one():
+    """The dummy hash is a literal: it must carry today's parameters, or an unknown name answers faster."""
+    assert service._DUMMY_HASH.startswith("$argon2id$")
+    assert not service._hasher.check_needs_rehash(service._DUMMY_HASH)
+
+
 def test_reset_password_replaces_the_old_one(ctx):
     service.create_user("alice", PASSWORD, "viewer")
     service.reset_password("alice", "another long secret")
