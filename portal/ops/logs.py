@@ -24,6 +24,8 @@ from urllib.parse import quote
 
 from flask import Flask
 
+from ..library.integrity import CorruptionDetected
+
 #: The logger of the access lines; ``python wsgi.py`` sends it to standard output only.
 ACCESS_LOGGER = "portal.access"
 #: One line per event on standard error, with the worker's process id: what a supervisor collects.
@@ -36,6 +38,8 @@ PATH_SAFE = "/:@!$&'()*+,;=-._~%<>"
 #: waitress warns "Task queue depth is N" at every request that waits for a thread: under load,
 #: thousands a minute, hiding everything else. One a minute still says the server is saturated.
 QUEUE_WARNING_INTERVAL = 60.0
+#: waitress's own log: the event loop's errors, those of the connections, those of the worker threads.
+WAITRESS_LOGGER = "waitress"
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 
@@ -94,6 +98,21 @@ class OncePerInterval(logging.Filter):
         return True
 
 
+class WithoutCutShortDownloads(logging.Filter):
+    """Leaves out waitress's record of a download the portal cut short because its bytes are corrupt.
+
+    The only way to stop a response short of its Content-Length is to fail
+    the read of the file waitress is sending (:class:`~portal.library.integrity.CorruptionDetected`),
+    and waitress logs any exception raised there as "Unexpected exception when
+    flushing", with a traceback, as if it were a bug. The portal has already
+    logged one warning naming the video and the reason; every other exception
+    waitress logs still goes through.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], CorruptionDetected))
+
+
 def log_format(app: Flask) -> str:
     return str(app.config["LOG_FORMAT"]).lower()
 
@@ -115,6 +134,7 @@ def configure_logging(app: Flask) -> None:
     access_log.handlers[:] = [traffic]
     access_log.setLevel(logging.INFO)
     access_log.propagate = False
+    logging.getLogger(WAITRESS_LOGGER).filters[:] = [WithoutCutShortDownloads()]
     queue = logging.getLogger("waitress.queue")
     queue.filters[:] = [OncePerInterval(QUEUE_WARNING_INTERVAL)]
 

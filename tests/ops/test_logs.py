@@ -9,10 +9,12 @@ import sys
 import pytest
 
 from portal import create_app
+from portal.library.integrity import CorruptionDetected
 from portal.ops import logs
 from portal.ops.logs import ACCESS_LOGGER
 from portal.ops.logs import JsonFormatter
 from portal.ops.logs import OncePerInterval
+from portal.ops.logs import WithoutCutShortDownloads
 from portal.ops.logs import loggable_path
 from tests.helpers import upload
 
@@ -128,3 +130,18 @@ def test_the_server_quiets_waitress_queue_warnings(tmp_path):
         root = logging.getLogger()
         root.handlers[:], root.level = saved[0], saved[1]
         access.handlers[:], access.propagate, access.level = saved[2], saved[3], saved[4]
+
+
+def raised(error: Exception) -> logging.LogRecord:
+    """waitress's record of ``error`` raised while it was sending, as its channel logs it."""
+    try:
+        raise error
+    except Exception:
+        return logging.LogRecord("waitress", logging.ERROR, __file__, 1, "Unexpected exception when flushing", None, sys.exc_info())
+
+
+def test_only_waitress_records_of_a_download_cut_short_for_corruption_are_left_out():
+    quiet = WithoutCutShortDownloads()
+    assert not quiet.filter(raised(CorruptionDetected("some-video")))
+    assert quiet.filter(raised(RuntimeError("a real bug")))
+    assert quiet.filter(logging.LogRecord("waitress", logging.WARNING, __file__, 1, "no exception", None, None))
