@@ -29,16 +29,19 @@ import signal
 import socket
 import struct
 import sys
+from collections import deque
 from typing import Any
 from typing import Callable
 from urllib.parse import urlparse
 
 from flask import Flask
+from prometheus_client import Gauge
 from sqlalchemy.engine import make_url
 
 from ..accounts.service import SETUP_CODE
 from ..extensions import db
 from ..jobs import jobs_of
+from ..metrics import queue_depth
 from ..storage import storage_of
 from . import logs
 from . import metrics
@@ -133,6 +136,7 @@ def create_server(application: Any, stop_timeout: float, **settings: Any) -> Any
 
     server = create_waitress_server(application, **settings)
     GracefulStop(server, stop_timeout).install()
+    count_waiting_tasks(server.task_dispatcher)
     sweep = server.maintenance
     queued: dict[Any, int | None] = {}
 
@@ -153,6 +157,42 @@ def create_server(application: Any, stop_timeout: float, **settings: Any) -> Any
 
     server.maintenance = maintenance
     return server
+
+
+class WaitingTasks(deque[Any]):
+    """waitress's queue of requests waiting for a worker thread, which keeps ``portal_queue_depth`` at its length.
+
+    waitress changes its queue in two places only, both under its dispatcher's
+    lock: it appends a request once it arrived whole, and a free thread takes
+    the oldest. So the gauge is the depth at every moment, for a scrape
+    answered by any worker: each process writes its own (in its file, in
+    multiprocess mode), and a scrape adds them up. Read at scrape time instead,
+    the depth would be the answering worker's alone (the workers share no
+    memory); waitress's "Task queue depth" warning says the depth only as it
+    grows, never as it drains, and is not logged (:mod:`portal.ops.logs`).
+    """
+
+    def __init__(self, gauge: Gauge) -> None:
+        super().__init__()
+        self.gauge = gauge
+        gauge.set(0)
+
+    def append(self, task: Any) -> None:
+        super().append(task)
+        self.gauge.set(len(self))
+
+    def popleft(self) -> Any:
+        task = super().popleft()
+        self.gauge.set(len(self))
+        return task
+
+
+def count_waiting_tasks(dispatcher: Any) -> None:
+    """Give waitress's task dispatcher a :class:`WaitingTasks` queue, before any request arrived."""
+    with dispatcher.lock:
+        waiting = WaitingTasks(queue_depth())
+        waiting.extend(dispatcher.queue)
+        dispatcher.queue = waiting
 
 
 def unsent_bytes(sock: socket.socket | None) -> int | None:

@@ -91,6 +91,8 @@ def test_requests_are_counted_across_two_worker_processes_and_every_line_is_json
     assert found[("portal_checksum_failures_total", frozenset({("found_by", "download")}))] == 1
     assert found[("portal_uploads_total", frozenset({("outcome", "stored")}))] == 2
     assert found[("portal_library_videos", frozenset({("place", "library")}))] == 2
+    # Each worker's queue, added up: nothing waits once every request was answered.
+    assert found[("portal_queue_depth", frozenset())] == 0
 
     entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]  # every line is JSON
     assert entries[0]["message"].startswith("portal ") and "(2 x 8 threads)" in entries[0]["message"]
