@@ -106,6 +106,10 @@ def test_requests_are_counted_across_two_worker_processes_and_every_line_is_json
     assert ranged["bytes"] == len(data) - 1000 and ranged["status"] == 206
     assert cut["bytes"] < len(data) + 1
     assert "secret" not in log.read_text()
+    # The damaged download cut short is one warning, without waitress's traceback of it.
+    [warning] = [entry for entry in entries if entry["level"] == "WARNING"]
+    assert warning["message"].startswith(f"download of video {damaged['id']} cut short: ")
+    assert not [entry for entry in entries if "exception" in entry or entry["level"] == "ERROR"]
 
 
 def test_text_access_lines_on_standard_output_and_access_log_false(tmp_path):
