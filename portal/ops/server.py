@@ -32,6 +32,7 @@ import sys
 from collections import deque
 from typing import Any
 from typing import Callable
+from typing import NamedTuple
 from urllib.parse import urlparse
 
 from flask import Flask
@@ -111,6 +112,58 @@ def viewer_settings(app: Flask) -> dict[str, Any]:
     }
 
 
+class WaitressInternal(NamedTuple):
+    """One thing the portal uses of waitress that waitress does not document, so may change in any release."""
+
+    #: Whose it is: ``server``, ``channel`` (a connection), ``dispatcher`` (the worker threads' queue),
+    #: ``adjustments``, ``trigger`` (the loop's wake-up pipe), ``file_wrapper``, ``wasyncore.dispatcher``
+    #: or ``serve`` (a keyword of ``waitress.serve``).
+    owner: str
+    name: str
+    #: The portal's module that uses it.
+    user: str
+    #: What to check again before upgrading waitress.
+    purpose: str
+
+
+#: The waitress these internals were read in; requirements.txt pins it exactly.
+WAITRESS_VERSION = "3.0.2"
+_SWEEP = ("portal/ops/server.py", "the slow-viewer sweep (create_server)")
+_QUEUE = ("portal/ops/server.py", "the portal_queue_depth gauge (WaitingTasks)")
+_STOP = ("portal/ops/lifecycle.py", "the graceful stop (GracefulStop)")
+_SENT = ("portal/ops/traffic.py", "the bytes counted of a file_wrapper download (observed_file_wrapper)")
+_LOGS = ("portal/ops/logs.py", "which of waitress's log records are left out")
+#: Every undocumented part of waitress the portal relies on, in one place: tests/ops/test_waitress_shape.py
+#: checks each on a real server built by :func:`create_server`, so an upgrade that changes one fails there.
+WAITRESS_INTERNALS = (
+    WaitressInternal("serve", "_server", "portal/ops/server.py", "viewer_settings, which has waitress build its server here"),
+    WaitressInternal("server", "maintenance", *_SWEEP),
+    WaitressInternal("server", "active_channels", *_SWEEP),
+    WaitressInternal("server", "adj", *_SWEEP),
+    WaitressInternal("adjustments", "channel_timeout", *_SWEEP),
+    WaitressInternal("channel", "socket", *_SWEEP),
+    WaitressInternal("channel", "last_activity", *_SWEEP),
+    WaitressInternal("channel", "total_outbufs_len", *_SWEEP),
+    WaitressInternal("channel", "handle_close", *_SWEEP),
+    WaitressInternal("server", "task_dispatcher", *_QUEUE),
+    WaitressInternal("dispatcher", "lock", *_QUEUE),
+    WaitressInternal("dispatcher", "queue", *_QUEUE),
+    WaitressInternal("server", "trigger", *_STOP),
+    WaitressInternal("trigger", "readable", *_STOP),
+    WaitressInternal("server", "pull_trigger", *_STOP),
+    WaitressInternal("server", "accepting", *_STOP),
+    WaitressInternal("server", "active_channels", *_STOP),
+    WaitressInternal("channel", "requests", *_STOP),
+    WaitressInternal("channel", "request", *_STOP),
+    WaitressInternal("wasyncore.dispatcher", "close", *_STOP),
+    WaitressInternal("file_wrapper", "prepare", *_SENT),
+    WaitressInternal("file_wrapper", "get", *_SENT),
+    WaitressInternal("file_wrapper", "remain", *_SENT),
+    WaitressInternal("channel", "logger", *_LOGS),
+    WaitressInternal("dispatcher", "queue_logger", *_LOGS),
+)
+
+
 def create_server(application: Any, stop_timeout: float, **settings: Any) -> Any:
     """waitress's server, which tells a slow reader from a stopped one, and drops the stopped.
 
@@ -129,6 +182,9 @@ def create_server(application: Any, stop_timeout: float, **settings: Any) -> Any
 
     SIGTERM stops it cleanly, waiting up to ``stop_timeout`` seconds for the
     requests in progress (:mod:`portal.ops.lifecycle`).
+
+    All of this reaches into waitress's objects: :data:`WAITRESS_INTERNALS`
+    lists what, and is what to re-check before upgrading waitress.
     """
     from waitress.server import create_server as create_waitress_server
 
