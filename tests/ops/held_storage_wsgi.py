@@ -33,7 +33,7 @@ def _held_write(self: LocalUpload, data: bytes) -> int:
     return _write(self, data)
 
 
-LocalUpload.write = _held_write  # type: ignore[method-assign]
-
 if __name__ == "__main__":
+    # Only in the child server: the tests import the names above without holding their own uploads.
+    LocalUpload.write = _held_write  # type: ignore[method-assign]
     runpy.run_path(str(Path(__file__).resolve().parents[2] / "wsgi.py"), run_name="__main__")
