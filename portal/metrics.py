@@ -6,13 +6,18 @@ that failed) without knowing how the counts are served
 (:mod:`portal.ops.metrics`). Every counter has labels: no value exists
 before its first event, so none is made in ``python wsgi.py``'s first
 process before it forks its workers, which keep their counts in files of
-their own (prometheus-client's multiprocess mode).
+their own (prometheus-client's multiprocess mode). The one gauge without
+labels, :func:`queue_depth`, is made by the serving process itself, for the
+same reason.
 """
 
 from __future__ import annotations
 
+import functools
+
 from prometheus_client import CollectorRegistry
 from prometheus_client import Counter
+from prometheus_client import Gauge
 from prometheus_client import Histogram
 
 #: The route label of a request no route matched (an unknown URL, a scanner's guesses):
@@ -50,6 +55,21 @@ JOB_FAILURES = Counter(
     "'retried' (a failure that passes: tried again later).",
     ["outcome"], registry=REGISTRY,
 )
+
+
+@functools.cache
+def queue_depth() -> Gauge:
+    """``portal_queue_depth``, made at its first use, by the process that serves (:mod:`portal.ops.server`).
+
+    A gauge without labels has its value from the moment it is made: made at
+    import, in the process that later forks the workers, it would stay in
+    memory rather than in each worker's file, and no scrape would see it.
+    ``livesum``: a scrape adds up the workers alive.
+    """
+    return Gauge(
+        "portal_queue_depth", "Requests accepted and waiting for a worker thread.",
+        multiprocess_mode="livesum", registry=REGISTRY,
+    )
 
 
 def count_request(route: str, method: str, status: int, seconds: float, sent: int, received: int) -> None:

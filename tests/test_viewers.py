@@ -109,6 +109,12 @@ def test_two_hundred_slow_viewers_leave_the_portal_answering_and_corrupt_files_n
             assert viewer.status in (200, 206) and viewer.complete, (name, viewer.status, viewer.received)
             assert viewer.sha256 == hashlib.sha256(contents[name]).hexdigest()
     assert portal.http.get(videos["bad"]["url"], timeout=10).json()["status"] == "corrupt"
+    # Under that load the log holds access lines, and a warning for each download of the corrupt file
+    # cut short: none for requests waiting for a thread (that is portal_queue_depth), no traceback.
+    output = portal.output()
+    assert "Task queue depth" not in output and "Traceback" not in output and " ERROR " not in output, output
+    cut_short = f"download of video {videos['bad']['id']} cut short: "
+    assert all(cut_short in line for line in output.splitlines() if " WARNING " in line), output
 
 
 def worker_holds(portal: RunningPortal, path: Path) -> bool:

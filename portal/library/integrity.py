@@ -328,7 +328,7 @@ class VerifiedContent(PositionedReader):
         self._content_position = position + len(data)
         if len(data) < size:
             # Shorter than its row says: changed since it was opened. Never the whole file, then.
-            self._refuse(f"{self.stored.key} of video {self.stored.id} ended early: download stopped before the end")
+            self._refuse(f"{self.stored.key} ended before the {self.size} bytes recorded")
         return data
 
     def _hash_up_to(self, stop: int) -> None:
@@ -346,10 +346,16 @@ class VerifiedContent(PositionedReader):
                 else:
                     _record_in_background(self.app, self.stored)
         if not self._matched:
-            self._refuse(f"{self.stored.key} of video {self.stored.id} is corrupt: download stopped before the end")
+            self._refuse(f"the bytes of {self.stored.key} no longer match their SHA-256")
 
-    def _refuse(self, message: str) -> None:
-        """Record the damage (once, and before the client can see the connection break), then fail the read."""
+    def _refuse(self, reason: str) -> None:
+        """Record the damage (once, and before the client can see the connection break), then fail the read.
+
+        The warning logged here is the one line an operator needs: the video and
+        why its download was cut short. The exception that cuts it is raised
+        inside the server's sending, which would log it again as an unexpected
+        error with a traceback; :mod:`portal.ops.logs` keeps that record out.
+        """
         self._matched = False
         if not self._recorded:
             self._recorded = True
@@ -358,7 +364,7 @@ class VerifiedContent(PositionedReader):
                     self.stored.record(VideoStatus.CORRUPT)
                 except Exception:
                     self.app.logger.exception("recording that %s of video %s is corrupt failed", self.stored.key, self.stored.id)
-                self.app.logger.error("%s", message)
+                self.app.logger.warning("download of video %s cut short: %s", self.stored.id, reason)
         raise CorruptionDetected(self.stored.id)
 
 

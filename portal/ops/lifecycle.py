@@ -37,7 +37,8 @@ class GracefulStop:
 
     The checks run in waitress's event loop (at each turn, at least once a
     second), never in the signal handler, which only notes the moment and
-    wakes the loop: the loop owns the sockets.
+    wakes the loop: the loop owns the sockets. What it uses of waitress's
+    server and connections is in :data:`portal.ops.server.WAITRESS_INTERNALS`.
     """
 
     def __init__(self, server: Any, timeout: float) -> None:

@@ -15,14 +15,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import threading
-import time
 from datetime import datetime
 from datetime import timezone
 from typing import Any
 from urllib.parse import quote
 
 from flask import Flask
+
+from ..library.integrity import CorruptionDetected
 
 #: The logger of the access lines; ``python wsgi.py`` sends it to standard output only.
 ACCESS_LOGGER = "portal.access"
@@ -33,9 +33,12 @@ LOG_FORMATS = ("text", "json")
 #: A path's characters kept as they are in a line; any other (a space, a newline) is %-escaped,
 #: so that a request cannot write a line of its own into the log.
 PATH_SAFE = "/:@!$&'()*+,;=-._~%<>"
-#: waitress warns "Task queue depth is N" at every request that waits for a thread: under load,
-#: thousands a minute, hiding everything else. One a minute still says the server is saturated.
-QUEUE_WARNING_INTERVAL = 60.0
+#: waitress's own log: the event loop's errors, those of the connections, those of the worker threads.
+WAITRESS_LOGGER = "waitress"
+#: waitress warns "Task queue depth is N" on this logger at every request that waits for a thread:
+#: under load, thousands a minute, hiding everything else. Nothing of it is logged: the depth is
+#: the ``portal_queue_depth`` gauge of ``GET /metrics`` instead (:mod:`portal.ops.server`).
+QUEUE_LOGGER = "waitress.queue"
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 
@@ -72,26 +75,19 @@ class AccessTextFormatter(logging.Formatter):
         return f"{iso_time(record.created)} {record.getMessage()}"
 
 
-class OncePerInterval(logging.Filter):
-    """Let one record through per ``interval`` seconds, saying how many were held back since the last one."""
+class WithoutCutShortDownloads(logging.Filter):
+    """Leaves out waitress's record of a download the portal cut short because its bytes are corrupt.
 
-    def __init__(self, interval: float) -> None:
-        super().__init__()
-        self.interval = interval
-        self._lock = threading.Lock()
-        self._last: float | None = None
-        self._held_back = 0
+    The only way to stop a response short of its Content-Length is to fail
+    the read of the file waitress is sending (:class:`~portal.library.integrity.CorruptionDetected`),
+    and waitress logs any exception raised there as "Unexpected exception when
+    flushing", with a traceback, as if it were a bug. The portal has already
+    logged one warning naming the video and the reason; every other exception
+    waitress logs still goes through.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            if self._last is not None and now - self._last < self.interval:
-                self._held_back += 1
-                return False
-            held_back, self._held_back, self._last = self._held_back, 0, now
-        if held_back:
-            record.msg = f"{record.msg} (and {held_back} more such warnings in the last {self.interval:g} s)"
-        return True
+        return not (record.exc_info and isinstance(record.exc_info[1], CorruptionDetected))
 
 
 def log_format(app: Flask) -> str:
@@ -115,8 +111,9 @@ def configure_logging(app: Flask) -> None:
     access_log.handlers[:] = [traffic]
     access_log.setLevel(logging.INFO)
     access_log.propagate = False
-    queue = logging.getLogger("waitress.queue")
-    queue.filters[:] = [OncePerInterval(QUEUE_WARNING_INTERVAL)]
+    logging.getLogger(WAITRESS_LOGGER).filters[:] = [WithoutCutShortDownloads()]
+    # Above every level: none of its records is ever handled.
+    logging.getLogger(QUEUE_LOGGER).setLevel(logging.CRITICAL + 1)
 
 
 def announce(app: Flask, logger: logging.Logger, message: str) -> None:

@@ -29,16 +29,20 @@ import signal
 import socket
 import struct
 import sys
+from collections import deque
 from typing import Any
 from typing import Callable
+from typing import NamedTuple
 from urllib.parse import urlparse
 
 from flask import Flask
+from prometheus_client import Gauge
 from sqlalchemy.engine import make_url
 
 from ..accounts.service import SETUP_CODE
 from ..extensions import db
 from ..jobs import jobs_of
+from ..metrics import queue_depth
 from ..storage import storage_of
 from . import logs
 from . import metrics
@@ -108,6 +112,58 @@ def viewer_settings(app: Flask) -> dict[str, Any]:
     }
 
 
+class WaitressInternal(NamedTuple):
+    """One thing the portal uses of waitress that waitress does not document, so may change in any release."""
+
+    #: Whose it is: ``server``, ``channel`` (a connection), ``dispatcher`` (the worker threads' queue),
+    #: ``adjustments``, ``trigger`` (the loop's wake-up pipe), ``file_wrapper``, ``wasyncore.dispatcher``
+    #: or ``serve`` (a keyword of ``waitress.serve``).
+    owner: str
+    name: str
+    #: The portal's module that uses it.
+    user: str
+    #: What to check again before upgrading waitress.
+    purpose: str
+
+
+#: The waitress these internals were read in; requirements.txt pins it exactly.
+WAITRESS_VERSION = "3.0.2"
+_SWEEP = ("portal/ops/server.py", "the slow-viewer sweep (create_server)")
+_QUEUE = ("portal/ops/server.py", "the portal_queue_depth gauge (WaitingTasks)")
+_STOP = ("portal/ops/lifecycle.py", "the graceful stop (GracefulStop)")
+_SENT = ("portal/ops/traffic.py", "the bytes counted of a file_wrapper download (observed_file_wrapper)")
+_LOGS = ("portal/ops/logs.py", "which of waitress's log records are left out")
+#: Every undocumented part of waitress the portal relies on, in one place: tests/ops/test_waitress_shape.py
+#: checks each on a real server built by :func:`create_server`, so an upgrade that changes one fails there.
+WAITRESS_INTERNALS = (
+    WaitressInternal("serve", "_server", "portal/ops/server.py", "viewer_settings, which has waitress build its server here"),
+    WaitressInternal("server", "maintenance", *_SWEEP),
+    WaitressInternal("server", "active_channels", *_SWEEP),
+    WaitressInternal("server", "adj", *_SWEEP),
+    WaitressInternal("adjustments", "channel_timeout", *_SWEEP),
+    WaitressInternal("channel", "socket", *_SWEEP),
+    WaitressInternal("channel", "last_activity", *_SWEEP),
+    WaitressInternal("channel", "total_outbufs_len", *_SWEEP),
+    WaitressInternal("channel", "handle_close", *_SWEEP),
+    WaitressInternal("server", "task_dispatcher", *_QUEUE),
+    WaitressInternal("dispatcher", "lock", *_QUEUE),
+    WaitressInternal("dispatcher", "queue", *_QUEUE),
+    WaitressInternal("server", "trigger", *_STOP),
+    WaitressInternal("trigger", "readable", *_STOP),
+    WaitressInternal("server", "pull_trigger", *_STOP),
+    WaitressInternal("server", "accepting", *_STOP),
+    WaitressInternal("server", "active_channels", *_STOP),
+    WaitressInternal("channel", "requests", *_STOP),
+    WaitressInternal("channel", "request", *_STOP),
+    WaitressInternal("wasyncore.dispatcher", "close", *_STOP),
+    WaitressInternal("file_wrapper", "prepare", *_SENT),
+    WaitressInternal("file_wrapper", "get", *_SENT),
+    WaitressInternal("file_wrapper", "remain", *_SENT),
+    WaitressInternal("channel", "logger", *_LOGS),
+    WaitressInternal("dispatcher", "queue_logger", *_LOGS),
+)
+
+
 def create_server(application: Any, stop_timeout: float, **settings: Any) -> Any:
     """waitress's server, which tells a slow reader from a stopped one, and drops the stopped.
 
@@ -126,6 +182,9 @@ def create_server(application: Any, stop_timeout: float, **settings: Any) -> Any
 
     SIGTERM stops it cleanly, waiting up to ``stop_timeout`` seconds for the
     requests in progress (:mod:`portal.ops.lifecycle`).
+
+    All of this reaches into waitress's objects: :data:`WAITRESS_INTERNALS`
+    lists what, and is what to re-check before upgrading waitress.
     """
     from waitress.server import create_server as create_waitress_server
 
@@ -133,6 +192,7 @@ def create_server(application: Any, stop_timeout: float, **settings: Any) -> Any
 
     server = create_waitress_server(application, **settings)
     GracefulStop(server, stop_timeout).install()
+    count_waiting_tasks(server.task_dispatcher)
     sweep = server.maintenance
     queued: dict[Any, int | None] = {}
 
@@ -153,6 +213,42 @@ def create_server(application: Any, stop_timeout: float, **settings: Any) -> Any
 
     server.maintenance = maintenance
     return server
+
+
+class WaitingTasks(deque[Any]):
+    """waitress's queue of requests waiting for a worker thread, which keeps ``portal_queue_depth`` at its length.
+
+    waitress changes its queue in two places only, both under its dispatcher's
+    lock: it appends a request once it arrived whole, and a free thread takes
+    the oldest. So the gauge is the depth at every moment, for a scrape
+    answered by any worker: each process writes its own (in its file, in
+    multiprocess mode), and a scrape adds them up. Read at scrape time instead,
+    the depth would be the answering worker's alone (the workers share no
+    memory); waitress's "Task queue depth" warning says the depth only as it
+    grows, never as it drains, and is not logged (:mod:`portal.ops.logs`).
+    """
+
+    def __init__(self, gauge: Gauge) -> None:
+        super().__init__()
+        self.gauge = gauge
+        gauge.set(0)
+
+    def append(self, task: Any) -> None:
+        super().append(task)
+        self.gauge.set(len(self))
+
+    def popleft(self) -> Any:
+        task = super().popleft()
+        self.gauge.set(len(self))
+        return task
+
+
+def count_waiting_tasks(dispatcher: Any) -> None:
+    """Give waitress's task dispatcher a :class:`WaitingTasks` queue, before any request arrived."""
+    with dispatcher.lock:
+        waiting = WaitingTasks(queue_depth())
+        waiting.extend(dispatcher.queue)
+        dispatcher.queue = waiting
 
 
 def unsent_bytes(sock: socket.socket | None) -> int | None:

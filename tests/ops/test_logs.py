@@ -9,10 +9,11 @@ import sys
 import pytest
 
 from portal import create_app
+from portal.library.integrity import CorruptionDetected
 from portal.ops import logs
 from portal.ops.logs import ACCESS_LOGGER
 from portal.ops.logs import JsonFormatter
-from portal.ops.logs import OncePerInterval
+from portal.ops.logs import WithoutCutShortDownloads
 from portal.ops.logs import loggable_path
 from tests.helpers import upload
 
@@ -98,34 +99,40 @@ def test_a_json_line_carries_every_field_of_an_access_line_and_any_exception():
     assert "RuntimeError: boom" in entry["exception"] and "\n" not in JsonFormatter().format(failed)
 
 
-def test_waitress_queue_warnings_pass_once_a_minute_and_say_how_many_were_held_back(monkeypatch):
-    now = [1000.0]
-    monkeypatch.setattr(logs.time, "monotonic", lambda: now[0])
-    once = OncePerInterval(60)
-
-    def warning(depth: int) -> logging.LogRecord:
-        return logging.LogRecord("waitress.queue", logging.WARNING, __file__, 1, "Task queue depth is %d", (depth,), None)
-
-    records = [warning(depth) for depth in range(1, 101)]
-    passed = [record for record in records if once.filter(record)]
-    assert passed == records[:1]
-    now[0] += 61
-    later = warning(7)
-    assert once.filter(later)
-    assert later.getMessage() == "Task queue depth is 7 (and 99 more such warnings in the last 60 s)"
-
-
-def test_the_server_quiets_waitress_queue_warnings(tmp_path):
+def test_the_server_logs_no_waitress_queue_warning_and_no_traceback_of_a_download_cut_short(tmp_path, capsys):
     app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path), "SECRET_KEY": "test"})
-    queue = logging.getLogger("waitress.queue")
+    waitress_log, queue = logging.getLogger(logs.WAITRESS_LOGGER), logging.getLogger(logs.QUEUE_LOGGER)
     access = logging.getLogger(ACCESS_LOGGER)
-    saved = (logging.getLogger().handlers[:], logging.getLogger().level, access.handlers[:], access.propagate, access.level)
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, access.handlers[:], access.propagate, access.level, queue.level)
     try:
         logs.configure_logging(app)
-        assert any(isinstance(found, OncePerInterval) for found in queue.filters)
+        # As waitress's task dispatcher and channel log them.
+        queue.warning("Task queue depth is %d", 3)
+        waitress_log.handle(raised(CorruptionDetected("some-video")))
+        waitress_log.handle(raised(RuntimeError("a real bug")))
+        waitress_log.warning("total open connections reached the connection limit")
+        logged = capsys.readouterr().err
+        assert "Task queue depth" not in logged and "CorruptionDetected" not in logged
+        assert "RuntimeError: a real bug" in logged and "connection limit" in logged
         assert access.propagate is False
     finally:
-        queue.filters.clear()
-        root = logging.getLogger()
+        waitress_log.filters.clear()
         root.handlers[:], root.level = saved[0], saved[1]
         access.handlers[:], access.propagate, access.level = saved[2], saved[3], saved[4]
+        queue.setLevel(saved[5])
+
+
+def raised(error: Exception) -> logging.LogRecord:
+    """waitress's record of ``error`` raised while it was sending, as its channel logs it."""
+    try:
+        raise error
+    except Exception:
+        return logging.LogRecord("waitress", logging.ERROR, __file__, 1, "Unexpected exception when flushing", None, sys.exc_info())
+
+
+def test_only_waitress_records_of_a_download_cut_short_for_corruption_are_left_out():
+    quiet = WithoutCutShortDownloads()
+    assert not quiet.filter(raised(CorruptionDetected("some-video")))
+    assert quiet.filter(raised(RuntimeError("a real bug")))
+    assert quiet.filter(logging.LogRecord("waitress", logging.WARNING, __file__, 1, "no exception", None, None))

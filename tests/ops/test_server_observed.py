@@ -91,6 +91,8 @@ def test_requests_are_counted_across_two_worker_processes_and_every_line_is_json
     assert found[("portal_checksum_failures_total", frozenset({("found_by", "download")}))] == 1
     assert found[("portal_uploads_total", frozenset({("outcome", "stored")}))] == 2
     assert found[("portal_library_videos", frozenset({("place", "library")}))] == 2
+    # Each worker's queue, added up: nothing waits once every request was answered.
+    assert found[("portal_queue_depth", frozenset())] == 0
 
     entries = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]  # every line is JSON
     assert entries[0]["message"].startswith("portal ") and "(2 x 8 threads)" in entries[0]["message"]
@@ -104,6 +106,10 @@ def test_requests_are_counted_across_two_worker_processes_and_every_line_is_json
     assert ranged["bytes"] == len(data) - 1000 and ranged["status"] == 206
     assert cut["bytes"] < len(data) + 1
     assert "secret" not in log.read_text()
+    # The damaged download cut short is one warning, without waitress's traceback of it.
+    [warning] = [entry for entry in entries if entry["level"] == "WARNING"]
+    assert warning["message"].startswith(f"download of video {damaged['id']} cut short: ")
+    assert not [entry for entry in entries if "exception" in entry or entry["level"] == "ERROR"]
 
 
 def test_text_access_lines_on_standard_output_and_access_log_false(tmp_path):

@@ -20,6 +20,7 @@ import requests
 from tests.reliability.conftest import assert_database_and_folder_agree
 from tests.reliability.conftest import stored_keys
 from tests.support import minimal_mp4
+from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = 3 * 1024 * 1024
@@ -194,3 +195,31 @@ def test_connection_broken_by_a_corrupt_download_is_short_of_its_content_length(
         response.read()
     assert len(raised.value.partial) < len(data)
     connection.close()
+
+
+def test_a_corrupt_download_cut_short_logs_one_warning_naming_the_video_and_no_traceback(portal):
+    """The operator reads what happened in one line, not in waitress's traceback of the exception that cut it."""
+    video, data = store(portal, "flipped.mp4")
+    flip_a_byte(stored_path(portal, video["id"]), SIZE // 2)
+    content_path = video["content_url"].split(portal.url, 1)[1]
+    connection = http.client.HTTPConnection("127.0.0.1", portal.port, timeout=30)
+    connection.request("GET", content_path, headers=portal.auth_headers)
+    response = connection.getresponse()
+    # The client reads what it is sent until the server breaks the connection off, then hangs up.
+    with pytest.raises(http.client.IncompleteRead):
+        response.read()
+    connection.close()
+    # The access line is written once waitress closed the connection, after anything it logs of the flush.
+    assert wait_until(lambda: f"GET {content_path} 200 " in portal.output()), portal.output()
+    output = portal.output()
+    warnings = [line for line in output.splitlines() if " WARNING " in line]
+    assert len(warnings) == 1, output
+    assert warnings[0].endswith(
+        f"download of video {video['id']} cut short: the bytes of {video_key(portal, video['id'])} no longer match their SHA-256"
+    ), output
+    assert "Traceback" not in output and "Unexpected exception" not in output and " ERROR " not in output, output
+
+
+def video_key(portal, video_id: str) -> str:
+    """The storage key of a video's original: its path under the files folder."""
+    return stored_path(portal, video_id).relative_to(portal.data_dir / "files").as_posix()
