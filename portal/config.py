@@ -108,6 +108,12 @@ class Config:
     SESSION_COOKIE_SECURE = False
     #: A CSRF token stays valid for a working day, long enough for a slow upload.
     WTF_CSRF_TIME_LIMIT = 12 * 3600
+    #: The Argon2id cost of password hashes, one of argon2-cffi's profiles: ``RFC_9106_LOW_MEMORY``
+    #: (64 MiB, what RFC 9106 recommends for most uses), ``RFC_9106_HIGH_MEMORY`` (2 GiB), or
+    #: ``CHEAPEST``, which protects nothing and exists so that a test suite signing in thousands
+    #: of times does not spend its minutes hashing (the portal warns at start-up when it is set).
+    #: Hashes made under another profile are replaced at the next sign-in.
+    PASSWORD_HASH_PROFILE = "RFC_9106_LOW_MEMORY"
 
 
 def check_settings(config: Mapping[str, Any]) -> None:
@@ -126,6 +132,15 @@ def check_settings(config: Mapping[str, Any]) -> None:
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"PORTAL_UPLOAD_CHUNK_BYTES must be a whole number of bytes, 1 or more (e.g. 16777216); got {chunk!r}.")
     check_log_settings(config)
+    if config["PASSWORD_HASH_PROFILE"] not in PASSWORD_HASH_PROFILES:
+        raise ValueError(
+            f"PORTAL_PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}; "
+            f"got {config['PASSWORD_HASH_PROFILE']!r}."
+        )
+
+
+#: The argon2-cffi profiles PORTAL_PASSWORD_HASH_PROFILE may name.
+PASSWORD_HASH_PROFILES = ("RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST")
 
 
 def check_log_settings(config: Mapping[str, Any]) -> None:

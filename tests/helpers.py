@@ -104,16 +104,16 @@ def open_descriptors(pid: int) -> list[str]:
 
 #: The password of every user the tests make with :func:`add_user` unless told otherwise.
 TEST_PASSWORD = "test-password"
-_password_hashes: dict[str, str] = {}
+_password_hashes: dict[tuple[str, str], str] = {}
 
 
-def _password_hash(password: str) -> str:
-    """Argon2 takes a moment and a lot of memory: hash each test password once per session."""
-    if password not in _password_hashes:
-        from argon2 import PasswordHasher
+def _password_hash(password: str, profile: str) -> str:
+    """A hash as the app makes it under its PORTAL_PASSWORD_HASH_PROFILE, made once per session."""
+    if (password, profile) not in _password_hashes:
+        from portal.accounts.service import _hasher_of
 
-        _password_hashes[password] = PasswordHasher().hash(password)
-    return _password_hashes[password]
+        _password_hashes[password, profile] = _hasher_of(profile).hash(password)
+    return _password_hashes[password, profile]
 
 
 def add_user(app, username: str = "tester", role: str = "admin", password: str = TEST_PASSWORD) -> int:
@@ -124,7 +124,7 @@ def add_user(app, username: str = "tester", role: str = "admin", password: str =
 
     with app.app_context():
         user = User(
-            username=username, username_key=username.casefold(), password_hash=_password_hash(password),
+            username=username, username_key=username.casefold(), password_hash=_password_hash(password, app.config["PASSWORD_HASH_PROFILE"]),
             role=role, disabled=False,
         )
         db.session.add(user)

@@ -83,6 +83,9 @@ def portal_environment(
     return full
 
 
+#: What a child portal logs at start-up under the suite's cheap password hashes (tests/conftest.py).
+CHEAP_HASH_WARNING = "PORTAL_PASSWORD_HASH_PROFILE is CHEAPEST"
+
 #: The port in a child's start-up line (plain or inside a JSON log line).
 STARTUP_PORT = re.compile(r"portal \S+ on http://127\.0\.0\.1:(\d+)/")
 

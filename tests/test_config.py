@@ -78,3 +78,11 @@ def test_upload_expiry_defaults_to_a_day_and_follows_its_variable(tmp_path, monk
 def test_upload_expiry_that_is_not_a_positive_number_is_refused_at_start_up(tmp_path, value):
     with pytest.raises(ValueError, match="PORTAL_UPLOAD_EXPIRY_HOURS"):
         create_app({"DATA_DIR": str(tmp_path), "UPLOAD_EXPIRY_HOURS": value})
+
+
+def test_the_password_hash_profile_defaults_to_rfc_9106_and_a_typo_is_refused_at_start_up(tmp_path, monkeypatch):
+    monkeypatch.delenv("PORTAL_PASSWORD_HASH_PROFILE")  # the suite's own cheap profile (tests/conftest.py)
+    assert create_app({"DATA_DIR": str(tmp_path)}).config["PASSWORD_HASH_PROFILE"] == "RFC_9106_LOW_MEMORY"
+    monkeypatch.setenv("PORTAL_PASSWORD_HASH_PROFILE", "cheap")
+    with pytest.raises(ValueError, match="PORTAL_PASSWORD_HASH_PROFILE must be one of RFC_9106_LOW_MEMORY, "):
+        create_app({"DATA_DIR": str(tmp_path)})

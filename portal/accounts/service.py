@@ -16,13 +16,16 @@ import secrets
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
+from functools import cache
 from typing import Any
 from typing import Iterable
 from typing import cast
 
 from argon2 import PasswordHasher
+from argon2 import profiles
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
+from flask import current_app
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import func
 from sqlalchemy import select
@@ -64,12 +67,30 @@ SESSION_LIFETIME = timedelta(days=30)
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 
-#: argon2-cffi's defaults are Argon2id with the parameters RFC 9106 recommends for most uses.
-_hasher = PasswordHasher()
 #: Checked against when no user has the name, so that an unknown name takes as long as a wrong password.
-#: A hash of a random secret nobody kept, made once with ``_hasher``'s parameters (a test checks that
-#: they still match): hashing one at import would cost every process a quarter of a second of CPU.
+#: A hash of a random secret nobody kept, made once with the default profile's parameters (a test
+#: checks that they still match): hashing one at import would cost every process a quarter of a
+#: second of CPU.
 _DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$zfPHhG39PQ/gfwrBve8YVQ$Rq3C2w7dtOztnDlV8625d5zTYwHCzInJDun2qc7KmcQ"
+_DUMMY_HASH_PROFILE = "RFC_9106_LOW_MEMORY"
+
+
+@cache
+def _hasher_of(profile: str) -> PasswordHasher:
+    """Argon2id with the parameters of one of argon2-cffi's profiles (PORTAL_PASSWORD_HASH_PROFILE)."""
+    return PasswordHasher.from_parameters(getattr(profiles, profile))
+
+
+@cache
+def _dummy_hash_of(profile: str) -> str:
+    """The dummy hash for a profile: the literal for the default one, else made on first need."""
+    if profile == _DUMMY_HASH_PROFILE:
+        return _DUMMY_HASH
+    return _hasher_of(profile).hash(secrets.token_urlsafe(32))
+
+
+def _hasher() -> PasswordHasher:
+    return _hasher_of(current_app.config["PASSWORD_HASH_PROFILE"])
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -146,7 +167,7 @@ def create_user(username: str, password: str, role: str | Role = Role.VIEWER) ->
     user = User(
         username=username,
         username_key=username_key(username),
-        password_hash=_hasher.hash(password),
+        password_hash=_hasher().hash(password),
         role=checked_role.value,
         disabled=False,
     )
@@ -241,7 +262,7 @@ def enable_user(username: str) -> User:
 def reset_password(username: str, password: str) -> User:
     _check_password(password)
     user = get_user(username)
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = _hasher().hash(password)
     end_sessions(user)
     db.session.commit()
     audit.info("user password reset: %s", user.username)
@@ -253,7 +274,7 @@ def change_password(user: User, current: str, new: str, keep_session: str | None
     if verify_password(user.username, current) is None:
         raise errors.WrongPassword()
     _check_password(new)
-    user.password_hash = _hasher.hash(new)
+    user.password_hash = _hasher().hash(new)
     end_sessions(user, keep=keep_session)
     db.session.commit()
     audit.info("user password changed: %s", user.username)
@@ -268,15 +289,15 @@ def verify_password(username: str, password: str) -> User | None:
     weaker parameters than today's is replaced on success.
     """
     user = find_user(username)
-    encoded = user.password_hash if user is not None else _DUMMY_HASH
+    encoded = user.password_hash if user is not None else _dummy_hash_of(current_app.config["PASSWORD_HASH_PROFILE"])
     try:
-        _hasher.verify(encoded, password if isinstance(password, str) else "")
+        _hasher().verify(encoded, password if isinstance(password, str) else "")
     except (VerificationError, InvalidHashError):
         return None
     if user is None or user.disabled:
         return None
-    if _hasher.check_needs_rehash(encoded):
-        user.password_hash = _hasher.hash(password)
+    if _hasher().check_needs_rehash(encoded):
+        user.password_hash = _hasher().hash(password)
         db.session.commit()
     return user
 

@@ -364,6 +364,8 @@ def serve(app: Flask) -> None:
     from waitress import serve as waitress_serve
 
     configure_logging(app)
+    if app.config["PASSWORD_HASH_PROFILE"] == "CHEAPEST":
+        log.warning("PORTAL_PASSWORD_HASH_PROFILE is CHEAPEST: password hashes protect nothing (meant for test suites)")
     limit_malloc_arenas()
     host, port = app.config["HOST"], int(app.config["PORT"])
     forks = hasattr(os, "fork") and hasattr(socket, "SO_REUSEPORT")

@@ -13,6 +13,7 @@ from portal.accounts import service
 from portal.accounts.models import ApiToken
 from portal.accounts.models import Scope
 from portal.accounts.models import utcnow
+from portal.config import Config
 from portal.extensions import db
 
 PASSWORD = "correct horse battery"
@@ -60,10 +61,26 @@ def test_passwords_are_stored_as_argon2id_hashes_only(ctx):
     assert service.verify_password("nobody", PASSWORD) is None
 
 
+def test_the_production_profile_stores_rfc_9106_hashes(app):
+    """The suite runs on the cheapest profile (tests/conftest.py); what a deployment gets is checked here."""
+    assert Config.PASSWORD_HASH_PROFILE == "RFC_9106_LOW_MEMORY"
+    app.config["PASSWORD_HASH_PROFILE"] = Config.PASSWORD_HASH_PROFILE
+    with app.app_context():
+        user = service.create_user("alice", PASSWORD, "viewer")
+        assert user.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        assert service.verify_password("alice", PASSWORD) is user
+        assert user.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
 def test_an_unknown_name_is_checked_against_a_hash_as_costly_as_a_real_one():
-    """The dummy hash is a literal: it must carry today's parameters, or an unknown name answers faster."""
+    """The default dummy hash is a literal: it must carry the profile's parameters, or an unknown name answers faster."""
+    default = Config.PASSWORD_HASH_PROFILE
+    assert service._dummy_hash_of(default) == service._DUMMY_HASH
     assert service._DUMMY_HASH.startswith("$argon2id$")
-    assert not service._hasher.check_needs_rehash(service._DUMMY_HASH)
+    assert not service._hasher_of(default).check_needs_rehash(service._DUMMY_HASH)
+    # Under another profile the dummy is made with that profile's parameters, not the default's.
+    assert service._hasher_of(default).check_needs_rehash(service._dummy_hash_of("CHEAPEST"))
+    assert not service._hasher_of("CHEAPEST").check_needs_rehash(service._dummy_hash_of("CHEAPEST"))
 
 
 def test_reset_password_replaces_the_old_one(ctx):
@@ -85,9 +102,10 @@ def test_a_disabled_user_cannot_sign_in_until_enabled(ctx):
     assert service.verify_password("alice", PASSWORD) is not None
 
 
-def test_a_weaker_hash_is_replaced_on_sign_in(ctx):
+def test_a_weaker_hash_is_replaced_on_sign_in(app, ctx):
     from argon2 import PasswordHasher
 
+    app.config["PASSWORD_HASH_PROFILE"] = Config.PASSWORD_HASH_PROFILE
     user = service.create_user("alice", PASSWORD, "viewer")
     user.password_hash = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
     db.session.commit()
