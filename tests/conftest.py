@@ -15,6 +15,9 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 
 from portal import create_app
 
@@ -38,6 +41,32 @@ from tests.support import migrated_sqlite_template
 from tests.support import minimal_mp4
 
 STRICT = os.environ.get("PORTAL_TEST_STRICT") == "1"
+
+# Every app and child portal of the suite hashes passwords with argon2-cffi's cheapest profile:
+# with RFC 9106's 64 MiB a sign-in costs a quarter of a CPU-second, and the suite signs in
+# thousands of times. tests/accounts checks the production profile on its own.
+os.environ.setdefault("PORTAL_PASSWORD_HASH_PROFILE", "CHEAPEST")
+
+
+class TemplateCodeOfTheSession(BytecodeCache):
+    """Compiled templates kept for every app a test process builds (Jinja checks each against its source).
+
+    A deployed portal builds one app per process; the suite builds one per test, and compiling
+    the templates again for each cost a tenth of a second of every page test.
+    """
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": TemplateCodeOfTheSession()}
 
 
 #: Markers a test gets from the fixtures it uses, directly or through other fixtures.
