@@ -353,6 +353,8 @@ def announce(app: Flask, host: str, port: int, processes: int) -> None:
     for line in (startup_line(app, host, port, processes), setup_line(app, host, port)):
         if line is not None:
             logs.announce(app, log, line)
+    if app.config["PASSWORD_HASH_PROFILE"] == "CHEAPEST":
+        log.warning("PORTAL_PASSWORD_HASH_PROFILE is CHEAPEST: password hashes protect nothing (meant for test suites)")
 
 
 def configure_logging(app: Flask) -> None:
@@ -364,8 +366,6 @@ def serve(app: Flask) -> None:
     from waitress import serve as waitress_serve
 
     configure_logging(app)
-    if app.config["PASSWORD_HASH_PROFILE"] == "CHEAPEST":
-        log.warning("PORTAL_PASSWORD_HASH_PROFILE is CHEAPEST: password hashes protect nothing (meant for test suites)")
     limit_malloc_arenas()
     host, port = app.config["HOST"], int(app.config["PORT"])
     forks = hasattr(os, "fork") and hasattr(socket, "SO_REUSEPORT")
