@@ -1,0 +1,112 @@
+"""The pages as people use them, in Chromium: clicks at what they see, on a laptop and on a phone.
+
+One portal (with a job consumer, so that posters are made and a broken file
+fails its processing) and one browser serve every test of the module; each
+test seeds the videos it needs and looks only at those. Screenshots at
+1280x800 and 390x844 go to ``test-artifacts/web/first-visit-*.png``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from tests.browsing import BROWSER_MODULE_MARKS
+from tests.browsing import seed
+from tests.browsing import start_portal
+from tests.support import minimal_mp4
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - the module is skipped then
+    pass
+
+pytestmark = BROWSER_MODULE_MARKS
+
+LAPTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory):
+    running = start_portal(tmp_path_factory.mktemp("first-visit") / "data", {"PORTAL_JOB_WORKERS": "1"})
+    yield running
+    running.stop()
+
+
+def describe(portal, video: dict, **details: object) -> None:
+    """Give a seeded video a title, description or tags, through v2's merge patch."""
+    url = f"{portal.url}/api/v2/videos/{video['id']}"
+    etag = portal.api.get(url, timeout=10).headers["ETag"]
+    response = portal.api.patch(
+        url, json=details, headers={"If-Match": etag, "Content-Type": "application/merge-patch+json"}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+
+
+def processed(portal, video: dict, timeout: float = 90) -> dict:
+    """The video's JSON once its processing is done or failed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = portal.api.get(video["url"], timeout=10).json()
+        if body["processing"]["state"] in ("done", "failed"):
+            return body
+        assert time.monotonic() < deadline, body["processing"]
+        time.sleep(0.2)
+
+
+def click_centre(page, locator) -> None:
+    """A click where a person's pointer lands: the middle of what they see, whatever lies on top of it."""
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    assert box is not None, "not on the screen"
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def card_of(page, title: str):
+    return page.locator(".video-card").filter(has=page.get_by_role("link", name=title, exact=True))
+
+
+# --- the library's cards --------------------------------------------------------------
+
+
+def test_a_chip_on_a_card_filters_by_its_tag_and_the_rest_of_the_card_opens_the_video(page, portal):
+    video = seed(portal, minimal_mp4(b"chip card " * 200), "chip-card.mp4")
+    describe(portal, video, title="Chip card", tags=["cardtag"])
+    page.goto(portal.url + "/")
+    card = card_of(page, "Chip card")
+    click_centre(page, card.get_by_role("link", name="cardtag"))
+    expect(page).to_have_url(re.compile(r"/\?tag=cardtag$"))
+    expect(page.locator(".video-card")).to_have_count(1)
+
+    click_centre(page, card_of(page, "Chip card").locator(".video-card__poster"))
+    expect(page).to_have_url(f"{portal.url}/videos/{video['id']}")
+    page.go_back()
+    click_centre(page, card_of(page, "Chip card").locator(".video-card__meta"))
+    expect(page).to_have_url(f"{portal.url}/videos/{video['id']}")
+
+
+# --- layout: spacing, aligned cards, a phone's header ---------------------------------------
+
+
+def test_chips_keep_clear_of_the_player_and_the_cards_footers_line_up(page, portal):
+    tagged = seed(portal, minimal_mp4(b"row tagged " * 200), "row-tagged.mp4")
+    describe(portal, tagged, title="Row tagged", tags=["one", "two", "three", "a-longer-tag", "and-more-tags", "last"])
+    for name in ("row-a.mp4", "row-b.mp4", "row-c.mp4"):
+        seed(portal, minimal_mp4(name.encode() * 300), name)
+    page.goto(portal.url + "/")
+    rows: dict[float, list[float]] = {}
+    for index in range(4):  # the newest four: the tagged card and three without tags, one row on a laptop
+        card = page.locator(".video-card").nth(index).bounding_box()
+        foot = page.locator(".video-card__foot").nth(index).bounding_box()
+        assert card is not None and foot is not None
+        rows.setdefault(card["y"], []).append(foot["y"] + foot["height"])
+    [bottoms] = rows.values()
+    assert max(bottoms) - min(bottoms) <= 1, bottoms
+
+    page.goto(f"{portal.url}/videos/{tagged['id']}")
+    chips = page.locator("main > .chips").bounding_box()
+    player = page.locator(".player").bounding_box()
+    assert chips is not None and player is not None
+    assert player["y"] - (chips["y"] + chips["height"]) >= 12, (chips, player)
