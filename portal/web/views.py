@@ -156,9 +156,11 @@ def library() -> str:
         sort=LIBRARY_SORTS[sort],
         limit=per_page,
         cursor=request.args.get("cursor"),
+        processing=request.args.get("processing"),
+        caller=current_caller(),
     )
     page = catalog.search(query)
-    filtered = bool(query.text or query.tags)
+    filtered = bool(query.text or query.tags or query.processing)
     caller = current_caller()
     return render_template(
         "videos/library.html",
@@ -170,13 +172,14 @@ def library() -> str:
         trash_usage=trash.usage(caller) if caller is not None else None,
         query=query.text,
         tags=query.tags,
+        processing=query.processing,
         sort=sort,
         library_url=_library_url_keeping(query, sort, per_page),
     )
 
 
 def _library_url_keeping(query: catalog.CatalogQuery, sort: str, per_page: int) -> Callable[..., str]:
-    """Links to the library keeping the search, tags, order and page size, with only what differs from the defaults.
+    """Links to the library keeping the search, filters, order and page size, with only what differs from the defaults.
 
     ``cursor`` goes to the page after it; ``tags`` replaces the tag filters (a chip adds its tag to them).
     """
@@ -187,6 +190,8 @@ def _library_url_keeping(query: catalog.CatalogQuery, sort: str, per_page: int) 
         params["sort"] = sort
     if per_page != default_per_page():
         params["per_page"] = per_page
+    if query.processing:
+        params["processing"] = query.processing
 
     def library_url(cursor: str | None = None, tags: tuple[str, ...] | list[str] = query.tags) -> str:
         values = {**params, "tag": list(tags)} if tags else dict(params)

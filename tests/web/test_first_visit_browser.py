@@ -14,6 +14,7 @@ import time
 import pytest
 
 from tests.browsing import BROWSER_MODULE_MARKS
+from tests.browsing import VIDEO_URL
 from tests.browsing import seed
 from tests.browsing import start_portal
 from tests.support import minimal_mp4
@@ -85,6 +86,27 @@ def test_a_chip_on_a_card_filters_by_its_tag_and_the_rest_of_the_card_opens_the_
     page.go_back()
     click_centre(page, card_of(page, "Chip card").locator(".video-card__meta"))
     expect(page).to_have_url(f"{portal.url}/videos/{video['id']}")
+
+
+def test_a_card_whose_processing_failed_says_so_and_the_filter_lists_it(page, portal, real_mp4):
+    broken = processed(portal, seed(portal, minimal_mp4(b"not a picture " * 300), "broken-clip.mp4"))
+    assert broken["processing"]["state"] == "failed"
+    fine = processed(portal, seed(portal, real_mp4, "plays-fine.mp4"))
+    assert fine["processing"]["state"] == "done"
+    page.goto(portal.url + "/")
+    card = card_of(page, "broken-clip.mp4")
+    expect(card).to_contain_text("Processing failed")
+    expect(card.locator(".badge").filter(has_text="Verified")).to_be_visible()  # the bytes are as uploaded
+    expect(card_of(page, "plays-fine.mp4")).not_to_contain_text("Processing failed")
+
+    click_centre(page, card.get_by_role("link", name="broken-clip.mp4"))
+    expect(page).to_have_url(VIDEO_URL)
+    click_centre(page, page.get_by_role("link", name="Every video whose processing failed"))
+    expect(page).to_have_url(re.compile(r"/\?processing=failed$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Library")
+    titles = page.locator(".video-card__title").all_inner_texts()
+    assert "broken-clip.mp4" in titles and fine["filename"] not in titles
+    expect(page.get_by_text("whose processing failed", exact=False).first).to_be_visible()
 
 
 # --- layout: spacing, aligned cards, a phone's header ---------------------------------------

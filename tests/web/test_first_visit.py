@@ -1,0 +1,55 @@
+"""What the pages say on a first visit, without a browser: failed processing, the trash's time left, the account, /metrics."""
+
+from __future__ import annotations
+
+import re
+
+from portal.extensions import db
+from portal.library.models import Video
+from tests.helpers import signed_in_client
+from tests.support import minimal_mp4
+from tests.web.conftest import add_video
+
+
+def titles(html: str) -> list[str]:
+    return re.findall(r'<h2 class="video-card__title"><a href="/videos/[^"]+">([^<]+)</a>', html)
+
+
+def fail_processing(app, *video_ids: str) -> None:
+    with app.app_context():
+        db.session.execute(
+            db.update(Video).where(Video.id.in_(video_ids)).values(processing_state="failed", processing_error="it broke")
+        )
+        db.session.commit()
+
+
+def test_failed_processing_is_said_on_the_card_and_listed_for_the_owner_and_admins(app, client):
+    uma = signed_in_client(app, "uma", role="uploader")
+    umas = add_video(uma, minimal_mp4(bytes(1000)), "umas-broken.mp4")
+    admins = add_video(client, minimal_mp4(bytes(2000)), "admins-broken.mp4")
+    add_video(client, minimal_mp4(bytes(3000)), "fine.mp4")
+    fail_processing(app, umas["id"], admins["id"])
+
+    library = client.get("/").get_data(as_text=True)
+    assert library.count("data-processing-failed") == 2
+    assert library.count("Verified") == 3  # the bytes are fine, whatever processing made of them
+
+    assert sorted(titles(client.get("/?processing=failed").get_data(as_text=True))) == ["admins-broken.mp4", "umas-broken.mp4"]
+    assert titles(uma.without_token().get("/?processing=failed").get_data(as_text=True)) == ["umas-broken.mp4"]
+    narrowed = client.get("/?processing=failed&q=umas").get_data(as_text=True)
+    assert titles(narrowed) == ["umas-broken.mp4"]
+    assert 'name="processing" value="failed"' in narrowed  # the search form keeps the filter
+
+
+def test_the_processing_filter_refuses_other_values_and_visitors(app, client):
+    refused = client.get("/?processing=done")
+    assert refused.status_code == 400
+    assert "processing must be &#39;failed&#39;" in refused.get_data(as_text=True)
+    app.config["PUBLIC_VIEWING"] = True
+    visitor = app.test_client()
+    assert visitor.get("/").status_code == 200
+    signed_out = visitor.get("/?processing=failed")
+    assert signed_out.status_code == 401
+    html = signed_out.get_data(as_text=True)
+    assert "Sign in to list the videos whose processing failed" in html
+    assert 'class="button button--primary" href="/login?next=/?processing%3Dfailed"' in html
