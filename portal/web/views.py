@@ -64,6 +64,7 @@ from .forms import ActionForm
 from .forms import DetailsForm
 from .forms import ShareForm
 from .forms import UploadForm
+from .once import take_new_share
 
 bp = Blueprint("web", __name__)
 
@@ -303,8 +304,14 @@ def some_names(names: list[str], shown: int = 5) -> str:
 
 @bp.get("/videos/<video_id>")
 @viewable
-def video(video_id: str) -> str:
-    return render_video(service.get_video(video_id))
+def video(video_id: str) -> str | tuple[str, dict[str, str]]:
+    """The video's page; right after "Create share link", with the new link shown once and kept by no cache."""
+    video = service.get_video(video_id)
+    new_share = take_new_share(video)
+    if new_share is None:
+        return render_video(video)
+    page = render_video(video, new_share=new_share.share, new_share_url=new_share.url)
+    return page, {"Cache-Control": "private, no-store"}
 
 
 def render_video(video: Video, details_form: DetailsForm | None = None, **extra: object) -> str:

@@ -14,9 +14,13 @@ import time
 import pytest
 
 from tests.browsing import BROWSER_MODULE_MARKS
+from tests.browsing import PHONE
 from tests.browsing import VIDEO_URL
+from tests.browsing import open_page
+from tests.browsing import screenshot
 from tests.browsing import seed
 from tests.browsing import start_portal
+from tests.support import ADMIN_USERNAME
 from tests.support import minimal_mp4
 
 try:
@@ -107,6 +111,44 @@ def test_a_card_whose_processing_failed_says_so_and_the_filter_lists_it(page, po
     titles = page.locator(".video-card__title").all_inner_texts()
     assert "broken-clip.mp4" in titles and fine["filename"] not in titles
     expect(page.get_by_text("whose processing failed", exact=False).first).to_be_visible()
+
+
+# --- share links ------------------------------------------------------------------------
+
+
+def test_a_new_share_link_survives_a_reload_shown_once_and_opens_the_title_description_and_poster(
+    browser, page, portal, real_mp4
+):
+    video = processed(portal, seed(portal, real_mp4, "VID_20261207_0930.mp4"))
+    assert video["processing"]["state"] == "done"
+    describe(portal, video, title="Harbour at dawn", description="Fishing boats coming in, before the market opens.")
+    page.goto(f"{portal.url}/videos/{video['id']}")
+    click_centre(page, page.get_by_role("button", name="Create share link"))
+    link = page.get_by_role("textbox", name="New share link")
+    expect(link).to_be_visible()
+    url = link.input_value()
+    assert re.fullmatch(re.escape(portal.url) + r"/s/[A-Za-z0-9_-]+", url), url
+    expect(page).to_have_url(f"{portal.url}/videos/{video['id']}")  # the page was fetched anew, not a POST's answer
+
+    answer = page.reload()
+    assert answer is not None and answer.status == 200
+    expect(page.get_by_role("heading", level=1)).to_have_text("Harbour at dawn")
+    expect(page.get_by_role("textbox", name="New share link")).to_have_count(0)
+    assert url.rsplit("/", 1)[1] not in page.content()
+
+    for name, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
+        stranger, csp = open_page(browser, viewport=viewport)
+        try:
+            stranger.goto(url)
+            expect(stranger.get_by_role("heading", level=1)).to_have_text("Harbour at dawn")
+            expect(stranger.get_by_text("Fishing boats coming in, before the market opens.")).to_be_visible()
+            assert (stranger.locator("video").get_attribute("poster") or "").endswith("/poster")
+            expect(stranger.get_by_role("navigation", name="Main")).to_have_count(0)
+            expect(stranger.get_by_text(ADMIN_USERNAME, exact=True)).to_have_count(0)
+            screenshot(stranger, f"first-visit-share-{name}")
+        finally:
+            stranger.context.close()
+        assert csp.violations == []
 
 
 # --- layout: spacing, aligned cards, a phone's header ---------------------------------------
