@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+
+import pytest
 
 from portal.extensions import db
 from portal.library.models import Video
+from portal.library.models import utcnow
+from portal.web.trash import time_left
 from tests.helpers import signed_in_client
 from tests.support import minimal_mp4
 from tests.web.conftest import add_video
@@ -53,3 +58,18 @@ def test_the_processing_filter_refuses_other_values_and_visitors(app, client):
     html = signed_out.get_data(as_text=True)
     assert "Sign in to list the videos whose processing failed" in html
     assert 'class="button button--primary" href="/login?next=/?processing%3Dfailed"' in html
+
+
+@pytest.mark.parametrize(
+    ("left", "said"),
+    [
+        (timedelta(days=30) - timedelta(seconds=5), "30 days"),
+        (timedelta(days=29, hours=13), "30 days"),
+        (timedelta(days=29, hours=11), "29 days"),
+        (timedelta(days=1, hours=1), "1 day"),
+        (timedelta(hours=5, minutes=20), "5 hours"),
+        (timedelta(minutes=59), "less than an hour"),
+    ],
+)
+def test_time_left_rounds_to_the_nearest_day_or_hour(left, said):
+    assert time_left(utcnow() + left) == said

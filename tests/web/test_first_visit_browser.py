@@ -151,6 +151,29 @@ def test_a_new_share_link_survives_a_reload_shown_once_and_opens_the_title_descr
         assert csp.violations == []
 
 
+# --- the trash ------------------------------------------------------------------------
+
+
+def test_a_fresh_delete_shows_the_full_trash_days_and_both_sizes_in_words(browser, portal):
+    video = seed(portal, minimal_mp4(bytes(300 * 1024)), "to-the-trash.mp4")
+    page, csp = open_page(browser, portal, viewport=LAPTOP)
+    try:
+        page.goto(f"{portal.url}/videos/{video['id']}")
+        page.get_by_role("link", name="Delete").click()
+        with page.expect_navigation(url=portal.url + "/"):
+            page.get_by_role("dialog").get_by_role("button", name="Move to trash").click()
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Trash").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Trash")
+        row = page.locator(f'tr[data-video="{video["id"]}"]')
+        expect(row.locator("[data-time-left]")).to_have_text("30 days")
+        expect(row).to_contain_text("original 300.0 KiB")
+        expect(page.locator("[data-trash-usage]")).to_contain_text("in all, with their browser-playable copies")
+        screenshot(page, "first-visit-trash-laptop")
+    finally:
+        page.context.close()
+    assert csp.violations == []
+
+
 # --- layout: spacing, aligned cards, a phone's header ---------------------------------------
 
 
