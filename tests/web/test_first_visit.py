@@ -73,3 +73,19 @@ def test_the_processing_filter_refuses_other_values_and_visitors(app, client):
 )
 def test_time_left_rounds_to_the_nearest_day_or_hour(left, said):
     assert time_left(utcnow() + left) == said
+
+
+def test_the_account_page_names_the_role_in_words(client):
+    page = client.get("/account").get_data(as_text=True)
+    assert "Signed in as <strong>tester</strong> (administrator)." in page
+
+
+def test_metrics_signed_out_answers_401_with_a_sign_in_link_for_a_browser(app):
+    browser = app.test_client()
+    response = browser.get("/metrics", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    html = response.get_data(as_text=True)
+    assert "<title>Sign in to see this · Portal</title>" in html
+    assert 'href="/login?next=/metrics"' in html
+    assert "Metrics need an admin" in html

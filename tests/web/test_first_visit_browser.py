@@ -20,6 +20,7 @@ from tests.browsing import open_page
 from tests.browsing import screenshot
 from tests.browsing import seed
 from tests.browsing import start_portal
+from tests.support import ADMIN_PASSWORD
 from tests.support import ADMIN_USERNAME
 from tests.support import minimal_mp4
 
@@ -171,6 +172,31 @@ def test_a_fresh_delete_shows_the_full_trash_days_and_both_sizes_in_words(browse
         screenshot(page, "first-visit-trash-laptop")
     finally:
         page.context.close()
+    assert csp.violations == []
+
+
+# --- the account and /metrics ------------------------------------------------------------
+
+
+def test_the_account_names_the_role_once_and_metrics_signed_out_offers_to_sign_in(browser, page, portal):
+    page.goto(portal.url + "/")
+    click_centre(page, page.get_by_role("link", name=re.compile(r"^admin")))
+    expect(page.locator(".page-head__lead")).to_contain_text("Signed in as admin (administrator).")
+
+    visitor, csp = open_page(browser)
+    try:
+        answer = visitor.goto(portal.url + "/metrics")
+        assert answer is not None and answer.status == 401
+        expect(visitor.get_by_role("heading", level=1)).to_have_text("Sign in to see this")
+        assert "Something went wrong" not in visitor.title()
+        click_centre(visitor, visitor.locator("main").get_by_role("link", name="Sign in"))
+        visitor.get_by_label("Username").fill(ADMIN_USERNAME)
+        visitor.get_by_label("Password").fill(ADMIN_PASSWORD)
+        with visitor.expect_navigation(url=portal.url + "/metrics"):
+            visitor.get_by_role("button", name="Sign in").click()
+        assert "portal_" in visitor.content()
+    finally:
+        visitor.context.close()
     assert csp.violations == []
 
 
