@@ -223,3 +223,53 @@ def test_chips_keep_clear_of_the_player_and_the_cards_footers_line_up(page, port
     player = page.locator(".player").bounding_box()
     assert chips is not None and player is not None
     assert player["y"] - (chips["y"] + chips["height"]) >= 12, (chips, player)
+
+
+def test_on_a_phone_the_header_is_one_row_with_a_menu_that_works_by_touch_and_keyboard(browser, portal):
+    video = seed(portal, minimal_mp4(b"phone " * 300), "phone.mp4")
+    for name, viewport, options in (("laptop", LAPTOP, {}), ("phone", PHONE, {"is_mobile": True, "has_touch": True})):
+        page, csp = open_page(browser, portal, viewport=viewport, **options)
+        try:
+            for path, shot in (("/", "library"), (f"/videos/{video['id']}", "video"), ("/upload", "upload")):
+                page.goto(portal.url + path)
+                screenshot(page, f"first-visit-{shot}-{name}")
+            header = page.locator(".site-header").bounding_box()
+            assert header is not None
+            menu = page.get_by_role("button", name="Menu")
+            if name == "laptop":
+                expect(menu).to_be_hidden()
+                expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="API docs")).to_be_visible()
+                continue
+            assert header["height"] <= 72, header
+            nav = page.get_by_role("navigation", name="Main")
+            expect(nav.get_by_role("link", name="Library")).to_be_hidden()
+            expect(menu).to_have_attribute("aria-expanded", "false")
+            menu.tap()
+            expect(menu).to_have_attribute("aria-expanded", "true")
+            docs = nav.get_by_role("link", name="API docs")
+            expect(docs).to_be_visible()
+            box = docs.bounding_box()
+            assert box is not None and box["height"] <= 48, box  # one line
+            screenshot(page, "first-visit-menu-phone", full_page=False)
+            nav.get_by_role("link", name="Trash").tap()
+            expect(page.get_by_role("heading", level=1)).to_have_text("Trash")
+            screenshot(page, "first-visit-trash-phone")
+
+            # The keyboard: Tab reaches the button, Enter opens, Tab goes on into the links, Escape closes.
+            page.goto(portal.url + "/")
+            page.keyboard.press("Tab")  # the skip link
+            page.keyboard.press("Tab")  # the brand
+            page.keyboard.press("Tab")
+            expect(menu).to_be_focused()
+            page.keyboard.press("Enter")
+            expect(menu).to_have_attribute("aria-expanded", "true")
+            page.keyboard.press("Tab")
+            expect(nav.get_by_role("link", name="Library")).to_be_focused()
+            page.keyboard.press("Escape")
+            expect(menu).to_have_attribute("aria-expanded", "false")
+            expect(menu).to_be_focused()
+            expect(nav.get_by_role("link", name="Library")).to_be_hidden()
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        finally:
+            page.context.close()
+        assert csp.violations == []
