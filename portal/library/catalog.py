@@ -54,6 +54,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import selectinload
 
 from .. import errors
+from ..accounts.models import Role
 from ..accounts.models import User
 from ..accounts.permissions import Action
 from ..accounts.permissions import Caller
@@ -66,6 +67,7 @@ from .models import MAX_DESCRIPTION_LENGTH
 from .models import MAX_TAG_LENGTH
 from .models import MAX_TAGS
 from .models import MAX_TITLE_LENGTH
+from .models import ProcessingState
 from .models import Video
 from .models import VideoTag
 from .models import as_utc
@@ -118,6 +120,10 @@ class CatalogQuery:
     text: str = ""
     tags: tuple[str, ...] = ()
     owner: str | None = None
+    #: ``failed``: only the videos whose processing failed (:func:`_processing_filter`).
+    processing: str | None = None
+    #: Whose failed videos: None for an admin's question (everyone's), else the asker's own id.
+    processing_owner_id: int | None = None
     sort: str = DEFAULT_SORT
     limit: int = DEFAULT_LIMIT
     after: Position | None = None
@@ -132,6 +138,8 @@ class CatalogQuery:
         sort: str | None = None,
         limit: str | int | None = None,
         cursor: str | None = None,
+        processing: str | None = None,
+        caller: Caller | None = None,
     ) -> CatalogQuery:
         """Validate parameters as received (empty means the default); anything off is :class:`~portal.errors.InvalidInput`."""
         query_text = _printable(text or "", "q").strip()
@@ -143,14 +151,32 @@ class CatalogQuery:
         order = sort or DEFAULT_SORT
         if order not in SORT_VALUES:
             raise errors.InvalidInput(f"sort must be one of {', '.join(SORT_VALUES)}.")
+        wanted_processing, processing_owner_id = _processing_filter(processing, caller)
         return cls(
             text=query_text,
             tags=wanted_tags,
             owner=_printable(owner or "", "owner").strip() or None,
+            processing=wanted_processing,
+            processing_owner_id=processing_owner_id,
             sort=order,
             limit=_limit(limit),
             after=decode_cursor(cursor, order) if cursor else None,
         )
+
+
+def _processing_filter(value: str | None, caller: Caller | None) -> tuple[str | None, int | None]:
+    """``processing=failed`` and whose videos it lists: an admin's question every failed video, anyone else's their own.
+
+    Why a video failed is its owner's business (and an admin's), so the list is
+    theirs too; a visitor is asked to sign in rather than shown an empty page.
+    """
+    if not value:
+        return None, None
+    if value != ProcessingState.FAILED.value:
+        raise errors.InvalidInput(f"processing must be '{ProcessingState.FAILED.value}' (got {value[:20]!r}).")
+    if caller is None:
+        raise errors.Unauthorized("Sign in to list the videos whose processing failed: they are shown to their owners.")
+    return value, None if caller.role is Role.ADMIN else caller.user.id
 
 
 def _printable(value: str, name: str) -> str:
@@ -278,6 +304,10 @@ def conditions_of(query: CatalogQuery, dense: bool = False) -> list[ColumnElemen
         # would cost more than walking the listing's order.
         owner_column = Video.owner_id + 0 if dense and _sqlite() else Video.owner_id
         conditions.append(owner_column == owner_id if owner_id is not None else false())
+    if query.processing is not None:
+        conditions.append(Video.processing_state == query.processing)
+        if query.processing_owner_id is not None:
+            conditions.append(Video.owner_id == query.processing_owner_id)
     return conditions
 
 
@@ -305,10 +335,10 @@ def count_matches(query: CatalogQuery) -> Total:
       are it or start with it (:func:`_words_prove_more_than`) can only prove
       that more than the cap match; short of that the matches are counted.
     """
-    if not query.text and not query.tags and query.owner is None:
+    if not query.text and not query.tags and query.owner is None and query.processing is None:
         size = library_size()
         return Total(value=min(size, TOTAL_LIMIT), exact=size <= TOTAL_LIMIT)
-    single = (1 if query.text else 0) + len(query.tags) == 1 and query.owner is None
+    single = (1 if query.text else 0) + len(query.tags) == 1 and query.owner is None and query.processing is None
     folded = query.text.casefold()
     if not single or (query.text and len(folded) < MIN_INDEXED_LENGTH):
         return count(conditions_of(query))

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from .. import errors
 from ..accounts import service as accounts
 from ..accounts.models import ApiToken
+from ..accounts.models import Role
 from ..accounts.models import Scope
 from ..accounts.permissions import Action
 from ..http.auth import caller_required
@@ -41,6 +42,14 @@ SCOPE_HELP = {
     Scope.DELETE.value: "delete videos (your own, or any as an admin)",
     Scope.METRICS.value: "read /metrics, and nothing else (for a Prometheus server)",
 }
+
+#: A role as a sentence names it: "Signed in as admin (administrator)." reads well when a name equals its role.
+ROLE_NAMES = {
+    Role.ADMIN.value: "administrator",
+    Role.UPLOADER.value: "uploader",
+    Role.VIEWER.value: "viewer",
+}
+
 
 
 # --- one's own account -----------------------------------------------------------
@@ -72,6 +81,7 @@ def _account_page(
         tokens=accounts.list_tokens(caller.username),
         is_active=accounts.token_is_active,
         scope_help=SCOPE_HELP,
+        role_names=ROLE_NAMES,
     )
     return page, status
 

@@ -29,8 +29,8 @@ from ..http.delivery import send_video
 from ..library import service
 from ..sharing import service as sharing
 from .forms import ShareForm
+from .once import keep_new_share
 from .views import bp as web
-from .views import render_video
 
 bp = Blueprint("shares", __name__, url_prefix="/s")
 
@@ -80,16 +80,16 @@ def download(token: str) -> Response:
 
 
 @web.post("/videos/<video_id>/shares")
-def create_share(video_id: str) -> BaseResponse | tuple[str, dict[str, str]]:
-    """The video's page again, with the new link shown this once (it is not kept, so not put in a flash)."""
+def create_share(video_id: str) -> BaseResponse:
+    """Make a link, then back to the video's page, which shows it this once (:mod:`.once`): a reload posts nothing."""
     video = service.get_video(video_id)
     form = ShareForm()
     if not form.validate():
         flash(InvalidShareDays(sharing.MIN_DAYS, sharing.MAX_DAYS).message, "error")
         return redirect(url_for("web.video", video_id=video.id), 303)
     share, token = sharing.create_share(video, by=caller_required().user, days=form.days.data)
-    page = render_video(video, new_share=share, new_share_url=url_for("shares.player", token=token, _external=True))
-    return page, {"Cache-Control": SHARE_HEADERS["Cache-Control"]}
+    keep_new_share(video, share, token)
+    return redirect(url_for("web.video", video_id=video.id), 303)
 
 
 @web.post("/shares/<row_id:share_id>/revoke")

@@ -32,12 +32,17 @@ from .views import page_numbers
 
 @bp.app_template_filter("time_left")
 def time_left(moment: datetime) -> str:
-    """How long until ``moment``, as people say it: ``29 days``, ``5 hours``, ``less than an hour``."""
+    """How long until ``moment``, as people say it: ``30 days``, ``5 hours``, ``less than an hour``.
+
+    Rounded to the nearest day (hour), so that a video deleted a moment ago
+    shows the whole ``TRASH_DAYS`` the page promises, not one day less.
+    """
     seconds = (as_utc(moment) - utcnow()).total_seconds()
-    days, hours = int(seconds // 86400), int(seconds // 3600)
-    if days >= 1:
+    if seconds >= 86400:
+        days = round(seconds / 86400)
         return f"{days} day{'s' if days != 1 else ''}"
-    if hours >= 1:
+    if seconds >= 3600:
+        hours = round(seconds / 3600)
         return f"{hours} hour{'s' if hours != 1 else ''}"
     return "less than an hour"
 

@@ -64,6 +64,7 @@ from .forms import ActionForm
 from .forms import DetailsForm
 from .forms import ShareForm
 from .forms import UploadForm
+from .once import take_new_share
 
 bp = Blueprint("web", __name__)
 
@@ -156,9 +157,11 @@ def library() -> str:
         sort=LIBRARY_SORTS[sort],
         limit=per_page,
         cursor=request.args.get("cursor"),
+        processing=request.args.get("processing"),
+        caller=current_caller(),
     )
     page = catalog.search(query)
-    filtered = bool(query.text or query.tags)
+    filtered = bool(query.text or query.tags or query.processing)
     caller = current_caller()
     return render_template(
         "videos/library.html",
@@ -170,13 +173,14 @@ def library() -> str:
         trash_usage=trash.usage(caller) if caller is not None else None,
         query=query.text,
         tags=query.tags,
+        processing=query.processing,
         sort=sort,
         library_url=_library_url_keeping(query, sort, per_page),
     )
 
 
 def _library_url_keeping(query: catalog.CatalogQuery, sort: str, per_page: int) -> Callable[..., str]:
-    """Links to the library keeping the search, tags, order and page size, with only what differs from the defaults.
+    """Links to the library keeping the search, filters, order and page size, with only what differs from the defaults.
 
     ``cursor`` goes to the page after it; ``tags`` replaces the tag filters (a chip adds its tag to them).
     """
@@ -187,6 +191,8 @@ def _library_url_keeping(query: catalog.CatalogQuery, sort: str, per_page: int) 
         params["sort"] = sort
     if per_page != default_per_page():
         params["per_page"] = per_page
+    if query.processing:
+        params["processing"] = query.processing
 
     def library_url(cursor: str | None = None, tags: tuple[str, ...] | list[str] = query.tags) -> str:
         values = {**params, "tag": list(tags)} if tags else dict(params)
@@ -298,8 +304,14 @@ def some_names(names: list[str], shown: int = 5) -> str:
 
 @bp.get("/videos/<video_id>")
 @viewable
-def video(video_id: str) -> str:
-    return render_video(service.get_video(video_id))
+def video(video_id: str) -> str | tuple[str, dict[str, str]]:
+    """The video's page; right after "Create share link", with the new link shown once and kept by no cache."""
+    video = service.get_video(video_id)
+    new_share = take_new_share(video)
+    if new_share is None:
+        return render_video(video)
+    page = render_video(video, new_share=new_share.share, new_share_url=new_share.url)
+    return page, {"Cache-Control": "private, no-store"}
 
 
 def render_video(video: Video, details_form: DetailsForm | None = None, **extra: object) -> str:

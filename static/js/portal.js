@@ -13,6 +13,32 @@
     });
   });
 
+  // On a narrow screen the header's links fold behind a Menu button (the CSS hides them only once this runs).
+  document.querySelectorAll("button[data-site-menu]").forEach(function (button) {
+    var header = button.closest(".site-header");
+    if (!header || !document.getElementById(button.getAttribute("aria-controls"))) {
+      return;
+    }
+    function isOpen() {
+      return button.getAttribute("aria-expanded") === "true";
+    }
+    function setOpen(open) {
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      header.classList.toggle("is-open", open);
+    }
+    header.classList.add("has-menu");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      setOpen(!isOpen());
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && isOpen() && header.contains(document.activeElement)) {
+        setOpen(false);
+        button.focus();
+      }
+    });
+  });
+
   // A link to a confirmation page opens the same confirmation as a dialog instead.
   document.querySelectorAll("a[data-opens-dialog]").forEach(function (link) {
     var dialog = document.getElementById(link.dataset.opensDialog);

@@ -274,9 +274,10 @@ def test_the_video_page_makes_shows_once_and_revokes_links(app, client, video):
 
     token = csrf_token(client, page)
     created = client.post(f"/videos/{video['id']}/shares", data={"csrf_token": token, "days": "3"})
-    assert created.status_code == 200
-    assert created.headers["Cache-Control"] == "private, no-store"
-    shown = created.get_data(as_text=True)
+    assert created.status_code == 303 and created.headers["Location"] == page  # a reload fetches, not posts again
+    landed = client.get(page)
+    assert landed.headers["Cache-Control"] == "private, no-store"
+    shown = landed.get_data(as_text=True)
     url = re.search(r'id="new-share-url" class="share-new__url" value="(http://localhost/s/[A-Za-z0-9_-]+)"', shown)
     assert url, shown
     assert 'data-copy="new-share-url"' in shown
@@ -291,6 +292,22 @@ def test_the_video_page_makes_shows_once_and_revokes_links(app, client, video):
     assert revoked.status_code == 200
     assert "Revoked the share link" in revoked.get_data(as_text=True)
     assert app.test_client().get(url.group(1)).status_code == 404
+
+
+def test_a_new_link_waits_for_the_next_video_page_only_and_never_reaches_the_log(app, client, video, video_bytes, caplog):
+    other = upload(client, video_bytes, "other.mp4").get_json()
+    page = f"/videos/{video['id']}"
+    token = csrf_token(client, page)
+    with caplog.at_level(logging.DEBUG):
+        created = client.post(f"{page}/shares", data={"csrf_token": token, "days": "3"})
+        assert created.status_code == 303
+        # Another video's page takes it out of the session without showing it; its own page then has it no more.
+        assert "data-new-share" not in client.get(f"/videos/{other['id']}").get_data(as_text=True)
+        assert "data-new-share" not in client.get(page).get_data(as_text=True)
+    with app.app_context():
+        [made] = db.session.scalars(db.select(ShareLink)).all()
+    assert made.video_id == video["id"]
+    assert not [record for record in caplog.records if "/s/" in record.getMessage()]
 
 
 @pytest.mark.parametrize("days", ["0", "91", "x"])
