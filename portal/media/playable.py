@@ -121,16 +121,69 @@ def _remux(original: Any, copy: Any) -> None:
             outputs[audio.index] = copy.add_stream_from_template(audio)
         else:
             audio_encoder = _audio_encoder(copy, audio)
+    clocks = {index: DecodingClock() for index in outputs}
     for packet in original.demux([stream for stream in (video, audio) if stream is not None]):
-        if packet.dts is None:
+        if packet.size == 0:
             continue  # the demuxer's end-of-stream marker
         if audio_encoder is not None and packet.stream is audio:
             _encode_audio(copy, audio_encoder, packet)
             continue
-        packet.stream = outputs[packet.stream.index]
-        copy.mux(packet)
+        index = packet.stream.index
+        for timed in clocks[index].timed(packet):
+            timed.stream = outputs[index]
+            copy.mux(timed)
+    for index, clock in clocks.items():
+        for timed in clock.rest():
+            timed.stream = outputs[index]
+            copy.mux(timed)
     if audio_encoder is not None:
         copy.mux(audio_encoder.encode(None))
+
+
+class DecodingClock:
+    """Gives every packet of one stream a decoding time, in the order they came, none left out.
+
+    Matroska stores presentation times only; FFmpeg's demuxer derives the
+    decoding times from them once it has seen as many packets as the stream
+    reorders (an x264 encode with B-frames: the first two), and leaves the
+    packets before that, the key frame among them, without one. MP4 needs both
+    times on every packet, so those first packets are held until the first
+    decoding time is known, then given times before it: one frame's duration
+    apart, never after their own presentation time (a decoder needs a picture
+    before it shows it). A packet without a decoding time further on follows
+    its predecessor by one tick.
+    """
+
+    def __init__(self) -> None:
+        self.held: list[Any] = []
+        self.last_dts: int | None = None
+
+    def timed(self, packet: Any) -> list[Any]:
+        """The packets ready to be muxed once ``packet`` has come: none while the first decoding time is unknown."""
+        if packet.dts is None:
+            if self.last_dts is None:
+                self.held.append(packet)
+                return []
+            packet.dts = self.last_dts + 1
+        ready = self._released(before=packet.dts)
+        self.last_dts = packet.dts
+        return [*ready, packet]
+
+    def rest(self) -> list[Any]:
+        """The packets still held at the end of a stream that never gave a decoding time."""
+        if not self.held:
+            return []
+        last = max(packet.pts or 0 for packet in self.held)
+        return self._released(before=last + max(1, self.held[-1].duration or 0))
+
+    def _released(self, before: int) -> list[Any]:
+        following = before
+        for packet in reversed(self.held):
+            step = max(1, packet.duration or 0)
+            packet.dts = following - step if packet.pts is None else min(following - step, packet.pts)
+            following = packet.dts
+        released, self.held = self.held, []
+        return released
 
 
 def _transcode(original: Any, copy: Any) -> None:

@@ -120,3 +120,23 @@ def _answers(path: Path) -> bool:
             return connection.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+
+@pytest.fixture(scope="session")
+def recordings(tmp_path_factory) -> dict[str, Path]:
+    """Clips like real recordings, with encoder defaults rather than the fastest settings, made once per session.
+
+    ``bframes_mkv``: x264's default preset (B-frames, so Matroska's first packets have no decoding time);
+    ``high10_mp4``, ``yuv422_mp4``, ``yuv444_mp4``: H.264 profiles only Chromium decodes;
+    ``theora_ogv``: Theora with Opus in Ogg; ``mpeg1_mpg``: MPEG-1 video with MP2 in MPEG-PS.
+    """
+    folder = tmp_path_factory.mktemp("recordings")
+    x264 = ["-c:v", "libx264", "-preset", "medium"]
+    return {
+        "bframes_mkv": make_clip(folder / "bframes.mkv", *x264, "-pix_fmt", "yuv420p", "-c:a", "aac"),
+        "high10_mp4": make_clip(folder / "high10.mp4", *x264, "-pix_fmt", "yuv420p10le", "-c:a", "aac", audio=False),
+        "yuv422_mp4": make_clip(folder / "yuv422.mp4", *x264, "-pix_fmt", "yuv422p", "-c:a", "aac"),
+        "yuv444_mp4": make_clip(folder / "yuv444.mp4", *x264, "-pix_fmt", "yuv444p", audio=False),
+        "theora_ogv": make_clip(folder / "theora.ogv", "-c:v", "libtheora", "-q:v", "5", "-c:a", "libopus"),
+        "mpeg1_mpg": make_clip(folder / "mpeg1.mpg", "-c:v", "mpeg1video", "-c:a", "mp2", "-f", "mpeg"),
+    }

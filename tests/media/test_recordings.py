@@ -1,0 +1,37 @@
+"""Real recordings play: each clip of the corpus gets the copy it needs, and the copy holds every frame of it."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import av
+import pytest
+
+from portal.media.playable import CopyKind
+from portal.media.playable import CopyPlan
+from portal.media.playable import make_copy
+
+
+def video_packets(path: Path) -> list[bytes]:
+    with av.open(str(path), mode="r") as container:
+        return [bytes(packet) for packet in container.demux(video=0) if packet.size]
+
+
+def frames_and_duration(data: bytes) -> tuple[int, float]:
+    """How many pictures FFmpeg decodes from ``data``, and the container's duration in seconds."""
+    with av.open(io.BytesIO(data), mode="r") as container:
+        assert container.duration is not None
+        return sum(1 for _ in container.decode(video=0)), float(container.duration) / av.time_base
+
+
+def test_a_remux_of_h264_with_b_frames_keeps_every_packet_and_frame(recordings, tmp_path):
+    source = recordings["bframes_mkv"]
+    target = tmp_path / "copy.mp4"
+    with source.open("rb") as original:
+        make_copy(original, CopyPlan(CopyKind.REMUX, "mp4", "video/mp4"), target)
+    assert video_packets(target) == video_packets(source)
+    frames, duration = frames_and_duration(target.read_bytes())
+    source_frames, source_duration = frames_and_duration(source.read_bytes())
+    assert frames == source_frames == 50
+    assert duration == pytest.approx(source_duration, abs=0.1)
