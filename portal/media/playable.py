@@ -200,16 +200,21 @@ def _transcode(original: Any, copy: Any) -> None:
     encoder.codec_context.thread_type = "AUTO"
     encoder.codec_context.thread_count = 0
     audio_encoder = _audio_encoder(copy, audio) if audio is not None else None
+    # The copy's pictures start at 0, as its audio does (the encoder numbers its samples from 0): MPEG-PS
+    # and MPEG-TS start their clocks later (half a second, say), which MP4 would keep as a gap before the
+    # first picture, lengthening the copy by as much.
+    start = video.start_time or 0
     for packet in original.demux([stream for stream in (video, audio) if stream is not None]):
         if audio_encoder is not None and packet.stream is audio:
             _encode_audio(copy, audio_encoder, packet)
             continue
         for frame in packet.decode():
+            picture = frame
             if (frame.width, frame.height, frame.format.name) != (width, height, "yuv420p"):
                 picture = frame.reformat(width, height, "yuv420p")
-                picture.pts, picture.time_base = frame.pts, frame.time_base
-                frame = picture
-            copy.mux(encoder.encode(frame))
+                picture.time_base = frame.time_base
+            picture.pts = frame.pts - start if frame.pts is not None else None
+            copy.mux(encoder.encode(picture))
     copy.mux(encoder.encode(None))
     if audio_encoder is not None:
         copy.mux(audio_encoder.encode(None))

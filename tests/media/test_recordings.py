@@ -35,3 +35,14 @@ def test_a_remux_of_h264_with_b_frames_keeps_every_packet_and_frame(recordings, 
     source_frames, source_duration = frames_and_duration(source.read_bytes())
     assert frames == source_frames == 50
     assert duration == pytest.approx(source_duration, abs=0.1)
+
+
+def test_a_transcode_of_mpeg_ps_lasts_as_long_as_its_source(recordings, tmp_path):
+    source = recordings["mpeg1_mpg"]
+    target = tmp_path / "copy.mp4"
+    with source.open("rb") as original:
+        make_copy(original, CopyPlan(CopyKind.TRANSCODE, "mp4", "video/mp4"), target)
+    frames, duration = frames_and_duration(target.read_bytes())
+    source_frames, source_duration = frames_and_duration(source.read_bytes())
+    assert frames == source_frames
+    assert duration == pytest.approx(source_duration, abs=0.1)
