@@ -11,6 +11,9 @@ import pytest
 from portal.media.playable import CopyKind
 from portal.media.playable import CopyPlan
 from portal.media.playable import make_copy
+from tests.helpers import json_body
+from tests.helpers import signed_in_client
+from tests.helpers import upload
 
 
 def video_packets(path: Path) -> list[bytes]:
@@ -46,3 +49,17 @@ def test_a_transcode_of_mpeg_ps_lasts_as_long_as_its_source(recordings, tmp_path
     source_frames, source_duration = frames_and_duration(source.read_bytes())
     assert frames == source_frames
     assert duration == pytest.approx(source_duration, abs=0.1)
+
+
+def test_theora_with_opus_in_ogg_is_taken_and_gets_a_copy_that_plays(immediate_app, recordings):
+    client = signed_in_client(immediate_app)
+    clip = recordings["theora_ogv"]
+    response = upload(client, clip.read_bytes(), clip.name)
+    assert response.status_code == 201, response.json
+    body = json_body(client.get(json_body(response)["url"]))
+    assert body["processing"] == {"state": "done", "error": None}
+    assert (body["media"]["container"], body["media"]["video_codec"], body["media"]["audio_codec"]) == ("ogg", "theora", "opus")
+    assert body["playback"]["source"] == "copy" and body["playback"]["content_type"] == "video/mp4"
+    frames, duration = frames_and_duration(client.get(body["playback"]["url"]).data)
+    assert frames == 50
+    assert duration == pytest.approx(body["media"]["duration"], abs=0.1)
