@@ -205,6 +205,9 @@ class Video(Model):
     height: Mapped[int | None] = mapped_column(Integer)
     #: FFmpeg's short codec names: ``h264``, ``vp9``, ``aac``, ``opus``, ...
     video_codec: Mapped[str | None] = mapped_column(String(32))
+    #: FFmpeg's name for how the pictures are stored: ``yuv420p``, ``yuv420p10le``, ``yuv444p``, ...
+    #: (None for videos probed before revision 0015).
+    pixel_format: Mapped[str | None] = mapped_column(String(32))
     #: None when the file has no audio.
     audio_codec: Mapped[str | None] = mapped_column(String(32))
     #: Frames per second (the stream's average).

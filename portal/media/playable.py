@@ -9,7 +9,8 @@ poster:
   MPEG-TS, FLV or AVI; VP9 in MKV): the streams are copied packet by packet,
   nothing is decoded and no quality is lost; an audio stream the browsers
   cannot play beside H.264 is the only part encoded again (to AAC);
-- a *transcode* for everything else: H.264 (yuv420p, at most
+- a *transcode* for everything else, H.264 that is not 8-bit 4:2:0 among it
+  (High 10, 4:2:2 and 4:4:4 decode in Chromium only): H.264 (yuv420p, at most
   :data:`MAX_LINES` lines, aspect kept, CRF :data:`CRF`, preset
   :data:`PRESET`) with AAC audio.
 
@@ -34,6 +35,9 @@ from .probe import MediaUnreadable
 
 #: Video codecs every current browser plays, in the containers that carry them there.
 MP4_VIDEO = frozenset({"h264"})
+#: The pixel formats of H.264 that browsers outside Chromium decode: 8-bit 4:2:0 (``yuvj420p`` is its
+#: full-range variant, as phones and webcams write it). High 10, 4:2:2 and 4:4:4 are transcoded.
+MP4_PIXEL_FORMATS = frozenset({"yuv420p", "yuvj420p"})
 MP4_AUDIO = frozenset({"aac", "mp3"})
 WEBM_VIDEO = frozenset({"vp8", "vp9", "av1"})
 WEBM_AUDIO = frozenset({"opus", "vorbis"})
@@ -71,8 +75,15 @@ class CopyPlan:
 NO_COPY = CopyPlan(CopyKind.NONE)
 
 
-def plan_copy(content_type: str, video_codec: str | None, audio_codec: str | None) -> CopyPlan:
-    """What the video with these facts needs for every browser to play it."""
+def plan_copy(
+    content_type: str, video_codec: str | None, audio_codec: str | None, pixel_format: str | None = None
+) -> CopyPlan:
+    """What the video with these facts needs for every browser to play it.
+
+    A ``pixel_format`` of None (a video probed before the portal kept it) is taken for one that plays.
+    """
+    if video_codec in MP4_VIDEO and pixel_format not in MP4_PIXEL_FORMATS | {None}:
+        return CopyPlan(CopyKind.TRANSCODE, "mp4", "video/mp4")
     if video_codec in MP4_VIDEO:
         if content_type in MP4_TYPES and audio_codec in MP4_AUDIO | {None}:
             return NO_COPY

@@ -42,6 +42,7 @@ class MediaFacts:
     width: int
     height: int
     video_codec: str
+    pixel_format: str | None
     audio_codec: str | None
     frame_rate: float | None
     bit_rate: int | None
@@ -111,6 +112,7 @@ def probe(raw: BinaryIO, content_type: str) -> MediaFacts:
                 width=int(video.codec_context.width),
                 height=int(video.codec_context.height),
                 video_codec=video.codec_context.name,
+                pixel_format=video.codec_context.pix_fmt,
                 audio_codec=audio.codec_context.name if audio is not None else None,
                 frame_rate=float(video.average_rate or video.guessed_rate or 0) or None,
                 bit_rate=int(container.bit_rate) if container.bit_rate else None,

@@ -63,3 +63,21 @@ def test_theora_with_opus_in_ogg_is_taken_and_gets_a_copy_that_plays(immediate_a
     frames, duration = frames_and_duration(client.get(body["playback"]["url"]).data)
     assert frames == 50
     assert duration == pytest.approx(body["media"]["duration"], abs=0.1)
+
+
+@pytest.mark.parametrize(("clip", "pixel_format"), [("high10_mp4", "yuv420p10le"), ("yuv422_mp4", "yuv422p"), ("yuv444_mp4", "yuv444p")])
+def test_h264_only_chromium_decodes_is_transcoded_to_8_bit_4_2_0(immediate_app, recordings, clip, pixel_format):
+    client = signed_in_client(immediate_app)
+    path = recordings[clip]
+    with av.open(str(path), mode="r") as original:
+        assert original.streams.video[0].codec_context.pix_fmt == pixel_format
+    response = upload(client, path.read_bytes(), path.name)
+    assert response.status_code == 201, response.json
+    body = json_body(client.get(json_body(response)["url"]))
+    assert body["processing"] == {"state": "done", "error": None}
+    assert body["playback"]["source"] == "copy" and body["playback"]["content_type"] == "video/mp4"
+    copy = client.get(body["playback"]["url"]).data
+    with av.open(io.BytesIO(copy), mode="r") as made:
+        context = made.streams.video[0].codec_context
+        assert (context.name, context.pix_fmt, context.width, context.height) == ("h264", "yuv420p", 320, 240)
+    assert frames_and_duration(copy)[0] == 50
