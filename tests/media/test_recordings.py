@@ -11,6 +11,7 @@ import pytest
 from portal.media.playable import CopyKind
 from portal.media.playable import CopyPlan
 from portal.media.playable import make_copy
+from portal.media.probe import probe
 from tests.helpers import json_body
 from tests.helpers import signed_in_client
 from tests.helpers import upload
@@ -81,3 +82,11 @@ def test_h264_only_chromium_decodes_is_transcoded_to_8_bit_4_2_0(immediate_app, 
         context = made.streams.video[0].codec_context
         assert (context.name, context.pix_fmt, context.width, context.height) == ("h264", "yuv420p", 320, 240)
     assert frames_and_duration(copy)[0] == 50
+
+
+@pytest.mark.parametrize(("clip", "shown"), [("anamorphic_mkv", (512, 288)), ("rotated_mp4", (240, 320)), ("bframes_mkv", (320, 240))])
+def test_the_probe_gives_the_size_a_player_shows(recordings, clip, shown):
+    path = recordings[clip]
+    with path.open("rb") as raw:
+        facts = probe(raw, "video/x-matroska" if path.suffix == ".mkv" else "video/mp4")
+    assert (facts.width, facts.height) == shown
