@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 from pathlib import Path
 
 import av
@@ -11,6 +12,7 @@ import pytest
 from portal.media.playable import CopyKind
 from portal.media.playable import CopyPlan
 from portal.media.playable import make_copy
+from portal.media.poster import make_poster
 from portal.media.probe import probe
 from tests.helpers import json_body
 from tests.helpers import signed_in_client
@@ -90,3 +92,53 @@ def test_the_probe_gives_the_size_a_player_shows(recordings, clip, shown):
     with path.open("rb") as raw:
         facts = probe(raw, "video/x-matroska" if path.suffix == ".mkv" else "video/mp4")
     assert (facts.width, facts.height) == shown
+
+
+def grey_thumbnail(frame: av.VideoFrame) -> bytes:
+    """The picture as 24x32 grey pixels: enough to tell which way up it is."""
+    grey = frame.reformat(width=24, height=32, format="gray")
+    plane = grey.planes[0]
+    return b"".join(bytes(plane)[row * plane.line_size : row * plane.line_size + 24] for row in range(32))
+
+
+def poster_frame(jpeg: bytes) -> av.VideoFrame:
+    with av.open(io.BytesIO(jpeg), mode="r") as container:
+        return next(container.decode(video=0))
+
+
+def ffmpeg_thumbnail(path: Path, moment: float, *turn: str) -> bytes:
+    """What ffmpeg shows of ``path`` at ``moment`` (turned upright by its display matrix unless ``turn`` says otherwise)."""
+    return subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", *turn[:1], "-ss", str(moment), "-i", str(path), "-frames:v", "1",
+         "-vf", ",".join([*turn[1:], "scale=24:32"]), "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        check=True, capture_output=True,
+    ).stdout
+
+
+def difference(one: bytes, other: bytes) -> float:
+    return sum(abs(a - b) for a, b in zip(one, other, strict=True)) / len(one)
+
+
+def test_a_poster_passes_over_a_black_first_second(recordings):
+    clip = recordings["black_start_mp4"]
+    poster = make_poster(lambda: clip.open("rb"), duration=2.0)
+    assert poster.time is not None and 1.0 <= poster.time <= 1.2
+    thumbnail = grey_thumbnail(poster_frame(poster.jpeg))
+    assert sum(thumbnail) / len(thumbnail) > 60, "the poster shows the test pattern, not black"
+
+
+def test_a_poster_of_a_turned_clip_is_upright(recordings):
+    clip = recordings["rotated_mp4"]
+    poster = make_poster(lambda: clip.open("rb"), duration=2.0)
+    assert (poster.width, poster.height) == (240, 320)
+    assert poster.time is not None
+    shown = grey_thumbnail(poster_frame(poster.jpeg))
+    upright = ffmpeg_thumbnail(clip, poster.time)
+    turned_the_wrong_way = ffmpeg_thumbnail(clip, poster.time, "-noautorotate", "transpose=clock")
+    assert difference(shown, upright) < difference(shown, turned_the_wrong_way) / 3
+
+
+def test_a_poster_of_an_anamorphic_clip_has_the_shown_aspect(recordings):
+    clip = recordings["anamorphic_mkv"]
+    poster = make_poster(lambda: clip.open("rb"), duration=2.0)
+    assert (poster.width, poster.height) == (512, 288)
