@@ -37,6 +37,14 @@ class MediaUnreadable(Exception):
 
 
 @dataclass(frozen=True)
+class AudioTrack:
+    codec: str
+    #: The track's ISO 639-2 tag (``eng``, ``fra``); None when the file does not say (or says ``und``).
+    language: str | None
+    channels: int | None
+
+
+@dataclass(frozen=True)
 class MediaFacts:
     duration: float | None
     width: int
@@ -44,6 +52,7 @@ class MediaFacts:
     video_codec: str
     pixel_format: str | None
     audio_codec: str | None
+    audio_tracks: list[AudioTrack]
     frame_rate: float | None
     bit_rate: int | None
     container: str
@@ -115,6 +124,7 @@ def probe(raw: BinaryIO, content_type: str) -> MediaFacts:
                 video_codec=video.codec_context.name,
                 pixel_format=video.codec_context.pix_fmt,
                 audio_codec=audio.codec_context.name if audio is not None else None,
+                audio_tracks=[_audio_track(stream) for stream in container.streams.audio],
                 frame_rate=float(video.average_rate or video.guessed_rate or 0) or None,
                 bit_rate=int(container.bit_rate) if container.bit_rate else None,
                 container=_container_name(container.format.name, content_type),
@@ -166,6 +176,15 @@ def _decode_one_frame(container: Any, video: Any) -> Any:
     codec = video.codec_context.name
     why = f" ({_reason(last_error)})" if last_error is not None else ""
     raise MediaUnreadable(f"No picture of the {codec} video stream could be decoded{why}: the stream is damaged.")
+
+
+def _audio_track(stream: Any) -> AudioTrack:
+    language = stream.language
+    return AudioTrack(
+        codec=stream.codec_context.name,
+        language=language if language and language != "und" else None,
+        channels=int(stream.codec_context.channels) or None,
+    )
 
 
 def _duration(container: Any, video: Any) -> float | None:

@@ -142,3 +142,17 @@ def test_a_poster_of_an_anamorphic_clip_has_the_shown_aspect(recordings):
     clip = recordings["anamorphic_mkv"]
     poster = make_poster(lambda: clip.open("rb"), duration=2.0)
     assert (poster.width, poster.height) == (512, 288)
+
+
+def test_every_audio_track_is_listed_with_its_language(immediate_app, recordings):
+    client = signed_in_client(immediate_app)
+    clip = recordings["anamorphic_mkv"]
+    response = upload(client, clip.read_bytes(), clip.name)
+    assert response.status_code == 201, response.json
+    media = json_body(client.get(json_body(response)["url"]))["media"]
+    assert media["audio_codec"] == "aac"
+    assert media["audio_tracks"] == [
+        {"codec": "aac", "language": "eng", "channels": 1},
+        {"codec": "aac", "language": "fra", "channels": 1},
+    ]
+    assert (media["width"], media["height"]) == (512, 288)
