@@ -7,8 +7,10 @@ import subprocess
 from pathlib import Path
 
 import av
+import jsonschema
 import pytest
 
+from portal.api.v1.openapi import MEDIA_SCHEMA
 from portal.media.playable import CopyKind
 from portal.media.playable import CopyPlan
 from portal.media.playable import make_copy
@@ -156,3 +158,5 @@ def test_every_audio_track_is_listed_with_its_language(immediate_app, recordings
         {"codec": "aac", "language": "fra", "channels": 1},
     ]
     assert (media["width"], media["height"]) == (512, 288)
+    # v1 is a contract: the answer, with its new field, is what the document says.
+    jsonschema.validate(media, MEDIA_SCHEMA)
