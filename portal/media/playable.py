@@ -204,6 +204,10 @@ def _transcode(original: Any, copy: Any) -> None:
     width, height = transcoded_size(video.codec_context.width, video.codec_context.height)
     encoder = copy.add_stream("libx264", rate=video.average_rate or video.guessed_rate or 25)
     encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+    # Pixels of the source's shape, so that an anamorphic picture is still shown at its aspect (16:9 DVD video).
+    sample_aspect = video.codec_context.sample_aspect_ratio or video.sample_aspect_ratio
+    if sample_aspect:
+        encoder.codec_context.sample_aspect_ratio = sample_aspect
     # The source's clock, so that every frame keeps its own time (variable frame rates too).
     encoder.codec_context.time_base = video.time_base
     encoder.options = {"crf": str(CRF), "preset": PRESET}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -160,3 +161,11 @@ def test_every_audio_track_is_listed_with_its_language(immediate_app, recordings
     assert (media["width"], media["height"]) == (512, 288)
     # v1 is a contract: the answer, with its new field, is what the document says.
     jsonschema.validate(media, MEDIA_SCHEMA)
+
+
+def test_a_transcode_of_an_anamorphic_clip_is_shown_at_its_aspect(recordings, tmp_path):
+    target = tmp_path / "copy.mp4"
+    with recordings["anamorphic_mkv"].open("rb") as original:
+        make_copy(original, CopyPlan(CopyKind.TRANSCODE, "mp4", "video/mp4"), target)
+    with av.open(str(target), mode="r") as made:
+        assert made.streams.video[0].display_aspect_ratio == Fraction(16, 9)
