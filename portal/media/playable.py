@@ -101,6 +101,10 @@ def make_copy(source: BinaryIO, plan: CopyPlan, target: Path) -> None:
     Raises :class:`MediaUnreadable` when the streams cannot be read or written.
     """
     try:
+        rotation = 0
+        if plan.kind is CopyKind.TRANSCODE:
+            rotation = _display_rotation(source)
+            source.seek(0)
         with (
             # genpts: AVI and FLV often give packets only a decoding time; MP4 needs both.
             av.open(source, mode="r", buffer_size=IO_BUFFER, options={"fflags": "+genpts"}) as original,
@@ -109,7 +113,7 @@ def make_copy(source: BinaryIO, plan: CopyPlan, target: Path) -> None:
             if plan.kind is CopyKind.REMUX:
                 _remux(original, copy)
             else:
-                _transcode(original, copy)
+                _transcode(original, copy, rotation)
     except av.error.FFmpegError as error:
         reason = str(error.strerror or error).rstrip(".")
         raise MediaUnreadable(f"The browser-playable copy could not be made ({reason}).") from None
@@ -197,13 +201,31 @@ class DecodingClock:
         return released
 
 
-def _transcode(original: Any, copy: Any) -> None:
+def _display_rotation(source: BinaryIO) -> int:
+    """The turn (counter-clockwise degrees) the first picture's display matrix gives, read in a pass of its own.
+
+    A phone's upright recording (HEVC from an iPhone, say) is stored sideways
+    with that matrix; the encoded copy must carry it too, and MP4 writes it in
+    the header, before any picture the transcode has decoded. A pass of its
+    own reads only the first few packets, and leaves the transcode's demuxer
+    untouched (seeking it back could lose a program stream's first frames).
+    """
+    with av.open(source, mode="r") as peek:
+        if peek.streams.video:
+            for frame in peek.decode(peek.streams.video[0]):
+                return int(frame.rotation)
+    return 0
+
+
+def _transcode(original: Any, copy: Any, rotation: int) -> None:
     video = original.streams.video[0]
     video.thread_type = "AUTO"
     audio = original.streams.audio[0] if original.streams.audio else None
     width, height = transcoded_size(video.codec_context.width, video.codec_context.height)
     encoder = copy.add_stream("libx264", rate=video.average_rate or video.guessed_rate or 25)
     encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+    if rotation:
+        encoder.set_display_rotation(rotation)
     # Pixels of the source's shape, so that an anamorphic picture is still shown at its aspect (16:9 DVD video).
     sample_aspect = video.codec_context.sample_aspect_ratio or video.sample_aspect_ratio
     if sample_aspect:

@@ -132,6 +132,7 @@ def recordings(tmp_path_factory) -> dict[str, Path]:
     ``theora_ogv``: Theora with Opus in Ogg; ``mpeg1_mpg``: MPEG-1 video with MP2 in MPEG-PS;
     ``anamorphic_mkv``: 360x288 shown 16:9 (512x288), with an English and a French audio track;
     ``rotated_mp4``: 320x240 stored, turned 90 degrees by its display matrix (a phone filming upright);
+    ``rotated_hevc_mp4``: the same in HEVC, as an iPhone records;
     ``black_start_mp4``: its first second black, then the test pattern.
     """
     folder = tmp_path_factory.mktemp("recordings")
@@ -163,6 +164,12 @@ def recordings(tmp_path_factory) -> dict[str, Path]:
     made["rotated_mp4"] = with_display_rotation(
         make_clip(folder / "upright.mp4", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", audio=False),
         folder / "rotated.mp4",
+        degrees=90,
+    )
+    made["rotated_hevc_mp4"] = with_display_rotation(
+        make_clip(folder / "upright_hevc.mp4", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
+                  "log-level=error:bframes=0", audio=False),
+        folder / "rotated_hevc.mp4",
         degrees=90,
     )
     return made

@@ -169,3 +169,12 @@ def test_a_transcode_of_an_anamorphic_clip_is_shown_at_its_aspect(recordings, tm
         make_copy(original, CopyPlan(CopyKind.TRANSCODE, "mp4", "video/mp4"), target)
     with av.open(str(target), mode="r") as made:
         assert made.streams.video[0].display_aspect_ratio == Fraction(16, 9)
+
+
+def test_a_transcode_of_a_turned_clip_is_turned_the_same(recordings, tmp_path):
+    target = tmp_path / "copy.mp4"
+    with recordings["rotated_hevc_mp4"].open("rb") as original:
+        make_copy(original, CopyPlan(CopyKind.TRANSCODE, "mp4", "video/mp4"), target)
+    with av.open(str(target), mode="r") as made:
+        assert next(made.decode(video=0)).rotation == 90
+    assert frames_and_duration(target.read_bytes())[0] == 50
