@@ -37,6 +37,9 @@ def ts_packets(offset: int = 0, stride: int = 188) -> bytes:
         (b"\x00\x00\x01\xba\x44\x00\x04\x00", "video/mpeg"),
         (b"\x00\x00\x01\xb3\x14\x00\xf0\x13", "video/mpeg"),
         (b"OggS\x00\x02" + bytes(22) + b"\x80theora", "video/ogg"),
+        # Theora's first page, then Opus's: a recording with sound, as ffmpeg writes it.
+        (b"OggS\x00\x02" + bytes(22) + b"\x80theora" + bytes(40) + b"OggS\x00\x02" + bytes(22) + b"OpusHead", "video/ogg"),
+        (b"OggS\x00\x02" + bytes(22) + b"\x01vorbis" + bytes(40) + b"OggS\x00\x02" + bytes(22) + b"\x80theora", "video/ogg"),
         (b"FLV\x01\x05\x00\x00\x00\x09", "video/x-flv"),
         (bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c") + bytes(8), "video/x-ms-asf"),
     ],

@@ -52,6 +52,8 @@ _NON_VIDEO_BRANDS = {
 _QUICKTIME_ATOMS = {b"moov", b"mdat", b"wide", b"pnot"}
 _ASF_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
 _OGG_AUDIO_CODECS = (b"\x01vorbis", b"OpusHead", b"\x7fFLAC", b"Speex   ")
+#: The first bytes of an Ogg video stream's first packet: Theora, VP8, Dirac, OGM's video.
+_OGG_VIDEO_CODECS = (b"\x80theora", b"OVP80", b"BBCD\x00", b"\x01video")
 _TS_PACKET = 188
 
 
@@ -70,7 +72,7 @@ def detect_video_type(head: bytes) -> str | None:
     if head.startswith(_ASF_GUID):
         return "video/x-ms-asf"
     if head.startswith(b"OggS"):
-        return None if any(codec in head[:HEAD_SIZE] for codec in _OGG_AUDIO_CODECS) else "video/ogg"
+        return _ogg_type(head[:HEAD_SIZE])
     if head.startswith(b"\x00\x00\x01\xba") or head.startswith(b"\x00\x00\x01\xb3"):
         return "video/mpeg"
     if _is_transport_stream(head):
@@ -98,6 +100,14 @@ def _ebml_type(head: bytes) -> str | None:
     if b"matroska" in head[:64]:
         return "video/x-matroska"
     return None
+
+
+def _ogg_type(head: bytes) -> str | None:
+    """Every stream of an Ogg file starts on a page of its own before any data: a video one among them
+    makes it a video (Theora with Opus or Vorbis, as recorders write it); audio streams alone make it sound."""
+    if any(codec in head for codec in _OGG_VIDEO_CODECS):
+        return "video/ogg"
+    return None if any(codec in head for codec in _OGG_AUDIO_CODECS) else "video/ogg"
 
 
 def _is_transport_stream(head: bytes) -> bool:

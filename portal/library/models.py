@@ -5,7 +5,9 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from datetime import timezone
+from typing import Any
 
+from sqlalchemy import JSON
 from sqlalchemy import BigInteger
 from sqlalchemy import DateTime
 from sqlalchemy import Float
@@ -205,8 +207,14 @@ class Video(Model):
     height: Mapped[int | None] = mapped_column(Integer)
     #: FFmpeg's short codec names: ``h264``, ``vp9``, ``aac``, ``opus``, ...
     video_codec: Mapped[str | None] = mapped_column(String(32))
+    #: FFmpeg's name for how the pictures are stored: ``yuv420p``, ``yuv420p10le``, ``yuv444p``, ...
+    #: (None for videos probed before revision 0015).
+    pixel_format: Mapped[str | None] = mapped_column(String(32))
     #: None when the file has no audio.
     audio_codec: Mapped[str | None] = mapped_column(String(32))
+    #: Every audio track in the file's order, ``{"codec", "language", "channels"}`` each (the first one's
+    #: codec is ``audio_codec``); empty without audio, None for videos probed before revision 0016.
+    audio_tracks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     #: Frames per second (the stream's average).
     frame_rate: Mapped[float | None] = mapped_column(Float)
     #: Bits per second of the whole file.

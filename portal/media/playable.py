@@ -9,7 +9,8 @@ poster:
   MPEG-TS, FLV or AVI; VP9 in MKV): the streams are copied packet by packet,
   nothing is decoded and no quality is lost; an audio stream the browsers
   cannot play beside H.264 is the only part encoded again (to AAC);
-- a *transcode* for everything else: H.264 (yuv420p, at most
+- a *transcode* for everything else, H.264 that is not 8-bit 4:2:0 among it
+  (High 10, 4:2:2 and 4:4:4 decode in Chromium only): H.264 (yuv420p, at most
   :data:`MAX_LINES` lines, aspect kept, CRF :data:`CRF`, preset
   :data:`PRESET`) with AAC audio.
 
@@ -34,6 +35,9 @@ from .probe import MediaUnreadable
 
 #: Video codecs every current browser plays, in the containers that carry them there.
 MP4_VIDEO = frozenset({"h264"})
+#: The pixel formats of H.264 that browsers outside Chromium decode: 8-bit 4:2:0 (``yuvj420p`` is its
+#: full-range variant, as phones and webcams write it). High 10, 4:2:2 and 4:4:4 are transcoded.
+MP4_PIXEL_FORMATS = frozenset({"yuv420p", "yuvj420p"})
 MP4_AUDIO = frozenset({"aac", "mp3"})
 WEBM_VIDEO = frozenset({"vp8", "vp9", "av1"})
 WEBM_AUDIO = frozenset({"opus", "vorbis"})
@@ -71,8 +75,15 @@ class CopyPlan:
 NO_COPY = CopyPlan(CopyKind.NONE)
 
 
-def plan_copy(content_type: str, video_codec: str | None, audio_codec: str | None) -> CopyPlan:
-    """What the video with these facts needs for every browser to play it."""
+def plan_copy(
+    content_type: str, video_codec: str | None, audio_codec: str | None, pixel_format: str | None = None
+) -> CopyPlan:
+    """What the video with these facts needs for every browser to play it.
+
+    A ``pixel_format`` of None (a video probed before the portal kept it) is taken for one that plays.
+    """
+    if video_codec in MP4_VIDEO and pixel_format not in MP4_PIXEL_FORMATS | {None}:
+        return CopyPlan(CopyKind.TRANSCODE, "mp4", "video/mp4")
     if video_codec in MP4_VIDEO:
         if content_type in MP4_TYPES and audio_codec in MP4_AUDIO | {None}:
             return NO_COPY
@@ -90,6 +101,10 @@ def make_copy(source: BinaryIO, plan: CopyPlan, target: Path) -> None:
     Raises :class:`MediaUnreadable` when the streams cannot be read or written.
     """
     try:
+        rotation = 0
+        if plan.kind is CopyKind.TRANSCODE:
+            rotation = _display_rotation(source)
+            source.seek(0)
         with (
             # genpts: AVI and FLV often give packets only a decoding time; MP4 needs both.
             av.open(source, mode="r", buffer_size=IO_BUFFER, options={"fflags": "+genpts"}) as original,
@@ -98,7 +113,7 @@ def make_copy(source: BinaryIO, plan: CopyPlan, target: Path) -> None:
             if plan.kind is CopyKind.REMUX:
                 _remux(original, copy)
             else:
-                _transcode(original, copy)
+                _transcode(original, copy, rotation)
     except av.error.FFmpegError as error:
         reason = str(error.strerror or error).rstrip(".")
         raise MediaUnreadable(f"The browser-playable copy could not be made ({reason}).") from None
@@ -121,25 +136,100 @@ def _remux(original: Any, copy: Any) -> None:
             outputs[audio.index] = copy.add_stream_from_template(audio)
         else:
             audio_encoder = _audio_encoder(copy, audio)
+    clocks = {index: DecodingClock() for index in outputs}
     for packet in original.demux([stream for stream in (video, audio) if stream is not None]):
-        if packet.dts is None:
+        if packet.size == 0:
             continue  # the demuxer's end-of-stream marker
         if audio_encoder is not None and packet.stream is audio:
             _encode_audio(copy, audio_encoder, packet)
             continue
-        packet.stream = outputs[packet.stream.index]
-        copy.mux(packet)
+        index = packet.stream.index
+        for timed in clocks[index].timed(packet):
+            timed.stream = outputs[index]
+            copy.mux(timed)
+    for index, clock in clocks.items():
+        for timed in clock.rest():
+            timed.stream = outputs[index]
+            copy.mux(timed)
     if audio_encoder is not None:
         copy.mux(audio_encoder.encode(None))
 
 
-def _transcode(original: Any, copy: Any) -> None:
+class DecodingClock:
+    """Gives every packet of one stream a decoding time, in the order they came, none left out.
+
+    Matroska stores presentation times only; FFmpeg's demuxer derives the
+    decoding times from them once it has seen as many packets as the stream
+    reorders (an x264 encode with B-frames: the first two), and leaves the
+    packets before that, the key frame among them, without one. MP4 needs both
+    times on every packet, so those first packets are held until the first
+    decoding time is known, then given times before it: one frame's duration
+    apart, never after their own presentation time (a decoder needs a picture
+    before it shows it). A packet without a decoding time further on follows
+    its predecessor by one tick.
+    """
+
+    def __init__(self) -> None:
+        self.held: list[Any] = []
+        self.last_dts: int | None = None
+
+    def timed(self, packet: Any) -> list[Any]:
+        """The packets ready to be muxed once ``packet`` has come: none while the first decoding time is unknown."""
+        if packet.dts is None:
+            if self.last_dts is None:
+                self.held.append(packet)
+                return []
+            packet.dts = self.last_dts + 1
+        ready = self._released(before=packet.dts)
+        self.last_dts = packet.dts
+        return [*ready, packet]
+
+    def rest(self) -> list[Any]:
+        """The packets still held at the end of a stream that never gave a decoding time."""
+        if not self.held:
+            return []
+        last = max(packet.pts or 0 for packet in self.held)
+        return self._released(before=last + max(1, self.held[-1].duration or 0))
+
+    def _released(self, before: int) -> list[Any]:
+        following = before
+        for packet in reversed(self.held):
+            step = max(1, packet.duration or 0)
+            packet.dts = following - step if packet.pts is None else min(following - step, packet.pts)
+            following = packet.dts
+        released, self.held = self.held, []
+        return released
+
+
+def _display_rotation(source: BinaryIO) -> int:
+    """The turn (counter-clockwise degrees) the first picture's display matrix gives, read in a pass of its own.
+
+    A phone's upright recording (HEVC from an iPhone, say) is stored sideways
+    with that matrix; the encoded copy must carry it too, and MP4 writes it in
+    the header, before any picture the transcode has decoded. A pass of its
+    own reads only the first few packets, and leaves the transcode's demuxer
+    untouched (seeking it back could lose a program stream's first frames).
+    """
+    with av.open(source, mode="r") as peek:
+        if peek.streams.video:
+            for frame in peek.decode(peek.streams.video[0]):
+                return int(frame.rotation)
+    return 0
+
+
+def _transcode(original: Any, copy: Any, rotation: int) -> None:
     video = original.streams.video[0]
     video.thread_type = "AUTO"
     audio = original.streams.audio[0] if original.streams.audio else None
     width, height = transcoded_size(video.codec_context.width, video.codec_context.height)
     encoder = copy.add_stream("libx264", rate=video.average_rate or video.guessed_rate or 25)
     encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+    if rotation:
+        encoder.set_display_rotation(rotation)
+    # Pixels of the source's shape, so that an anamorphic picture is still shown at its aspect (16:9 DVD video).
+    sample_aspect = video.codec_context.sample_aspect_ratio or video.sample_aspect_ratio
+    if sample_aspect:
+        encoder.codec_context.sample_aspect_ratio = sample_aspect
     # The source's clock, so that every frame keeps its own time (variable frame rates too).
     encoder.codec_context.time_base = video.time_base
     encoder.options = {"crf": str(CRF), "preset": PRESET}
@@ -147,16 +237,21 @@ def _transcode(original: Any, copy: Any) -> None:
     encoder.codec_context.thread_type = "AUTO"
     encoder.codec_context.thread_count = 0
     audio_encoder = _audio_encoder(copy, audio) if audio is not None else None
+    # The copy's pictures start at 0, as its audio does (the encoder numbers its samples from 0): MPEG-PS
+    # and MPEG-TS start their clocks later (half a second, say), which MP4 would keep as a gap before the
+    # first picture, lengthening the copy by as much.
+    start = video.start_time or 0
     for packet in original.demux([stream for stream in (video, audio) if stream is not None]):
         if audio_encoder is not None and packet.stream is audio:
             _encode_audio(copy, audio_encoder, packet)
             continue
         for frame in packet.decode():
+            picture = frame
             if (frame.width, frame.height, frame.format.name) != (width, height, "yuv420p"):
                 picture = frame.reformat(width, height, "yuv420p")
-                picture.pts, picture.time_base = frame.pts, frame.time_base
-                frame = picture
-            copy.mux(encoder.encode(frame))
+                picture.time_base = frame.time_base
+            picture.pts = frame.pts - start if frame.pts is not None else None
+            copy.mux(encoder.encode(picture))
     copy.mux(encoder.encode(None))
     if audio_encoder is not None:
         copy.mux(audio_encoder.encode(None))

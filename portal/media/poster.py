@@ -12,6 +12,7 @@ imaging library is needed. Reads are bounded like a probe's
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import BinaryIO
 
 import av
 import av.error
+import av.filter
 
 from .probe import DECODE_ATTEMPTS
 from .probe import CountingReader
@@ -33,6 +35,12 @@ POSTER_POSITION = 0.1
 MAX_WIDTH = 640
 #: Frames decoded after the key frame a seek lands on, looking for the moment: a few seconds of video.
 FRAMES_AFTER_SEEK = 150
+#: Seconds of video decoded past the moment when its picture is black (a fade-in, a camera's first
+#: second), looking for one that shows something; a clip black for longer gets its black picture.
+PICTURE_SEARCH = 2.0
+#: The mean luma (0-255) below which a picture counts as black: video black is 16, and a dark but
+#: visible scene stays well above 30.
+BLACK_LUMA = 30
 #: The JPEG quantiser (2 best, 31 worst): 3 looks like the frame at a fraction of a PNG's size.
 JPEG_QUALITY = 3
 #: FFmpeg's ``FF_QP2LAMBDA``: a quantiser is given to the encoder in these units.
@@ -75,7 +83,7 @@ def _frame_near(open_file: Callable[[], BinaryIO], moment: float | None) -> Post
             if moment is not None:
                 container.seek(int(moment * av.time_base), backward=True, any_frame=False)
             frame = _decode_towards(container, stream, moment)
-            return _encode(frame, _display_aspect(stream)) if frame is not None else None
+            return _encode(_upright(frame), _display_aspect(stream, frame)) if frame is not None else None
     except (ReadLimitExceeded, av.error.FFmpegError):
         if moment is None:
             raise MediaUnreadable(
@@ -85,8 +93,13 @@ def _frame_near(open_file: Callable[[], BinaryIO], moment: float | None) -> Post
 
 
 def _decode_towards(container: Any, stream: Any, moment: float | None) -> Any:
-    """The first frame at or past ``moment`` (the last one decoded if none is), or None."""
-    frame = None
+    """The first frame at or past ``moment`` that is not black (the last one decoded if none is), or None.
+
+    A black frame at the moment is passed over for the first one with a
+    picture within :data:`PICTURE_SEARCH` seconds after it; failing that, the
+    black frame is the poster.
+    """
+    frame = black = None
     decoded = packets = 0
     for packet in container.demux(stream):
         packets += 1
@@ -96,19 +109,68 @@ def _decode_towards(container: Any, stream: Any, moment: float | None) -> Any:
             frames = []
         for frame in frames:
             decoded += 1
-            if moment is None or (frame.time is not None and frame.time >= moment) or decoded >= FRAMES_AFTER_SEEK:
-                return frame
-        if packet.size == 0 or packets >= DECODE_ATTEMPTS + FRAMES_AFTER_SEEK:
+            if black is not None:
+                if not _is_black(frame):
+                    return frame
+                if _seconds_after(black, frame) > PICTURE_SEARCH or decoded >= 2 * FRAMES_AFTER_SEEK:
+                    return black
+            elif moment is None or (frame.time is not None and frame.time >= moment) or decoded >= FRAMES_AFTER_SEEK:
+                if not _is_black(frame):
+                    return frame
+                black = frame
+        if packet.size == 0 or packets >= DECODE_ATTEMPTS + 2 * FRAMES_AFTER_SEEK:
             break
-    return frame
+    return black if black is not None else frame
 
 
-def _display_aspect(stream: Any) -> float:
-    """Width over height as shown: pixels need not be square (anamorphic DVD and broadcast video)."""
+def _is_black(frame: Any) -> bool:
+    """Whether the picture's mean luma is near video black, read from a 64x36 grey copy (cheap at any size)."""
+    grey = frame.reformat(width=64, height=36, format="gray")
+    plane = grey.planes[0]
+    rows = bytes(plane)
+    luma = [rows[row * plane.line_size : row * plane.line_size + 64] for row in range(36)]
+    return sum(sum(line) for line in luma) / (64 * 36) < BLACK_LUMA
+
+
+def _seconds_after(first: Any, later: Any) -> float:
+    """How far ``later`` is into the video after ``first``; frames without a time count a frame at 25 fps each."""
+    if first.time is not None and later.time is not None:
+        return float(later.time - first.time)
+    return 0.04
+
+
+def _upright(frame: Any) -> Any:
+    """The frame turned as its display matrix says, as players show it (a phone's upright recording is stored sideways)."""
+    turn = _clockwise_turn(frame)
+    if turn == 0:
+        return frame
+    graph = av.filter.Graph()
+    source = graph.add_buffer(template=None, width=frame.width, height=frame.height, format=frame.format.name,
+                              time_base=frame.time_base or Fraction(1, 25))
+    filters = {90: [("transpose", "clock")], 180: [("hflip", ""), ("vflip", "")], 270: [("transpose", "cclock")]}[turn]
+    chain = [source, *(graph.add(name, argument) for name, argument in filters), graph.add("buffersink")]
+    for before, after in itertools.pairwise(chain):
+        before.link_to(after)
+    graph.configure()
+    graph.push(frame)
+    turned = graph.pull()
+    turned.pts, turned.time_base = frame.pts, frame.time_base
+    return turned
+
+
+def _clockwise_turn(frame: Any) -> int:
+    """0, 90, 180 or 270: FFmpeg's display matrix angle is counter-clockwise, a player turns the other way."""
+    return round(-int(frame.rotation) / 90) % 4 * 90
+
+
+def _display_aspect(stream: Any, frame: Any) -> float:
+    """Width over height as shown: pixels need not be square (anamorphic DVD and broadcast video), and a
+    picture turned by a quarter shows its height as its width."""
     context = stream.codec_context
     ratio = context.sample_aspect_ratio or stream.sample_aspect_ratio
     pixel = float(ratio) if ratio else 1.0
-    return context.width * pixel / context.height
+    aspect = context.width * pixel / context.height
+    return 1 / aspect if _clockwise_turn(frame) in (90, 270) else aspect
 
 
 def _encode(frame: Any, aspect: float) -> Poster:

@@ -37,12 +37,22 @@ class MediaUnreadable(Exception):
 
 
 @dataclass(frozen=True)
+class AudioTrack:
+    codec: str
+    #: The track's ISO 639-2 tag (``eng``, ``fra``); None when the file does not say (or says ``und``).
+    language: str | None
+    channels: int | None
+
+
+@dataclass(frozen=True)
 class MediaFacts:
     duration: float | None
     width: int
     height: int
     video_codec: str
+    pixel_format: str | None
     audio_codec: str | None
+    audio_tracks: list[AudioTrack]
     frame_rate: float | None
     bit_rate: int | None
     container: str
@@ -104,14 +114,17 @@ def probe(raw: BinaryIO, content_type: str) -> MediaFacts:
             video = container.streams.video[0] if container.streams.video else None
             if video is None:
                 raise MediaUnreadable("The file has no video stream: it may hold only audio or data.")
-            _decode_one_frame(container, video)
+            picture = _decode_one_frame(container, video)
             audio = container.streams.audio[0] if container.streams.audio else None
+            width, height = displayed_size(video, picture)
             return MediaFacts(
                 duration=_duration(container, video),
-                width=int(video.codec_context.width),
-                height=int(video.codec_context.height),
+                width=width,
+                height=height,
                 video_codec=video.codec_context.name,
+                pixel_format=video.codec_context.pix_fmt,
                 audio_codec=audio.codec_context.name if audio is not None else None,
+                audio_tracks=[_audio_track(stream) for stream in container.streams.audio],
                 frame_rate=float(video.average_rate or video.guessed_rate or 0) or None,
                 bit_rate=int(container.bit_rate) if container.bit_rate else None,
                 container=_container_name(container.format.name, content_type),
@@ -125,19 +138,36 @@ def probe(raw: BinaryIO, content_type: str) -> MediaFacts:
         raise MediaUnreadable(f"The file cannot be read as a video ({_reason(error)}): it is damaged or truncated.") from None
 
 
-def _decode_one_frame(container: Any, video: Any) -> None:
-    """Decode the first picture that decodes, to tell a real stream from garbage behind valid headers."""
+def displayed_size(video: Any, picture: Any) -> tuple[int, int]:
+    """The picture's size as players show it, which is what a viewer (and a layout) means by its size.
+
+    Stored pixels need not be square: a DVD's 720x576 with a 16:9 sample
+    aspect is shown 1024x576. And a phone filming upright stores its pictures
+    sideways with a display matrix turning them by 90 or 270 degrees, so the
+    shown width is the stored height.
+    """
+    width, height = int(video.codec_context.width), int(video.codec_context.height)
+    sample_aspect = video.codec_context.sample_aspect_ratio or video.sample_aspect_ratio
+    if sample_aspect and sample_aspect > 0:
+        width = round(width * sample_aspect)
+    if abs(int(picture.rotation)) % 180 == 90:
+        width, height = height, width
+    return width, height
+
+
+def _decode_one_frame(container: Any, video: Any) -> Any:
+    """The first picture that decodes, to tell a real stream from garbage behind valid headers."""
     tried = 0
     last_error: av.error.FFmpegError | None = None
     for packet in container.demux(video):
         try:
             if packet.size == 0:
                 # The end: flush the decoder, which holds back frames it reorders.
-                if video.codec_context.decode(None):
-                    return
+                if frames := video.codec_context.decode(None):
+                    return frames[0]
                 break
-            if video.codec_context.decode(packet):
-                return
+            if frames := video.codec_context.decode(packet):
+                return frames[0]
         except av.error.FFmpegError as error:
             last_error = error
         tried += 1
@@ -146,6 +176,15 @@ def _decode_one_frame(container: Any, video: Any) -> None:
     codec = video.codec_context.name
     why = f" ({_reason(last_error)})" if last_error is not None else ""
     raise MediaUnreadable(f"No picture of the {codec} video stream could be decoded{why}: the stream is damaged.")
+
+
+def _audio_track(stream: Any) -> AudioTrack:
+    language = stream.language
+    return AudioTrack(
+        codec=stream.codec_context.name,
+        language=language if language and language != "und" else None,
+        channels=int(stream.codec_context.channels) or None,
+    )
 
 
 def _duration(container: Any, video: Any) -> float | None:

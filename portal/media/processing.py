@@ -108,7 +108,7 @@ def probe_video(video_id: str) -> None:
 
 
 def copy_plan(video: Video) -> CopyPlan:
-    return plan_copy(video.content_type, video.video_codec, video.audio_codec)
+    return plan_copy(video.content_type, video.video_codec, video.audio_codec, video.pixel_format)
 
 
 def needs_copy(video: Video) -> bool:

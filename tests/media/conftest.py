@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import av
 import pytest
 
 from portal import create_app
@@ -120,3 +121,69 @@ def _answers(path: Path) -> bool:
             return connection.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+
+@pytest.fixture(scope="session")
+def recordings(tmp_path_factory) -> dict[str, Path]:
+    """Clips like real recordings, with encoder defaults rather than the fastest settings, made once per session.
+
+    ``bframes_mkv``: x264's default preset (B-frames, so Matroska's first packets have no decoding time);
+    ``high10_mp4``, ``yuv422_mp4``, ``yuv444_mp4``: H.264 profiles only Chromium decodes;
+    ``theora_ogv``: Theora with Opus in Ogg; ``mpeg1_mpg``: MPEG-1 video with MP2 in MPEG-PS;
+    ``anamorphic_mkv``: 360x288 shown 16:9 (512x288), with an English and a French audio track;
+    ``rotated_mp4``: 320x240 stored, turned 90 degrees by its display matrix (a phone filming upright);
+    ``rotated_hevc_mp4``: the same in HEVC, as an iPhone records;
+    ``black_start_mp4``: its first second black, then the test pattern.
+    """
+    folder = tmp_path_factory.mktemp("recordings")
+    x264 = ["-c:v", "libx264", "-preset", "medium"]
+    made = {
+        "bframes_mkv": make_clip(folder / "bframes.mkv", *x264, "-pix_fmt", "yuv420p", "-c:a", "aac"),
+        "high10_mp4": make_clip(folder / "high10.mp4", *x264, "-pix_fmt", "yuv420p10le", "-c:a", "aac", audio=False),
+        "yuv422_mp4": make_clip(folder / "yuv422.mp4", *x264, "-pix_fmt", "yuv422p", "-c:a", "aac"),
+        "yuv444_mp4": make_clip(folder / "yuv444.mp4", *x264, "-pix_fmt", "yuv444p", audio=False),
+        "theora_ogv": make_clip(folder / "theora.ogv", "-c:v", "libtheora", "-q:v", "5", "-c:a", "libopus"),
+        "mpeg1_mpg": make_clip(folder / "mpeg1.mpg", "-c:v", "mpeg1video", "-c:a", "mp2", "-f", "mpeg"),
+        "anamorphic_mkv": folder / "anamorphic.mkv",
+        "black_start_mp4": folder / "black_start.mp4",
+    }
+    tone = ["-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-f", "lavfi", "-i", "sine=frequency=660:duration=2"]
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=duration=2:size=360x288:rate=25",
+         *tone, "-map", "0", "-map", "1", "-map", "2", *x264, "-pix_fmt", "yuv420p", "-aspect", "16:9", "-c:a", "aac",
+         "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fra", "-shortest", "-y",
+         str(made["anamorphic_mkv"])],
+        check=True,
+    )
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "color=black:duration=1:size=320x240:rate=25",
+         "-f", "lavfi", "-i", "testsrc=duration=1:size=320x240:rate=25", "-filter_complex", "[0][1]concat=n=2:v=1",
+         *x264, "-pix_fmt", "yuv420p", "-y", str(made["black_start_mp4"])],
+        check=True,
+    )
+    made["rotated_mp4"] = with_display_rotation(
+        make_clip(folder / "upright.mp4", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", audio=False),
+        folder / "rotated.mp4",
+        degrees=90,
+    )
+    made["rotated_hevc_mp4"] = with_display_rotation(
+        make_clip(folder / "upright_hevc.mp4", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
+                  "log-level=error:bframes=0", audio=False),
+        folder / "rotated_hevc.mp4",
+        degrees=90,
+    )
+    return made
+
+
+def with_display_rotation(source: Path, target: Path, degrees: float) -> Path:
+    """A copy of ``source``'s video turned by its display matrix, as phones write it (Debian's ffmpeg 5.1 has no
+    ``-display_rotation``, and no longer turns ``rotate`` metadata into a matrix)."""
+    with av.open(str(source), mode="r") as original, av.open(str(target), mode="w") as turned:
+        video = original.streams.video[0]
+        output = turned.add_stream_from_template(video)
+        output.set_display_rotation(degrees)
+        for packet in original.demux(video):
+            if packet.size:
+                packet.stream = output
+                turned.mux(packet)
+    return target

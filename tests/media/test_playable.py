@@ -53,6 +53,23 @@ def copy_key(body) -> str:
 
 
 @pytest.mark.parametrize(
+    ("content_type", "pixel_format", "kind"),
+    [
+        ("video/mp4", "yuv420p", CopyKind.NONE),
+        ("video/mp4", "yuvj420p", CopyKind.NONE),
+        ("video/mp4", None, CopyKind.NONE),
+        ("video/x-matroska", "yuv420p", CopyKind.REMUX),
+        ("video/mp4", "yuv420p10le", CopyKind.TRANSCODE),
+        ("video/mp4", "yuv422p", CopyKind.TRANSCODE),
+        ("video/quicktime", "yuv444p", CopyKind.TRANSCODE),
+        ("video/x-matroska", "yuv420p10le", CopyKind.TRANSCODE),
+    ],
+)
+def test_only_8_bit_4_2_0_h264_plays_or_is_remuxed(content_type, pixel_format, kind):
+    assert plan_copy(content_type, "h264", "aac", pixel_format).kind is kind
+
+
+@pytest.mark.parametrize(
     ("content_type", "video", "audio", "kind", "container"),
     [
         ("video/mp4", "h264", "aac", CopyKind.NONE, None),

@@ -30,6 +30,7 @@ def test_an_upload_gets_its_facts_from_a_job(immediate_app, clips):
         "height": 240,
         "video_codec": "h264",
         "audio_codec": "aac",
+        "audio_tracks": [{"codec": "aac", "language": None, "channels": 1}],
         "frame_rate": 25.0,
         "bit_rate": body["media"]["bit_rate"],
         "container": "mp4",

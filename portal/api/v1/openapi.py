@@ -107,6 +107,7 @@ EXAMPLE_MEDIA = {
     "height": 1080,
     "video_codec": "h264",
     "audio_codec": "aac",
+    "audio_tracks": [{"codec": "aac", "language": "eng", "channels": 2}, {"codec": "aac", "language": "fra", "channels": 2}],
     "frame_rate": 25.0,
     "bit_rate": 4718592,
     "container": "mp4",
@@ -861,6 +862,21 @@ def share_schemas() -> dict[str, Any]:
 
 
 # What a job found about a file and where its processing is: the `media` and `processing` of a File.
+AUDIO_TRACKS_SCHEMA = {
+    "type": ["array", "null"],
+    "description": "Every audio track, in the file's order (the first one's codec is `audio_codec`); "
+    "empty without audio; null for a file probed before the portal listed them (process it again).",
+    "items": {
+        "type": "object",
+        "required": ["codec", "language", "channels"],
+        "additionalProperties": False,
+        "properties": {
+            "codec": {"type": "string", "description": "FFmpeg's codec name, e.g. `aac`, `opus`."},
+            "language": {"type": ["string", "null"], "description": "ISO 639-2 tag (`eng`); null when the file does not say."},
+            "channels": {"type": ["integer", "null"], "minimum": 1},
+        },
+    },
+}
 MEDIA_SCHEMA = {
     "type": ["object", "null"],
     "description": "What probing the file found; null until it has been probed.",
@@ -868,10 +884,12 @@ MEDIA_SCHEMA = {
     "additionalProperties": False,
     "properties": {
         "duration": {"type": ["number", "null"], "minimum": 0, "description": "Seconds."},
-        "width": {"type": "integer", "minimum": 0, "description": "Pixels."},
-        "height": {"type": "integer", "minimum": 0, "description": "Pixels."},
+        "width": {"type": "integer", "minimum": 0, "description": "Pixels as shown: the sample aspect applied, "
+                  "swapped with the height for a picture turned by a quarter."},
+        "height": {"type": "integer", "minimum": 0, "description": "Pixels as shown."},
         "video_codec": {"type": "string", "description": "FFmpeg's codec name, e.g. `h264`, `hevc`, `vp9`."},
         "audio_codec": {"type": ["string", "null"], "description": "e.g. `aac`, `opus`; null without audio."},
+        "audio_tracks": AUDIO_TRACKS_SCHEMA,
         "frame_rate": {"type": ["number", "null"], "minimum": 0, "description": "Frames per second."},
         "bit_rate": {"type": ["integer", "null"], "minimum": 0, "description": "Bits per second of the whole file."},
         "container": {"type": "string", "description": "e.g. `mp4`, `mov`, `webm`, `matroska`, `avi`."},

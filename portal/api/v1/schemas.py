@@ -62,6 +62,7 @@ def media_json(video: Video) -> dict[str, Any] | None:
         "height": video.height,
         "video_codec": video.video_codec,
         "audio_codec": video.audio_codec,
+        "audio_tracks": video.audio_tracks,
         "frame_rate": video.frame_rate,
         "bit_rate": video.bit_rate,
         "container": video.container,

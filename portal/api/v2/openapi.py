@@ -59,6 +59,7 @@ from ...library.models import ProcessingState
 from ...sharing.service import MAX_DAYS
 from ...sharing.service import MIN_DAYS
 from ...uploads.intake import upload_limit
+from ..v1.openapi import AUDIO_TRACKS_SCHEMA
 from ..v1.openapi import CONTENT_HEADERS
 from ..v1.openapi import CONTENT_RANGE
 from ..v1.openapi import CONTENT_REQUEST_HEADERS
@@ -734,6 +735,7 @@ def schemas() -> dict[str, Any]:
                 "height": {"type": ["integer", "null"]},
                 "video_codec": {"type": ["string", "null"]},
                 "audio_codec": {"type": ["string", "null"]},
+                "audio_tracks": AUDIO_TRACKS_SCHEMA,
                 "frame_rate": {"type": ["number", "null"]},
                 "bit_rate": {"type": ["integer", "null"]},
                 "container": {"type": ["string", "null"]},
