@@ -25,5 +25,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("videos", schema=None) as batch_op:
-        batch_op.drop_column("audio_tracks")
+    # A plain ALTER TABLE ... DROP COLUMN (SQLite 3.35 and later): batch mode would copy the table
+    # and lose the triggers that keep the library's counts and search words.
+    op.drop_column("videos", "audio_tracks")
