@@ -131,12 +131,32 @@ class LibraryCollector:
         yield GaugeMetricFamily("portal_jobs_scheduled", "Jobs waiting for a later time (a retry).", value=scheduled)
 
 
+class StartedFilesCollector(multiprocess.MultiProcessCollector):
+    """The counts of every process whose file is past its first instant.
+
+    A process making its file (the job consumer counting its first failure, say)
+    leaves it empty for an instant between creating and sizing it, and
+    prometheus-client reads an empty file as an error: that scrape answered 500.
+    An empty file holds no counts yet, so it is left out.
+    """
+
+    def collect(self) -> Iterable[Metric]:
+        started = []
+        for entry in os.scandir(self._path):
+            try:
+                if entry.name.endswith(".db") and entry.stat().st_size > 0:
+                    started.append(entry.path)
+            except FileNotFoundError:
+                continue  # a live gauge's file removed as its process ended
+        return self.merge(started, accumulate=True)
+
+
 def scrape_registry() -> CollectorRegistry:
     """The counters (of every process, or of this one) and the library's collector, for one scrape."""
     registry = CollectorRegistry()
     folder = os.environ.get(MULTIPROC_ENV)
     if folder:
-        multiprocess.MultiProcessCollector(registry, path=folder)
+        StartedFilesCollector(registry, path=folder)
     else:
         registry.register(REGISTRY)
     registry.register(LibraryCollector())

@@ -331,3 +331,26 @@ def test_resumable_uploads_are_counted_by_outcome_like_the_others(app, client, v
         for outcome in ("stored", "checksum_mismatch", "not_a_video", "aborted")
     }
     assert counted == {"stored": 1, "checksum_mismatch": 1, "not_a_video": 1, "aborted": 1}
+
+
+def test_a_scrape_leaves_out_the_file_a_process_is_still_making(tmp_path):
+    """Between creating its file and sizing it, a process's file is empty: a scrape then answered 500."""
+    import struct
+
+    from prometheus_client import multiprocess
+    from prometheus_client.mmap_dict import MmapedDict
+    from prometheus_client.mmap_dict import mmap_key
+
+    from portal.ops.metrics import StartedFilesCollector
+
+    counts = MmapedDict(str(tmp_path / "counter_101.db"))
+    counts.write_value(mmap_key("portal_uploads_total", "portal_uploads_total", ["outcome"], ["stored"], "Uploads."), 3.0, 0.0)
+    counts.close()
+    (tmp_path / "counter_102.db").touch()  # the consumer's, an instant after it was created
+
+    with pytest.raises(struct.error):
+        list(multiprocess.MultiProcessCollector(None, path=str(tmp_path)).collect())
+    [family] = StartedFilesCollector(None, path=str(tmp_path)).collect()
+    assert [(sample.name, sample.labels, sample.value) for sample in family.samples] == [
+        ("portal_uploads_total", {"outcome": "stored"}, 3.0)
+    ]
