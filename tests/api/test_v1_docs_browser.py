@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -35,9 +36,10 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
-@pytest.fixture
-def portal(tmp_path):
-    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path / "data")
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory):
+    """One portal for the module: each test works on videos of its own and looks at nothing else."""
+    running = RunningPortal([sys.executable, "wsgi.py"], tmp_path_factory.mktemp("docs") / "data")
     yield running
     running.stop()
 
@@ -165,9 +167,13 @@ def test_try_it_out_uploads_downloads_and_deletes(docs, portal, token, tmp_path)
     delete = operation(docs, "deleteFile")
     delete.locator('tr[data-param-name="video_id"] input').fill(video_id)
     assert execute(delete) == "204"
-    listing = urllib.request.Request(f"{portal.url}/api/v1/files", headers={"Authorization": f"Bearer {token}"})
+    listing = urllib.request.Request(f"{portal.url}/api/v1/files?per_page=100", headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(listing) as response:
-        assert json.load(response)["total"] == 0
+        assert video_id not in {item["id"] for item in json.load(response)["items"]}
+    gone = urllib.request.Request(f"{portal.url}/api/v1/files/{video_id}", headers={"Authorization": f"Bearer {token}"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(gone)
+    assert refused.value.code == 404
     assert_clean(docs, portal)
 
 
