@@ -18,6 +18,7 @@ import pytest
 from flask import Flask
 from jinja2 import BytecodeCache
 from jinja2.bccache import Bucket
+from werkzeug.routing import Rule
 
 from portal import create_app
 
@@ -67,6 +68,28 @@ class TemplateCodeOfTheSession(BytecodeCache):
 
 
 Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": TemplateCodeOfTheSession()}
+
+_werkzeug_compile_builder = Rule._compile_builder
+_url_builders: dict[tuple[object, ...], object] = {}
+
+
+def _compile_url_builder_once(self: Rule, append_unknown: bool = True):
+    """Werkzeug's URL builder of a rule, compiled once per process for every app that has the same rule.
+
+    Each app's URL map compiles two builders per rule from an AST (a third of the CPU of
+    building an app, which the suite does per test). The builder is a function of the rule's
+    text, its parts and defaults; it reads the converters from the rule it is bound to.
+    """
+    key = (
+        self.rule, tuple(self._trace), append_unknown, repr(sorted((self.defaults or {}).items())),
+        tuple(sorted((name, type(converter).__qualname__) for name, converter in self._converters.items())),
+    )
+    if key not in _url_builders:
+        _url_builders[key] = _werkzeug_compile_builder(self, append_unknown)
+    return _url_builders[key]
+
+
+Rule._compile_builder = _compile_url_builder_once  # type: ignore[method-assign]
 
 
 #: Markers a test gets from the fixtures it uses, directly or through other fixtures.

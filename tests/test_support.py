@@ -58,3 +58,23 @@ def test_a_portal_can_start_without_an_account(tmp_path):
     portal.stop()
     assert portal.token is None and portal.auth_headers == {} and portal.auth_line == b""
     assert not (portal.data_dir / "admin-token").exists()
+
+
+def test_the_shared_url_builders_are_the_ones_werkzeug_compiles_for_each_rule(app):
+    """tests/conftest.py compiles each rule's URL builder once per process: it must be what werkzeug makes."""
+    from tests.conftest import _werkzeug_compile_builder
+
+    rules = list(app.url_map.iter_rules())
+    assert len(rules) > 50
+    for rule in rules:
+        for append_unknown, bound in ((False, rule._build), (True, rule._build_unknown)):
+            own = _werkzeug_compile_builder(rule, append_unknown)
+            shared = bound.__func__
+            assert shared.__code__.co_code == own.__code__.co_code, rule.rule
+            assert shared.__code__.co_consts == own.__code__.co_consts, rule.rule
+            assert shared.__code__.co_varnames == own.__code__.co_varnames, rule.rule
+            assert shared.__defaults__ == own.__defaults__, rule.rule
+    with app.test_request_context():
+        from flask import url_for
+
+        assert url_for("static", filename="css/portal.css", v="1") == "/static/css/portal.css?v=1"
