@@ -148,6 +148,18 @@ def seed(portal: Portal, content: bytes, filename: str) -> dict:
     return response.json()
 
 
+def empty_library(portal: Portal) -> None:
+    """Every video moved to the trash and the trash emptied: a portal shared by a module's tests then
+    shows each test a library as empty as a new portal's (its accounts and tokens stay)."""
+    listing = portal.url + "/api/v1/files?per_page=100"
+    while items := portal.api.get(listing, timeout=10).json()["items"]:
+        for item in items:
+            response = portal.api.delete(f"{portal.url}/api/v1/files/{item['id']}", timeout=10)
+            assert response.status_code == 204, response.text
+    response = portal.api.delete(portal.url + "/api/v1/trash", timeout=30)
+    assert response.status_code == 204, response.text
+
+
 def record_upload_progress(page: Page) -> list[dict]:
     """Every state the upload list shows, reported from the page as it changes (kept across navigation)."""
     seen: list[dict] = []

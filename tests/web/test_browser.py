@@ -20,6 +20,7 @@ import requests
 from tests.browsing import BROWSER_MODULE_MARKS
 from tests.browsing import PHONE
 from tests.browsing import VIDEO_URL
+from tests.browsing import empty_library
 from tests.browsing import open_page
 from tests.browsing import record_upload_progress
 from tests.browsing import screenshot
@@ -39,12 +40,20 @@ except ImportError:  # pragma: no cover - the module is skipped then
 pytestmark = BROWSER_MODULE_MARKS
 
 
-@pytest.fixture
-def portal(tmp_path):
+@pytest.fixture(scope="module")
+def shared_portal(tmp_path_factory):
     # Room for the few MiB these tests send, whatever small limit the suite runs with.
-    running = start_portal(tmp_path / "data", {"PORTAL_MAX_CONTENT_LENGTH": str(64 * 1024 * 1024)})
+    running = start_portal(tmp_path_factory.mktemp("browser") / "data", {"PORTAL_MAX_CONTENT_LENGTH": str(64 * 1024 * 1024)})
     yield running
     running.stop()
+
+
+@pytest.fixture
+def portal(shared_portal):
+    """The module's portal as a new one would be: an empty library, and signed in afresh (a test may sign out)."""
+    empty_library(shared_portal)
+    shared_portal.browser_state = None
+    return shared_portal
 
 
 # --- uploading -----------------------------------------------------------------
