@@ -15,6 +15,7 @@ from tests.browsing import screenshot
 from tests.browsing import seed
 from tests.support import minimal_mp4
 from tests.web.test_browser import portal  # noqa: F401
+from tests.web.test_browser import shared_portal  # noqa: F401  (the module's portal, which `portal` empties)
 
 if HAVE_PLAYWRIGHT:
     from playwright.sync_api import expect
