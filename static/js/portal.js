@@ -2,17 +2,6 @@
 (function () {
   "use strict";
 
-  // A sort choice applies at once; without JavaScript the Apply button does it.
-  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
-    select.addEventListener("change", function () {
-      if (select.form.requestSubmit) {
-        select.form.requestSubmit();
-      } else {
-        select.form.submit();
-      }
-    });
-  });
-
   // On a narrow screen the header's links fold behind a Menu button (the CSS hides them only once this runs).
   document.querySelectorAll("button[data-site-menu]").forEach(function (button) {
     var header = button.closest(".site-header");

@@ -12,6 +12,7 @@ axe's best practices, listing them all. Screenshots go to
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,11 @@ from tests.browsing import screenshot
 from tests.browsing import seed
 from tests.browsing import start_portal
 from tests.support import minimal_mp4
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - the module is skipped then
+    pass
 
 pytestmark = BROWSER_MODULE_MARKS
 
@@ -142,3 +148,22 @@ def test_every_page_passes_axe_in_both_schemes_at_both_widths(browser, portal, l
         finally:
             page.context.close()
     assert not found, f"axe ({width}, {scheme}):\n" + json.dumps(found, indent=1, ensure_ascii=False)
+
+
+# --- 2. sorting by keyboard -------------------------------------------------------------------
+
+
+def test_the_sort_list_waits_for_apply_so_arrow_keys_choose_without_reloading(page, portal, library):
+    page.goto(portal.url + "/")
+    select = page.get_by_label("Sort by")
+    select.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(select).to_be_focused()  # no reload took the focus away
+    expect(select).to_have_value("size")
+    assert page.url == portal.url + "/"
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Apply")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"[?&]sort=size(&|$)"))
+    expect(page.get_by_label("Sort by")).to_have_value("size")
