@@ -95,4 +95,12 @@
     });
   });
 
+  // After a form, focus goes to what answers it (a message, the heading naming the results, a link
+  // shown once), in view, instead of staying at the top of a page that says nothing of what happened. Last, so that
+  // the handlers above (a shown-once link selects itself on focus) are in place.
+  var answer = document.querySelector("[data-takes-focus]:not([hidden])");
+  if (answer) {
+    answer.focus({ preventScroll: true });
+    answer.scrollIntoView({ block: "center" });
+  }
 })();

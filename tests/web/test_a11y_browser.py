@@ -26,6 +26,7 @@ from tests.browsing import open_page
 from tests.browsing import screenshot
 from tests.browsing import seed
 from tests.browsing import start_portal
+from tests.browsing import submit_sign_in
 from tests.support import minimal_mp4
 
 try:
@@ -167,3 +168,44 @@ def test_the_sort_list_waits_for_apply_so_arrow_keys_choose_without_reloading(pa
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"[?&]sort=size(&|$)"))
     expect(page.get_by_label("Sort by")).to_have_value("size")
+
+
+# --- 3. focus after a form ----------------------------------------------------------------------
+
+
+def test_after_a_search_or_a_tag_the_heading_names_the_results_and_has_the_focus(page, portal, library):
+    page.goto(portal.url + "/")
+    page.get_by_label("Search titles, descriptions and tags").fill("beach")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"\?q=beach"))
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text("Library: 1 video matching “beach”")
+    expect(heading).to_be_focused()
+
+    page.goto(f"{portal.url}/videos/{library['other']['id']}")
+    page.locator("main > .chips").get_by_role("link", name="sea").click()
+    expect(page).to_have_url(re.compile(r"\?tag=sea$"))
+    expect(heading).to_have_text("Library: 2 videos tagged “sea”")
+    expect(heading).to_be_focused()
+    screenshot(page, "a11y-tag-focus", full_page=False)
+
+
+def test_after_saving_details_focus_is_on_the_message_that_says_so(page, portal, library):
+    page.goto(f"{portal.url}/videos/{library['other']['id']}")
+    page.get_by_role("button", name="Save details").click()
+    message = page.get_by_role("status").filter(has_text="Saved the details of “Harbour”.")
+    expect(message).to_be_focused()
+    expect(message).to_be_in_viewport()
+
+
+def test_after_a_failed_sign_in_focus_is_on_the_alert(browser, portal):
+    visitor, csp = open_page(browser)
+    try:
+        visitor.goto(portal.url + "/login")
+        submit_sign_in(visitor, "not the password")
+        alert = visitor.locator("main .alert[role=alert]")
+        expect(alert).to_contain_text("Wrong username or password")
+        expect(alert).to_be_focused()
+    finally:
+        visitor.context.close()
+    assert csp.violations == []
