@@ -209,3 +209,22 @@ def test_after_a_failed_sign_in_focus_is_on_the_alert(browser, portal):
     finally:
         visitor.context.close()
     assert csp.violations == []
+
+
+# --- 4. the one-time share link in sight ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("viewport", [SHORT_LAPTOP, PHONE], ids=["laptop", "phone"])
+def test_a_new_share_link_has_the_focus_and_is_in_view(browser, portal, library, viewport):
+    page, csp = open_page(browser, portal, viewport=viewport)
+    try:
+        page.goto(f"{portal.url}/videos/{library['other']['id']}")
+        page.get_by_role("button", name="Create share link").click()
+        link = page.get_by_role("textbox", name="New share link")
+        expect(link).to_be_focused()
+        expect(link).to_be_in_viewport(ratio=1)
+        assert link.evaluate("input => input.selectionEnd - input.selectionStart") == len(link.input_value())
+        screenshot(page, f"a11y-new-share-{'phone' if viewport is PHONE else 'laptop'}", full_page=False)
+    finally:
+        page.context.close()
+    assert csp.violations == []
