@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.browsing import BROWSER_MODULE_MARKS
 from tests.browsing import DESKTOP
@@ -133,6 +134,7 @@ def test_every_page_passes_axe_in_both_schemes_at_both_widths(browser, portal, l
     viewport = DESKTOP if width == "desktop" else PHONE
     signed_in, visitor = audited_pages(portal, library)
     found: dict[str, list[dict]] = {}
+    missing_description: list[str] = []
     for paths, who in ((signed_in, portal), (visitor, None)):
         page, _ = open_page(browser, who, viewport=viewport, color_scheme=scheme, bypass_csp=True)
         try:
@@ -145,10 +147,13 @@ def test_every_page_passes_axe_in_both_schemes_at_both_widths(browser, portal, l
                     violations = [violation for violation in violations if violation["id"] not in DOCS_EXCEPTIONS]
                 if violations:
                     found[path] = violations
+                if not page.evaluate("(document.querySelector('meta[name=description]')?.content || '').trim()"):
+                    missing_description.append(path)
             screenshot(page, f"a11y-share-{width}-{scheme}")
         finally:
             page.context.close()
     assert not found, f"axe ({width}, {scheme}):\n" + json.dumps(found, indent=1, ensure_ascii=False)
+    assert missing_description == []
 
 
 # --- 2. sorting by keyboard -------------------------------------------------------------------
@@ -228,3 +233,32 @@ def test_a_new_share_link_has_the_focus_and_is_in_view(browser, portal, library,
     finally:
         page.context.close()
     assert csp.violations == []
+
+
+# --- 5. link previews ------------------------------------------------------------------------------
+
+
+def test_a_share_page_previews_with_open_graph_tags_that_reach_only_that_video(browser, portal, library):
+    visitor, csp = open_page(browser)
+    try:
+        visitor.goto(library["share_url"])
+        meta = visitor.evaluate(
+            """() => Object.fromEntries([...document.querySelectorAll("meta[property^='og:'], meta[name=description]")]
+                 .map((tag) => [tag.getAttribute("property") || tag.getAttribute("name"), tag.content]))"""
+        )
+    finally:
+        visitor.context.close()
+    assert csp.violations == []
+    share_url = library["share_url"]
+    assert meta["og:title"] == "Beach at noon"
+    assert meta["og:description"] == meta["description"] == "Waves on the sand, seen from the dunes."
+    assert meta["og:type"] == "video.other"
+    assert meta["og:url"] == share_url
+    assert meta["og:image"] == share_url + "/poster"
+    assert meta["og:video"] == share_url + "/stream"
+    # A preview fetcher holds the link and nothing else: no cookie, no token.
+    poster = requests.get(meta["og:image"], timeout=10)
+    assert poster.status_code == 200 and poster.headers["Content-Type"] == "image/jpeg"
+    stream = requests.get(meta["og:video"], headers={"Range": "bytes=0-99"}, timeout=10)
+    assert stream.status_code == 206 and len(stream.content) == 100
+    assert meta["og:video:type"] == stream.headers["Content-Type"].split(";")[0]
