@@ -2,6 +2,22 @@
 (function () {
   "use strict";
 
+  // What the upload page's script left for the page it opened: said here, as a status.
+  var UPLOADED_KEY = "portal:uploaded";
+  var notice = document.querySelector("[data-upload-notice]");
+  try {
+    var left = JSON.parse(window.sessionStorage.getItem(UPLOADED_KEY) || "null");
+    if (left && left.path === window.location.pathname && notice) {
+      notice.querySelector("[data-upload-notice-text]").textContent = left.message;
+      notice.classList.add("alert", "alert--success");
+      notice.hidden = false;
+      notice.setAttribute("data-takes-focus", "");
+    }
+    window.sessionStorage.removeItem(UPLOADED_KEY);
+  } catch (ignored) {
+    // no storage (a private window's quota, or cookies blocked): the page is as it was
+  }
+
   // On a narrow screen the header's links fold behind a Menu button (the CSS hides them only once this runs).
   document.querySelectorAll("button[data-site-menu]").forEach(function (button) {
     var header = button.closest(".site-header");

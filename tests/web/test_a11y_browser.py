@@ -262,3 +262,30 @@ def test_a_share_page_previews_with_open_graph_tags_that_reach_only_that_video(b
     stream = requests.get(meta["og:video"], headers={"Range": "bytes=0-99"}, timeout=10)
     assert stream.status_code == 206 and len(stream.content) == 100
     assert meta["og:video:type"] == stream.headers["Content-Type"].split(";")[0]
+
+
+# --- 6. "Uploaded" after the upload page's script ----------------------------------------------------
+
+
+def test_the_page_an_upload_opens_says_uploaded_for_one_file_and_for_a_batch(page, portal, tmp_path):
+    one = tmp_path / "one.mp4"
+    one.write_bytes(minimal_mp4(b"one " * 400))
+    page.goto(portal.url + "/upload")
+    page.get_by_label("Choose video files").set_input_files(one)
+    with page.expect_navigation(url=re.compile(r"/videos/[0-9a-f-]{36}$")):
+        page.locator("[data-upload-submit]").click()
+    status = page.get_by_role("status").filter(has_text="Uploaded “one.mp4”.")
+    expect(status).to_be_visible()
+    expect(status).to_be_focused()
+    page.reload()  # said once
+    expect(page.get_by_role("status").filter(has_text="Uploaded")).to_have_count(0)
+
+    batch = [tmp_path / "two.mp4", tmp_path / "three.mp4"]
+    for path in batch:
+        path.write_bytes(minimal_mp4(path.name.encode() * 400))
+    page.goto(portal.url + "/upload")
+    page.get_by_label("Choose video files").set_input_files(batch)
+    with page.expect_navigation(url=portal.url + "/"):
+        page.locator("[data-upload-submit]").click()
+    expect(page.get_by_role("status").filter(has_text="Uploaded 2 videos: “two.mp4”, “three.mp4”.")).to_be_visible()
+    screenshot(page, "a11y-uploaded-batch", full_page=False)
