@@ -289,3 +289,36 @@ def test_the_page_an_upload_opens_says_uploaded_for_one_file_and_for_a_batch(pag
         page.locator("[data-upload-submit]").click()
     expect(page.get_by_role("status").filter(has_text="Uploaded 2 videos: “two.mp4”, “three.mp4”.")).to_be_visible()
     screenshot(page, "a11y-uploaded-batch", full_page=False)
+
+
+# --- 7. the player's controls seen ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_player_shows_the_focus_ring_while_its_controls_have_the_keyboard(browser, portal, library, scheme):
+    page, csp = open_page(browser, portal, color_scheme=scheme)
+    try:
+        page.goto(f"{portal.url}/videos/{library['beach']['id']}")
+        video = page.locator("video")
+        page.locator("main > .chips a").last.focus()
+        # Tab on into the player, then through its own controls (play, the timeline, volume, ...): at each
+        # stop inside it, the ring shows round the player.
+        seen: list[dict] = []
+        for _ in range(12):
+            page.keyboard.press("Tab")
+            stop = video.evaluate(
+                """video => ({inside: video.matches(':focus-within'), self: document.activeElement === video,
+                             style: [getComputedStyle(video).outlineStyle, getComputedStyle(video).outlineWidth]})"""
+            )
+            if not stop["inside"]:
+                if seen:
+                    break
+                continue
+            seen.append(stop)
+            if len(seen) == 2:
+                screenshot(page, f"a11y-player-focus-{scheme}", full_page=False)
+        assert len(seen) >= 2, f"Tab reached no control of the player: {seen}"
+        assert all(stop["style"] == ["solid", "3px"] for stop in seen), seen
+    finally:
+        page.context.close()
+    assert csp.violations == []
