@@ -1,4 +1,4 @@
-// Starts Swagger UI on /api/v1/docs. It lives in a file, not in the page, so the page's
+// Starts Swagger UI on /api/v1/docs and /api/v2/docs. It lives in a file, not in the page, so the page's
 // Content-Security-Policy can forbid inline scripts.
 "use strict";
 
@@ -26,4 +26,38 @@
       return request;
     },
   });
+
+  // Swagger UI's outline skips a level (its title is an h1, each group of routes an h3) and leaves
+  // the title and its description outside any landmark. The levels are told to assistive
+  // technologies with aria-level, and the description is a named region; both are set again
+  // whenever Swagger UI redraws (opening a route draws its headings anew).
+  const LEVELS = [
+    [".opblock-tag", "2"],
+    [".models h4", "2"],
+    [".opblock h4", "3"],
+    [".opblock h5", "4"],
+  ];
+  function mendOutline() {
+    LEVELS.forEach(function ([selector, level]) {
+      root.querySelectorAll(selector).forEach(function (heading) {
+        if (heading.getAttribute("aria-level") !== level) {
+          heading.setAttribute("aria-level", level);
+        }
+      });
+    });
+    root.querySelectorAll(".information-container:not([role])").forEach(function (info) {
+      info.setAttribute("role", "region");
+      info.setAttribute("aria-label", "About this API");
+    });
+  }
+  let pending = false;
+  new MutationObserver(function () {
+    if (!pending) {
+      pending = true;
+      window.requestAnimationFrame(function () {
+        pending = false;
+        mendOutline();
+      });
+    }
+  }).observe(root, { childList: true, subtree: true });
 })();

@@ -2,16 +2,21 @@
 (function () {
   "use strict";
 
-  // A sort choice applies at once; without JavaScript the Apply button does it.
-  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
-    select.addEventListener("change", function () {
-      if (select.form.requestSubmit) {
-        select.form.requestSubmit();
-      } else {
-        select.form.submit();
-      }
-    });
-  });
+  // What the upload page's script left for the page it opened: said here, as a status.
+  var UPLOADED_KEY = "portal:uploaded";
+  var notice = document.querySelector("[data-upload-notice]");
+  try {
+    var left = JSON.parse(window.sessionStorage.getItem(UPLOADED_KEY) || "null");
+    if (left && left.path === window.location.pathname && notice) {
+      notice.querySelector("[data-upload-notice-text]").textContent = left.message;
+      notice.classList.add("alert", "alert--success");
+      notice.hidden = false;
+      notice.setAttribute("data-takes-focus", "");
+    }
+    window.sessionStorage.removeItem(UPLOADED_KEY);
+  } catch (ignored) {
+    // no storage (a private window's quota, or cookies blocked): the page is as it was
+  }
 
   // On a narrow screen the header's links fold behind a Menu button (the CSS hides them only once this runs).
   document.querySelectorAll("button[data-site-menu]").forEach(function (button) {
@@ -105,4 +110,13 @@
       }
     });
   });
+
+  // After a form, focus goes to what answers it (a message, the heading naming the results, a link
+  // shown once), in view, instead of staying at the top of a page that says nothing of what happened. Last, so that
+  // the handlers above (a shown-once link selects itself on focus) are in place.
+  var answer = document.querySelector("[data-takes-focus]:not([hidden])");
+  if (answer) {
+    answer.focus({ preventScroll: true });
+    answer.scrollIntoView({ block: "center" });
+  }
 })();

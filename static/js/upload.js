@@ -246,6 +246,21 @@
     row.stats.textContent = message;
   }
 
+  // "Uploaded", said by the page opened next (static/js/portal.js reads it there once): this script gets no
+  // flash message, which a batch of many files would pile up in the session cookie.
+  function leaveNotice(path, files) {
+    var names = files.slice(0, 5).map(function (file) { return "“" + file.name + "”"; }).join(", ");
+    if (files.length > 5) {
+      names += " and " + (files.length - 5) + " more";
+    }
+    var message = files.length === 1 ? "Uploaded " + names + "." : "Uploaded " + files.length + " videos: " + names + ".";
+    try {
+      window.sessionStorage.setItem("portal:uploaded", JSON.stringify({ path: path, message: message }));
+    } catch (ignored) {
+      // no storage: the page opened shows the video (or the library) without the message
+    }
+  }
+
   async function uploadAll(files) {
     uploading = true;
     cancelled = false;
@@ -280,7 +295,9 @@
     cancelButton.hidden = true;
     if (failures === 0) {
       title.textContent = "Upload complete, opening…";
-      window.location.assign(files.length === 1 ? locations[0] : libraryUrl);
+      var target = new URL(files.length === 1 ? locations[0] : libraryUrl, window.location.href);
+      leaveNotice(target.pathname, files);
+      window.location.assign(target.href);
       return;
     }
     title.textContent = locations.length

@@ -108,7 +108,7 @@ def test_a_card_whose_processing_failed_says_so_and_the_filter_lists_it(page, po
     expect(page).to_have_url(VIDEO_URL)
     click_centre(page, page.get_by_role("link", name="Every video whose processing failed"))
     expect(page).to_have_url(re.compile(r"/\?processing=failed$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Library")
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Library: \d+ videos? whose processing failed$"))
     titles = page.locator(".video-card__title").all_inner_texts()
     assert "broken-clip.mp4" in titles and fine["filename"] not in titles
     expect(page.get_by_text("whose processing failed", exact=False).first).to_be_visible()
