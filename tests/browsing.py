@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,27 @@ def seed(portal: Portal, content: bytes, filename: str) -> dict:
     response = portal.api.post(portal.url + "/api/v1/files", files={"file": (filename, content)}, timeout=30)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def describe(portal: Portal, video: dict, **details: Any) -> None:
+    """Give a seeded video a title, description or tags, through v2's merge patch."""
+    url = f"{portal.url}/api/v2/videos/{video['id']}"
+    etag = portal.api.get(url, timeout=10).headers["ETag"]
+    response = portal.api.patch(
+        url, json=details, headers={"If-Match": etag, "Content-Type": "application/merge-patch+json"}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+
+
+def processed(portal: Portal, video: dict, timeout: float = 90) -> dict:
+    """The video's JSON once its processing is done or failed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = portal.api.get(video["url"], timeout=10).json()
+        if body["processing"]["state"] in ("done", "failed"):
+            return body
+        assert time.monotonic() < deadline, body["processing"]
+        time.sleep(0.2)
 
 
 def empty_library(portal: Portal) -> None:

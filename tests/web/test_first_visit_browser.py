@@ -9,14 +9,15 @@ test seeds the videos it needs and looks only at those. Screenshots at
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
 from tests.browsing import BROWSER_MODULE_MARKS
 from tests.browsing import PHONE
 from tests.browsing import VIDEO_URL
+from tests.browsing import describe
 from tests.browsing import open_page
+from tests.browsing import processed
 from tests.browsing import screenshot
 from tests.browsing import seed
 from tests.browsing import start_portal
@@ -39,27 +40,6 @@ def portal(tmp_path_factory):
     running = start_portal(tmp_path_factory.mktemp("first-visit") / "data", {"PORTAL_JOB_WORKERS": "1"})
     yield running
     running.stop()
-
-
-def describe(portal, video: dict, **details: object) -> None:
-    """Give a seeded video a title, description or tags, through v2's merge patch."""
-    url = f"{portal.url}/api/v2/videos/{video['id']}"
-    etag = portal.api.get(url, timeout=10).headers["ETag"]
-    response = portal.api.patch(
-        url, json=details, headers={"If-Match": etag, "Content-Type": "application/merge-patch+json"}, timeout=10
-    )
-    assert response.status_code == 200, response.text
-
-
-def processed(portal, video: dict, timeout: float = 90) -> dict:
-    """The video's JSON once its processing is done or failed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        body = portal.api.get(video["url"], timeout=10).json()
-        if body["processing"]["state"] in ("done", "failed"):
-            return body
-        assert time.monotonic() < deadline, body["processing"]
-        time.sleep(0.2)
 
 
 def click_centre(page, locator) -> None:
