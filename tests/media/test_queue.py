@@ -154,7 +154,8 @@ def test_a_job_killed_half_way_runs_again_when_a_consumer_restarts(app, clips, t
     finally:
         kill_consumer(consumer)
     # huey took the job off its queue when it started it: only the row knows it never finished.
-    assert jobs_of(app).huey.pending_count() == 0
+    # (The consumer's scheduler may have queued a periodic task meanwhile, at :17 or :47.)
+    assert "probe_video" not in [task.name for task in jobs_of(app).huey.pending()]
     path.unlink()
     path.write_bytes(data)
     consumer = start_consumer(app, log)
