@@ -366,7 +366,7 @@ def video_paths() -> dict[str, Any]:
                     {
                         "name": "sha256",
                         "in": "query",
-                        "description": "The SHA-256 the raw body must have, in hex.",
+                        "description": "The SHA-256 the file must have, in hex (a raw body and a multipart form alike).",
                         "allowEmptyValue": True,
                         "schema": {"type": "string", "pattern": SHA256_PATTERN},
                     },

@@ -75,18 +75,20 @@ def list_videos() -> Response:
 def upload_video() -> tuple[Response, int, dict[str, str]]:
     """The same two ways in as v1's upload: a multipart field ``file``, or the raw body with ``?filename=``."""
     content_digest = parse_content_digest(request.headers.get("Content-Digest"))
+    # Every checksum the request names is checked, wherever it is given: a query's ``sha256``
+    # beside a multipart form is neither ignored nor taken unchecked.
+    in_query = parse_sha256_hex(request.args.get("sha256"))
     owner = caller_required().user
     if request.mimetype == "multipart/form-data":
         incoming, filename = portal_request().uploaded_file("file")
-        expected = parse_sha256_hex(request.form.get("sha256"))
-        video = service.finish_upload(incoming, filename, [expected, content_digest], owner=owner)
+        in_form = parse_sha256_hex(request.form.get("sha256"))
+        video = service.finish_upload(incoming, filename, [in_form, in_query, content_digest], owner=owner)
     elif request.mimetype == "application/x-www-form-urlencoded":
         raise MissingFile(NO_FILE_IN_FORM)
     else:
         if not request.content_length and not request.environ.get("wsgi.input_terminated"):
             raise MissingFile(NO_BODY)
-        expected = parse_sha256_hex(request.args.get("sha256"))
-        video = service.store_stream(request.stream, request.args.get("filename"), [expected, content_digest], owner=owner)
+        video = service.store_stream(request.stream, request.args.get("filename"), [in_query, content_digest], owner=owner)
     response, status, headers = _with_etag(video, 201)
     return response, status, {**headers, "Location": video_json(video)["links"]["self"]}
 

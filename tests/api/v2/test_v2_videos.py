@@ -59,6 +59,16 @@ def test_a_raw_body_upload_works_as_in_v1(client, video_bytes):
     assert client.head(f"/api/v2/videos/{response.get_json()['id']}/content").status_code == 200
 
 
+def test_a_query_sha256_beside_a_multipart_form_is_checked(client, video_bytes):
+    form = {"file": (io.BytesIO(video_bytes), "clip.mp4")}
+    malformed = client.post("/api/v2/videos?sha256=false", data=form, content_type="multipart/form-data")
+    assert "64 hexadecimal characters" in assert_problem(malformed, 400, malformed.get_json()["code"])["detail"]
+    form = {"file": (io.BytesIO(video_bytes), "clip.mp4")}
+    other = "0" * 64
+    assert_problem(client.post(f"/api/v2/videos?sha256={other}", data=form, content_type="multipart/form-data"), 422, "checksum_mismatch")
+    assert client.get("/api/v2/videos").get_json()["items"] == []
+
+
 def test_patch_changes_details_and_the_etag_and_null_clears(client, video_bytes):
     video = upload(client, video_bytes, "beach.mp4")
     etag = client.get(video["links"]["self"]).headers["ETag"]
