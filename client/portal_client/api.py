@@ -119,6 +119,20 @@ class Portal:
                 return items
             page += 1
 
+    def search(self, text: str) -> list[dict[str, Any]]:
+        """Every video v2's search finds for ``text`` (in titles, descriptions, tags and file names), by cursor.
+
+        v1's ``q`` matches file names only, so a title the web search finds would be missed.
+        """
+        items: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"q": text, "limit": 100}
+        while True:
+            body = self.request("GET", f"{self.url}/api/v2/videos", params=params).json()
+            items.extend(body["items"])
+            if not body.get("next_cursor") or not body["items"]:
+                return items
+            params["cursor"] = body["next_cursor"]
+
     def delete(self, file_id: str) -> None:
         self.request("DELETE", self.api(self.file_path(file_id)), expect=(204,))
 

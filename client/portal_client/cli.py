@@ -24,6 +24,9 @@ from .upload import DEFAULT_CHUNK_SIZE
 from .upload import upload
 
 MIB = 1024 * 1024
+#: The exit status of ``ls -q`` finding nothing: apart from 1 (an error) and 2 (a wrong command line),
+#: so that a script tells an empty search from a failed one.
+NO_MATCH = 3
 
 
 def portal_from_settings() -> Portal:
@@ -66,13 +69,20 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    files = portal_from_settings().files(args.q)
+    """List the files; with ``-q``, what v2's search finds, by title. Nothing found is exit status :data:`NO_MATCH`."""
+    portal = portal_from_settings()
+    files = portal.search(args.q) if args.q else portal.files(None)
     if args.json:
         print(json.dumps(files, indent=2))
-        return 0
+        return 0 if files or not args.q else NO_MATCH
+    if args.q and not files:
+        print(f"no videos match {args.q!r}", file=sys.stderr)
+        return NO_MATCH
     for file in files:
         created = str(file.get("created_at") or "")[:19].replace("T", " ")
-        print(f"{file['id']}  {human_size(int(file['size'])):>10}  {created}  {file['filename']}")
+        title = file.get("title") or file["filename"]
+        named = title if title == file["filename"] else f"{title}  ({file['filename']})"
+        print(f"{file['id']}  {human_size(int(file['size'])):>10}  {created}  {named}")
     return 0
 
 
@@ -143,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     login.set_defaults(run=cmd_login)
 
     ls = commands.add_parser("ls", help="list the files, newest first")
-    ls.add_argument("-q", metavar="TEXT", help="only files whose name contains TEXT")
+    ls.add_argument(
+        "-q", metavar="TEXT", help="search titles, descriptions, tags and file names, as the web does (exit 3: no match)"
+    )
     ls.add_argument("--json", action="store_true", help="print the files' JSON")
     ls.set_defaults(run=cmd_ls)
 

@@ -5,11 +5,17 @@ rules and the row's state); this module adds what a queue needs: the app
 context, a priority, a time limit, and retries with backoff for failures that
 pass. A failure that does not pass (an undecodable file, a bug) marks the
 video ``failed`` at once instead of being tried again.
+
+Each job logs a line when it starts and one when it ends, both naming the
+video and the step (``probe``, which makes the poster too, ``copy``,
+``purge``), the last with the outcome and the time taken: huey's own lines
+name only the queue's task id, which nobody reading the log can look up.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +27,8 @@ from sqlalchemy.exc import OperationalError
 from .. import errors
 from ..extensions import db
 from ..library import trash
+from ..library.models import ProcessingState
+from ..library.models import Video
 from ..media import processing
 from ..metrics import count_job_failure
 from ..storage import StorageUnavailable
@@ -48,20 +56,24 @@ def register_tasks(huey: Any, app: Flask) -> Jobs:
     @huey.task(name="probe_video", priority=PRIORITY_FACTS, timeout=probe_timeout, context=True, **retries)
     def probe_video(video_id: str, task: Any = None) -> None:
         with app.app_context():
-            run_job(processing.probe_video, video_id, task)
+            run_job("probe", processing.probe_video, video_id, task)
 
     @huey.task(name="make_playable_copy", priority=PRIORITY_COPIES, timeout=copy_timeout, context=True, **retries)
     def make_playable_copy(video_id: str, task: Any = None) -> None:
         with app.app_context():
-            run_job(processing.make_playable_copy, video_id, task)
+            run_job("copy", processing.make_playable_copy, video_id, task)
 
     @huey.periodic_task(crontab(minute="17"), name="purge_trash")
     def purge_trash() -> None:
         """Hourly: purge the videos in the trash longer than TRASH_DAYS (run again next hour if it fails)."""
         with app.app_context():
+            started = time.monotonic()
             purged = trash.purge_expired()
+            took = time.monotonic() - started
+            for video in purged:
+                log.info("video %s: purge done (kept in the trash %s days) in %.2fs", video.id, trash.trash_days(), took)
             if purged:
-                log.info("purged %d videos from the trash", len(purged))
+                log.info("purged %d videos from the trash in %.2fs", len(purged), took)
 
     @huey.periodic_task(crontab(minute="47"), name="remove_expired_uploads")
     def remove_expired_uploads() -> None:
@@ -80,25 +92,50 @@ def register_tasks(huey: Any, app: Flask) -> Jobs:
     return Jobs(huey=huey, probe_video=probe_video, make_playable_copy=make_playable_copy)
 
 
-def run_job(body: Callable[[str], None], video_id: str, task: Any) -> None:
-    """Run ``body(video_id)``; re-raise a failure that passes (huey tries again), record any other."""
+def run_job(step: str, body: Callable[[str], None], video_id: str, task: Any) -> None:
+    """Run ``body(video_id)``; re-raise a failure that passes (huey tries again), record any other.
+
+    Logs the start and the end of ``step``, the end with its outcome and its time.
+    """
+    started = time.monotonic()
+    log.info("video %s: %s started (job %s)", video_id, step, task.id if task is not None else "run at once")
+    outcome, level = "failed unexpectedly", logging.WARNING
     try:
         body(video_id)
+        outcome, level = _outcome_of(video_id)
     except TRANSIENT_ERRORS as error:
         db.session.rollback()
         if task is None or not task.retries:
             _record_failure(video_id, f"Processing gave up after several tries: {error}. Try again later.")
+            outcome = f"gave up after its last try: {error}"
         else:
             count_job_failure("retried")
+            outcome = f"to be tried again ({task.retries} tries left): {error}"
         raise
     except TaskTimeout:
         db.session.rollback()
         # The limit travels with the job: the one of the portal that queued it.
         _record_failure(video_id, f"Processing took longer than its limit of {task.timeout} seconds, so it was stopped.")
+        outcome = f"stopped at its time limit of {task.timeout}s"
     except Exception:
         db.session.rollback()
         log.exception("the job of video %s failed", video_id)
         _record_failure(video_id, UNEXPECTED)
+    finally:
+        log.log(level, "video %s: %s %s in %.2fs", video_id, step, outcome, time.monotonic() - started)
+
+
+def _outcome_of(video_id: str) -> tuple[str, int]:
+    """How a step that returned left its video, in words for the log, and the level to log it at."""
+    video = db.session.get(Video, video_id, populate_existing=True)
+    if video is None:
+        return "skipped: the video was deleted", logging.INFO
+    state = video.processing_state
+    if state == ProcessingState.FAILED.value:
+        return f"failed: {video.processing_error}", logging.WARNING
+    if state == ProcessingState.QUEUED.value:
+        return "done, the copy is queued", logging.INFO
+    return ("done" if state == ProcessingState.DONE.value else f"ended with the video {state}"), logging.INFO
 
 
 def _record_failure(video_id: str, message: str) -> None:

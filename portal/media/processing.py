@@ -95,6 +95,11 @@ def probe_video(video_id: str) -> None:
         with current_storage().open(key) as raw:
             facts = probe(raw, content_type)
         _update([video_id], **facts.as_dict())
+        log.info(
+            "video %s: probe read %s/%s %dx%d in %s, %s s",
+            video_id, facts.video_codec, facts.audio_codec or "no audio", facts.width, facts.height, facts.container,
+            "unknown" if facts.duration is None else f"{facts.duration:.1f}",
+        )
         if needs_poster:
             store_poster(video_id, key, facts.duration)
 
@@ -162,6 +167,7 @@ def make_playable_copy(video_id: str) -> None:
             with current_storage().open(key) as original:
                 make_copy(original, plan, target)
             store_copy(video_id, target, str(plan.content_type))
+            log.info("video %s: copy made (%s to %s), %d bytes", video_id, plan.kind.value, plan.container, target.stat().st_size)
 
     if _step_succeeded(video_id, copy_and_store):
         finish_if_complete(video_id)
@@ -259,6 +265,8 @@ def store_poster(video_id: str, key: str, duration: float | None) -> None:
     except BaseException:
         upload.abort()
         raise
+    log.info("video %s: poster made, %dx%d at %s s, %d bytes", video_id, poster.width, poster.height,
+             "?" if poster.time is None else f"{poster.time:.1f}", len(poster.jpeg))
     result = db.session.execute(
         db.update(Video).where(Video.id == video_id).values(poster_sha256=hashlib.sha256(poster.jpeg).hexdigest())
     )
@@ -281,7 +289,7 @@ def finish_if_complete(video_id: str) -> None:
 
 
 def mark_failed(video_id: str, message: str) -> None:
-    log.warning("processing video %s failed: %s", video_id, message)
+    log.warning("video %s: processing failed: %s", video_id, message)
     count_job_failure("failed")
     _set_state([video_id], ProcessingState.FAILED, error=message[:MAX_ERROR_LENGTH])
 

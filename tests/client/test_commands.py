@@ -132,6 +132,37 @@ def test_ls_lists_and_searches_and_prints_json(signed_in, portal, capsys):
     assert [item["id"] for item in json.loads(out)] == [first["id"]]
 
 
+def describe_through_api(portal, video: dict, **details) -> None:
+    """Give a stored video a title, description or tags, through v2's merge patch."""
+    url = f"{portal.url}/api/v2/videos/{video['id']}"
+    etag = portal.http.get(url, timeout=10).headers["ETag"]
+    headers = {"If-Match": etag, "Content-Type": "application/merge-patch+json"}
+    response = portal.http.patch(url, json=details, headers=headers, timeout=10)
+    assert response.status_code == 200, response.text
+
+
+def test_ls_q_searches_titles_descriptions_and_tags_as_v2_does_and_shows_titles(signed_in, portal, capsys):
+    titled, _ = upload_through_api(portal, "VID_20261207_1015.mp4")
+    describe_through_api(portal, titled, title="Kingfisher by the weir", description="Blue flash over the river")
+    tagged, _ = upload_through_api(portal, "VID_20261207_1016.mp4")
+    describe_through_api(portal, tagged, tags=["lsbirdwatch"])
+    for word, wanted in (("kingfisher", titled), ("river", titled), ("lsbirdwatch", tagged), ("20261207_1016", tagged)):
+        status, out, err = run(capsys, "ls", "-q", word)
+        assert status == 0, err
+        lines = out.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(wanted["id"]), (word, out)
+    status, out, _ = run(capsys, "ls", "-q", "kingfisher")
+    assert out.rstrip().endswith("Kingfisher by the weir  (VID_20261207_1015.mp4)"), out
+
+
+def test_ls_q_says_no_videos_match_with_exit_status_3(signed_in, portal, capsys):
+    status, out, err = run(capsys, "ls", "-q", "nothingcalledthis")
+    assert (status, out) == (3, "")
+    assert err == "no videos match 'nothingcalledthis'\n"
+    status, out, _ = run(capsys, "ls", "-q", "nothingcalledthis", "--json")
+    assert (status, json.loads(out)) == (3, [])
+
+
 def test_ls_gathers_every_page(signed_in, portal, capsys, monkeypatch):
     made = {upload_through_api(portal, f"lspages-{n}.mp4", 1000)[0]["id"] for n in range(3)}
     pages = []
@@ -144,10 +175,28 @@ def test_ls_gathers_every_page(signed_in, portal, capsys, monkeypatch):
         return original(self, method, path, expect, **kwargs)
 
     monkeypatch.setattr(api.Portal, "json", two_per_page)
-    status, out, err = run(capsys, "ls", "-q", "lspages", "--json")
+    status, out, err = run(capsys, "ls", "--json")
+    assert status == 0, err
+    assert made <= {item["id"] for item in json.loads(out)}
+    assert pages[:2] == [1, 2]
+
+
+def test_ls_q_follows_v2s_cursor_to_the_last_page(signed_in, portal, capsys, monkeypatch):
+    made = {upload_through_api(portal, f"lscursor-{n}.mp4", 1000)[0]["id"] for n in range(3)}
+    cursors = []
+    original = api.Portal.request
+
+    def two_per_page(self, method, url, expect=(200,), **kwargs):
+        if url.endswith("/api/v2/videos"):
+            kwargs["params"]["limit"] = 2
+            cursors.append(kwargs["params"].get("cursor"))
+        return original(self, method, url, expect, **kwargs)
+
+    monkeypatch.setattr(api.Portal, "request", two_per_page)
+    status, out, err = run(capsys, "ls", "-q", "lscursor", "--json")
     assert status == 0, err
     assert {item["id"] for item in json.loads(out)} == made
-    assert pages == [1, 2]
+    assert len(cursors) == 2 and cursors[0] is None and cursors[1]
 
 
 def test_info_shows_the_file(signed_in, portal, capsys):

@@ -258,6 +258,7 @@ def test_job_failures_and_the_queue_depth_are_counted(app, client, video_bytes):
     from portal.storage import StorageUnavailable
 
     class Retrying:
+        id = "a-task-id"
         retries = 3
 
     def broken(video_id):
@@ -269,10 +270,10 @@ def test_job_failures_and_the_queue_depth_are_counted(app, client, video_bytes):
     video_id = uploaded(client, video_bytes)["id"]  # queues its probing job (not run: no consumer here)
     before = admin_scrape(app)
     with app.app_context():
-        run_job(broken, video_id, None)  # failed for good
+        run_job("probe", broken, video_id, None)  # failed for good
         with pytest.raises(StorageUnavailable):
-            run_job(unreachable, video_id, Retrying())  # tried again later
-        run_job(processing.probe_video, video_id, None)  # not a readable video: failed for good
+            run_job("probe", unreachable, video_id, Retrying())  # tried again later
+        run_job("probe", processing.probe_video, video_id, None)  # not a readable video: failed for good
     after = admin_scrape(app)
     name = "portal_job_failures_total"
     assert value(after, name, outcome="failed") - value(before, name, outcome="failed") == 2
