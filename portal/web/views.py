@@ -34,6 +34,7 @@ from ..errors import UploadTooLarge
 from ..errors import format_bytes
 from ..http.auth import caller_required
 from ..http.auth import current_caller
+from ..http.auth import public
 from ..http.auth import requires
 from ..http.auth import viewable
 from ..http.delivery import send_poster
@@ -442,3 +443,10 @@ def delete(video_id: str) -> BaseResponse | str:
     else:
         flash(f"Deleted “{name}”.", "success")
     return redirect(url_for("web.library"), 303)
+
+
+@bp.get("/docs")
+@public
+def api_docs() -> BaseResponse:
+    """The address the first API's README gave for its docs: today's interactive docs, v2's."""
+    return redirect(url_for("api_v2.docs_page"), 302)

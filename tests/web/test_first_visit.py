@@ -89,3 +89,12 @@ def test_metrics_signed_out_answers_401_with_a_sign_in_link_for_a_browser(app):
     assert "<title>Sign in to see this · Portal</title>" in html
     assert 'href="/login?next=/metrics"' in html
     assert "Metrics need an admin" in html
+
+
+def test_the_old_docs_address_opens_the_interactive_docs_for_anyone(app):
+    visitor = app.test_client()
+    response = visitor.get("/docs")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/api/v2/docs"
+    page = visitor.get("/docs", follow_redirects=True)
+    assert page.status_code == 200 and b"/api/v2/openapi.json" in page.data
