@@ -201,7 +201,10 @@ class ScopeAboveRole(InvalidScope):
 
 
 class InvalidExpiry(InvalidInput):
-    message = "A token lives a whole number of days, at least 1; leave the days out for a token that does not expire."
+    message = (
+        "A token lives a whole number of days, at least 1 and at most 36500 (a century); "
+        "leave the days out for a token that does not expire."
+    )
 
 
 class UserNotFound(PortalError):

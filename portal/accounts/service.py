@@ -56,6 +56,9 @@ MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "ptl_"
 #: 32 random bytes: 256 bits, beyond guessing.
 TOKEN_BYTES = 32
+#: The longest life a token may be given (a century): far more than anyone needs, and far below the
+#: calendar's end, past which the expiry date cannot be computed at all.
+MAX_TOKEN_DAYS = 36500
 
 #: How fresh a token's "last used" is kept: written at most once a minute per token.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -318,7 +321,7 @@ def create_token(
     allowed = allowed_scopes(user.role)
     if not wanted <= allowed:
         raise errors.ScopeAboveRole(user.username, user.role, _scope_text(allowed))
-    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_TOKEN_DAYS):
         raise errors.InvalidExpiry()
     now = utcnow()
     value = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)

@@ -47,6 +47,10 @@ USER_KEY = "portal.user"
 SECRET_PATH_KEY = "portal.secret_path"
 #: Arguments of a route that are secrets in themselves (a share link's token): a line shows the template instead.
 SECRET_ARGUMENTS = frozenset({"token"})
+#: Where share links live: whatever follows is a token or part of one, whether or not a route matches it.
+SHARE_PREFIX = "/s/"
+#: How a line shows any path under :data:`SHARE_PREFIX` (with its query, suffix or none).
+SHARE_PATH_SHOWN = "/s/<token>"
 #: Methods labelled as themselves; any other is "other", so that made-up methods cannot make series.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -91,7 +95,10 @@ class Exchange:
         count_request(route, method if method in KNOWN_METHODS else "other", self.status, seconds, sent, received)
         if not self.app.config["ACCESS_LOG"]:
             return
-        if environ.get(SECRET_PATH_KEY):
+        if str(environ.get("PATH_INFO", "")).startswith(SHARE_PREFIX):
+            # A typo'd or made-up suffix matches no route, yet its first part may be a live token.
+            path = loggable_path(environ.get("SCRIPT_NAME", "") + SHARE_PATH_SHOWN, "")
+        elif environ.get(SECRET_PATH_KEY):
             path = loggable_path(route, "")
         else:
             path = loggable_path(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))

@@ -210,6 +210,9 @@ def test_unknown_or_no_scopes_and_bad_days_are_refused(ctx):
         service.create_token("alice", [])
     with pytest.raises(errors.InvalidExpiry):
         service.create_token("alice", ["read"], days=0)
+    for too_many in (service.MAX_TOKEN_DAYS + 1, 3_000_000, 99_999_999_999):
+        with pytest.raises(errors.InvalidExpiry):
+            service.create_token("alice", ["read"], days=too_many)
     with pytest.raises(errors.UserNotFound):
         service.create_token("nobody", ["read"])
 

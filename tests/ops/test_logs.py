@@ -71,6 +71,20 @@ def test_a_share_links_token_is_not_logged(client, access_lines, video_bytes):
     assert all(token not in record.getMessage() for record in access_lines())
 
 
+def test_no_path_under_a_share_link_logs_its_token(client, access_lines, video_bytes):
+    """A suffix, a query or no matching route at all: the line shows ``/s/<token>`` (seen: the token in full)."""
+    video_id = upload(client, video_bytes).get_json()["id"]
+    link = client.post(f"/api/v1/files/{video_id}/shares", json={}).get_json()["url"]
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    for suffix in ("/", "/poster.jpg", "?t=10", "/no/such/route?k=v", "%2F..%2F"):
+        client.get(f"/s/{token}{suffix}", buffered=True)
+    client.get("/s/not-a-token-at-all/anything", buffered=True)
+    lines = [record for record in access_lines() if record.access["path"].startswith("/s/")]
+    assert len(lines) == 6
+    assert {record.access["path"] for record in lines} == {"/s/<token>"}
+    assert all(token not in record.getMessage() and "not-a-token" not in record.getMessage() for record in access_lines())
+
+
 def test_access_log_false_writes_no_access_line(tmp_path, access_lines):
     app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path), "SECRET_KEY": "test", "ACCESS_LOG": False})
     assert app.test_client().get("/healthz", buffered=True).status_code == 200

@@ -158,6 +158,18 @@ def test_a_token_needs_a_label_a_scope_and_whole_days(app):
         assert [token.label for token in service.list_tokens("alice")] == ["tests"]
 
 
+def test_days_past_any_calendar_get_the_forms_error_not_a_500(app):
+    """Days that would overflow the expiry date (seen: 500 OverflowError) are a bad input like 0."""
+    client = signed_in_client(app, "alice", "uploader")
+    for days in ("3000000", "99999999999", "36501"):
+        response = create_token(client, days=days)
+        assert response.status_code == 400, days
+        assert "A token lives a whole number of days, at least 1 and at most 36500" in text(response)
+    assert create_token(client, label="a century", days="36500").status_code == 200
+    with app.app_context():
+        assert [token.label for token in service.list_tokens("alice")] == ["tests", "a century"]
+
+
 def test_another_users_token_cannot_be_revoked_from_the_account_page(app):
     admin = signed_in_client(app, "root", "admin")
     bob = signed_in_client(app, "bob", "viewer")
