@@ -364,6 +364,9 @@ def _report_purged(purged: list[trash.Purged]) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from ..backup.cli import backup_group
+
+    app.cli.add_command(backup_group)
     app.cli.add_command(verify_command)
     app.cli.add_command(cleanup_command)
     app.cli.add_command(move_storage_command)

@@ -1,0 +1,475 @@
+"""Backups of the whole portal: a database snapshot and every stored object, incremental by SHA-256.
+
+A destination (a local folder, or ``s3://bucket/prefix``) is reached through the
+storage interface, so the local backend's atomic renames and the S3 backend's
+checksummed PUTs protect a backup's files as they protect uploads. It holds:
+
+- ``objects/<sha256>``: every object of every backup, once per content, so a
+  second backup of an unchanged library copies nothing but the dump and its manifest;
+- ``backups/<id>/database.sqlite``: the database at one moment;
+- ``backups/<id>/manifest.json``: what that moment holds, written last, so a
+  backup without one (killed, disk full, store lost) is never listed, and
+  running the command again continues (objects already there are skipped).
+
+The set of objects is read from the snapshot's own rows, never from the live
+database: every video in the backup has its bytes, and uploads that finish
+later are simply not in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timezone
+from pathlib import Path
+from typing import Any
+from typing import Iterator
+
+from flask import current_app
+from sqlalchemy.engine import make_url
+
+from ..errors import PortalError
+from ..extensions import db
+from ..storage import CHUNK_SIZE
+from ..storage import Storage
+from ..storage import current_storage
+from ..storage import storage_from_url
+
+MANIFEST = "manifest.json"
+DUMP = "database.sqlite"
+FORMAT = 1
+
+
+class BackupError(PortalError):
+    """A backup cannot be made, read or restored; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+    sha256: str
+
+
+def destination(url: str) -> Storage:
+    """The storage a DEST names: ``s3://bucket/prefix``, ``file:///folder``, or a plain folder path."""
+    if url.startswith(("s3://", "file://")):
+        return storage_from_url(url, Path(current_app.config["DATA_DIR"]))
+    from ..storage.local import LocalStorage
+
+    return LocalStorage(Path(url))
+
+
+def object_key(sha256: str) -> str:
+    return f"objects/{sha256}"
+
+
+def _sqlite_path() -> Path:
+    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite" or not url.database:
+        raise BackupError(
+            "backups of a PostgreSQL database are not supported yet; only the SQLite database "
+            "in the data folder can be backed up"
+        )
+    return Path(url.database)
+
+
+def snapshot_sqlite(target: Path) -> None:
+    """Copy the live database through SQLite's online backup API: one consistent moment, writers go on."""
+    source = sqlite3.connect(_sqlite_path())
+    copy = sqlite3.connect(target)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+
+
+def objects_of_snapshot(path: Path) -> list[StoredObject]:
+    """Every object the snapshot's video rows name: originals, playable copies, posters (sizes of posters are unknown)."""
+    connection = sqlite3.connect(path)
+    try:
+        rows = connection.execute(
+            "SELECT id, storage_key, size, sha256, poster_sha256, playable_sha256, playable_size FROM videos ORDER BY id"
+        ).fetchall()
+    finally:
+        connection.close()
+    found = []
+    for video_id, key, size, sha256, poster_sha256, playable_sha256, playable_size in rows:
+        shard = f"{video_id[:2]}/{video_id[2:4]}/{video_id}"
+        found.append(StoredObject(key, size, sha256))
+        if poster_sha256:
+            found.append(StoredObject(f"poster/{shard}", -1, poster_sha256))
+        if playable_sha256:
+            found.append(StoredObject(f"playable/{shard}", playable_size if playable_size is not None else -1, playable_sha256))
+    return found
+
+
+def contents_of_snapshot(path: Path) -> dict[str, Any]:
+    """What a restore must bring back, to compare a drill with: users, tokens, videos, tags, trash, share links."""
+    connection = sqlite3.connect(path)
+    try:
+        def rows(sql: str) -> list[list[Any]]:
+            return [list(row) for row in connection.execute(sql).fetchall()]
+
+        return {
+            "users": rows("SELECT id, username, role, disabled FROM users ORDER BY id"),
+            "tokens": rows("SELECT id, user_id, token_hash, scopes, expires_at, revoked_at FROM api_tokens ORDER BY id"),
+            "videos": rows(
+                "SELECT id, filename, title, deleted_at IS NOT NULL, sha256, poster_sha256, playable_sha256 "
+                "FROM videos ORDER BY id"
+            ),
+            "tags": rows("SELECT video_id, tag, position FROM video_tags ORDER BY video_id, position"),
+            "share_links": rows("SELECT id, video_id, token_hash, expires_at, revoked_at FROM share_links ORDER BY id"),
+        }
+    finally:
+        connection.close()
+
+
+def _schema_revision(path: Path) -> str | None:
+    connection = sqlite3.connect(path)
+    try:
+        row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    finally:
+        connection.close()
+    return row[0] if row else None
+
+
+def _sha256_of_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(CHUNK_SIZE):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _put_file(target: Storage, key: str, path: Path) -> None:
+    upload = target.create(key)
+    try:
+        with open(path, "rb") as file:
+            while chunk := file.read(CHUNK_SIZE):
+                upload.write(chunk)
+        upload.commit()
+    except BaseException:
+        upload.abort()
+        raise
+
+
+def _put_bytes(target: Storage, key: str, data: bytes) -> None:
+    upload = target.create(key)
+    try:
+        upload.write(data)
+        upload.commit()
+    except BaseException:
+        upload.abort()
+        raise
+
+
+def copy_object(source: Storage, item: StoredObject, target: Storage) -> tuple[int, bool]:
+    """Copy one object to ``objects/<sha256>`` unless it is there; return (its size, whether it was copied).
+
+    The bytes are hashed on the way and committed only when they match the row:
+    a backup never holds an object under a SHA-256 it does not have.
+    """
+    key = object_key(item.sha256)
+    there = target.size(key)
+    if there is not None and (item.size < 0 or there == item.size):
+        return there, False
+    try:
+        content = source.open(item.key)
+    except FileNotFoundError as error:
+        raise BackupError(f"{item.key} is named by a video but missing from the storage; run `verify`") from error
+    upload = target.create(key)
+    try:
+        digest = hashlib.sha256()
+        copied = 0
+        with content:
+            while chunk := content.read(CHUNK_SIZE):
+                digest.update(chunk)
+                copied += len(chunk)
+                upload.write(chunk)
+        if digest.hexdigest() != item.sha256 or (item.size >= 0 and copied != item.size):
+            raise BackupError(f"{item.key} does not match its SHA-256 in the storage; run `verify`")
+        upload.commit()
+    except BaseException:
+        upload.abort()
+        raise
+    return copied, True
+
+
+@dataclass
+class Created:
+    backup_id: str
+    objects: int
+    copied: int
+    copied_bytes: int
+
+
+def new_backup_id() -> str:
+    """Sortable by time, unique even for two backups in one second."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def create_backup(dest: Storage) -> Created:
+    """Snapshot the database, copy every object its rows name, then write the manifest last."""
+    from .. import __version__
+
+    backup_id = new_backup_id()
+    source = current_storage()
+    with tempfile.TemporaryDirectory(prefix="portal-backup-") as folder:
+        dump = Path(folder) / DUMP
+        snapshot_sqlite(dump)
+        entries: dict[str, dict[str, Any]] = {}
+        copied = copied_bytes = 0
+        for item in objects_of_snapshot(dump):
+            size, was_copied = copy_object(source, item, dest)
+            entries[item.key] = {"key": item.key, "size": size, "sha256": item.sha256}
+            copied += was_copied
+            copied_bytes += size if was_copied else 0
+        _put_file(dest, f"backups/{backup_id}/{DUMP}", dump)
+        manifest = {
+            "format": FORMAT,
+            "id": backup_id,
+            "time": datetime.now(timezone.utc).isoformat(),
+            "portal_version": __version__,
+            "schema_revision": _schema_revision(dump),
+            "database": {"file": DUMP, "dialect": "sqlite", "sha256": _sha256_of_file(dump), "size": dump.stat().st_size},
+            "objects": sorted(entries.values(), key=lambda entry: entry["key"]),
+            "contents": contents_of_snapshot(dump),
+            "secret": {
+                "_note": "secret: whoever reads this can sign sessions and forms as the portal",
+                "SECRET_KEY": current_app.config["SECRET_KEY"],
+            },
+        }
+    _put_bytes(dest, f"backups/{backup_id}/{MANIFEST}", json.dumps(manifest, indent=1).encode())
+    return Created(backup_id, len(entries), copied, copied_bytes)
+
+
+def manifests(dest: Storage) -> list[dict[str, Any]]:
+    """Every complete backup in ``dest``, oldest first (one without its manifest is not one)."""
+    found = []
+    for key in dest.keys():
+        parts = key.split("/")
+        if len(parts) == 3 and parts[0] == "backups" and parts[2] == MANIFEST:
+            found.append(read_manifest(dest, parts[1]))
+    return sorted(found, key=lambda manifest: manifest["id"])
+
+
+def read_manifest(dest: Storage, backup_id: str | None) -> dict[str, Any]:
+    """The manifest of ``backup_id``, or of the latest backup."""
+    if backup_id is None:
+        every = manifests(dest)
+        if not every:
+            raise BackupError("there is no complete backup at this destination")
+        return every[-1]
+    try:
+        with dest.open(f"backups/{backup_id}/{MANIFEST}") as content:
+            manifest: dict[str, Any] = json.loads(content.read())
+    except (FileNotFoundError, ValueError) as error:
+        raise BackupError(f"no complete backup {backup_id} at this destination (see `backup list`)") from error
+    return manifest
+
+
+def _sha256_in(storage: Storage, key: str) -> tuple[int, str] | None:
+    try:
+        content = storage.open(key)
+    except FileNotFoundError:
+        return None
+    digest = hashlib.sha256()
+    size = 0
+    with content:
+        while chunk := content.read(CHUNK_SIZE):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def verify_backup(dest: Storage, manifest: dict[str, Any]) -> Iterator[str]:
+    """Say what is wrong with a backup: every object's size and SHA-256 against the manifest, the dump readable."""
+    for entry in manifest["objects"]:
+        found = _sha256_in(dest, object_key(entry["sha256"]))
+        if found is None:
+            yield f"missing: {entry['key']} (objects/{entry['sha256']})"
+        elif found != (entry["size"], entry["sha256"]):
+            yield f"corrupt: {entry['key']} (objects/{entry['sha256']}: {found[0]} bytes, sha256 {found[1]})"
+    dump_key = f"backups/{manifest['id']}/{manifest['database']['file']}"
+    with tempfile.TemporaryDirectory(prefix="portal-verify-") as folder:
+        dump = Path(folder) / DUMP
+        if not _fetch(dest, dump_key, dump):
+            yield f"missing: the database dump {dump_key}"
+            return
+        if _sha256_of_file(dump) != manifest["database"]["sha256"]:
+            yield f"corrupt: the database dump {dump_key} does not match its SHA-256"
+            return
+        try:
+            connection = sqlite3.connect(dump)
+            try:
+                (result,) = connection.execute("PRAGMA integrity_check").fetchone()
+            finally:
+                connection.close()
+        except sqlite3.DatabaseError as error:
+            yield f"unreadable: the database dump {dump_key} ({error})"
+            return
+        if result != "ok":
+            yield f"unreadable: the database dump {dump_key} ({result})"
+
+
+def _fetch(storage: Storage, key: str, path: Path) -> bool:
+    try:
+        content = storage.open(key)
+    except FileNotFoundError:
+        return False
+    with content, open(path, "wb") as file:
+        while chunk := content.read(CHUNK_SIZE):
+            file.write(chunk)
+    return True
+
+
+def prune(dest: Storage, keep: int) -> list[str]:
+    """Remove all but the newest ``keep`` backups, then the objects no kept backup names; return the ids removed."""
+    if keep < 1:
+        raise BackupError("--keep must be 1 or more: pruning every backup would leave nothing to restore")
+    every = manifests(dest)
+    removed = every[:-keep]
+    for manifest in removed:
+        # The manifest first: a prune stopped half-way leaves an unlisted backup, never a listed one without its dump.
+        dest.delete(f"backups/{manifest['id']}/{MANIFEST}")
+        dest.delete(f"backups/{manifest['id']}/{manifest['database']['file']}")
+    named = {object_key(entry["sha256"]) for manifest in every[-keep:] for entry in manifest["objects"]}
+    for key in list(dest.keys()):
+        if key.startswith("objects/") and key not in named:
+            dest.delete(key)
+    return [manifest["id"] for manifest in removed]
+
+
+def _portal_is_empty(manifest: dict[str, Any]) -> list[str]:
+    """What keeps a restore from starting: rows in the database, or stored objects the backup does not name."""
+    problems = []
+    for table in ("users", "videos", "api_tokens", "share_links"):
+        count = db.session.execute(db.text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+        if count:
+            problems.append(f"the database is not empty ({count} rows in {table})")
+    named = {entry["key"] for entry in manifest["objects"]}
+    strays = [key for key in current_storage().keys() if key not in named]
+    if strays:
+        problems.append(f"the storage is not empty ({len(strays)} objects, e.g. {strays[0]})")
+    return problems
+
+
+def restore_backup(dest: Storage, manifest: dict[str, Any]) -> int:
+    """Put a backup's objects, then its database, into this empty portal; return how many objects were restored.
+
+    Objects first, checked against their SHA-256, then the database: until the
+    last step the portal has no rows, so an interrupted restore never looks
+    complete, and a rerun goes on (objects the backup names are not in the way).
+    """
+    problems = _portal_is_empty(manifest)
+    if problems:
+        raise BackupError("refusing to restore onto a portal that is in use: " + "; ".join(problems) +
+                          ". Restore into an empty data folder and an empty database.")
+    target_path = _sqlite_path()
+    storage = current_storage()
+    restored = 0
+    for entry in manifest["objects"]:
+        item = StoredObject(object_key(entry["sha256"]), entry["size"], entry["sha256"])
+        if storage.size(entry["key"]) == entry["size"]:
+            continue
+        _restore_object(dest, item, storage, entry["key"])
+        restored += 1
+    with tempfile.TemporaryDirectory(prefix="portal-restore-") as folder:
+        dump = Path(folder) / DUMP
+        if not _fetch(dest, f"backups/{manifest['id']}/{manifest['database']['file']}", dump):
+            raise BackupError(f"the database dump of backup {manifest['id']} is missing; run `backup verify`")
+        if _sha256_of_file(dump) != manifest["database"]["sha256"]:
+            raise BackupError(f"the database dump of backup {manifest['id']} is corrupt; run `backup verify`")
+        db.session.remove()
+        db.engine.dispose()
+        source = sqlite3.connect(dump)
+        target = sqlite3.connect(target_path)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+    _restore_secret_key(manifest)
+    from ..ops.schema import upgrade_schema
+
+    upgrade_schema(db.engine, str(Path(__file__).resolve().parent.parent / "migrations"))
+    return restored
+
+
+def _restore_object(dest: Storage, item: StoredObject, storage: Storage, key: str) -> None:
+    try:
+        content = dest.open(item.key)
+    except FileNotFoundError as error:
+        raise BackupError(f"{item.key} is missing from the backup; run `backup verify`") from error
+    upload = storage.create(key)
+    try:
+        digest = hashlib.sha256()
+        with content:
+            while chunk := content.read(CHUNK_SIZE):
+                digest.update(chunk)
+                upload.write(chunk)
+        if digest.hexdigest() != item.sha256:
+            raise BackupError(f"{item.key} in the backup does not match its SHA-256; run `backup verify`")
+        upload.commit()
+    except BaseException:
+        upload.abort()
+        raise
+
+
+def _restore_secret_key(manifest: dict[str, Any]) -> None:
+    """Sessions, forms and share links signed before the backup stay valid: the key file gets the backup's key."""
+    path = Path(current_app.config["DATA_DIR"]) / "secret_key"
+    temporary = path.with_suffix(".restoring")
+    temporary.write_text(manifest["secret"]["SECRET_KEY"])
+    temporary.chmod(0o600)
+    temporary.replace(path)
+
+
+def drill(dest: Storage, work: Path) -> list[str]:
+    """Restore the latest backup into a throwaway portal under ``work`` and say what did not come back.
+
+    The restored portal is verified (every object re-hashed against its row)
+    and its rows compared with what the manifest recorded at backup time.
+    """
+    from .. import create_app
+    from ..library.integrity import verify_all
+    from ..library.models import VideoStatus
+
+    manifest = read_manifest(dest, None)
+    problems = list(verify_backup(dest, manifest))
+    if problems:
+        return problems
+    throwaway = create_app({
+        "DATA_DIR": str(work / "data"),
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{work / 'data' / 'portal.db'}",
+        "SECRET_KEY": manifest["secret"]["SECRET_KEY"],
+        "STORAGE_URL": None,
+        "QUEUE_URL": None,
+        "QUEUE_IMMEDIATE": False,
+    })
+    with throwaway.app_context():
+        try:
+            restore_backup(dest, manifest)
+            for video in verify_all():
+                if video.status != VideoStatus.OK.value:
+                    problems.append(f"{video.status}: video {video.id} {video.filename} after the restore")
+            for entry in manifest["objects"]:
+                if _sha256_in(current_storage(), entry["key"]) != (entry["size"], entry["sha256"]):
+                    problems.append(f"not byte-identical after the restore: {entry['key']}")
+            db.session.remove()
+            db.engine.dispose()
+            restored = json.loads(json.dumps(contents_of_snapshot(_sqlite_path())))
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    for part, rows in manifest["contents"].items():
+        if restored.get(part) != rows:
+            problems.append(f"{part} differ after the restore: {len(rows)} in the backup, {len(restored.get(part, []))} restored")
+    return problems
