@@ -162,3 +162,26 @@ def test_prune_keeps_the_newest_and_the_objects_they_name(library):
     assert pruned.exit_code == 0, pruned.output
     assert len(run(app, "list", str(dest)).output.splitlines()) == 1
     assert run(app, "verify", str(dest)).exit_code == 0
+
+
+def test_a_backup_to_s3_verifies_restores_and_passes_the_drill(library, s3_url, tmp_path):
+    app, _dest, files = library
+    created = run(app, "create", s3_url)
+    assert created.exit_code == 0, created.output
+    again = run(app, "create", s3_url)
+    assert again.exit_code == 0 and "0 copied" in again.output, again.output
+    listed = run(app, "list", s3_url)
+    assert listed.exit_code == 0 and len(listed.output.splitlines()) == 2, listed.output
+    checked = run(app, "verify", s3_url)
+    assert checked.exit_code == 0 and "0 problems" in checked.output, checked.output
+    assert run(app, "drill", s3_url).exit_code == 0
+    target = portal(tmp_path / "restored")
+    try:
+        restored = run(target, "restore", s3_url)
+        assert restored.exit_code == 0, restored.output
+        client = signed_in_client(target)
+        for file in files[1:]:
+            assert client.get(f"/api/v1/files/{file['id']}/content").data and client.get(
+                f"/api/v1/files/{file['id']}").get_json()["sha256"] == file["sha256"]
+    finally:
+        dispose(target)
