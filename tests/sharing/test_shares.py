@@ -99,6 +99,7 @@ def test_days_outside_1_to_90_or_not_a_whole_number_are_refused(app, client, vid
         ("[7]", "application/json", "The body is not a JSON object."),
         ('{"days": 7, "expires": 1}', "application/json", "Unknown field 'expires'"),
         ('{"days": ' + " " * 2000 + "7}", "application/json", "longer than 1024 bytes"),
+        ("[" * 500 + "]" * 500, "application/json", "nests deeper than 32 levels"),
     ],
 )
 def test_a_body_that_is_not_a_json_object_of_days_is_refused(client, video, data, content_type, says):

@@ -8,7 +8,6 @@ when, never the URL.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Response
@@ -18,6 +17,7 @@ from flask import url_for
 
 from ...errors import InvalidInput
 from ...http.auth import caller_required
+from ...http.json_bodies import load_json_body
 from ...library import service
 from ...sharing import service as sharing
 from ...sharing.models import ShareLink
@@ -55,10 +55,7 @@ def parse_share_body() -> int | None:
     raw = request.stream.read(MAX_SHARE_BODY + 1)
     if len(raw) > MAX_SHARE_BODY:
         raise InvalidInput(BODY_TOO_LONG)
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise InvalidInput(BODY_INVALID_JSON) from None
+    body = load_json_body(raw, BODY_INVALID_JSON)
     if not isinstance(body, dict):
         raise InvalidInput(BODY_NOT_AN_OBJECT)
     unknown = sorted(set(body) - set(SHARE_FIELDS))

@@ -7,8 +7,6 @@ same ones v1 calls; delivery (ranges, conditional GET, checksums) is
 
 from __future__ import annotations
 
-import json
-
 from flask import Response
 from flask import jsonify
 from flask import request
@@ -23,6 +21,7 @@ from ...http.auth import caller_required
 from ...http.auth import current_caller
 from ...http.auth import requires
 from ...http.auth import viewable
+from ...http.json_bodies import load_json_body
 from ...library import catalog
 from ...library import integrity
 from ...library import service
@@ -106,10 +105,7 @@ def parse_merge_patch() -> dict[str, object]:
     raw = request.stream.read(MAX_PATCH_BODY + 1)
     if len(raw) > MAX_PATCH_BODY:
         raise InvalidInput(f"The body is longer than {MAX_PATCH_BODY} bytes. {PATCH_HINT}")
-    try:
-        patch = json.loads(raw)
-    except ValueError:
-        raise InvalidInput(f"The body is not valid JSON. {PATCH_HINT}") from None
+    patch = load_json_body(raw, f"The body is not valid JSON. {PATCH_HINT}")
     if not isinstance(patch, dict):
         raise InvalidDetails(f"The body is not a JSON object. {PATCH_HINT}")
     unknown = sorted(set(patch) - set(EDITABLE_FIELDS))

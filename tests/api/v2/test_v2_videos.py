@@ -69,6 +69,23 @@ def test_a_query_sha256_beside_a_multipart_form_is_checked(client, video_bytes):
     assert client.get("/api/v2/videos").get_json()["items"] == []
 
 
+@pytest.mark.parametrize("nested", ["[" * 30_000 + "]" * 30_000, '{"tags": ' + "[" * 40 + "]" * 40 + "}"], ids=["30000 arrays", "tags 40 deep"])
+def test_a_patch_nested_deeper_than_any_body_needs_is_a_400_not_a_500(client, video_bytes, nested):
+    video = upload(client, video_bytes)
+    etag = client.get(video["links"]["self"]).headers["ETag"]
+    body = assert_problem(patch(client, video["id"], nested, etag), 400, "bad_request")
+    assert "nests deeper than 32 levels" in body["detail"]
+
+
+def test_brackets_inside_strings_are_not_nesting(client, video_bytes):
+    video = upload(client, video_bytes)
+    etag = client.get(video["links"]["self"]).headers["ETag"]
+    title = '[[[[' * 20 + '{"\\"'
+    response = patch(client, video["id"], {"title": title}, etag)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["title"] == title
+
+
 def test_patch_changes_details_and_the_etag_and_null_clears(client, video_bytes):
     video = upload(client, video_bytes, "beach.mp4")
     etag = client.get(video["links"]["self"]).headers["ETag"]
