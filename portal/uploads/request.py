@@ -99,9 +99,17 @@ class PortalRequest(Request):
         hold before any view runs, because the CSRF check parses the form first.
         """
         limit = super().max_content_length
-        if self._max_content_length is None and limit is not None and self.mimetype == "multipart/form-data":
+        if self._max_content_length is not None or limit is None:
+            return limit
+        if self.mimetype == "multipart/form-data":
             return limit + int(current_app.config["MULTIPART_ALLOWANCE"])
-        return limit
+        if self.content_length is not None and self.content_length > limit:
+            return limit
+        # Behind a server that ends the body itself (waitress), Werkzeug caps the stream at this
+        # length and raises when a read reaches the cap, even where the body ends exactly there:
+        # one byte of room lets a body of exactly the limit end, and the file's own count refuses
+        # the byte past it.
+        return limit + 1
 
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
