@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 class Action(str, enum.Enum):
     """What a caller asks to do; each needs a scope of the token and a role of the user."""
 
-    READ = "read"  # list, search, watch, download, verify, share
+    READ = "read"  # list, search, watch, download, verify
+    #: Make a share link to a video, or list its links: the owner's or an admin's.
+    SHARE = "share"
     UPLOAD = "upload"
     DELETE = "delete"
     #: Queue a video's processing (facts, poster, copy) again: the owner's or an admin's.
@@ -44,6 +46,8 @@ ACTION_SCOPES: dict[Action, Scope | None] = {
     Action.DELETE: Scope.DELETE,
     Action.PROCESS: Scope.UPLOAD,
     Action.EDIT: Scope.UPLOAD,
+    #: A link opens the video to anyone: more than a read-only token may do.
+    Action.SHARE: Scope.UPLOAD,
     Action.MANAGE_USERS: None,
 }
 #: The least role each action needs. Deleting or processing another user's video needs admin (see :func:`check`).
@@ -53,6 +57,7 @@ ACTION_ROLES: dict[Action, Role] = {
     Action.DELETE: Role.UPLOADER,
     Action.PROCESS: Role.UPLOADER,
     Action.EDIT: Role.UPLOADER,
+    Action.SHARE: Role.UPLOADER,
     Action.MANAGE_USERS: Role.ADMIN,
 }
 #: How messages name each action.
@@ -62,10 +67,13 @@ ACTION_NAMES: dict[Action, str] = {
     Action.DELETE: "deleting videos",
     Action.PROCESS: "processing videos again",
     Action.EDIT: "editing videos' details",
+    Action.SHARE: "sharing videos",
     Action.MANAGE_USERS: "managing users",
 }
 #: Actions on a video that only its owner or an admin may do, and how a refusal names them.
-OWNER_ACTIONS: dict[Action, str] = {Action.DELETE: "delete", Action.PROCESS: "process", Action.EDIT: "edit"}
+OWNER_ACTIONS: dict[Action, str] = {
+    Action.DELETE: "delete", Action.PROCESS: "process", Action.EDIT: "edit", Action.SHARE: "share"
+}
 _RANK = {Role.VIEWER: 0, Role.UPLOADER: 1, Role.ADMIN: 2}
 
 

@@ -89,12 +89,14 @@ def is_expired(share: ShareLink) -> bool:
 
 
 def may_revoke(share: ShareLink, user: User) -> bool:
-    """Its maker may revoke a link, and any admin: a viewer cannot undo what someone else shared."""
-    return share.created_by_id == user.id or user.role == Role.ADMIN.value
+    """The video's owner may revoke any link to it, and so may its maker and any admin."""
+    return user.id in (share.created_by_id, share.video.owner_id) or user.role == Role.ADMIN.value
 
 
 def revoke_refused(maker: str, caller: str) -> errors.Forbidden:
-    return errors.Forbidden(f"Only the one who made this share link ({maker}) or an admin may revoke it; {caller} is neither.")
+    return errors.Forbidden(
+        f"Only the video's owner, the one who made this share link ({maker}) or an admin may revoke it; {caller} is none of them."
+    )
 
 
 def revoke_share(share_id: int, by: User) -> ShareLink:

@@ -20,9 +20,13 @@ from flask import render_template
 from flask import url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from ..accounts.permissions import Action
+from ..accounts.permissions import check
 from ..errors import InvalidShareDays
 from ..http.auth import caller_required
+from ..http.auth import current_caller
 from ..http.auth import public
+from ..http.auth import requires
 from ..http.delivery import send_poster
 from ..http.delivery import send_stored
 from ..http.delivery import send_video
@@ -80,9 +84,11 @@ def download(token: str) -> Response:
 
 
 @web.post("/videos/<video_id>/shares")
+@requires(Action.SHARE)
 def create_share(video_id: str) -> BaseResponse:
     """Make a link, then back to the video's page, which shows it this once (:mod:`.once`): a reload posts nothing."""
     video = service.get_video(video_id)
+    check(current_caller(), Action.SHARE, video)
     form = ShareForm()
     if not form.validate():
         flash(InvalidShareDays(sharing.MIN_DAYS, sharing.MAX_DAYS).message, "error")

@@ -322,7 +322,7 @@ def render_video(video: Video, details_form: DetailsForm | None = None, **extra:
     refused save passes the caller's own input back.
     """
     caller = current_caller()
-    shares = sharing.list_shares(video) if caller is not None else []
+    shares = sharing.list_shares(video) if caller is not None and caller.may(Action.SHARE, video) else []
     return render_template(
         "videos/video.html",
         video=video,

@@ -141,18 +141,32 @@ def test_revoking_twice_is_404_the_second_time(client, video):
     assert client.delete(f"/api/v1/shares/{created['id']}").status_code == 404
 
 
-def test_a_viewer_can_share_but_not_revoke_an_admins_link_which_the_admin_can(app, client, video):
+def test_only_the_owner_or_an_admin_makes_or_lists_links_and_the_owner_revokes_any(app, client, video, video_bytes):
     viewer = signed_in_client(app, "vera", role="viewer")
-    own = share(viewer, video["id"])
-    admins = share(client, video["id"])
-    refused = viewer.delete(f"/api/v1/shares/{admins['id']}")
+    uploader = signed_in_client(app, "ulla", role="uploader")
+    refused = viewer.post(f"/api/v1/files/{video['id']}/shares")
     assert refused.status_code == 403
-    assert refused.get_json()["error"]["message"] == (
-        "Only the one who made this share link (tester) or an admin may revoke it; vera is neither."
-    )
-    assert client.get(f"/s/{token_of(admins)}").status_code == 200
-    assert viewer.delete(f"/api/v1/shares/{own['id']}").status_code == 204
-    assert client.delete(f"/api/v1/shares/{admins['id']}").status_code == 204
+    assert "'upload' scope, needed for sharing videos" in refused.get_json()["error"]["message"]
+    assert viewer.get(f"/api/v1/files/{video['id']}/shares").status_code == 403
+    not_hers = uploader.post(f"/api/v1/files/{video['id']}/shares")
+    assert not_hers.status_code == 403
+    assert not_hers.get_json()["error"]["message"].startswith("Only the video's owner (tester) or an admin may share it")
+    assert uploader.get(f"/api/v1/files/{video['id']}/shares").status_code == 403
+    assert uploader.post(f"/api/v2/videos/{video['id']}/shares").status_code == 403
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(ShareLink)) == 0
+
+    hers = upload(uploader, video_bytes, "hers.mp4").get_json()
+    own = share(uploader, hers["id"])
+    admins = share(client, hers["id"])
+    listed = uploader.get(f"/api/v1/files/{hers['id']}/shares").get_json()["items"]
+    assert [(item["id"], item["created_by"]) for item in listed] == [(own["id"], "ulla"), (admins["id"], "tester")]
+    # The owner revokes a link to her video that an admin made.
+    assert uploader.delete(f"/api/v1/shares/{admins['id']}").status_code == 204
+    assert client.get(f"/s/{token_of(admins)}").status_code == 404
+    read_only = signed_in_client(app, "ulla", role="uploader", scopes=["read"])
+    assert read_only.post(f"/api/v1/files/{hers['id']}/shares").status_code == 403
+    assert client.delete(f"/api/v1/shares/{own['id']}").status_code == 204
 
 
 def test_cookie_callers_need_the_csrf_header(client, video):
@@ -230,14 +244,15 @@ def test_expired_and_revoked_links_are_404(app, client, video):
             assert response.headers["Cache-Control"] == "private, no-store"
 
 
-def test_links_of_a_disabled_user_stop_working(app, client, video):
-    viewer = signed_in_client(app, "vera", role="viewer")
-    token = token_of(share(viewer, video["id"]))
+def test_links_of_a_disabled_user_stop_working(app, video_bytes):
+    uploader = signed_in_client(app, "ulla", role="uploader")
+    hers = upload(uploader, video_bytes, "hers.mp4").get_json()
+    token = token_of(share(uploader, hers["id"]))
     assert app.test_client().get(f"/s/{token}").status_code == 200
     with app.app_context():
         from portal.accounts.service import disable_user
 
-        disable_user("vera")
+        disable_user("ulla")
     assert app.test_client().get(f"/s/{token}").status_code == 404
 
 
@@ -327,14 +342,17 @@ def test_the_web_forms_need_the_csrf_token(app, client, video):
     assert app.test_client().get(f"/s/{token_of(created)}").status_code == 200
 
 
-def test_a_viewer_sees_no_revoke_for_an_admins_link_and_gets_403(app, client, video):
+def test_a_viewer_sees_no_share_section_and_gets_403_for_making_or_revoking(app, client, video):
     admins = share(client, video["id"])
     viewer = signed_in_client(app, "vera", role="viewer")
     page = viewer.get(f"/videos/{video['id']}").get_data(as_text=True)
-    assert f'data-share-id="{admins["id"]}"' in page
-    assert f'action="/shares/{admins["id"]}/revoke"' not in page
+    assert "Create share link" not in page and f'data-share-id="{admins["id"]}"' not in page
+    assert "Create share link" in client.get(f"/videos/{video['id']}").get_data(as_text=True)
     token = csrf_token(viewer, f"/videos/{video['id']}")
+    assert viewer.post(f"/videos/{video['id']}/shares", data={"csrf_token": token, "days": "7"}).status_code == 403
     assert viewer.post(f"/shares/{admins['id']}/revoke", data={"csrf_token": token}).status_code == 403
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(ShareLink)) == 1
 
 
 def test_an_id_past_what_a_row_can_have_is_not_found(client):

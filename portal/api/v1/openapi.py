@@ -398,7 +398,7 @@ def _refusals(action: Action) -> dict[str, dict[str, Any]]:
     if action is not Action.READ:
         refusals["role_too_low"] = forbidden(_example_caller(Role.VIEWER), action)
         reasons = "the token lacks the scope, or the role is too low"
-    if action in (Action.DELETE, Action.PROCESS):
+    if action in (Action.DELETE, Action.PROCESS, Action.SHARE):
         others = Video(owner=User(id=2, username="bob", role=Role.UPLOADER.value))
         refusals["someone_elses_file"] = forbidden(_example_caller(Role.UPLOADER), action, others)
         reasons = "the token lacks the scope, the role is too low, or an uploader's file is someone else's"
@@ -426,7 +426,8 @@ def share_paths() -> dict[str, Any]:
                 "operationId": "createShare",
                 "tags": ["shares"],
                 "summary": "Make a share link to the file",
-                "description": "Anyone who may watch the file may share it. The link (`url`, `/s/<token>`) opens a "
+                "description": "The file's owner or an admin may share it (a token needs the `upload` scope). "
+                "The link (`url`, `/s/<token>`) opens a "
                 "player page and the download of this one file to anyone who has it, without an account, until it "
                 f"expires (after `days`, {MIN_DAYS} to {MAX_DAYS}, default {DEFAULT_DAYS}) or is revoked. Its token "
                 "is not kept: the `url` is shown in this answer only.",
@@ -440,7 +441,7 @@ def share_paths() -> dict[str, Any]:
                         "description": "Made: the link, shown this once.",
                         "content": {"application/json": {"schema": _ref("schemas", "NewShare"), "example": EXAMPLE_NEW_SHARE}},
                     },
-                    **_refusals(Action.READ),
+                    **_refusals(Action.SHARE),
                     **_error(
                         "`days` is not a whole number from 1 to 90, or the body is not a JSON object of `days`; "
                         f"or: {CSRF_FAILED}",
@@ -461,10 +462,11 @@ def share_paths() -> dict[str, Any]:
                 "tags": ["shares"],
                 "summary": "List the file's share links",
                 "description": "The links not revoked, oldest first; expired ones too, as `expires_at` shows. "
+                "The file's owner and admins see them, whoever made them. "
                 "Their URLs are not listed: a token is not kept once its link is made.",
                 "security": SIGNED_IN,
                 "responses": {
-                    **_refusals(Action.READ),
+                    **_refusals(Action.SHARE),
                     "200": {
                         "description": "The file's links.",
                         "content": {
@@ -482,14 +484,14 @@ def share_paths() -> dict[str, Any]:
                 "operationId": "revokeShare",
                 "tags": ["shares"],
                 "summary": "Revoke a share link",
-                "description": "The link stops working at once, for good. Its maker may revoke it, and any admin.",
+                "description": "The link stops working at once, for good. The video's owner, the link's maker and any admin may.",
                 "security": SIGNED_IN,
                 "responses": {
                     "204": {"description": "Revoked."},
                     **_csrf_failed(),
                     **_unauthorized(),
                     **_error(
-                        "Someone else made this link and the caller is not an admin, or the token lacks the scope.",
+                        "The caller neither owns the video nor made the link and is not an admin, or the token lacks the scope.",
                         someone_elses_link=revoke_refused("alice", "bob"),
                         missing_scope=forbidden(_example_caller(Role.ADMIN, {Scope.UPLOAD, Scope.DELETE}), Action.READ),
                     ),

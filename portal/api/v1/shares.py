@@ -1,8 +1,8 @@
 """Routes of /api/v1 for share links: make, list and revoke the links that open one video to anyone.
 
-Anyone who may watch a video may share it (the default: a signed-in caller
-allowed to read). A link's URL holds its token, which is shown only in the
-answer that makes it: the list shows when each was made, by whom and until
+Only the video's owner or an admin makes a link or lists a video's links, and a
+token needs the ``upload`` scope for it: a link opens the video to anyone. A
+link's URL holds its token, which is shown only in the answer that makes it: the list shows when each was made, by whom and until
 when, never the URL.
 """
 
@@ -15,8 +15,12 @@ from flask import jsonify
 from flask import request
 from flask import url_for
 
+from ...accounts.permissions import Action
+from ...accounts.permissions import check
 from ...errors import InvalidInput
 from ...http.auth import caller_required
+from ...http.auth import current_caller
+from ...http.auth import requires
 from ...http.json_bodies import load_json_body
 from ...library import service
 from ...sharing import service as sharing
@@ -82,15 +86,19 @@ def share_json(share: ShareLink) -> dict[str, Any]:
 
 
 @bp.post("/files/<video_id>/shares")
+@requires(Action.SHARE)
 def create_share(video_id: str) -> tuple[Response, int]:
     video = service.get_video(video_id)
+    check(current_caller(), Action.SHARE, video)
     share, token = sharing.create_share(video, by=caller_required().user, days=parse_share_body())
     return jsonify(id=share.id, url=share_url(token), expires_at=iso8601(share.expires_at)), 201
 
 
 @bp.get("/files/<video_id>/shares")
+@requires(Action.SHARE)
 def list_shares(video_id: str) -> Response:
     video = service.get_video(video_id)
+    check(current_caller(), Action.SHARE, video)
     return jsonify(items=[share_json(share) for share in sharing.list_shares(video)])
 
 

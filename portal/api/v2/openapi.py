@@ -528,26 +528,28 @@ def share_and_trash_paths() -> dict[str, Any]:
                 "operationId": "createShare",
                 "tags": ["shares"],
                 "summary": "Make a share link",
+                "description": "For the video's owner or an admin (a token needs the `upload` scope): a link opens it to anyone.",
                 "security": SIGNED_IN,
                 "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("ShareRequest")}}},
                 "responses": {
                     "201": {"description": "The link; its URL is shown only here.",
                             "content": {"application/json": {"schema": _ref("NewShare")}}},
                     **_not_found(),
-                    **_changes(Action.READ),
+                    **_changes(Action.SHARE),
                 },
             },
             "get": {
                 "operationId": "listShares",
                 "tags": ["shares"],
                 "summary": "The video's share links",
+                "description": "Every live link, whoever made it: for the video's owner and admins.",
                 "security": SIGNED_IN,
                 "responses": {
                     "200": {"description": "Its links (never their URLs).",
                             "content": {
                                 "application/json": {"schema": _ref("ShareList"), "example": {"items": [EXAMPLE_SHARE]}}
                             }},
-                    **_refused(Action.READ),
+                    **_refused(Action.SHARE),
                     **_not_found(),
                     **_unavailable(),
                     **DEFAULT_PROBLEM,
