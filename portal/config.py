@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 GIB = 1024**3
 
@@ -41,6 +42,9 @@ class Config:
     #: peer), whose X-Forwarded-* headers then give the client's address and scheme; how many
     #: proxies in a row add to X-Forwarded-For. Unset: the peer's own address is the client's.
     TRUSTED_PROXY: str | None = None
+    #: Where people reach the portal (e.g. ``https://videos.example.org``): share links are built on
+    #: it. Unset: on the address each request came to, whose Host header the client chose.
+    BASE_URL: str | None = None
     TRUSTED_PROXY_COUNT = 1
     #: Server processes sharing the port, each with THREADS threads; unset: one per CPU.
     PROCESSES: int | None = None
@@ -132,10 +136,23 @@ def check_settings(config: Mapping[str, Any]) -> None:
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"PORTAL_UPLOAD_CHUNK_BYTES must be a whole number of bytes, 1 or more (e.g. 16777216); got {chunk!r}.")
     check_log_settings(config)
+    check_base_url(config.get("BASE_URL"))
     if config["PASSWORD_HASH_PROFILE"] not in PASSWORD_HASH_PROFILES:
         raise ValueError(
             f"PORTAL_PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}; "
             f"got {config['PASSWORD_HASH_PROFILE']!r}."
+        )
+
+
+def check_base_url(value: object) -> None:
+    """PORTAL_BASE_URL: an http(s) address with a host, and nothing a link could not be built on."""
+    if value is None or value == "":
+        return
+    parsed = urlsplit(str(value))
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.query or parsed.fragment:
+        raise ValueError(
+            "PORTAL_BASE_URL must be the http:// or https:// address people reach the portal at, "
+            f"with no query or fragment (e.g. https://videos.example.org); got {value!r}."
         )
 
 

@@ -86,3 +86,16 @@ def test_the_password_hash_profile_defaults_to_rfc_9106_and_a_typo_is_refused_at
     monkeypatch.setenv("PORTAL_PASSWORD_HASH_PROFILE", "cheap")
     with pytest.raises(ValueError, match="PORTAL_PASSWORD_HASH_PROFILE must be one of RFC_9106_LOW_MEMORY, "):
         create_app({"DATA_DIR": str(tmp_path)})
+
+
+@pytest.mark.parametrize("value", ["videos.example.org", "ftp://videos.example.org", "https://", "https://a.org/?x=1"])
+def test_a_base_url_links_could_not_be_built_on_is_refused_at_start_up(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("PORTAL_BASE_URL", value)
+    with pytest.raises(ValueError, match="PORTAL_BASE_URL must be the http:// or https:// address"):
+        create_app({"DATA_DIR": str(tmp_path)})
+
+
+def test_the_base_url_follows_its_variable(tmp_path, monkeypatch):
+    assert create_app({"DATA_DIR": str(tmp_path)}).config["BASE_URL"] is None
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://videos.example.org")
+    assert create_app({"DATA_DIR": str(tmp_path)}).config["BASE_URL"] == "https://videos.example.org"

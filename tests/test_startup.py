@@ -69,3 +69,12 @@ def test_production_answers_an_unexpected_error_with_the_500_page_or_json(tmp_pa
     api = client.get("/api/v1/boom")
     assert api.status_code == 500
     assert api.get_json()["error"]["code"] == "internal_error"
+
+
+def test_the_startup_line_says_where_share_links_point(tmp_path):
+    app = create_app({"DATA_DIR": str(tmp_path)})
+    assert startup_line(app, "0.0.0.0", 8080, 1).endswith(
+        "share links on the address each request came to (PORTAL_BASE_URL unset)"
+    )
+    app.config["BASE_URL"] = "https://videos.example.org"
+    assert startup_line(app, "0.0.0.0", 8080, 1).endswith("share links on https://videos.example.org")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask import g
 from flask import url_for
 from werkzeug.routing import IntegerConverter
@@ -29,6 +30,18 @@ class RowIdConverter(IntegerConverter):
 
 #: Stands for the id while a link is built; ids are UUIDs, so it never occurs in one.
 _ID_SLOT = "__video_id__"
+
+
+def share_link(endpoint: str, token: str) -> str:
+    """The absolute URL of a share link's page (or its stream, poster): on ``PORTAL_BASE_URL`` when set.
+
+    Otherwise from the request, whose ``Host`` the client chose: behind a proxy that passes any
+    Host on, a link made with ``Host: evil.com`` would point there.
+    """
+    base = current_app.config["BASE_URL"]
+    if base:
+        return base.rstrip("/") + url_for(endpoint, token=token)
+    return url_for(endpoint, token=token, _external=True)
 
 
 def video_link(endpoint: str, video_id: str, external: bool = False) -> str:

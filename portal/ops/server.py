@@ -323,7 +323,8 @@ def startup_line(app: Flask, host: str, port: int, processes: int) -> str:
         storage = f"local folder {storage_url and urlparse(storage_url).path or os.path.join(app.config['DATA_DIR'], 'files')}"
     return (
         f"portal {__version__} on {base_url(host, port)} ({processes} x {int(app.config['THREADS'])} threads); "
-        f"data {app.config['DATA_DIR']}; database {database_kind} {database_place}; storage {storage}"
+        f"data {app.config['DATA_DIR']}; database {database_kind} {database_place}; storage {storage}; "
+        f"share links on {app.config['BASE_URL'] or 'the address each request came to (PORTAL_BASE_URL unset)'}"
     )
 
 

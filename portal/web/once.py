@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import session
-from flask import url_for
 
+from ..http.links import share_link
 from ..library.models import Video
 from ..sharing import service as sharing
 from ..sharing.models import ShareLink
@@ -41,4 +41,4 @@ def take_new_share(video: Video) -> NewShare | None:
     share = next((share for share in sharing.list_shares(video) if share.id == kept.get("share")), None)
     if share is None:  # revoked in between
         return None
-    return NewShare(share=share, url=url_for("shares.player", token=str(kept.get("token")), _external=True))
+    return NewShare(share=share, url=share_link("shares.player", str(kept.get("token"))))

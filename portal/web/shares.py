@@ -30,6 +30,7 @@ from ..http.auth import requires
 from ..http.delivery import send_poster
 from ..http.delivery import send_stored
 from ..http.delivery import send_video
+from ..http.links import share_link
 from ..library import service
 from ..sharing import service as sharing
 from .forms import ShareForm
@@ -45,7 +46,7 @@ SHARE_HEADERS = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-re
 @bp.context_processor
 def plain_pages() -> dict[str, object]:
     """Tells ``base.html`` to leave out the library's navigation on every page of a share link."""
-    return {"plain_page": True}
+    return {"plain_page": True, "share_link": share_link}
 
 
 @bp.after_request

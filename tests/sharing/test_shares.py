@@ -360,3 +360,21 @@ def test_an_id_past_what_a_row_can_have_is_not_found(client):
     # PostgreSQL's integer column ends at 2**31 - 1.
     for path in ("/api/v1/shares/9223372036854775808", "/api/v1/shares/2147483648", "/api/v1/shares/0"):
         assert client.delete(path).status_code == 404
+
+
+@pytest.mark.parametrize("base", ["https://videos.example.org", "https://example.org/portal/"])
+def test_links_are_built_on_the_base_url_whatever_host_the_request_named(app, client, video, base):
+    app.config["BASE_URL"] = base
+    made = client.post(f"/api/v1/files/{video['id']}/shares", headers={"Host": "evil.com"})
+    assert made.status_code == 201, made.get_data(as_text=True)
+    url = made.get_json()["url"]
+    assert url.startswith(base.rstrip("/") + "/s/") and "evil.com" not in url
+    token = url.rsplit("/", 1)[1]
+    page = app.test_client().get(f"/s/{token}", headers={"Host": "evil.com"}).get_data(as_text=True)
+    assert f'<meta property="og:url" content="{base.rstrip("/")}/s/{token}">' in page
+    assert "evil.com" not in page
+
+
+def test_without_a_base_url_links_follow_the_request_host(client, video):
+    made = client.post(f"/api/v1/files/{video['id']}/shares", headers={"Host": "videos.internal:8080"})
+    assert made.get_json()["url"].startswith("http://videos.internal:8080/s/")

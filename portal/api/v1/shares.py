@@ -13,7 +13,6 @@ from typing import Any
 from flask import Response
 from flask import jsonify
 from flask import request
-from flask import url_for
 
 from ...accounts.permissions import Action
 from ...accounts.permissions import check
@@ -22,6 +21,7 @@ from ...http.auth import caller_required
 from ...http.auth import current_caller
 from ...http.auth import requires
 from ...http.json_bodies import load_json_body
+from ...http.links import share_link
 from ...library import service
 from ...sharing import service as sharing
 from ...sharing.models import ShareLink
@@ -73,7 +73,7 @@ def unknown_field(name: str) -> InvalidInput:
 
 
 def share_url(token: str) -> str:
-    return url_for("shares.player", token=token, _external=True)
+    return share_link("shares.player", token)
 
 
 def share_json(share: ShareLink) -> dict[str, Any]:
