@@ -105,11 +105,14 @@ class Config:
     PER_PAGE = 20
     #: Let visitors who are not signed in list and watch videos (never upload or delete).
     PUBLIC_VIEWING = False
-    #: The session cookie: not readable by scripts, not sent by other sites' forms, and over
-    #: HTTPS only when ``PORTAL_SESSION_COOKIE_SECURE=true`` (set it behind a TLS proxy).
+    #: The session cookie: not readable by scripts, not sent by other sites' forms, and ``Secure``
+    #: (sent over HTTPS only) when the request came over HTTPS (``auto``: behind PORTAL_TRUSTED_PROXY,
+    #: its X-Forwarded-Proto says so); ``true`` or ``false`` force it.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = False
+    SESSION_COOKIE_SECURE: bool | str = "auto"
+    #: Strict-Transport-Security on answers to HTTPS requests: only once the site is HTTPS for good.
+    HSTS = False
     #: A CSRF token stays valid for a working day, long enough for a slow upload.
     WTF_CSRF_TIME_LIMIT = 12 * 3600
     #: The Argon2id cost of password hashes, one of argon2-cffi's profiles: ``RFC_9106_LOW_MEMORY``
@@ -137,6 +140,10 @@ def check_settings(config: Mapping[str, Any]) -> None:
         raise ValueError(f"PORTAL_UPLOAD_CHUNK_BYTES must be a whole number of bytes, 1 or more (e.g. 16777216); got {chunk!r}.")
     check_log_settings(config)
     check_base_url(config.get("BASE_URL"))
+    if config["SESSION_COOKIE_SECURE"] not in (True, False, "auto"):
+        raise ValueError(f"PORTAL_SESSION_COOKIE_SECURE must be auto, true or false; got {config['SESSION_COOKIE_SECURE']!r}.")
+    if not isinstance(config["HSTS"], bool):
+        raise ValueError(f"PORTAL_HSTS must be true or false; got {config['HSTS']!r}.")
     if config["PASSWORD_HASH_PROFILE"] not in PASSWORD_HASH_PROFILES:
         raise ValueError(
             f"PORTAL_PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}; "

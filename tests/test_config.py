@@ -99,3 +99,10 @@ def test_the_base_url_follows_its_variable(tmp_path, monkeypatch):
     assert create_app({"DATA_DIR": str(tmp_path)}).config["BASE_URL"] is None
     monkeypatch.setenv("PORTAL_BASE_URL", "https://videos.example.org")
     assert create_app({"DATA_DIR": str(tmp_path)}).config["BASE_URL"] == "https://videos.example.org"
+
+
+@pytest.mark.parametrize(("name", "value"), [("PORTAL_SESSION_COOKIE_SECURE", "sometimes"), ("PORTAL_HSTS", "yes")])
+def test_a_cookie_or_hsts_setting_that_is_not_a_choice_is_refused_at_start_up(tmp_path, monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=name):
+        create_app({"DATA_DIR": str(tmp_path)})

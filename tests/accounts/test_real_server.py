@@ -126,3 +126,21 @@ def test_behind_a_trusted_proxy_failures_count_by_the_forwarded_address(tmp_path
         portal.stop()
     text = log.read_text()
     assert "address=203.0.113.7" in text and "address=203.0.113.8" in text
+
+
+def test_behind_a_trusted_proxy_https_gets_secure_cookies_and_hsts_and_http_does_not(tmp_path):
+    portal = RunningPortal(
+        [sys.executable, "wsgi.py"], tmp_path / "data", {"PORTAL_TRUSTED_PROXY": "127.0.0.1", "PORTAL_HSTS": "true"},
+        log_path=tmp_path / "portal.log",
+    )
+    try:
+        over_https = requests.get(f"{portal.url}/login", headers={"X-Forwarded-Proto": "https"}, timeout=20)
+        over_http = requests.get(f"{portal.url}/login", timeout=20)
+    finally:
+        portal.stop()
+    assert over_https.status_code == over_http.status_code == 200
+    secure_cookie = over_https.headers["Set-Cookie"]
+    assert "; Secure" in secure_cookie and "HttpOnly" in secure_cookie, secure_cookie
+    assert over_https.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "Secure" not in over_http.headers["Set-Cookie"]
+    assert "Strict-Transport-Security" not in over_http.headers
