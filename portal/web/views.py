@@ -294,10 +294,20 @@ def store_several(files: list[FileStorage]) -> BaseResponse:
     return redirect(url_for("web.library"), 303)
 
 
+#: How much of a file name a message shows: a message waits in the session cookie until it is
+#: shown, and six 250-character CJK names made a cookie over the 4 KB browsers keep.
+SHOWN_NAME_LENGTH = 40
+
+
 def some_names(names: list[str], shown: int = 5) -> str:
     """``“a”, “b” and 3 more``: enough to recognise a batch, bounded in length."""
-    listed = ", ".join(f"“{name}”" for name in names[:shown])
+    listed = ", ".join(f"“{short_name(name)}”" for name in names[:shown])
     return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def short_name(name: str) -> str:
+    """A file name of at most :data:`SHOWN_NAME_LENGTH` characters, cut with an ellipsis."""
+    return name if len(name) <= SHOWN_NAME_LENGTH else name[: SHOWN_NAME_LENGTH - 1] + "…"
 
 
 # --- one video ---------------------------------------------------------------

@@ -177,3 +177,16 @@ def test_a_big_batch_is_summed_up_in_short_messages(client, video_bytes):
     assert "Uploaded 7 videos: “good-0.mp4”, “good-1.mp4”, “good-2.mp4”, “good-3.mp4”, “good-4.mp4” and 2 more." in html
     assert "Not uploaded: “bad-0.mp4”, “bad-1.mp4”, “bad-2.mp4”, “bad-3.mp4”, “bad-4.mp4” and 3 more." in html
     assert len(video_ids(client)) == 7
+
+
+def test_refused_files_with_long_names_never_make_a_cookie_browsers_drop(client, video_bytes):
+    """Six refused files with 250-character CJK names once made a 5,263-byte session cookie."""
+    names = [f"{n}" + "".join(chr(0x4E00 + (n * 977 + i * 131) % 20000) for i in range(250)) + ".mp4" for n in range(6)]
+    files = [(b"not a video %d" % n, name) for n, name in enumerate(names)] + [(video_bytes, names[0])]
+    response = post_upload(client, files)
+    assert response.status_code == 303
+    cookies = response.headers.getlist("Set-Cookie")
+    assert cookies and max(len(cookie.encode()) for cookie in cookies) < 4000, [len(cookie) for cookie in cookies]
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Not uploaded: “" + names[0][:39] + "…”" in html
+    assert "and 1 more. This file is not a video" in html
