@@ -36,6 +36,22 @@ class MediaUnreadable(Exception):
         self.message = message
 
 
+class PictureTooLarge(MediaUnreadable):
+    """More pixels than the portal decodes, as the stream's headers say: no frame was decoded.
+
+    ``facts`` are what the headers tell (the size, codecs, duration), so that the
+    video's page can still say what it is; the original stays downloadable.
+    """
+
+    def __init__(self, facts: MediaFacts, limit: int) -> None:
+        super().__init__(
+            f"The video is {facts.width}x{facts.height}, more pixels than this portal decodes "
+            f"(PORTAL_MEDIA_MAX_PIXELS = {limit}), so it has no poster and no playable copy: "
+            "download the original to watch it."
+        )
+        self.facts = facts
+
+
 @dataclass(frozen=True)
 class AudioTrack:
     codec: str
@@ -100,10 +116,12 @@ class CountingReader(io.RawIOBase):
         return len(data)
 
 
-def probe(raw: BinaryIO, content_type: str) -> MediaFacts:
+def probe(raw: BinaryIO, content_type: str, max_pixels: int | None = None) -> MediaFacts:
     """The facts of the video readable from ``raw`` (read at most :data:`READ_LIMIT` bytes of it).
 
-    Raises :class:`MediaUnreadable` when there are none.
+    Raises :class:`MediaUnreadable` when there are none, and :class:`PictureTooLarge`
+    when the headers give a picture of more than ``max_pixels``: decoding one frame
+    of a 12000x12000 MJPEG took a worker from 85 to 323 MB.
 
     ``content_type`` is the one the upload was recognised as; it picks the
     container's name among the demuxer's aliases (``mov,mp4,m4a,...``).
@@ -114,10 +132,12 @@ def probe(raw: BinaryIO, content_type: str) -> MediaFacts:
             video = container.streams.video[0] if container.streams.video else None
             if video is None:
                 raise MediaUnreadable("The file has no video stream: it may hold only audio or data.")
-            picture = _decode_one_frame(container, video)
+            coded_pixels = int(video.codec_context.width) * int(video.codec_context.height)
+            too_large = max_pixels is not None and coded_pixels > max_pixels
+            picture = None if too_large else _decode_one_frame(container, video)
             audio = container.streams.audio[0] if container.streams.audio else None
             width, height = displayed_size(video, picture)
-            return MediaFacts(
+            facts = MediaFacts(
                 duration=_duration(container, video),
                 width=width,
                 height=height,
@@ -129,6 +149,9 @@ def probe(raw: BinaryIO, content_type: str) -> MediaFacts:
                 bit_rate=int(container.bit_rate) if container.bit_rate else None,
                 container=_container_name(container.format.name, content_type),
             )
+            if too_large:
+                raise PictureTooLarge(facts, int(max_pixels or 0))
+            return facts
     except ReadLimitExceeded:
         raise MediaUnreadable(
             f"The file's headers could not be read within the first {READ_LIMIT // (1024 * 1024)} MiB read: "
@@ -138,7 +161,7 @@ def probe(raw: BinaryIO, content_type: str) -> MediaFacts:
         raise MediaUnreadable(f"The file cannot be read as a video ({_reason(error)}): it is damaged or truncated.") from None
 
 
-def displayed_size(video: Any, picture: Any) -> tuple[int, int]:
+def displayed_size(video: Any, picture: Any | None) -> tuple[int, int]:
     """The picture's size as players show it, which is what a viewer (and a layout) means by its size.
 
     Stored pixels need not be square: a DVD's 720x576 with a 16:9 sample
@@ -150,7 +173,8 @@ def displayed_size(video: Any, picture: Any) -> tuple[int, int]:
     sample_aspect = video.codec_context.sample_aspect_ratio or video.sample_aspect_ratio
     if sample_aspect and sample_aspect > 0:
         width = round(width * sample_aspect)
-    if abs(int(picture.rotation)) % 180 == 90:
+    # Without a decoded picture (one too large to decode) the rotation is unknown: the stored size.
+    if picture is not None and abs(int(picture.rotation)) % 180 == 90:
         width, height = height, width
     return width, height
 

@@ -39,6 +39,7 @@ from .playable import make_copy
 from .playable import plan_copy
 from .poster import make_poster
 from .probe import MediaUnreadable
+from .probe import PictureTooLarge
 from .probe import probe
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,12 @@ def probe_video(video_id: str) -> None:
 
     def read_facts_and_poster() -> None:
         with current_storage().open(key) as raw:
-            facts = probe(raw, content_type)
+            try:
+                facts = probe(raw, content_type, max_pixels=int(current_app.config["MEDIA_MAX_PIXELS"]))
+            except PictureTooLarge as too_large:
+                # What the headers say is kept; the step then fails with the reason.
+                _update([video_id], **too_large.facts.as_dict())
+                raise
         _update([video_id], **facts.as_dict())
         log.info(
             "video %s: probe read %s/%s %dx%d in %s, %s s",

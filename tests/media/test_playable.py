@@ -179,6 +179,26 @@ def test_a_video_too_large_to_transcode_fails_and_says_why(immediate_app, clips)
     assert client.get(body["content_url"]).data == clips["mpeg4_avi"].read_bytes()
 
 
+@pytest.mark.parametrize("clip", ["mpeg4_avi", "h264_aac"])
+def test_a_picture_over_the_pixel_cap_is_never_decoded_for_facts_or_poster(immediate_app, clips, monkeypatch, clip):
+    """The cap is read from the stream's headers: neither the probe nor the poster decodes a frame."""
+    from portal.media import probe
+    from portal.media import processing
+
+    decoded: list[str] = []
+    monkeypatch.setattr(probe, "_decode_one_frame", lambda *args: decoded.append("probe"))
+    monkeypatch.setattr(processing, "make_poster", lambda *args, **kwargs: decoded.append("poster"))
+    immediate_app.config["MEDIA_MAX_PIXELS"] = 100 * 100
+    client = signed_in_client(immediate_app)
+    body = stored(client, clips[clip])
+    assert decoded == []
+    assert body["processing"]["state"] == "failed"
+    assert "more pixels than this portal decodes (PORTAL_MEDIA_MAX_PIXELS = 10000)" in body["processing"]["error"]
+    assert f"{body['media']['width']}x{body['media']['height']}" in body["processing"]["error"]
+    assert body["media"]["video_codec"] and client.get(f"/videos/{body['id']}/poster").status_code == 404
+    assert client.get(body["content_url"]).data == clips[clip].read_bytes()
+
+
 def test_a_damaged_copy_is_never_delivered_whole_and_is_made_again(immediate_app, clips):
     client = signed_in_client(immediate_app)
     body = stored(client, clips["h264_mkv"])
