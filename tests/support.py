@@ -365,7 +365,7 @@ class RunningPortal:
             raise RuntimeError(f"the portal exited with {self.process.returncode}:\n{self.output()}") from None
         except TimeoutError:
             self.stop()
-            raise RuntimeError("the portal did not answer /healthz in time") from None
+            raise RuntimeError(f"the portal did not answer /healthz within {timeout} s; it printed:\n{self.output()}") from None
 
     def output(self) -> str:
         """What this server printed so far (of a log file given to several servers in turn: its own part)."""
