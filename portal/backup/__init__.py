@@ -180,25 +180,11 @@ def copy_object(source: Storage, item: StoredObject, target: Storage) -> tuple[i
     there = target.size(key)
     if there is not None and (item.size < 0 or there == item.size):
         return there, False
-    try:
-        content = source.open(item.key)
-    except FileNotFoundError as error:
-        raise BackupError(f"{item.key} is named by a video but missing from the storage; run `verify`") from error
-    upload = target.create(key)
-    try:
-        digest = hashlib.sha256()
-        copied = 0
-        with content:
-            while chunk := content.read(CHUNK_SIZE):
-                digest.update(chunk)
-                copied += len(chunk)
-                upload.write(chunk)
-        if digest.hexdigest() != item.sha256 or (item.size >= 0 and copied != item.size):
-            raise BackupError(f"{item.key} does not match its SHA-256 in the storage; run `verify`")
-        upload.commit()
-    except BaseException:
-        upload.abort()
-        raise
+    copied = _copy_checked(
+        source, item.key, target, key, item,
+        missing=f"{item.key} is named by a video but missing from the storage; run `verify`",
+        mismatch=f"{item.key} does not match its SHA-256 in the storage; run `verify`",
+    )
     return copied, True
 
 
@@ -404,23 +390,40 @@ def restore_backup(dest: Storage, manifest: dict[str, Any]) -> int:
 
 
 def _restore_object(dest: Storage, item: StoredObject, storage: Storage, key: str) -> None:
+    _copy_checked(
+        dest, item.key, storage, key, item,
+        missing=f"{item.key} is missing from the backup; run `backup verify`",
+        mismatch=f"{item.key} in the backup does not match its SHA-256; run `backup verify`",
+    )
+
+
+def _copy_checked(
+    source: Storage, source_key: str, target: Storage, target_key: str, item: StoredObject, missing: str, mismatch: str
+) -> int:
+    """Copy one object, hashing it on the way; commit it only when its SHA-256 (and size, when known) match ``item``.
+
+    Return the bytes copied; :class:`BackupError` with ``missing`` or ``mismatch`` otherwise, with nothing left in ``target``.
+    """
     try:
-        content = dest.open(item.key)
+        content = source.open(source_key)
     except FileNotFoundError as error:
-        raise BackupError(f"{item.key} is missing from the backup; run `backup verify`") from error
-    upload = storage.create(key)
+        raise BackupError(missing) from error
+    upload = target.create(target_key)
     try:
         digest = hashlib.sha256()
+        copied = 0
         with content:
             while chunk := content.read(CHUNK_SIZE):
                 digest.update(chunk)
+                copied += len(chunk)
                 upload.write(chunk)
-        if digest.hexdigest() != item.sha256:
-            raise BackupError(f"{item.key} in the backup does not match its SHA-256; run `backup verify`")
+        if digest.hexdigest() != item.sha256 or (item.size >= 0 and copied != item.size):
+            raise BackupError(mismatch)
         upload.commit()
     except BaseException:
         upload.abort()
         raise
+    return copied
 
 
 def _restore_secret_key(manifest: dict[str, Any]) -> None:
