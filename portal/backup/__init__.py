@@ -35,6 +35,10 @@ from sqlalchemy.engine import make_url
 
 from ..errors import PortalError
 from ..extensions import db
+from ..library.models import StorageKind
+from ..library.models import storage_key_for
+from ..ops.transfer import Outcome
+from ..ops.transfer import copy_object as transfer_object
 from ..storage import CHUNK_SIZE
 from ..storage import Storage
 from ..storage import current_storage
@@ -81,12 +85,17 @@ def _sqlite_path() -> Path:
 
 def snapshot_sqlite(target: Path) -> None:
     """Copy the live database through SQLite's online backup API: one consistent moment, writers go on."""
-    source = sqlite3.connect(_sqlite_path())
-    copy = sqlite3.connect(target)
+    _copy_sqlite(_sqlite_path(), target)
+
+
+def _copy_sqlite(source_path: str | Path, target_path: str | Path) -> None:
+    """One SQLite database's pages into another, through SQLite's backup API."""
+    source = sqlite3.connect(source_path)
+    target = sqlite3.connect(target_path)
     try:
-        source.backup(copy)
+        source.backup(target)
     finally:
-        copy.close()
+        target.close()
         source.close()
 
 
@@ -101,12 +110,12 @@ def objects_of_snapshot(path: Path) -> list[StoredObject]:
         connection.close()
     found = []
     for video_id, key, size, sha256, poster_sha256, playable_sha256, playable_size in rows:
-        shard = f"{video_id[:2]}/{video_id[2:4]}/{video_id}"
         found.append(StoredObject(key, size, sha256))
         if poster_sha256:
-            found.append(StoredObject(f"poster/{shard}", -1, poster_sha256))
+            found.append(StoredObject(storage_key_for(video_id, StorageKind.POSTER), -1, poster_sha256))
         if playable_sha256:
-            found.append(StoredObject(f"playable/{shard}", playable_size if playable_size is not None else -1, playable_sha256))
+            playable_key = storage_key_for(video_id, StorageKind.PLAYABLE)
+            found.append(StoredObject(playable_key, playable_size if playable_size is not None else -1, playable_sha256))
     return found
 
 
@@ -173,19 +182,19 @@ def _put_bytes(target: Storage, key: str, data: bytes) -> None:
 def copy_object(source: Storage, item: StoredObject, target: Storage) -> tuple[int, bool]:
     """Copy one object to ``objects/<sha256>`` unless it is there; return (its size, whether it was copied).
 
-    The bytes are hashed on the way and committed only when they match the row:
+    The bytes are hashed on the way and committed only when they match the row
+    (:func:`portal.ops.transfer.copy_object`, as ``move-storage`` copies):
     a backup never holds an object under a SHA-256 it does not have.
     """
     key = object_key(item.sha256)
-    there = target.size(key)
-    if there is not None and (item.size < 0 or there == item.size):
-        return there, False
-    copied = _copy_checked(
-        source, item.key, target, key, item,
+    outcome = _checked_copy(
+        source, item, target, key, verify_existing=False,
         missing=f"{item.key} is named by a video but missing from the storage; run `verify`",
-        mismatch=f"{item.key} does not match its SHA-256 in the storage; run `verify`",
+        corrupt=f"{item.key} does not match its SHA-256 in the storage; run `verify`",
     )
-    return copied, True
+    # A poster's size is not kept in its row: the copy's size is the one the manifest gets.
+    size = item.size if item.size >= 0 else target.size(key)
+    return int(size or 0), outcome is Outcome.COPIED
 
 
 @dataclass
@@ -375,13 +384,7 @@ def restore_backup(dest: Storage, manifest: dict[str, Any]) -> int:
             raise BackupError(f"the database dump of backup {manifest['id']} is corrupt; run `backup verify`")
         db.session.remove()
         db.engine.dispose()
-        source = sqlite3.connect(dump)
-        target = sqlite3.connect(target_path)
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-            source.close()
+        _copy_sqlite(dump, target_path)
     _restore_secret_key(manifest)
     from ..ops.schema import upgrade_schema
 
@@ -390,40 +393,25 @@ def restore_backup(dest: Storage, manifest: dict[str, Any]) -> int:
 
 
 def _restore_object(dest: Storage, item: StoredObject, storage: Storage, key: str) -> None:
-    _copy_checked(
-        dest, item.key, storage, key, item,
+    # What an interrupted restore committed already was checked then: checked again, not copied again.
+    _checked_copy(
+        dest, item, storage, key, verify_existing=True,
         missing=f"{item.key} is missing from the backup; run `backup verify`",
-        mismatch=f"{item.key} in the backup does not match its SHA-256; run `backup verify`",
+        corrupt=f"{item.key} in the backup does not match its SHA-256; run `backup verify`",
     )
 
 
-def _copy_checked(
-    source: Storage, source_key: str, target: Storage, target_key: str, item: StoredObject, missing: str, mismatch: str
-) -> int:
-    """Copy one object, hashing it on the way; commit it only when its SHA-256 (and size, when known) match ``item``.
-
-    Return the bytes copied; :class:`BackupError` with ``missing`` or ``mismatch`` otherwise, with nothing left in ``target``.
-    """
-    try:
-        content = source.open(source_key)
-    except FileNotFoundError as error:
-        raise BackupError(missing) from error
-    upload = target.create(target_key)
-    try:
-        digest = hashlib.sha256()
-        copied = 0
-        with content:
-            while chunk := content.read(CHUNK_SIZE):
-                digest.update(chunk)
-                copied += len(chunk)
-                upload.write(chunk)
-        if digest.hexdigest() != item.sha256 or (item.size >= 0 and copied != item.size):
-            raise BackupError(mismatch)
-        upload.commit()
-    except BaseException:
-        upload.abort()
-        raise
-    return copied
+def _checked_copy(
+    source: Storage, item: StoredObject, target: Storage, target_key: str, verify_existing: bool, missing: str, corrupt: str
+) -> Outcome:
+    """``item`` copied to ``target_key`` by :func:`portal.ops.transfer.copy_object`; :class:`BackupError` when it cannot be."""
+    size = item.size if item.size >= 0 else None
+    outcome = transfer_object(source, item.key, target, target_key, size, item.sha256, verify_existing)
+    if outcome is Outcome.MISSING:
+        raise BackupError(missing)
+    if outcome is Outcome.CORRUPT:
+        raise BackupError(corrupt)
+    return outcome
 
 
 def _restore_secret_key(manifest: dict[str, Any]) -> None:
