@@ -163,6 +163,19 @@ def playback_of(video: Video) -> StoredBytes:
     return StoredBytes.original(video)
 
 
+def awaits_copy(video: Video) -> bool:
+    """Whether a player must wait for the copy: browsers cannot play the original, and no copy is there (yet).
+
+    The pages show a notice (and the poster) instead of a player that would
+    only stay black, and put the player in once the copy is ready.
+    """
+    try:
+        playback_of(video)
+    except PlaybackNotReady:
+        return True
+    return False
+
+
 def player_source(video: Video) -> StoredBytes:
     """What the portal's own players get: :func:`playback_of`, or the original while no copy is ready (some browsers manage)."""
     try:

@@ -36,6 +36,7 @@ from ..sharing import service as sharing
 from .forms import ShareForm
 from .once import keep_new_share
 from .views import bp as web
+from .views import player_state
 
 bp = Blueprint("shares", __name__, url_prefix="/s")
 
@@ -66,6 +67,13 @@ def player(token: str) -> str:
 @public
 def stream(token: str) -> Response:
     return send_stored(service.player_source(sharing.open_share(token).video), "inline")
+
+
+@bp.get("/<token>/playback")
+@public
+def playback_state(token: str) -> Response:
+    """Asked by the link's page while it waits for the copy, as the video's own page does."""
+    return player_state(sharing.open_share(token).video)
 
 
 @bp.get("/<token>/poster")

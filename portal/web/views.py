@@ -16,6 +16,7 @@ from flask import Blueprint
 from flask import Response
 from flask import current_app
 from flask import flash
+from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -92,6 +93,7 @@ bp.add_app_template_global(icon)
 bp.add_app_template_global(status_badge)
 bp.add_app_template_global(processing_badge)
 bp.add_app_template_global(video_link)
+bp.add_app_template_global(service.awaits_copy)
 
 
 @bp.app_template_filter("filesize")
@@ -400,6 +402,20 @@ def edit_details(video_id: str) -> BaseResponse | tuple[str, int]:
 def stream(video_id: str) -> Response:
     """The player's source (the playable copy when there is one), with ranges so that seeking skips ahead."""
     return send_stored(service.player_source(service.get_video(video_id)), "inline")
+
+
+@bp.get("/videos/<video_id>/playback")
+@viewable
+def playback_state(video_id: str) -> Response:
+    """Asked now and then by a page waiting for the copy: whether its player can be put in."""
+    return player_state(service.get_video(video_id))
+
+
+def player_state(video: Video) -> Response:
+    """``{"ready": …, "processing": …}``: ready once the player has a source browsers play; never kept by a cache."""
+    answer = jsonify(ready=not service.awaits_copy(video), processing=video.processing_state)
+    answer.headers["Cache-Control"] = "private, no-store"
+    return answer
 
 
 @bp.get("/videos/<video_id>/poster")

@@ -111,6 +111,45 @@
     });
   });
 
+  // A video whose copy is being made: ask now and then (less often as time goes on, for at most an hour)
+  // and put the player in once the copy is ready, or say that it could not be made.
+  document.querySelectorAll("[data-player-pending][data-state-url]").forEach(function (pending) {
+    var template = pending.querySelector("template[data-player-template]");
+    var notice = pending.querySelector("[data-player-notice]");
+    var failed = pending.querySelector("[data-player-failed]");
+    if (!template || !notice || !failed) {
+      return;
+    }
+    var delay = 2000;
+    var giveUpAt = Date.now() + 60 * 60 * 1000;
+    function ask() {
+      fetch(pending.getAttribute("data-state-url"), { credentials: "same-origin", cache: "no-store" })
+        .then(function (response) {
+          return response.ok ? response.json() : null;
+        })
+        .then(function (state) {
+          if (state && state.ready) {
+            pending.replaceWith(template.content.cloneNode(true));
+            return;
+          }
+          if (state && state.processing === "failed") {
+            notice.hidden = true;
+            failed.hidden = false;
+            return;
+          }
+          later();
+        })
+        .catch(later);
+    }
+    function later() {
+      if (Date.now() < giveUpAt) {
+        window.setTimeout(ask, delay);
+        delay = Math.min(delay * 1.5, 15000);
+      }
+    }
+    later();
+  });
+
   // After a form, focus goes to what answers it (a message, the heading naming the results, a link
   // shown once), in view, instead of staying at the top of a page that says nothing of what happened. Last, so that
   // the handlers above (a shown-once link selects itself on focus) are in place.

@@ -169,6 +169,38 @@ def test_playback_is_not_ready_while_the_copy_is_missing(app, clips):
     assert client.get(f"/videos/{body['id']}/stream").data == clips["hevc_mkv"].read_bytes()
 
 
+def test_a_page_waiting_for_the_copy_shows_a_notice_until_the_player_can_play(app, clips):
+    """Probed and needing a copy: the video's page and its share link's page hold the player back and say why."""
+    client = signed_in_client(app)
+    body = stored(client, clips["hevc_mkv"])
+    token = json_body(client.post(f"/api/v1/files/{body['id']}/shares", json={}))["url"].rsplit("/", 1)[1]
+    pages = (f"/videos/{body['id']}", f"/s/{token}")
+    # Not probed yet: played as it is, since most uploads play.
+    for page in pages:
+        assert client.get(page + "/playback").get_json() == {"ready": True, "processing": "queued"}
+        assert "data-player-pending" not in client.get(page).get_data(as_text=True)
+    with app.app_context():
+        db.session.execute(db.update(Video).values(container="matroska", video_codec="hevc", audio_codec="opus"))
+        db.session.commit()
+    for page in pages:
+        state = client.get(page + "/playback")
+        assert state.get_json() == {"ready": False, "processing": "queued"}
+        assert state.headers["Cache-Control"] == "private, no-store"
+        html = client.get(page).get_data(as_text=True)
+        assert f'data-state-url="{page}/playback"' in html and "a copy they can play is being made" in html
+        # The player waits inside the <template> the page's script puts in once the copy is ready.
+        assert html.count("<video") == 1 and html.index("<template data-player-template>") < html.index("<video")
+    with app.app_context():
+        db.session.execute(db.update(Video).values(processing_state="failed", processing_error="could not decode"))
+        db.session.commit()
+    for page in pages:
+        assert client.get(page + "/playback").get_json() == {"ready": False, "processing": "failed"}
+        html = client.get(page).get_data(as_text=True)
+        assert "<video" not in html and "data-player-template" not in html
+        assert "the copy they could play was not made" in html
+        assert "data-player-failed hidden" not in html
+
+
 def test_a_video_too_large_to_transcode_fails_and_says_why(immediate_app, clips):
     immediate_app.config["MEDIA_MAX_PIXELS"] = 320 * 240 - 1
     client = signed_in_client(immediate_app)
