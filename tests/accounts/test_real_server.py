@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.databases import POSTGRES_URL
+from tests.databases import postgres_schema
+from tests.databases import sqlite_url
 from tests.support import ADMIN_PASSWORD
 from tests.support import ADMIN_USERNAME
 from tests.support import RunningPortal
@@ -144,3 +150,71 @@ def test_behind_a_trusted_proxy_https_gets_secure_cookies_and_hsts_and_http_does
     assert over_https.headers["Strict-Transport-Security"] == "max-age=31536000"
     assert "Secure" not in over_http.headers["Set-Cookie"]
     assert "Strict-Transport-Security" not in over_http.headers
+
+
+# --- concurrent attempts: counting and checking are one step ---------------------------------------
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def racing_portal(request, tmp_path_factory):
+    """Two worker processes of 8 threads on SQLite or PostgreSQL, addresses taken from X-Forwarded-For."""
+    folder = tmp_path_factory.mktemp(f"racing-{request.param}")
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = sqlite_url(folder)
+        elif POSTGRES_URL:
+            url = stack.enter_context(postgres_schema(POSTGRES_URL))
+        else:
+            pytest.skip("no PostgreSQL server: set PORTAL_TEST_POSTGRES_URL (.ci/run starts one)")
+        portal = RunningPortal(
+            [sys.executable, "wsgi.py"], folder / "data",
+            {"PORTAL_SQLALCHEMY_DATABASE_URI": url, "PORTAL_TRUSTED_PROXY": "127.0.0.1"},
+            log_path=folder / "portal.log", processes=2,
+        )
+        try:
+            yield portal
+        finally:
+            portal.stop()
+
+
+def burst(portal: RunningPortal, names: list[str], address: str) -> Counter[int]:
+    """One wrong password per name, all sent at the same moment from ``address``, on new connections."""
+    browser = requests.Session()
+    token = form_token(browser, f"{portal.url}/login")
+    cookies = browser.cookies
+    start = threading.Barrier(len(names))
+
+    def attempt(name: str) -> int:
+        start.wait(timeout=30)
+        return requests.post(
+            f"{portal.url}/login", data={"csrf_token": token, "username": name, "password": "wrong password"},
+            cookies=cookies, headers={"X-Forwarded-For": address, "Connection": "close"}, allow_redirects=False,
+            timeout=60,
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        return Counter(pool.map(attempt, names))
+
+
+@pytest.mark.parametrize("at_once", [16, 40])
+def test_concurrent_wrong_passwords_for_one_name_are_checked_five_times_at_most(racing_portal, at_once):
+    address = f"198.51.100.{at_once}"
+    name = ADMIN_USERNAME if at_once == 16 else f"racer{at_once}"
+    assert burst(racing_portal, [name] * at_once, address) == {401: 5, 429: at_once - 5}
+    assert failed_checks(racing_portal, address) == 5
+    assert f"sign-in locked: username={name!r} until " in racing_portal.output()
+
+
+@pytest.mark.parametrize("at_once", [16, 40])
+def test_concurrent_wrong_passwords_from_one_address_are_checked_five_times_at_most(racing_portal, at_once):
+    address = f"203.0.113.{at_once}"
+    assert burst(racing_portal, [f"guess{at_once}-{index}" for index in range(at_once)], address) == {
+        401: 5, 429: at_once - 5
+    }
+    assert failed_checks(racing_portal, address) == 5
+    assert f"sign-in locked: address={address} until " in racing_portal.output()
+
+
+def failed_checks(portal: RunningPortal, address: str) -> int:
+    """How many wrong passwords from ``address`` were verified: each is logged after its Argon2 check, never before."""
+    return len(re.findall(rf"sign-in failed: username='[^']*' address={re.escape(address)}$", portal.output(), re.M))
