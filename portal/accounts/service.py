@@ -445,7 +445,7 @@ def _lock_key(kind: str, value: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _serialise_attempts(attempt_keys: Iterable[tuple[str, str]]) -> None:
+def _serialise_attempts(key: str | None, address: str, device: str | None) -> None:
     """Begin a transaction that no other counting of the same name, address or device runs beside.
 
     Counting and taking a place must be one step, or concurrent attempts all
@@ -460,8 +460,9 @@ def _serialise_attempts(attempt_keys: Iterable[tuple[str, str]]) -> None:
     if dialect == "sqlite":
         db.session.execute(text("BEGIN IMMEDIATE"))
     elif dialect == "postgresql":
-        for key in sorted({_lock_key(kind, value) for kind, value in attempt_keys}):
-            db.session.execute(select(func.pg_advisory_xact_lock(key)))
+        named = {"name": key, "address": address, "device": device}
+        for lock in sorted({_lock_key(kind, value) for kind, value in named.items() if value is not None}):
+            db.session.execute(select(func.pg_advisory_xact_lock(lock)))
 
 
 def _moments(now: datetime, *where: Any) -> list[datetime]:
@@ -503,8 +504,7 @@ def reserve_attempt(address: str, username: str | None = None, device: str | Non
     now = utcnow()
     key = username_key(username)[:64] if isinstance(username, str) else None
     address = address[:64]
-    keys = [("address", address)] + ([("name", key)] if key is not None else [])
-    _serialise_attempts(keys + ([("device", device)] if device is not None else []))
+    _serialise_attempts(key, address, device)
     db.session.execute(sa_delete(SignInFailure).where(SignInFailure.at <= now - FAILURE_WINDOW))
     if device is not None and _wait_for(now, _moments(now, *_limits(key, address, device).values())):
         device = None
@@ -534,8 +534,7 @@ def record_failure(attempt: Attempt) -> None:
     logs a lock.
     """
     now = utcnow()
-    keys = [("address", attempt.address)] + ([("name", attempt.username_key)] if attempt.username_key else [])
-    _serialise_attempts(keys + ([("device", attempt.device)] if attempt.device else []))
+    _serialise_attempts(attempt.username_key, attempt.address, attempt.device)
     db.session.execute(sa_update(SignInFailure).where(SignInFailure.id == attempt.id).values(failed=True))
     locks = []
     for what, where in _limits(attempt.username_key, attempt.address, attempt.device).items():
