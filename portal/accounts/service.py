@@ -281,10 +281,21 @@ def reset_password(username: str, password: str) -> User:
     return user
 
 
-def change_password(user: User, current: str, new: str, keep_session: str | None = None) -> User:
-    """A user's own change: the current password first; every other session of theirs ends."""
+def change_password(
+    user: User, current: str, new: str, address: str, keep_session: str | None = None, device: str | None = None
+) -> User:
+    """A user's own change: the current password first; every other session of theirs ends.
+
+    The current password is checked within the sign-in limits (see
+    :func:`reserve_attempt`, with the browser's device cookie ``device``), so
+    that a session in other hands cannot guess it without bound.
+    """
+    attempt = reserve_attempt(address, user.username, device_id(device, user.username))
     if verify_password(user.username, current) is None:
+        audit.warning("password change refused, wrong current password: username=%s address=%s", user.username, address)
+        record_failure(attempt)
         raise errors.WrongPassword()
+    release_attempt(attempt)
     _check_password(new)
     user.password_hash = _hasher().hash(new)
     end_sessions(user, keep=keep_session)
