@@ -12,6 +12,7 @@ from sqlalchemy import ForeignKey
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy import true
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
@@ -120,7 +121,15 @@ class LoginSession(Model):
 
 
 class SignInFailure(Model):
-    """One failed sign-in (or setup code), counted per name and per client address by every process."""
+    """One sign-in attempt (or setup code) in flight or failed, counted by every process.
+
+    The row is written before the password is checked (``failed`` false), so
+    that an attempt takes its place in the count before it costs an Argon2
+    verify; a wrong password marks it failed, a right one deletes it. An
+    attempt made with a device cookie (``device``: the cookie's id) counts
+    against that cookie only; every other attempt counts per name and per
+    client address.
+    """
 
     __tablename__ = "sign_in_failures"
 
@@ -129,3 +138,7 @@ class SignInFailure(Model):
     username_key: Mapped[str | None] = mapped_column(String(USERNAME_LENGTH), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    #: False while the password is being checked; an attempt whose process died stays counted.
+    failed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: The id of the device cookie the attempt came with, else None.
+    device: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -13,6 +13,7 @@ import hmac
 import logging
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
@@ -26,13 +27,16 @@ from argon2 import profiles
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
 from flask import current_app
+from itsdangerous import BadData
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import and_
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy import update as sa_update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import joinedload
 
 from .. import errors
@@ -66,9 +70,14 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 SETUP_CODE = "portal.setup_code"
 #: A signed-in session lasts this long at most, then its owner signs in again.
 SESSION_LIFETIME = timedelta(days=30)
-#: Failed sign-ins (per name, and per client address) allowed within the window before the next are refused.
+#: Sign-in attempts (per name, per client address, and per device cookie) that may be in flight or have
+#: failed within the window; the next are refused without a password being checked.
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
+#: A device cookie vouches for its browser this long after the sign-in that gave it.
+DEVICE_LIFETIME = timedelta(days=365)
+DEVICE_COOKIE_SALT = "portal.device-cookie"
+DEVICE_ID_BYTES = 16
 
 #: Checked against when no user has the name, so that an unknown name takes as long as a wrong password.
 #: A hash of a random secret nobody kept, made once with the default profile's parameters (a test
@@ -272,10 +281,21 @@ def reset_password(username: str, password: str) -> User:
     return user
 
 
-def change_password(user: User, current: str, new: str, keep_session: str | None = None) -> User:
-    """A user's own change: the current password first; every other session of theirs ends."""
+def change_password(
+    user: User, current: str, new: str, address: str, keep_session: str | None = None, device: str | None = None
+) -> User:
+    """A user's own change: the current password first; every other session of theirs ends.
+
+    The current password is checked within the sign-in limits (see
+    :func:`reserve_attempt`, with the browser's device cookie ``device``), so
+    that a session in other hands cannot guess it without bound.
+    """
+    attempt = reserve_attempt(address, user.username, device_id(device, user.username))
     if verify_password(user.username, current) is None:
+        audit.warning("password change refused, wrong current password: username=%s address=%s", user.username, address)
+        record_failure(attempt)
         raise errors.WrongPassword()
+    release_attempt(attempt)
     _check_password(new)
     user.password_hash = _hasher().hash(new)
     end_sessions(user, keep=keep_session)
@@ -420,58 +440,189 @@ def authenticate_token(value: str) -> tuple[User, ApiToken] | None:
 # --- signing in ----------------------------------------------------------------
 
 
-def _failures_since(since: datetime, column: InstrumentedAttribute[Any], value: str) -> list[datetime]:
-    query = select(SignInFailure.at).where(column == value, SignInFailure.at > since).order_by(SignInFailure.at)
+@dataclass(frozen=True)
+class Attempt:
+    """A place taken among the attempts allowed, before anything was checked: settle it with the outcome."""
+
+    id: int
+    username_key: str | None
+    address: str
+    device: str | None
+
+
+def _lock_key(kind: str, value: str) -> int:
+    """A signed 64-bit number for ``kind:value``, as PostgreSQL's advisory locks take (a collision only makes two wait)."""
+    digest = hashlib.sha256(f"portal.sign-in:{kind}:{value}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _serialise_attempts(key: str | None, address: str, device: str | None) -> None:
+    """Begin a transaction that no other counting of the same name, address or device runs beside.
+
+    Counting and taking a place must be one step, or concurrent attempts all
+    count the same few before any of them is written. SQLite: ``BEGIN
+    IMMEDIATE`` takes the database's one write lock at once (writers queue on
+    the busy timeout); PostgreSQL: a transaction-scoped advisory lock per name,
+    address and device, taken in one order so that two attempts never wait for
+    each other. Both are held until the commit or rollback, across processes.
+    """
+    db.session.commit()  # whatever the request read so far, so that this transaction starts here
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "sqlite":
+        db.session.execute(text("BEGIN IMMEDIATE"))
+    elif dialect == "postgresql":
+        named = {"name": key, "address": address, "device": device}
+        for lock in sorted({_lock_key(kind, value) for kind, value in named.items() if value is not None}):
+            db.session.execute(select(func.pg_advisory_xact_lock(lock)))
+
+
+def _moments(now: datetime, *where: Any) -> list[datetime]:
+    query = select(SignInFailure.at).where(SignInFailure.at > now - FAILURE_WINDOW, *where).order_by(SignInFailure.at)
     return [_as_utc(moment) for moment in db.session.scalars(query)]
 
 
-def attempts_blocked(address: str, username: str | None = None) -> int:
-    """Seconds until another attempt for ``username`` or from ``address`` is allowed; 0: allowed now.
+def _wait_for(now: datetime, moments: list[datetime]) -> int:
+    """Seconds until the oldest of the last :data:`MAX_FAILURES` attempts leaves the window; 0: a place is free."""
+    if len(moments) < MAX_FAILURES:
+        return 0
+    free_at = moments[len(moments) - MAX_FAILURES] + FAILURE_WINDOW
+    return max(1, int((free_at - now).total_seconds() + 0.999))
 
-    The counts live in the database, so every worker process sees the same
-    ones. After five failures the next attempt is allowed once the oldest of
-    the last five leaves the fifteen-minute window.
+
+def _limits(key: str | None, address: str, device: str | None) -> dict[str, Any]:
+    """What an attempt counts against: its device cookie alone, else its name and its client address."""
+    if device is not None:
+        return {f"device cookie of username={key!r}": SignInFailure.device == device}
+    limits: dict[str, Any] = {f"address={address}": and_(SignInFailure.address == address, SignInFailure.device.is_(None))}
+    if key is not None:
+        limits[f"username={key!r}"] = and_(SignInFailure.username_key == key, SignInFailure.device.is_(None))
+    return limits
+
+
+def reserve_attempt(address: str, username: str | None = None, device: str | None = None) -> Attempt:
+    """Take a place among the attempts allowed for the name and the address (or the device cookie) before any check.
+
+    At most :data:`MAX_FAILURES` attempts, in flight or failed, fit in the
+    :data:`FAILURE_WINDOW` per name and per client address, in the database
+    where every process counts them, so that no more passwords than that are
+    ever verified whatever the concurrency. ``device`` is the id of a valid
+    device cookie for the name (:func:`device_id`): its attempts have a limit
+    of their own and are never refused for failures from elsewhere; once it is
+    used up, the cookie counts for nothing and the name's and address's limits
+    apply. Raises :class:`~portal.errors.TooManyAttempts` (nothing taken) when
+    no place is free.
     """
     now = utcnow()
-    since = now - FAILURE_WINDOW
-    waits = [0]
-    groups = [_failures_since(since, SignInFailure.address, address)]
-    if username is not None:
-        groups.append(_failures_since(since, SignInFailure.username_key, username_key(username)))
-    for moments in groups:
-        if len(moments) >= MAX_FAILURES:
-            free_at = moments[len(moments) - MAX_FAILURES] + FAILURE_WINDOW
-            waits.append(max(1, int((free_at - now).total_seconds() + 0.999)))
-    return max(waits)
-
-
-def record_failure(address: str, username: str | None = None) -> None:
-    """Count one failed attempt, and forget those that left the window."""
-    now = utcnow()
-    db.session.execute(sa_delete(SignInFailure).where(SignInFailure.at <= now - FAILURE_WINDOW))
     key = username_key(username)[:64] if isinstance(username, str) else None
-    db.session.add(SignInFailure(username_key=key, address=address[:64], at=now))
+    address = address[:64]
+    _serialise_attempts(key, address, device)
+    db.session.execute(sa_delete(SignInFailure).where(SignInFailure.at <= now - FAILURE_WINDOW))
+    if device is not None and _wait_for(now, _moments(now, *_limits(key, address, device).values())):
+        device = None
+    wait = max(_wait_for(now, _moments(now, where)) for where in _limits(key, address, device).values())
+    if wait:
+        db.session.rollback()
+        raise errors.TooManyAttempts(wait)
+    row = SignInFailure(username_key=key, address=address, at=now, failed=False, device=device)
+    db.session.add(row)
+    db.session.flush()
+    attempt = Attempt(row.id, key, address, device)
+    db.session.commit()
+    return attempt
+
+
+def release_attempt(attempt: Attempt) -> None:
+    """Give back the place of an attempt that succeeded: a right password counts against nobody."""
+    db.session.execute(sa_delete(SignInFailure).where(SignInFailure.id == attempt.id))
     db.session.commit()
 
 
-def sign_in(username: str, password: str, address: str) -> User:
+def record_failure(attempt: Attempt) -> None:
+    """Mark an attempt failed, and log each lock its failure completes, with until when.
+
+    Marking and counting take the same turn as :func:`reserve_attempt`, so that
+    exactly one failure, the one that makes :data:`MAX_FAILURES` in the window,
+    logs a lock.
+    """
+    now = utcnow()
+    _serialise_attempts(attempt.username_key, attempt.address, attempt.device)
+    db.session.execute(sa_update(SignInFailure).where(SignInFailure.id == attempt.id).values(failed=True))
+    locks = []
+    for what, where in _limits(attempt.username_key, attempt.address, attempt.device).items():
+        failures = _moments(now, where, SignInFailure.failed.is_(True))
+        if len(failures) == MAX_FAILURES:
+            locks.append((what, failures[0] + FAILURE_WINDOW))
+    db.session.commit()
+    for what, until in locks:
+        audit.warning(
+            "sign-in locked: %s until %s (after %d failures; the last: username=%r address=%s)",
+            what, until.isoformat(timespec="seconds"), MAX_FAILURES, attempt.username_key, attempt.address,
+        )
+
+
+def unlock(username: str) -> int:
+    """Forget every attempt for ``username`` (from any address or device cookie); how many were forgotten.
+
+    What an admin does for a user locked out by someone else's guesses: the
+    name's lock ends at once, and those attempts no longer count against the
+    addresses they came from either.
+    """
+    key = username_key(_check_username(username))
+    result = cast(CursorResult[Any], db.session.execute(sa_delete(SignInFailure).where(SignInFailure.username_key == key)))
+    db.session.commit()
+    audit.warning("sign-in unlocked: username=%r (%d attempts forgotten)", key, result.rowcount)
+    return result.rowcount
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=DEVICE_COOKIE_SALT)
+
+
+def device_token(user: User) -> str:
+    """The value of a new device cookie for a browser that has just signed in as ``user``.
+
+    Signed with the app's secret (itsdangerous), so that nobody can make one;
+    it names the user and a random id, and its attempts count against that id
+    (OWASP's "Slow Down Online Guessing Attacks with Device Cookies").
+    """
+    return _device_serializer().dumps({"user": user.username_key, "id": secrets.token_urlsafe(DEVICE_ID_BYTES)})
+
+
+def device_id(token: str | None, username: str) -> str | None:
+    """The id of device cookie ``token`` when it is ours, younger than :data:`DEVICE_LIFETIME` and for ``username``."""
+    if not isinstance(token, str) or not token or not isinstance(username, str):
+        return None
+    try:
+        payload = _device_serializer().loads(token, max_age=int(DEVICE_LIFETIME.total_seconds()))
+    except BadData:
+        return None
+    if not isinstance(payload, dict) or payload.get("user") != username_key(username):
+        return None
+    found = payload.get("id")
+    return found[:64] if isinstance(found, str) and found else None
+
+
+def sign_in(username: str, password: str, address: str, device: str | None = None) -> User:
     """The user whose name and password these are; every attempt is logged, never with the password.
 
-    Raises :class:`~portal.errors.TooManyAttempts` (nothing checked) after five
-    failures for the name or from the address within fifteen minutes, and
-    :class:`~portal.errors.SignInFailed` for a wrong name or password or a
+    Raises :class:`~portal.errors.TooManyAttempts` (no password checked) when
+    :func:`reserve_attempt` finds no place for the name, the address or the
+    browser's device cookie ``device`` (its value, as the browser sent it),
+    and :class:`~portal.errors.SignInFailed` for a wrong name or password or a
     disabled account, without saying which.
     """
     shown = username if isinstance(username, str) else ""
-    wait = attempts_blocked(address, shown)
-    if wait:
+    try:
+        attempt = reserve_attempt(address, shown, device_id(device, shown))
+    except errors.TooManyAttempts:
         audit.warning("sign-in refused, too many failures: username=%r address=%s", shown[:64], address)
-        raise errors.TooManyAttempts(wait)
+        raise
     user = verify_password(shown, password)
     if user is None:
-        record_failure(address, shown)
         audit.warning("sign-in failed: username=%r address=%s", shown[:64], address)
+        record_failure(attempt)
         raise errors.SignInFailed()
+    release_attempt(attempt)
     audit.info("sign-in: username=%s address=%s", user.username, address)
     return user
 

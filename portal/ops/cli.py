@@ -257,6 +257,15 @@ def users_reset_password_command(name: str, password_stdin: bool) -> None:
     click.echo(f"password of {user.username} reset")
 
 
+@users_group.command("unlock")
+@click.argument("name")
+@with_appcontext
+def users_unlock_command(name: str) -> None:
+    """Let NAME sign in again at once: forget the failed sign-ins for that name, from wherever they came."""
+    forgotten = accounts.unlock(name)
+    click.echo(f"unlocked {name}: {forgotten} attempt{'s' if forgotten != 1 else ''} forgotten")
+
+
 @click.group("tokens", cls=RefusingGroup)
 def tokens_group() -> None:
     """Create, list and revoke API tokens."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import flash
 from flask import redirect
 from flask import render_template
+from flask import request
 from flask import url_for
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -30,6 +31,8 @@ from .forms import ChangePasswordForm
 from .forms import CreateTokenForm
 from .forms import ResetPasswordForm
 from .forms import SetRoleForm
+from .signin import DEVICE_COOKIE
+from .signin import client_address
 from .views import bp
 
 #: A rendered page and its status.
@@ -94,14 +97,21 @@ def account() -> Page:
 
 @bp.post("/account/password")
 @signed_in
-def change_password() -> BaseResponse | Page:
+def change_password() -> BaseResponse | Page | tuple[str, int, dict[str, str]]:
     """A new password of one's own; every other session of the user ends, this one stays."""
     caller = caller_required()
     form = ChangePasswordForm()
     if not form.validate():
         return _account_page(password_form=form, status=400)
     try:
-        accounts.change_password(caller.user, form.current.data or "", form.new.data or "", keep_session=caller.session_key)
+        accounts.change_password(
+            caller.user, form.current.data or "", form.new.data or "", client_address(),
+            keep_session=caller.session_key, device=request.cookies.get(DEVICE_COOKIE),
+        )
+    except errors.TooManyAttempts as error:
+        form.current.errors = [error.message]
+        page, status = _account_page(password_form=form, status=429)
+        return page, status, {"Retry-After": str(error.retry_after)}
     except errors.WrongPassword as error:
         form.current.errors = [error.message]
         return _account_page(password_form=form, status=400)

@@ -2,8 +2,9 @@
 
 A sign-in starts a new session (a fresh row and a cleared cookie, so a session
 planted before sign-in is worth nothing after it); signing out deletes the row,
-so a copy of the cookie signs nobody in. Failures are counted by the account
-service in the database, where every worker process sees them.
+so a copy of the cookie signs nobody in. Attempts are counted by the account
+service in the database, where every worker process sees them; a browser that
+signed in before carries a device cookie whose attempts count apart.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hmac
 from urllib.parse import urlsplit
 
 from flask import abort
+from flask import after_this_request
 from flask import current_app
 from flask import flash
 from flask import redirect
@@ -35,6 +37,9 @@ from .forms import SetupForm
 from .forms import SignInForm
 from .views import bp
 
+#: The signed cookie of a browser that has signed in before (OWASP's device cookie).
+DEVICE_COOKIE = "portal_device"
+
 
 def client_address() -> str:
     """The address failures are counted by (waitress sets it from the proxy headers it is told to trust)."""
@@ -54,10 +59,24 @@ def safe_next(target: str | None) -> str | None:
 
 
 def start_signed_in_session(user: User) -> None:
-    """A brand-new session for ``user``: whatever the cookie held before is dropped."""
+    """A brand-new session for ``user``: whatever the cookie held before is dropped.
+
+    The browser also gets a new device cookie for ``user``: its later sign-ins
+    as them count against that cookie alone, so that nobody's guesses from
+    elsewhere lock it out (see :func:`portal.accounts.service.device_token`).
+    """
     session.clear()
     key = accounts.start_session(user)
     login_user(Caller(user, session_key=key))
+    token = accounts.device_token(user)
+
+    @after_this_request
+    def give_device_cookie(response: BaseResponse) -> BaseResponse:
+        response.set_cookie(
+            DEVICE_COOKIE, token, max_age=int(accounts.DEVICE_LIFETIME.total_seconds()), httponly=True,
+            samesite="Lax", secure=current_app.session_interface.get_cookie_secure(current_app),
+        )
+        return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -73,7 +92,9 @@ def login() -> BaseResponse | tuple[str, int] | tuple[str, int, dict[str, str]] 
     if not form.validate():
         return render_template("accounts/login.html", form=form), 400
     try:
-        user = accounts.sign_in(form.username.data or "", form.password.data or "", client_address())
+        user = accounts.sign_in(
+            form.username.data or "", form.password.data or "", client_address(), request.cookies.get(DEVICE_COOKIE)
+        )
     except errors.TooManyAttempts as error:
         page = render_template("accounts/login.html", form=form, error=error.message)
         return page, 429, {"Retry-After": str(error.retry_after)}
@@ -108,13 +129,14 @@ def setup() -> BaseResponse | tuple[str, int] | str:
         abort(404)
     code = request.values.get("code", "")
     address = client_address()
-    wait = accounts.attempts_blocked(address)
-    if wait:
-        raise errors.TooManyAttempts(wait)
+    attempt = accounts.reserve_attempt(address)
     if not _setup_code_matches(code):
         if code:
-            accounts.record_failure(address)
+            accounts.record_failure(attempt)
+        else:
+            accounts.release_attempt(attempt)
         abort(404)
+    accounts.release_attempt(attempt)
     form = SetupForm()
     form.code.data = code
     if request.method != "POST":

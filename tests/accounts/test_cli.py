@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
+from portal import errors
 from portal.accounts import service
 
 PASSWORD = "correct horse battery"
@@ -108,3 +111,22 @@ def test_revoke_a_token(app, cli):
     unknown = cli("tokens", "revoke", "9999")
     assert unknown.exit_code == 1 and "No token has the id 9999" in unknown.stderr
     assert cli("tokens", "list", "nobody").exit_code == 1
+
+
+def test_unlock_lets_a_locked_out_name_sign_in_again(app, cli, caplog):
+    cli("users", "create", "alice", "--role", "viewer", "--password-stdin", input=PASSWORD)
+    with app.app_context():
+        for index in range(5):
+            with pytest.raises(errors.SignInFailed):
+                service.sign_in("alice", "wrong password", f"203.0.113.{index}")
+        with pytest.raises(errors.TooManyAttempts):
+            service.sign_in("alice", PASSWORD, "192.0.2.1")
+    with caplog.at_level(logging.INFO, logger="portal.audit"):
+        result = cli("users", "unlock", "ALICE")
+    assert result.exit_code == 0, result.output
+    assert result.output == "unlocked ALICE: 5 attempts forgotten\n"
+    assert "sign-in unlocked: username='alice'" in caplog.text
+    with app.app_context():
+        assert service.sign_in("alice", PASSWORD, "192.0.2.1").username == "alice"
+    refused = cli("users", "unlock", "not a name")
+    assert refused.exit_code == 1 and refused.stderr

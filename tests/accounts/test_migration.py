@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from datetime import timezone
 
 import pytest
 import sqlalchemy as sa
 
+from portal import errors
 from portal.accounts import service
 from portal.extensions import db
 from tests.databases import insert_video_rows
@@ -95,4 +97,27 @@ def test_downgrading_drops_the_account_tables(empty_database, tmp_path):
         flask_migrate.downgrade(directory=str(MIGRATIONS), revision="0004")
         tables = set(sa.inspect(db.engine).get_table_names())
         assert "users" not in tables and "api_tokens" not in tables and "videos" in tables
+        db.engine.dispose()
+
+
+def test_failures_recorded_before_revision_0018_still_count(empty_database, tmp_path, caplog):
+    migrate_to(empty_database, "0016")
+    engine = sa.create_engine(empty_database, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("INSERT INTO sign_in_failures (username_key, address, at) VALUES ('alice', '192.0.2.1', :at)"),
+            {"at": datetime.now(timezone.utc)},
+        )
+    engine.dispose()
+    app = portal_on(empty_database, tmp_path / "data")
+    with app.app_context():
+        service.create_user("alice", "correct horse battery", "viewer")
+        with caplog.at_level(logging.INFO, logger="portal.audit"):
+            for index in range(4):
+                with pytest.raises(errors.SignInFailed):
+                    service.sign_in("alice", "wrong password", f"203.0.113.{index}")
+        # The fifth failure in the window is the old row's, a failure, not an attempt in flight: the name is locked.
+        assert "sign-in locked: username='alice' until " in caplog.text
+        with pytest.raises(errors.TooManyAttempts):
+            service.sign_in("alice", "correct horse battery", "198.51.100.1")
         db.engine.dispose()

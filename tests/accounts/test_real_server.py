@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.databases import POSTGRES_URL
+from tests.databases import postgres_schema
+from tests.databases import sqlite_url
 from tests.support import ADMIN_PASSWORD
 from tests.support import ADMIN_USERNAME
 from tests.support import RunningPortal
@@ -144,3 +150,101 @@ def test_behind_a_trusted_proxy_https_gets_secure_cookies_and_hsts_and_http_does
     assert over_https.headers["Strict-Transport-Security"] == "max-age=31536000"
     assert "Secure" not in over_http.headers["Set-Cookie"]
     assert "Strict-Transport-Security" not in over_http.headers
+
+
+# --- concurrent attempts: counting and checking are one step ---------------------------------------
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def racing_portal(request, tmp_path_factory):
+    """Two worker processes of 8 threads on SQLite or PostgreSQL, addresses taken from X-Forwarded-For."""
+    folder = tmp_path_factory.mktemp(f"racing-{request.param}")
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = sqlite_url(folder)
+        elif POSTGRES_URL:
+            url = stack.enter_context(postgres_schema(POSTGRES_URL))
+        else:
+            pytest.skip("no PostgreSQL server: set PORTAL_TEST_POSTGRES_URL (.ci/run starts one)")
+        portal = RunningPortal(
+            [sys.executable, "wsgi.py"], folder / "data",
+            {"PORTAL_SQLALCHEMY_DATABASE_URI": url, "PORTAL_TRUSTED_PROXY": "127.0.0.1"},
+            log_path=folder / "portal.log", processes=2,
+        )
+        try:
+            yield portal
+        finally:
+            portal.stop()
+
+
+def burst(portal: RunningPortal, names: list[str], address: str) -> Counter[int]:
+    """One wrong password per name, all sent at the same moment from ``address``, on new connections."""
+    browser = requests.Session()
+    token = form_token(browser, f"{portal.url}/login")
+    cookies = browser.cookies
+    start = threading.Barrier(len(names))
+
+    def attempt(name: str) -> int:
+        start.wait(timeout=30)
+        return requests.post(
+            f"{portal.url}/login", data={"csrf_token": token, "username": name, "password": "wrong password"},
+            cookies=cookies, headers={"X-Forwarded-For": address, "Connection": "close"}, allow_redirects=False,
+            timeout=60,
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        return Counter(pool.map(attempt, names))
+
+
+@pytest.mark.parametrize("at_once", [16, 40])
+def test_concurrent_wrong_passwords_for_one_name_are_checked_five_times_at_most(racing_portal, at_once):
+    address = f"198.51.100.{at_once}"
+    # A name nobody has is checked against the dummy hash: an Argon2 verify all the same.
+    name = f"racer{at_once}"
+    assert burst(racing_portal, [name] * at_once, address) == {401: 5, 429: at_once - 5}
+    assert failed_checks(racing_portal, address) == 5
+    assert f"sign-in locked: username={name!r} until " in racing_portal.output()
+
+
+@pytest.mark.parametrize("at_once", [16, 40])
+def test_concurrent_wrong_passwords_from_one_address_are_checked_five_times_at_most(racing_portal, at_once):
+    address = f"203.0.113.{at_once}"
+    assert burst(racing_portal, [f"guess{at_once}-{index}" for index in range(at_once)], address) == {
+        401: 5, 429: at_once - 5
+    }
+    assert failed_checks(racing_portal, address) == 5
+    assert f"sign-in locked: address={address} until " in racing_portal.output()
+
+
+def failed_checks(portal: RunningPortal, address: str) -> int:
+    """How many wrong passwords from ``address`` were verified: each is logged after its Argon2 check, never before."""
+    return len(re.findall(rf"sign-in failed: username='[^']*' address={re.escape(address)}$", portal.output(), re.M))
+
+
+def test_the_owners_browser_signs_in_through_a_lock_made_elsewhere(racing_portal):
+    """The device cookie end to end: given over HTTPS behind the proxy (so Secure), honoured by every worker."""
+    url = f"{racing_portal.url}/login"
+    owner = requests.Session()
+    # requests keeps a Secure cookie for https:// addresses only: what the proxy's scheme says is read from the header.
+    over_https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "192.0.2.77", "Connection": "close"}
+    first = owner.post(
+        url, data={"csrf_token": form_token(owner, url), "username": ADMIN_USERNAME, "password": ADMIN_PASSWORD},
+        headers={**over_https, "Referer": f"https://127.0.0.1:{racing_portal.port}/login"}, allow_redirects=False, timeout=20,
+    )
+    assert first.status_code == 303, first.text
+    device = next(cookie for cookie in owner.cookies if cookie.name == "portal_device")
+    assert device.secure and device.has_nonstandard_attr("HttpOnly")
+    assert burst(racing_portal, [ADMIN_USERNAME] * 5, "198.51.100.200") == {401: 5}  # a lock from elsewhere
+    stranger = requests.Session()
+    refused = stranger.post(
+        url, data={"csrf_token": form_token(stranger, url), "username": ADMIN_USERNAME, "password": ADMIN_PASSWORD},
+        headers={"X-Forwarded-For": "192.0.2.77"}, allow_redirects=False, timeout=20,
+    )
+    assert refused.status_code == 429
+    browser = requests.Session()  # the owner's browser, its session over: only the device cookie is left
+    browser.cookies.set("portal_device", device.value)
+    again = browser.post(
+        url, data={"csrf_token": form_token(browser, url), "username": ADMIN_USERNAME, "password": ADMIN_PASSWORD},
+        headers={"X-Forwarded-For": "192.0.2.77", "Connection": "close"}, allow_redirects=False, timeout=20,
+    )
+    assert again.status_code == 303, again.text

@@ -7,6 +7,7 @@ import logging
 from urllib.parse import urlsplit
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 
 from portal import create_app
 from portal.accounts import service as accounts
@@ -158,6 +159,91 @@ def test_five_failures_from_one_address_block_it_for_every_name(app, uma):
     assert blocked.status_code == 429
     assert int(blocked.headers["Retry-After"]) > 0
     assert sign_in(app.test_client(), "uma", REMOTE_ADDR="198.51.100.2").status_code == 303
+
+
+# --- device cookies (OWASP's scheme) ----------------------------------------------------------
+
+DEVICE_COOKIE = "portal_device"
+OWNER_ADDRESS = "192.0.2.50"
+
+
+def fail_from_elsewhere(app, username: str = "uma") -> None:
+    """Five wrong passwords for ``username``, each from another address and a browser without a device cookie."""
+    for index in range(5):
+        assert sign_in(app.test_client(), username, "wrong-password", REMOTE_ADDR=f"203.0.113.{index + 1}").status_code == 401
+
+
+def owners_browser(app):
+    """A browser that has signed in as uma before, from the owner's address: it carries her device cookie."""
+    browser = app.test_client()
+    assert sign_in(browser, REMOTE_ADDR=OWNER_ADDRESS).status_code == 303
+    assert browser.get_cookie(DEVICE_COOKIE) is not None
+    browser.delete_cookie(SESSION_COOKIE)  # her session ended since; the device cookie stays
+    return browser
+
+
+def test_failures_from_elsewhere_never_lock_out_the_owners_browser(app, uma, caplog):
+    browser = owners_browser(app)
+    with caplog.at_level(logging.INFO, logger="portal.audit"):
+        fail_from_elsewhere(app)
+    assert "sign-in locked: username='uma' until " in caplog.text
+    assert sign_in(browser, REMOTE_ADDR=OWNER_ADDRESS).status_code == 303
+    # Without the cookie, from the very same address, the name's lock holds.
+    blocked = sign_in(app.test_client(), REMOTE_ADDR=OWNER_ADDRESS)
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+
+
+def test_a_device_cookie_counts_for_its_own_user_only(app, uma):
+    browser = owners_browser(app)
+    add_user(app, "otto", "viewer")
+    fail_from_elsewhere(app, "otto")
+    # Uma's cookie vouches for nothing when the same browser tries otto.
+    assert sign_in(browser, "otto", REMOTE_ADDR=OWNER_ADDRESS).status_code == 429
+
+
+def test_a_forged_device_cookie_counts_for_nothing(app, uma):
+    fail_from_elsewhere(app)
+    forger = app.test_client()
+    forged = URLSafeTimedSerializer("another secret", salt=accounts.DEVICE_COOKIE_SALT).dumps(
+        {"user": "uma", "id": "made-up"}
+    )
+    forger.set_cookie(DEVICE_COOKIE, forged)
+    assert sign_in(forger, REMOTE_ADDR=OWNER_ADDRESS).status_code == 429
+
+
+def test_the_device_cookies_own_failures_lock_that_cookie(app, uma, caplog):
+    browser = owners_browser(app)
+    fail_from_elsewhere(app)
+    with caplog.at_level(logging.INFO, logger="portal.audit"):
+        for _ in range(5):
+            assert sign_in(browser, password="wrong-password", REMOTE_ADDR=OWNER_ADDRESS).status_code == 401
+    assert "sign-in locked: device cookie of username='uma' until " in caplog.text
+    # The cookie is used up for the window: the browser now counts as any other, and the name is locked.
+    assert sign_in(browser, REMOTE_ADDR=OWNER_ADDRESS).status_code == 429
+    # Another browser of hers, with a cookie of its own, still signs in.
+    with app.app_context():
+        accounts.unlock("uma")
+    other = owners_browser(app)
+    fail_from_elsewhere(app)
+    assert sign_in(other, REMOTE_ADDR=OWNER_ADDRESS).status_code == 303
+
+
+def test_device_cookie_is_long_lived_http_only_and_same_site_lax(app, uma):
+    response = sign_in(app.test_client())
+    (header,) = [value for value in response.headers.getlist("Set-Cookie") if value.startswith(DEVICE_COOKIE + "=")]
+    attributes = {part.strip().split("=")[0].lower(): part.strip() for part in header.split(";")}
+    assert "httponly" in attributes and attributes["samesite"] == "SameSite=Lax"
+    assert attributes["max-age"] == f"Max-Age={365 * 24 * 3600}"
+    assert "secure" not in attributes  # over plain HTTP, as the session cookie
+
+
+def test_an_address_lock_is_logged_with_until_when(app, uma, caplog):
+    with caplog.at_level(logging.INFO, logger="portal.audit"):
+        for index in range(6):
+            sign_in(app.test_client(), f"nobody{index}", "wrong-password", REMOTE_ADDR="198.51.100.9")
+    locks = [record.getMessage() for record in caplog.records if "sign-in locked" in record.getMessage()]
+    assert len(locks) == 1, locks
+    assert found(r"sign-in locked: address=198\.51\.100\.9 until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 ", locks[0])
 
 
 # --- audit -------------------------------------------------------------------------

@@ -87,6 +87,18 @@ def test_a_password_change_signs_out_every_other_session_and_keeps_this_one(app,
     assert "user password changed: alice" in caplog.messages
 
 
+def test_the_current_password_is_checked_within_the_sign_in_limits(app):
+    client = signed_in_client(app, "alice", "uploader")
+    for index in range(5):
+        assert change_password(client, f"not my password {index}").status_code == 400
+    refused = change_password(client, TEST_PASSWORD)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "Too many failed attempts" in text(refused)
+    with app.app_context():
+        assert service.verify_password("alice", TEST_PASSWORD) is not None
+        assert service.verify_password("alice", NEW_PASSWORD) is None
+
+
 def token_row(page: str, token_id: int) -> str:
     match = re.search(rf'<tr data-token-id="{token_id}".*?</tr>', page, re.S)
     assert match, f"token {token_id} is not listed"
