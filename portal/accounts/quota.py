@@ -78,6 +78,10 @@ class Usage:
     #: Videos in the library (the trash's are counted in ``usage``, not here).
     video_count: int
 
+    @classmethod
+    def of(cls, user: User) -> Usage:
+        return cls(user=user, usage=usage_of(user), quota=quota_of(user), video_count=video_count_of(user))
+
 
 def usage_of_everyone() -> list[Usage]:
     """Every user's usage, quota and video count, the largest usage first (then by name)."""

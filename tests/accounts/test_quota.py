@@ -22,11 +22,12 @@ from tests.helpers import row_count
 from tests.helpers import signed_in_client
 from tests.helpers import stored_files
 from tests.helpers import upload
+from tests.ops.test_metrics import admin_scrape
+from tests.ops.test_metrics import value
 from tests.support import minimal_mp4
 from tests.uploads.tus import CHUNK
 from tests.uploads.tus import creation
-
-KIB = 1024
+from tests.web.conftest import csrf_token
 
 
 def set_quota(app, username: str, size: str) -> None:
@@ -223,9 +224,8 @@ def test_tus_patch_past_a_quota_lowered_since_the_creation_is_413(app, client, d
 
 
 def test_web_upload_form_past_the_quota_says_it_in_words(client, full):
-    page = client.get("/upload").get_data(as_text=True)
-    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    response = client.without_token().post(
+    token = csrf_token(client.without_token(), "/upload")
+    response = client.post(
         "/upload", data={"csrf_token": token, "file": (io.BytesIO(BIG), "big.mp4")}, content_type="multipart/form-data"
     )
     assert response.status_code == 413
@@ -237,6 +237,60 @@ def test_an_admin_with_an_unlimited_quota_is_not_held_to_the_default(app, client
     assert upload(client, BIG).status_code == 413, "the default holds admins too"
     set_quota(app, "tester", "none")
     assert upload(client, BIG).status_code == 201
+
+
+# --- what the pages, /api/v2/me and /metrics show ------------------------------
+
+
+def test_api_v2_me_says_who_the_caller_is_and_their_usage(app, video_bytes):
+    alice = signed_in_client(app, "alice", "uploader", scopes=["read"])
+    me = alice.get("/api/v2/me")
+    assert me.status_code == 200
+    with app.app_context():
+        alice_id = get_user("alice").id
+    assert json_body(me) == {
+        "id": alice_id, "name": "alice", "role": "uploader", "usage_bytes": 0, "quota_bytes": None, "video_count": 0,
+    }
+    uploader = signed_in_client(app, "alice", "uploader")
+    assert upload(uploader, video_bytes).status_code == 201
+    set_quota(app, "alice", "5GiB")
+    body = json_body(alice.get("/api/v2/me"))
+    assert (body["usage_bytes"], body["quota_bytes"], body["video_count"]) == (len(video_bytes), 5 * 1024**3, 1)
+    anonymous = app.test_client().get("/api/v2/me")
+    assert anonymous.status_code == 401 and anonymous.mimetype == "application/problem+json"
+
+
+def test_the_library_page_shows_the_callers_usage_and_quota(app, client, video_bytes):
+    assert upload(client, video_bytes).status_code == 201
+    assert "2.0 KiB used</p>" in client.get("/").get_data(as_text=True)
+    set_quota(app, "tester", "5GiB")
+    assert "2.0 KiB of 5.0 GiB used" in client.get("/").get_data(as_text=True)
+
+
+def test_users_page_lists_usage_quota_and_videos_by_usage_and_sets_a_quota(app, client):
+    bob = signed_in_client(app, "bob", "uploader")
+    signed_in_client(app, "carol", "viewer")
+    assert upload(bob, minimal_mp4(b"b" * 5000)).status_code == 201
+    assert upload(client, minimal_mp4(b"t" * 1000)).status_code == 201
+    page = client.without_token().get("/admin/users").get_data(as_text=True)
+    order = [name for name in ("bob", "tester", "carol") if f'data-user="{name}"' in page]
+    assert order == ["bob", "tester", "carol"]
+    assert page.index('data-user="bob"') < page.index('data-user="tester"') < page.index('data-user="carol"')
+    token = csrf_token(client, "/admin/users")
+    refused = client.post("/admin/users/bob/quota", data={"csrf_token": token, "quota": "lots"})
+    assert refused.status_code == 400 and "&#39;none&#39; for unlimited" in refused.get_data(as_text=True)
+    assert client.post("/admin/users/bob/quota", data={"quota": "1GiB"}).status_code == 400, "no CSRF token, no change"
+    done = client.post("/admin/users/bob/quota", data={"csrf_token": token, "quota": "1GiB"}, follow_redirects=True)
+    assert "bob may now keep 1.0 GiB." in done.get_data(as_text=True)
+    with app.app_context():
+        assert quota.quota_of(get_user("bob")) == 1024**3
+
+
+def test_metrics_show_the_stored_bytes_before_and_after_sharing(app, client, video_bytes):
+    assert upload(client, video_bytes).status_code == 201
+    assert upload(client, video_bytes).status_code == 201
+    found = admin_scrape(app)
+    assert value(found, "portal_storage_bytes") == value(found, "portal_storage_logical_bytes") == 2 * len(video_bytes)
 
 
 # --- the free-space floor --------------------------------------------------------
