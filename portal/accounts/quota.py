@@ -150,7 +150,8 @@ class Room:
     files of one form share it.
     """
 
-    def __init__(self, usage: int, quota: int) -> None:
+    def __init__(self, user: User, usage: int, quota: int) -> None:
+        self.user = user
         self.usage = usage
         self.quota = quota
         self.received = 0
@@ -166,13 +167,19 @@ class Room:
         if self.usage + self.received > self.quota:
             raise QuotaExceeded(self.usage + self.received - file_size, self.quota, file_size)
 
+    def confirm(self, size: int) -> None:
+        """Ask again just before a file of ``size`` bytes becomes a video: uploads of the same user that
+        finished meanwhile (other requests, other processes) count now, and so does a quota lowered since."""
+        db.session.refresh(self.user)
+        check_room(self.user, size)
+
 
 def room_for(user: User, excluding_upload: str | None = None) -> Room | None:
     """The room ``user`` has now; None when their quota is unlimited."""
     quota = quota_of(user)
     if quota is None:
         return None
-    return Room(usage_of(user, excluding_upload), quota)
+    return Room(user, usage_of(user, excluding_upload), quota)
 
 
 def check_room(user: User, size: int, excluding_upload: str | None = None) -> None:

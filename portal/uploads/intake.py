@@ -238,6 +238,8 @@ class IncomingFile(io.RawIOBase, BinaryIO):
 
     def commit(self) -> None:
         self._unless_stopping()
+        if self._room is not None:
+            self._room.confirm(self.size)
         try:
             self._upload.commit()
         except StorageFull as error:

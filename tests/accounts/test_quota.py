@@ -197,6 +197,38 @@ def test_v2_upload_past_the_quota_is_a_413_problem_with_the_numbers(client, full
     assert_quota_message(problem["detail"])
 
 
+class LoweringTheQuota(io.BytesIO):
+    """A body that, while it is read, lets the quota be lowered, as an admin (or another upload finishing) may."""
+
+    def __init__(self, app, data: bytes) -> None:
+        super().__init__(data)
+        self.app, self.lowered = app, False
+
+    def _lower(self) -> None:
+        if not self.lowered:
+            self.lowered = True
+            quota.set_quota("tester", "3KiB")
+
+    def read(self, size: int | None = -1) -> bytes:
+        self._lower()
+        return super().read(size)
+
+    def readinto(self, buffer) -> int:
+        self._lower()
+        return super().readinto(buffer)
+
+
+def test_the_quota_is_asked_again_before_the_row_so_a_change_meanwhile_counts(app, client, full):
+    set_quota(app, "tester", "1GiB")
+    response = client.post(
+        "/api/v1/files?filename=big.mp4", input_stream=LoweringTheQuota(app, BIG), content_type="video/mp4",
+        headers={"Content-Length": str(len(BIG))},
+    )
+    assert response.status_code == 413, "the start's check passed; the one before the row refused it"
+    assert "of 3.0 KiB (3072 bytes)" in json_body(response)["error"]["message"]
+    set_quota(app, "tester", "4KiB")
+
+
 def test_tus_creation_past_the_quota_is_413_and_leaves_no_upload(app, client, full):
     response = client.post("/api/v1/uploads", headers=creation(3000))
     assert response.status_code == 413
