@@ -7,6 +7,7 @@ values are parsed as JSON where they can be, so numbers arrive as numbers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -101,6 +102,14 @@ class Config:
     #: loses at most one; lower it behind a proxy that limits request bodies.
     UPLOAD_CHUNK_BYTES = 16 * 1024 * 1024
 
+    #: Bytes each user may keep (videos, their trash, tus uploads in progress) unless their own
+    #: quota says otherwise: a number of bytes or a size with a unit (``500MiB``, ``2GiB``);
+    #: unset (or ``none``): unlimited.
+    DEFAULT_QUOTA: int | str | None = None
+    #: Free space an upload must leave in a local storage folder (bytes, or with a unit); an
+    #: upload that would leave less is refused for everyone. Not applied to an S3 store.
+    MIN_FREE_BYTES: int | str = GIB
+
     #: Items per page when a listing does not say.
     PER_PAGE = 20
     #: Let visitors who are not signed in list and watch videos (never upload or delete).
@@ -139,6 +148,13 @@ def check_settings(config: Mapping[str, Any]) -> None:
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"PORTAL_UPLOAD_CHUNK_BYTES must be a whole number of bytes, 1 or more (e.g. 16777216); got {chunk!r}.")
     check_log_settings(config)
+    for name, allows_none in (("DEFAULT_QUOTA", True), ("MIN_FREE_BYTES", False)):
+        try:
+            size = size_setting(config.get(name))
+        except ValueError as error:
+            raise ValueError(f"PORTAL_{name} {error}") from None
+        if size is None and not allows_none:
+            raise ValueError(f"PORTAL_{name} must be a number of bytes or a size with a unit (0 turns it off).")
     check_base_url(config.get("BASE_URL"))
     if config["SESSION_COOKIE_SECURE"] not in (True, False, "auto"):
         raise ValueError(f"PORTAL_SESSION_COOKIE_SECURE must be auto, true or false; got {config['SESSION_COOKIE_SECURE']!r}.")
@@ -183,3 +199,36 @@ def check_upload_expiry_hours(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ValueError(f"PORTAL_UPLOAD_EXPIRY_HOURS must be a positive number of hours (got {value!r})")
     return float(value)
+
+
+#: Units of a size, as ``parse_size`` reads them (case-insensitive): binary ones, and the decimal ones disks are sold in.
+SIZE_UNITS = {
+    "": 1, "b": 1,
+    "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
+    "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", re.IGNORECASE)
+#: What a size may be written as, in the messages that refuse one.
+SIZE_HINT = "a whole number of bytes, or a number with a unit (500MiB, 2GiB, 1.5TB)"
+
+
+def parse_size(text: str) -> int:
+    """``2GiB``, ``500 MiB``, ``1.5TB`` or ``1048576`` as bytes; ValueError saying what a size looks like."""
+    match = _SIZE.fullmatch(text)
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in SIZE_UNITS:
+        raise ValueError(f"must be {SIZE_HINT}; got {text!r}.")
+    if "." in match.group(1) and SIZE_UNITS[unit] == 1:
+        raise ValueError(f"must be {SIZE_HINT}: bytes are whole; got {text!r}.")
+    return int(float(match.group(1)) * SIZE_UNITS[unit])
+
+
+def size_setting(value: object) -> int | None:
+    """A size setting as bytes: a number (from JSON), a text with a unit, or unset/``none`` (None)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return None
+    if isinstance(value, bool) or (isinstance(value, (int, float)) and (value < 0 or value != int(value))):
+        raise ValueError(f"must be {SIZE_HINT}; got {value!r}.")
+    if isinstance(value, (int, float)):
+        return int(value)
+    return parse_size(str(value))

@@ -16,6 +16,10 @@ class PortalError(Exception):
         super().__init__(message or self.message)
         self.message = message or self.message
 
+    def facts(self) -> dict[str, object]:
+        """Numbers a script may act on without reading the message; the API adds them to the error's body."""
+        return {}
+
 
 class InvalidInput(PortalError):
     """A parameter, field or header is malformed; the message names it and what it must be."""
@@ -92,6 +96,21 @@ class UploadTooLarge(PortalError):
         self.limit = limit
 
 
+class QuotaExceeded(PortalError):
+    """Storing ``size`` more bytes would take the owner's usage past their quota; nothing was stored."""
+
+    def __init__(self, usage: int, quota: int, size: int) -> None:
+        super().__init__(
+            f"This upload of {format_bytes(size)} ({size} bytes) would exceed your quota: you use "
+            f"{format_bytes(usage)} ({usage} bytes) of {format_bytes(quota)} ({quota} bytes). Nothing was stored; "
+            "delete videos and empty your trash to make room, or ask an admin for a larger quota."
+        )
+        self.usage, self.quota, self.size = usage, quota, size
+
+    def facts(self) -> dict[str, object]:
+        return {"usage_bytes": self.usage, "quota_bytes": self.quota, "size_bytes": self.size}
+
+
 class NotAVideo(PortalError):
     def __init__(self, accepted_formats: str) -> None:
         super().__init__(f"This file is not a video this portal recognises. Accepted formats: {accepted_formats}.")
@@ -153,6 +172,25 @@ class UnsupportedTusVersion(PortalError):
 
 class InsufficientStorage(PortalError):
     message = "The server has no space left to store this file. Nothing was kept; try again later."
+
+
+class BelowFreeSpaceFloor(InsufficientStorage):
+    """Storing the upload would leave the storage folder less free space than PORTAL_MIN_FREE_BYTES keeps."""
+
+    def __init__(self, free: int, floor: int, size: int) -> None:
+        super().__init__(
+            f"The server keeps at least {format_bytes(floor)} of its disk free for everyone, and has "
+            f"{format_bytes(free)} free: this upload of {format_bytes(size)} would leave less. "
+            "Nothing was kept; try again once an admin has freed space."
+        )
+        self.free, self.floor, self.size = free, floor, size
+
+    def facts(self) -> dict[str, object]:
+        return {"free_bytes": self.free, "min_free_bytes": self.floor, "size_bytes": self.size}
+
+
+class InvalidQuota(InvalidInput):
+    """A quota that is neither a size, ``none`` nor ``default``."""
 
 
 class DatabaseUnavailable(PortalError):

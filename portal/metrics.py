@@ -27,7 +27,7 @@ UNMATCHED_ROUTE = "unmatched"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800)
 #: Every way an upload ends; "aborted" is any other end short of storing it (a refused or
 #: incomplete form, an unreachable store or database, a failure).
-UPLOAD_OUTCOMES = ("stored", "too_large", "not_a_video", "checksum_mismatch", "disk_full", "aborted")
+UPLOAD_OUTCOMES = ("stored", "too_large", "over_quota", "not_a_video", "checksum_mismatch", "disk_full", "aborted")
 
 #: The counters of this process (in multiprocess mode, a scrape reads every process's files instead).
 REGISTRY = CollectorRegistry()

@@ -6,12 +6,14 @@ import enum
 from datetime import datetime
 from datetime import timezone
 
+from sqlalchemy import BigInteger
 from sqlalchemy import Boolean
 from sqlalchemy import DateTime
 from sqlalchemy import ForeignKey
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy import false
 from sqlalchemy import true
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -70,6 +72,10 @@ class User(Model):
     role: Mapped[str] = mapped_column(String(16), default=Role.VIEWER.value)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: The user's own quota in bytes; None: PORTAL_DEFAULT_QUOTA's, unless :attr:`quota_unlimited`.
+    quota_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    #: No quota at all, whatever PORTAL_DEFAULT_QUOTA says (``quota_bytes`` is then None).
+    quota_unlimited: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

@@ -33,6 +33,7 @@ from ..accounts.permissions import Action
 from ..accounts.permissions import Caller
 from ..accounts.permissions import check
 from ..extensions import login_manager
+from ..uploads.request import portal_request
 
 View = TypeVar("View", bound=Callable[..., object])
 
@@ -170,6 +171,8 @@ def authenticate_request() -> BaseResponse | None:
     action = getattr(view, "portal_action", Action.READ)
     if action is not None:
         check(caller, action)
+    # Known before any form is parsed: the files it carries are held to this user's quota as they stream in.
+    portal_request().uploader = caller.user
     return None
 
 

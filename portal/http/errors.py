@@ -66,6 +66,8 @@ ERROR_STATUSES: dict[type[errors.PortalError], tuple[int, str]] = {
     errors.LastAdmin: (409, "last_admin"),
     errors.FileUnavailable: (409, "file_unavailable"),
     errors.UploadTooLarge: (413, "too_large"),
+    errors.QuotaExceeded: (413, "quota_exceeded"),
+    errors.InvalidQuota: (400, "invalid_quota"),
     errors.NotAVideo: (415, "unsupported_media_type"),
     errors.NotAnUploadChunk: (415, "not_an_upload_chunk"),
     errors.RangeNotSatisfiable: (416, "range_not_satisfiable"),
@@ -107,9 +109,15 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def render_error(status: int, code: str, message: str) -> Response:
+def render_error(status: int, code: str, message: str, facts: dict[str, object] | None = None) -> Response:
+    """The error as problem details, v1's JSON or the site's page.
+
+    ``facts`` (numbers) become extension members of problem details; v1's
+    body keeps its two members (its schema allows no more), and its message
+    says the same numbers in words.
+    """
     if wants_problem():
-        return problem_response(status, code, message)
+        return problem_response(status, code, message, facts)
     if wants_json():
         response = jsonify(error={"code": code, "message": message})
     else:
@@ -120,7 +128,7 @@ def render_error(status: int, code: str, message: str) -> Response:
 
 def handle_portal_error(error: errors.PortalError) -> Response:
     status, code = status_of(type(error))
-    response = render_error(status, code, error.message)
+    response = render_error(status, code, error.message, error.facts())
     if isinstance(error, errors.RangeNotSatisfiable):
         response.headers["Content-Range"] = f"bytes */{error.size}"
     elif isinstance(error, errors.Unauthorized):

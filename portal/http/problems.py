@@ -38,7 +38,8 @@ def problem_body(status: int, code: str, detail: str, instance: str) -> dict[str
     }
 
 
-def problem_response(status: int, code: str, detail: str) -> Response:
+def problem_response(status: int, code: str, detail: str, facts: dict[str, object] | None = None) -> Response:
+    """``facts`` are extension members (RFC 9457, section 3.2): numbers a client acts on, beside the words."""
     # The path as it was sent (percent-encoded), so ``instance`` is a URI reference for any name in it.
-    body = problem_body(status, code, detail, quote(request.path, safe="/:@!$&'()*+,;=-._~"))
+    body = problem_body(status, code, detail, quote(request.path, safe="/:@!$&'()*+,;=-._~")) | (facts or {})
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)

@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy.exc import OperationalError
 
 from ..accounts.models import User
+from ..accounts.quota import room_for
 from ..errors import ChecksumMismatch
 from ..errors import EmptyFile
 from ..errors import NotAVideo
@@ -107,9 +108,14 @@ def _queue_processing_of(video: Video) -> None:
         current_app.logger.warning("video %s is stored, but its processing could not be queued: %s", video.id, error)
 
 
-def store_stream(stream: IO[bytes], filename: str | None, expected_sha256: list[str | None], owner: User) -> Video:
-    """Store a raw request body (no multipart), read in chunks."""
-    incoming = begin_upload()
+def store_stream(
+    stream: IO[bytes], filename: str | None, expected_sha256: list[str | None], owner: User, declared: int | None = None
+) -> Video:
+    """Store a raw request body (no multipart), read in chunks, held to the owner's quota.
+
+    ``declared``: its Content-Length, when it has one; a body that would not fit is then refused unread.
+    """
+    incoming = begin_upload(room_for(owner), declared)
     try:
         incoming.copy_from(stream)
         return finish_upload(incoming, filename, expected_sha256, owner)

@@ -14,6 +14,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from .. import errors
+from ..accounts import quota as quotas
 from ..accounts import service as accounts
 from ..accounts.models import ApiToken
 from ..accounts.models import Role
@@ -210,13 +211,33 @@ def users_create_command(name: str, role: str, password_stdin: bool) -> None:
     click.echo(f"created user {user.username} ({user.role})")
 
 
+def _quota_text(quota: int | None) -> str:
+    return "unlimited" if quota is None else f"{quota} ({errors.format_bytes(quota)})"
+
+
 @users_group.command("list")
 @with_appcontext
 def users_list_command() -> None:
-    """List every user: name, role, whether disabled, when created."""
-    for user in accounts.list_users():
+    """List every user: name, role, whether disabled, when created, bytes used and quota (largest usage first)."""
+    for line in quotas.usage_of_everyone():
+        user = line.user
         state = "disabled" if user.disabled else "active"
-        click.echo(f"{user.username}\t{user.role}\t{state}\t{_when(user.created_at)}")
+        click.echo(
+            f"{user.username}\t{user.role}\t{state}\t{_when(user.created_at)}\t"
+            f"{line.usage} ({errors.format_bytes(line.usage)})\t{_quota_text(line.quota)}"
+        )
+
+
+@users_group.command("set-quota")
+@click.argument("name")
+@click.argument("size")
+@with_appcontext
+def users_set_quota_command(name: str, size: str) -> None:
+    """Let user NAME keep SIZE: bytes or with a unit (500MiB, 2GiB), 'none' (unlimited) or 'default' (the setting's)."""
+    user = quotas.set_quota(name, size)
+    quota = quotas.quota_of(user)
+    source = " (PORTAL_DEFAULT_QUOTA)" if user.quota_bytes is None and not user.quota_unlimited else ""
+    click.echo(f"quota of {user.username}: {_quota_text(quota)}{source}; uses {errors.format_bytes(quotas.usage_of(user))}")
 
 
 @users_group.command("set-role")

@@ -96,7 +96,29 @@ class LibraryCollector:
 
     def collect(self) -> Iterable[Metric]:
         yield from self._library()
+        yield from self._storage()
         yield from self._queue()
+
+    def _storage(self) -> Iterator[Metric]:
+        """``portal_storage_bytes`` (stored, after sharing) and ``portal_storage_logical_bytes`` (before).
+
+        Both are the sum of the stored objects' sizes the rows record (originals,
+        the trash's included, and playable copies; posters, a few KiB each, have no
+        size in their row): identical bytes are not stored once yet, so nothing is
+        shared and the two are equal. Once they are, the first counts each stored
+        object once and the second once per video that uses it.
+        """
+        total = func.coalesce(func.sum(Video.size), 0) + func.coalesce(func.sum(Video.playable_size), 0)
+        try:
+            stored = int(db.session.scalar(select(total)) or 0)
+        except SQLAlchemyError as error:
+            db.session.rollback()
+            current_app.logger.warning("metrics: the stored bytes could not be asked: %s", error)
+            return
+        yield GaugeMetricFamily("portal_storage_bytes", "Bytes of stored objects, each counted once.", value=stored)
+        yield GaugeMetricFamily(
+            "portal_storage_logical_bytes", "Bytes of stored objects, counted once per video that uses them.", value=stored
+        )
 
     def _library(self) -> Iterator[Metric]:
         videos = GaugeMetricFamily("portal_library_videos", "Videos stored, in the library or in the trash.", labels=["place"])

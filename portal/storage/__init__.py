@@ -131,6 +131,9 @@ class Storage(Protocol):
 
     def is_usable(self) -> bool: ...
 
+    def free_bytes(self) -> int | None:
+        """Bytes still free where the objects are written; None for a store without such a limit (S3)."""
+
     def close(self) -> None:
         """Close connections to the backend (a forked process must not share them); reopened when next needed."""
 

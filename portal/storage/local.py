@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import time
 import uuid
 from datetime import datetime
@@ -260,6 +261,10 @@ class LocalStorage:
 
     def is_usable(self) -> bool:
         return self.incoming.is_dir() and os.access(self.incoming, os.W_OK | os.X_OK)
+
+    def free_bytes(self) -> int | None:
+        # The incoming folder is where every upload's bytes are first written, on the same file system as the rest.
+        return shutil.disk_usage(self.incoming).free
 
     def close(self) -> None:
         """Nothing to close: every operation opens and closes its own files."""

@@ -493,6 +493,10 @@ class S3Storage:
                     removed += 1
         return removed
 
+    def free_bytes(self) -> int | None:
+        """An object store has no disk of the portal's to fill: no free-space floor applies."""
+        return None
+
     def is_usable(self) -> bool:
         try:
             self.client.head_bucket(Bucket=self.bucket)

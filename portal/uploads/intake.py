@@ -23,11 +23,14 @@ from typing import Protocol
 
 from flask import current_app
 
+from ..config import size_setting
+from ..errors import BelowFreeSpaceFloor
 from ..errors import ChecksumMismatch
 from ..errors import InsufficientStorage
 from ..errors import InvalidInput
 from ..errors import NotAVideo
 from ..errors import PortalError
+from ..errors import QuotaExceeded
 from ..errors import ServerStopping
 from ..errors import UploadTooLarge
 from ..library.formats import HEAD_SIZE
@@ -42,6 +45,8 @@ from ..storage import current_storage
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
+    from ..accounts.quota import Room
+
 #: How an upload that failed with each error ended, as ``portal_uploads_total`` counts it; any
 #: other failure (a refused form, an unreachable store or database) is "aborted".
 OUTCOME_OF_ERROR: dict[type[PortalError], str] = {
@@ -49,7 +54,11 @@ OUTCOME_OF_ERROR: dict[type[PortalError], str] = {
     NotAVideo: "not_a_video",
     ChecksumMismatch: "checksum_mismatch",
     InsufficientStorage: "disk_full",
+    BelowFreeSpaceFloor: "disk_full",
+    QuotaExceeded: "over_quota",
 }
+#: An upload whose size was not declared has the free space checked again after each this many bytes.
+SPACE_CHECK_EVERY = 16 * 1024 * 1024
 
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 _CONTENT_DIGEST_SHA256 = re.compile(r"(?:^|,)\s*sha-256\s*=\s*:([^:]*):", re.IGNORECASE)
@@ -58,6 +67,25 @@ _CONTENT_DIGEST_SHA256 = re.compile(r"(?:^|,)\s*sha-256\s*=\s*:([^:]*):", re.IGN
 def upload_limit() -> int:
     """The largest file accepted, in bytes: the ``MAX_CONTENT_LENGTH`` setting."""
     return int(current_app.config["MAX_CONTENT_LENGTH"])
+
+
+def min_free_bytes() -> int:
+    """PORTAL_MIN_FREE_BYTES in bytes (0: no floor)."""
+    return size_setting(current_app.config["MIN_FREE_BYTES"]) or 0
+
+
+def check_free_space(size: int) -> None:
+    """Refuse ``size`` more bytes that would leave the storage less free space than PORTAL_MIN_FREE_BYTES.
+
+    A floor for everyone, so that one upload cannot fill the disk the database
+    and the other uploads share; a store without a disk of its own (S3) has none.
+    """
+    floor = min_free_bytes()
+    if floor <= 0:
+        return
+    free = current_storage().free_bytes()
+    if free is not None and free - size < floor:
+        raise BelowFreeSpaceFloor(free, floor, size)
 
 
 def parse_sha256_hex(value: str | None) -> str | None:
@@ -122,7 +150,9 @@ class IncomingFile(io.RawIOBase, BinaryIO):
     Werkzeug asks of the stream a file part is written into.
     """
 
-    def __init__(self, video_id: str, storage_key: str, upload: Upload, limit: int) -> None:
+    def __init__(
+        self, video_id: str, storage_key: str, upload: Upload, limit: int, room: Room | None = None, declared: bool = False
+    ) -> None:
         super().__init__()
         self.video_id = video_id
         #: Where the bytes appear on commit; the row names it.
@@ -131,6 +161,10 @@ class IncomingFile(io.RawIOBase, BinaryIO):
         self.head = b""
         self._upload = upload
         self._limit = limit
+        #: The owner's room under their quota (None: unlimited), taken chunk by chunk.
+        self._room = room
+        #: Where the free space is looked at again; never, when the size was declared and checked up front.
+        self._space_check_at = None if declared else SPACE_CHECK_EVERY
         self._digest = hashlib.sha256()
         self._finished = False
         #: How it ended, once known; counted when it closes (an upload closed without one was aborted).
@@ -169,6 +203,15 @@ class IncomingFile(io.RawIOBase, BinaryIO):
         if self.size > self._limit:
             self.discard()
             raise self.failed(UploadTooLarge(self._limit))
+        try:
+            if self._room is not None:
+                self._room.take(len(data), self.size)
+            if self._space_check_at is not None and self.size >= self._space_check_at:
+                self._space_check_at = self.size + SPACE_CHECK_EVERY
+                check_free_space(0)
+        except PortalError as error:
+            self.discard()
+            raise self.failed(error) from None
         if len(self.head) < HEAD_SIZE:
             self.head += bytes(data[: HEAD_SIZE - len(self.head)])
 
@@ -195,6 +238,8 @@ class IncomingFile(io.RawIOBase, BinaryIO):
 
     def commit(self) -> None:
         self._unless_stopping()
+        if self._room is not None:
+            self._room.confirm(self.size)
         try:
             self._upload.commit()
         except StorageFull as error:
@@ -223,8 +268,24 @@ class IncomingFile(io.RawIOBase, BinaryIO):
         super().close()
 
 
-def begin_upload() -> IncomingFile:
-    """A new video's bytes go under its namespaced key (``original/ab/cd/<id>``)."""
+def begin_upload(room: Room | None = None, declared: int | None = None, space: int | None = None) -> IncomingFile:
+    """A new video's bytes go under its namespaced key (``original/ab/cd/<id>``).
+
+    ``declared``: the file's size when the request says it (a raw body's
+    Content-Length), refused at once, before anything is written, when it
+    does not fit ``room`` (the owner's quota) or the free-space floor;
+    ``space``: what to check the floor with otherwise (a whole form's length).
+    Bytes of undeclared size are held to both as they arrive.
+    """
+    try:
+        if room is not None and declared is not None:
+            room.check(declared)
+        check_free_space(declared if declared is not None else space or 0)
+    except PortalError as error:
+        count_upload(OUTCOME_OF_ERROR.get(type(error), "aborted"))
+        raise
     video_id = str(uuid.uuid4())
     key = storage_key_for(video_id, StorageKind.ORIGINAL)
-    return IncomingFile(video_id, key, current_storage().create(key), upload_limit())
+    return IncomingFile(
+        video_id, key, current_storage().create(key), upload_limit(), room, declared=declared is not None or bool(space)
+    )

@@ -12,6 +12,7 @@ Flask-WTF's CSRF check parses every POSTed form before any view runs.
 from __future__ import annotations
 
 from typing import IO
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Callable
 from typing import TypeVar
@@ -21,12 +22,17 @@ from flask import current_app
 from flask import request
 from werkzeug.datastructures import FileStorage
 
+from ..accounts.quota import room_for
 from ..errors import EmptyFile
 from ..errors import FileNotAccepted
 from ..errors import InvalidInput
 from ..errors import MissingFile
 from .intake import IncomingFile
 from .intake import begin_upload
+
+if TYPE_CHECKING:
+    from ..accounts.models import User
+    from ..accounts.quota import Room
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -48,6 +54,10 @@ class PortalRequest(Request):
         #: Every upload this request opened, in order; closed (and so discarded
         #: unless committed) with the request, even when parsing failed halfway.
         self.incoming_files: list[IncomingFile] = []
+        #: Who the files go to, once the request's caller is known (before any body is read):
+        #: their quota holds the files to its room as they arrive.
+        self.uploader: User | None = None
+        self._room: Room | None = None
 
     def takes_uploads(self) -> bool:
         view = current_app.view_functions.get(self.endpoint) if self.endpoint else None
@@ -65,7 +75,12 @@ class PortalRequest(Request):
             raise self.routing_exception
         if not self.takes_uploads():
             raise FileNotAccepted()
-        incoming = begin_upload()
+        if not self.incoming_files:
+            # Asked once: the files of one form share the room, and the floor is checked with the whole body.
+            self._room = room_for(self.uploader) if self.uploader is not None else None
+            incoming = begin_upload(self._room, space=total_content_length)
+        else:
+            incoming = begin_upload(self._room)
         self.incoming_files.append(incoming)
         return incoming
 

@@ -35,6 +35,7 @@ from sqlalchemy import or_
 from sqlalchemy.engine import CursorResult
 
 from .. import errors
+from ..accounts import quota
 from ..accounts.models import User
 from ..config import check_upload_expiry_hours
 from ..extensions import db
@@ -52,6 +53,7 @@ from ..storage import StorageFull
 from ..storage import StorageUnavailable
 from ..storage import current_storage
 from .intake import OUTCOME_OF_ERROR
+from .intake import check_free_space
 from .intake import upload_limit
 from .models import ResumableUpload
 
@@ -135,6 +137,9 @@ def create_upload(owner: User, length: int, filename: str | None, sha256: str | 
         raise errors.UploadTooLarge(limit)
     if length <= 0:
         raise errors.EmptyFile()
+    # The declared length is reserved under the quota from now on (usage counts it), so it must fit now.
+    quota.check_room(owner, length)
+    check_free_space(length)
     upload_id = str(uuid.uuid4())
     storage = current_storage()
     key = storage_key_for(upload_id, StorageKind.ORIGINAL)
@@ -185,6 +190,9 @@ def append_chunk(
     """
     if is_finished(upload):
         raise errors.OffsetMismatch(upload.offset, offset)
+    # Its room was reserved at creation; a quota lowered since (or the disk filled) stops it before more is kept.
+    quota.check_room(owner, upload.length, excluding_upload=upload.id)
+    check_free_space(upload.length - upload.offset)
     upload_id = upload.id
     _take_lease(upload, offset)
     storage = current_storage()

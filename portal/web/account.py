@@ -17,6 +17,7 @@ from flask import url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from .. import errors
+from ..accounts import quota
 from ..accounts import service as accounts
 from ..accounts.models import ApiToken
 from ..accounts.models import Role
@@ -30,6 +31,7 @@ from .forms import AddUserForm
 from .forms import ChangePasswordForm
 from .forms import CreateTokenForm
 from .forms import ResetPasswordForm
+from .forms import SetQuotaForm
 from .forms import SetRoleForm
 from .signin import DEVICE_COOKIE
 from .signin import client_address
@@ -157,7 +159,7 @@ def _admin_page(add_form: AddUserForm | None = None, error: str | None = None, s
     page = render_template(
         "accounts/admin_users.html",
         section="users",
-        users=accounts.list_users(),
+        usages=quota.usage_of_everyone(),
         token_counts=accounts.active_token_counts(),
         tokens=accounts.active_tokens(),
         add_form=add_form or AddUserForm(formdata=None),
@@ -200,6 +202,22 @@ def admin_set_role(username: str) -> BaseResponse | Page:
     except (errors.InvalidInput, errors.UserNotFound, errors.LastAdmin) as error:
         return _refused(error)
     flash(f"{user.username} is now {'an' if user.role[0] in 'aeiou' else 'a'} {user.role}.", "success")
+    return redirect(url_for("web.admin_users"), 303)
+
+
+@bp.post("/admin/users/<username>/quota")
+@requires(Action.MANAGE_USERS)
+def admin_set_quota(username: str) -> BaseResponse | Page:
+    """A user's own quota; what they stored already stays, but no upload takes them further past it."""
+    form = SetQuotaForm()
+    if not form.validate():
+        return _refused(errors.InvalidQuota(" ".join(form.quota.errors)))
+    try:
+        user = quota.set_quota(username, form.quota.data or "")
+    except (errors.InvalidQuota, errors.UserNotFound) as error:
+        return _refused(error)
+    limit = quota.quota_of(user)
+    flash(f"{user.username} may now keep {'unlimited bytes' if limit is None else errors.format_bytes(limit)}.", "success")
     return redirect(url_for("web.admin_users"), 303)
 
 

@@ -169,6 +169,12 @@ class SetRoleForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES, validate_choice=False)
 
 
+class SetQuotaForm(FlaskForm):
+    """A user's quota as ``users set-quota`` takes it: a size (``2GiB``), ``none`` or ``default``."""
+
+    quota = StringField("Quota", validators=[InputRequired("Type a quota: a size such as 2GiB, none or default.")])
+
+
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
         "New password",

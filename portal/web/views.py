@@ -25,6 +25,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
 from .. import __version__
+from ..accounts import quota
 from ..accounts.permissions import Action
 from ..accounts.permissions import check
 from ..errors import InvalidDetails
@@ -174,6 +175,7 @@ def library() -> str:
         filtered=filtered,
         paged=query.after is not None,
         trash_usage=trash.usage(caller) if caller is not None else None,
+        storage_usage=quota.Usage.of(caller.user) if caller is not None else None,
         query=query.text,
         tags=query.tags,
         processing=query.processing,

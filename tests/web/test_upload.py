@@ -68,8 +68,8 @@ def test_form_upload_is_hashed_while_streaming_with_no_second_copy(client, data_
     begun = []
     real_begin = upload_request.begin_upload
 
-    def counting_begin_upload():
-        incoming = real_begin()
+    def counting_begin_upload(*args, **kwargs):
+        incoming = real_begin(*args, **kwargs)
         begun.append(incoming)
         return incoming
 

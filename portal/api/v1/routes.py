@@ -81,7 +81,8 @@ def upload_file() -> tuple[Response, int, dict[str, str]]:
             raise MissingFile(NO_BODY)
         expected = parse_sha256_hex(request.args.get("sha256"))
         video = service.store_stream(
-            request.stream, request.args.get("filename"), [expected, content_digest], owner=caller_required().user
+            request.stream, request.args.get("filename"), [expected, content_digest], owner=caller_required().user,
+            declared=request.content_length,
         )
     body = file_json(video)
     return jsonify(body), 201, {"Location": body["url"]}

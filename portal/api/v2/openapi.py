@@ -21,6 +21,7 @@ from ...accounts.models import Scope
 from ...accounts.permissions import ACTION_SCOPES
 from ...accounts.permissions import Action
 from ...accounts.service import TOKEN_PREFIX
+from ...errors import BelowFreeSpaceFloor
 from ...errors import ChecksumMismatch
 from ...errors import CsrfTokenMissing
 from ...errors import DatabaseUnavailable
@@ -35,6 +36,7 @@ from ...errors import NotAVideo
 from ...errors import PlaybackNotReady
 from ...errors import PortalError
 from ...errors import PosterNotFound
+from ...errors import QuotaExceeded
 from ...errors import RangeNotSatisfiable
 from ...errors import ShareNotFound
 from ...errors import StaleDetails
@@ -139,7 +141,7 @@ def _problems(description: str, *examples: PortalError, instance: str = f"{PREFI
     statuses = {status_of(type(error))[0] for error in examples}
     assert len(statuses) == 1, f"{description!r} mixes statuses {statuses}"
     status = statuses.pop()
-    values = [problem_body(status, status_of(type(error))[1], error.message, instance) for error in examples]
+    values = [problem_body(status, status_of(type(error))[1], error.message, instance) | error.facts() for error in examples]
     media: dict[str, Any] = {"schema": _ref("Problem")}
     if len(values) == 1:
         media["example"] = values[0]
@@ -391,13 +393,20 @@ def video_paths() -> dict[str, Any]:
                     **_problems(
                         "No file, an empty one, or a malformed checksum.", MissingFile(), MissingFile(NO_BODY), EmptyFile()
                     ),
-                    **_problems("The file is larger than the limit.", UploadTooLarge(upload_limit())),
+                    **_problems(
+                        "The file is larger than the limit, or would take the caller past their quota "
+                        "(`quota_exceeded`, with `usage_bytes`, `quota_bytes` and `size_bytes`; see `GET /api/v2/me`).",
+                        UploadTooLarge(upload_limit()), QuotaExceeded(4 * 1024**3, 5 * 1024**3, 2 * 1024**3),
+                    ),
                     **_problems("Not a video the portal recognises.", NotAVideo(ACCEPTED_FORMATS)),
                     **_problems(
                         "The bytes do not have the stated SHA-256; nothing was stored.",
                         ChecksumMismatch(EXAMPLE_SHA256, "0" * 64),
                     ),
-                    **_problems("No space left to store it.", InsufficientStorage()),
+                    **_problems(
+                        "No space left to store it, or it would leave less free than `PORTAL_MIN_FREE_BYTES`.",
+                        InsufficientStorage(), BelowFreeSpaceFloor(2 * 1024**3, 1024**3, 1536 * 1024**2),
+                    ),
                     **_changes(Action.UPLOAD),
                 },
             },
@@ -620,6 +629,36 @@ def share_and_trash_paths() -> dict[str, Any]:
     }
 
 
+EXAMPLE_ME = {"id": 3, "name": "alice", "role": "uploader", "usage_bytes": 1288490189, "quota_bytes": 5368709120,
+              "video_count": 12}
+
+
+def account_paths() -> dict[str, Any]:
+    return {
+        f"{PREFIX}/me": {
+            "get": {
+                "operationId": "getMe",
+                "tags": ["account"],
+                "summary": "The caller, and how much of their quota they use",
+                "description": (
+                    "Usage counts each of the caller's videos (their trash too, until purged) and the declared length "
+                    "of their resumable uploads in progress; an upload that would take it past `quota_bytes` is "
+                    "refused with 413 `quota_exceeded`. `quota_bytes` null: unlimited. Any token may read it."
+                ),
+                "security": SIGNED_IN,
+                "responses": {
+                    "200": {"description": "The caller.",
+                            "content": {"application/json": {"schema": _ref("Me"), "example": EXAMPLE_ME}}},
+                    **_problems("No credentials, or a token that is unknown, expired or revoked.", Unauthorized(),
+                                instance=f"{PREFIX}/me"),
+                    **_unavailable(),
+                    **DEFAULT_PROBLEM,
+                },
+            }
+        },
+    }
+
+
 def documentation_paths() -> dict[str, Any]:
     return {
         f"{PREFIX}/openapi.json": {
@@ -708,6 +747,20 @@ def schemas() -> dict[str, Any]:
         }
 
     return {
+        "Me": {
+            "type": "object",
+            "required": ["id", "name", "role", "usage_bytes", "quota_bytes", "video_count"],
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "integer", "minimum": 1},
+                "name": {"type": "string"},
+                "role": {"type": "string", "enum": [role.value for role in Role]},
+                "usage_bytes": {"type": "integer", "minimum": 0, "description": "Bytes the caller uses."},
+                "quota_bytes": {**_nullable({"type": "integer", "minimum": 0}),
+                                "description": "Bytes the caller may use; null: unlimited."},
+                "video_count": {"type": "integer", "minimum": 0, "description": "The caller's videos outside the trash."},
+            },
+        },
         "Problem": {
             "type": "object",
             "description": "RFC 9457 problem details, with the portal's stable error `code`.",
@@ -820,9 +873,10 @@ def build_document() -> dict[str, Any]:
             {"name": "videos", "description": "Videos, their details and their bytes."},
             {"name": "shares", "description": "Links that open one video to anyone who has them."},
             {"name": "trash", "description": "Deleted videos, restorable until purged."},
+            {"name": "account", "description": "The caller's own account and storage."},
             {"name": "documentation", "description": "This document and its page."},
         ],
-        "paths": {**video_paths(), **share_and_trash_paths(), **documentation_paths()},
+        "paths": {**video_paths(), **share_and_trash_paths(), **account_paths(), **documentation_paths()},
         "components": {
             "schemas": schemas(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An API token."}},

@@ -87,7 +87,10 @@ def upload_video() -> tuple[Response, int, dict[str, str]]:
     else:
         if not request.content_length and not request.environ.get("wsgi.input_terminated"):
             raise MissingFile(NO_BODY)
-        video = service.store_stream(request.stream, request.args.get("filename"), [in_query, content_digest], owner=owner)
+        video = service.store_stream(
+            request.stream, request.args.get("filename"), [in_query, content_digest], owner=owner,
+            declared=request.content_length,
+        )
     response, status, headers = _with_etag(video, 201)
     return response, status, {**headers, "Location": video_json(video)["links"]["self"]}
 
