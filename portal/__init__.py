@@ -47,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
+    register_static_files(app)
     register_traffic(app)
     prepare_database(app)
     return app
@@ -139,6 +140,13 @@ def register_error_handlers(app: Flask) -> None:
 
     register(app)
     register_security_headers(app)
+
+
+def register_static_files(app: Flask) -> None:
+    """Static files under hashed names, compressed, before the traffic middleware that counts them too."""
+    from .http.assets import register_static_files as register
+
+    register(app)
 
 
 def register_traffic(app: Flask) -> None:

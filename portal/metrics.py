@@ -23,6 +23,9 @@ from prometheus_client import Histogram
 #: The route label of a request no route matched (an unknown URL, a scanner's guesses):
 #: one label for all of them, so that random paths cannot make a series each.
 UNMATCHED_ROUTE = "unmatched"
+#: Where a request's route template is left in its WSGI environment, for the middleware that counts it
+#: (by the view's teardown, or by whatever answers before any view, such as the static files).
+ROUTE_KEY = "portal.route"
 #: Seconds, from a quick page up to a long download.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800)
 #: Every way an upload ends; "aborted" is any other end short of storing it (a refused or

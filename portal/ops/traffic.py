@@ -31,6 +31,7 @@ from flask import g
 from flask import request
 
 from ..library.integrity import CorruptionDetected
+from ..metrics import ROUTE_KEY
 from ..metrics import UNMATCHED_ROUTE
 from ..metrics import count_checksum_failure
 from ..metrics import count_request
@@ -41,8 +42,7 @@ log = logging.getLogger(__name__)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-#: What a request's view leaves in its WSGI environment for :class:`Exchange`.
-ROUTE_KEY = "portal.route"
+#: What a request's view leaves in its WSGI environment for :class:`Exchange` (and :data:`ROUTE_KEY`).
 USER_KEY = "portal.user"
 SECRET_PATH_KEY = "portal.secret_path"
 #: Arguments of a route that are secrets in themselves (a share link's token): a line shows the template instead.

@@ -18,7 +18,7 @@
     // no storage (a private window's quota, or cookies blocked): the page is as it was
   }
 
-  // On a narrow screen the header's links fold behind a Menu button (the CSS hides them only once this runs).
+  // On a narrow screen the header's links fold behind a Menu button (the CSS folds them wherever scripts run).
   document.querySelectorAll("button[data-site-menu]").forEach(function (button) {
     var header = button.closest(".site-header");
     if (!header || !document.getElementById(button.getAttribute("aria-controls"))) {
@@ -31,8 +31,6 @@
       button.setAttribute("aria-expanded", open ? "true" : "false");
       header.classList.toggle("is-open", open);
     }
-    header.classList.add("has-menu");
-    button.hidden = false;
     button.addEventListener("click", function () {
       setOpen(!isOpen());
     });
@@ -87,7 +85,6 @@
         copied();
       }
     }
-    button.hidden = false;
     source.addEventListener("focus", function () {
       source.select();
     });

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from portal.errors import format_bytes
@@ -36,7 +37,7 @@ def test_upload_page_has_a_labelled_multiple_file_field_and_a_csrf_token(app, cl
     assert 'name="csrf_token"' in html
     assert format_bytes(app.config["MAX_CONTENT_LENGTH"]) in html
     assert ACCEPTED_FORMATS in html
-    assert '<script src="/static/js/upload.js" defer></script>' in html
+    assert re.search(r'<script src="/static/js/upload\.[0-9a-f]{12}\.js" defer></script>', html)
 
 
 def test_form_upload_stores_the_video_and_opens_its_page(app, client, data_dir, real_mp4):
