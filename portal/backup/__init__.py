@@ -63,6 +63,8 @@ class StoredObject:
     key: str
     size: int
     sha256: str
+    #: The video whose row names the object (None for an object of a backup, named by its content).
+    video_id: str | None = None
 
 
 def destination(url: str) -> Storage:
@@ -116,12 +118,13 @@ def objects_of_snapshot(rows: Rows) -> list[StoredObject]:
     found = []
     videos = rows("SELECT id, storage_key, size, sha256, poster_sha256, playable_sha256, playable_size FROM videos ORDER BY id")
     for video_id, key, size, sha256, poster_sha256, playable_sha256, playable_size in videos:
-        found.append(StoredObject(key, size, sha256))
+        found.append(StoredObject(key, size, sha256, video_id))
         if poster_sha256:
-            found.append(StoredObject(storage_key_for(video_id, StorageKind.POSTER), -1, poster_sha256))
+            found.append(StoredObject(storage_key_for(video_id, StorageKind.POSTER), -1, poster_sha256, video_id))
         if playable_sha256:
             playable_key = storage_key_for(video_id, StorageKind.PLAYABLE)
-            found.append(StoredObject(playable_key, playable_size if playable_size is not None else -1, playable_sha256))
+            found.append(StoredObject(
+                playable_key, playable_size if playable_size is not None else -1, playable_sha256, video_id))
     return found
 
 
@@ -211,8 +214,36 @@ def new_backup_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
+#: Snapshots taken at most by one ``backup create`` when videos of the earlier ones were deleted before their copy.
+ATTEMPTS = 5
+
+
+class _Vanished(BackupError):
+    """A video of the snapshot was deleted, bytes and all, before its bytes were copied."""
+
+
 def create_backup(dest: Storage) -> Created:
-    """Snapshot the database, copy every object its rows name, then write the manifest last."""
+    """Snapshot the database, copy every object its rows name, then write the manifest last.
+
+    A video deleted (purged) after the snapshot takes its bytes with it: the
+    backup cannot hold that moment any more, so it starts again from a new
+    snapshot, which no longer names it. What the first attempt copied is in
+    ``dest`` already and is not copied again.
+    """
+    copied = Created("", 0, 0, 0)
+    for _attempt in range(ATTEMPTS):
+        try:
+            return _create_once(dest, copied)
+        except _Vanished as vanished:
+            current_app.logger.info("backup: %s; starting again from a new snapshot", vanished.message)
+    raise BackupError(
+        f"videos were deleted faster than the backup could copy them ({ATTEMPTS} snapshots in a row lost one); "
+        "run it again at a quieter moment"
+    )
+
+
+def _create_once(dest: Storage, copied: Created) -> Created:
+    """One snapshot and its backup; ``copied`` counts what every attempt copied."""
     from .. import __version__
 
     backup_id = new_backup_id()
@@ -225,12 +256,11 @@ def create_backup(dest: Storage) -> Created:
             revision = _schema_revision(rows)
             contents = contents_of_snapshot(rows)
         entries: dict[str, dict[str, Any]] = {}
-        copied = copied_bytes = 0
         for item in items:
-            size, was_copied = copy_object(source, item, dest)
+            size, was_copied = _copy_of_snapshot(source, item, dest)
             entries[item.key] = {"key": item.key, "size": size, "sha256": item.sha256}
-            copied += was_copied
-            copied_bytes += size if was_copied else 0
+            copied.copied += was_copied
+            copied.copied_bytes += size if was_copied else 0
         _put_file(dest, f"backups/{backup_id}/{dump.name}", dump)
         database: dict[str, Any] = {
             "file": dump.name, "dialect": dialect, "sha256": _sha256_of_file(dump), "size": dump.stat().st_size,
@@ -252,7 +282,24 @@ def create_backup(dest: Storage) -> Created:
             },
         }
     _put_bytes(dest, f"backups/{backup_id}/{MANIFEST}", json.dumps(manifest, indent=1).encode())
-    return Created(backup_id, len(entries), copied, copied_bytes)
+    return Created(backup_id, len(entries), copied.copied, copied.copied_bytes)
+
+
+def _copy_of_snapshot(source: Storage, item: StoredObject, dest: Storage) -> tuple[int, bool]:
+    """:func:`copy_object`, telling a video deleted since the snapshot (:class:`_Vanished`) from a damaged store."""
+    try:
+        return copy_object(source, item, dest)
+    except BackupError:
+        if item.video_id is not None and not _video_exists(item.video_id):
+            raise _Vanished(f"video {item.video_id} was deleted before {item.key} was copied") from None
+        raise
+
+
+def _video_exists(video_id: str) -> bool:
+    try:
+        return db.session.execute(sa.text("SELECT 1 FROM videos WHERE id = :id"), {"id": video_id}).first() is not None
+    finally:
+        db.session.rollback()
 
 
 @contextmanager
