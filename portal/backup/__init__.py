@@ -6,7 +6,10 @@ checksummed PUTs protect a backup's files as they protect uploads. It holds:
 
 - ``objects/<sha256>``: every object of every backup, once per content, so a
   second backup of an unchanged library copies nothing but the dump and its manifest;
-- ``backups/<id>/database.sqlite``: the database at one moment;
+- ``backups/<id>/database.sqlite`` (SQLite, through its online backup API) or
+  ``backups/<id>/database.pgdump`` (PostgreSQL: ``pg_dump``'s custom format, in
+  the snapshot the object list is read in, :mod:`portal.backup.postgres`): the
+  database at one moment;
 - ``backups/<id>/manifest.json``: what that moment holds, written last, so a
   backup without one (killed, disk full, store lost) is never listed, and
   running the command again continues (objects already there are skipped).
@@ -23,6 +26,8 @@ import json
 import sqlite3
 import tempfile
 import uuid
+from contextlib import closing
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone
@@ -30,10 +35,10 @@ from pathlib import Path
 from typing import Any
 from typing import Iterator
 
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.engine import make_url
 
-from ..errors import PortalError
 from ..extensions import db
 from ..library.models import StorageKind
 from ..library.models import storage_key_for
@@ -43,14 +48,14 @@ from ..storage import CHUNK_SIZE
 from ..storage import Storage
 from ..storage import current_storage
 from ..storage import storage_from_url
+from . import postgres
+from .errors import BackupError
+from .postgres import Rows
 
 MANIFEST = "manifest.json"
-DUMP = "database.sqlite"
+#: The dump's file name in ``backups/<id>/``, per database dialect.
+DUMPS = {"sqlite": "database.sqlite", "postgresql": "database.pgdump"}
 FORMAT = 1
-
-
-class BackupError(PortalError):
-    """A backup cannot be made, read or restored; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,8 @@ class StoredObject:
     key: str
     size: int
     sha256: str
+    #: The video whose row names the object (None for an object of a backup, named by its content).
+    video_id: str | None = None
 
 
 def destination(url: str) -> Storage:
@@ -73,19 +80,26 @@ def object_key(sha256: str) -> str:
     return f"objects/{sha256}"
 
 
+def _dialect() -> str:
+    """``sqlite`` or ``postgresql``: the database this portal works on (another is refused)."""
+    name = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
+    if name not in DUMPS:
+        raise BackupError(f"backups of a {name} database are not supported: only SQLite and PostgreSQL")
+    return name
+
+
 def _sqlite_path() -> Path:
     url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() != "sqlite" or not url.database:
-        raise BackupError(
-            "backups of a PostgreSQL database are not supported yet; only the SQLite database "
-            "in the data folder can be backed up"
-        )
+    if not url.database:
+        raise BackupError("an in-memory SQLite database cannot be backed up: give it a file")
     return Path(url.database)
 
 
-def snapshot_sqlite(target: Path) -> None:
-    """Copy the live database through SQLite's online backup API: one consistent moment, writers go on."""
-    _copy_sqlite(_sqlite_path(), target)
+@contextmanager
+def sqlite_rows(path: Path) -> Iterator[Rows]:
+    """Rows of a SQLite file, in the shape :func:`objects_of_snapshot` and :func:`contents_of_snapshot` read."""
+    with closing(sqlite3.connect(path)) as connection:
+        yield lambda sql: [list(row) for row in connection.execute(sql).fetchall()]
 
 
 def _copy_sqlite(source_path: str | Path, target_path: str | Path) -> None:
@@ -99,54 +113,44 @@ def _copy_sqlite(source_path: str | Path, target_path: str | Path) -> None:
         source.close()
 
 
-def objects_of_snapshot(path: Path) -> list[StoredObject]:
+def objects_of_snapshot(rows: Rows) -> list[StoredObject]:
     """Every object the snapshot's video rows name: originals, playable copies, posters (sizes of posters are unknown)."""
-    connection = sqlite3.connect(path)
-    try:
-        rows = connection.execute(
-            "SELECT id, storage_key, size, sha256, poster_sha256, playable_sha256, playable_size FROM videos ORDER BY id"
-        ).fetchall()
-    finally:
-        connection.close()
     found = []
-    for video_id, key, size, sha256, poster_sha256, playable_sha256, playable_size in rows:
-        found.append(StoredObject(key, size, sha256))
+    videos = rows("SELECT id, storage_key, size, sha256, poster_sha256, playable_sha256, playable_size FROM videos ORDER BY id")
+    for video_id, key, size, sha256, poster_sha256, playable_sha256, playable_size in videos:
+        found.append(StoredObject(key, size, sha256, video_id))
         if poster_sha256:
-            found.append(StoredObject(storage_key_for(video_id, StorageKind.POSTER), -1, poster_sha256))
+            found.append(StoredObject(storage_key_for(video_id, StorageKind.POSTER), -1, poster_sha256, video_id))
         if playable_sha256:
             playable_key = storage_key_for(video_id, StorageKind.PLAYABLE)
-            found.append(StoredObject(playable_key, playable_size if playable_size is not None else -1, playable_sha256))
+            found.append(StoredObject(
+                playable_key, playable_size if playable_size is not None else -1, playable_sha256, video_id))
     return found
 
 
-def contents_of_snapshot(path: Path) -> dict[str, Any]:
-    """What a restore must bring back, to compare a drill with: users, tokens, videos, tags, trash, share links."""
-    connection = sqlite3.connect(path)
-    try:
-        def rows(sql: str) -> list[list[Any]]:
-            return [list(row) for row in connection.execute(sql).fetchall()]
+def contents_of_snapshot(rows: Rows) -> dict[str, Any]:
+    """What a restore must bring back, to compare a drill with: users, tokens, videos, tags, trash, share links.
 
-        return {
-            "users": rows("SELECT id, username, role, disabled FROM users ORDER BY id"),
-            "tokens": rows("SELECT id, user_id, token_hash, scopes, expires_at, revoked_at FROM api_tokens ORDER BY id"),
-            "videos": rows(
-                "SELECT id, filename, title, deleted_at IS NOT NULL, sha256, poster_sha256, playable_sha256 "
-                "FROM videos ORDER BY id"
-            ),
-            "tags": rows("SELECT video_id, tag, position FROM video_tags ORDER BY video_id, position"),
-            "share_links": rows("SELECT id, video_id, token_hash, expires_at, revoked_at FROM share_links ORDER BY id"),
-        }
-    finally:
-        connection.close()
+    As JSON has them (times as text, flags as booleans), so that the manifest's
+    copy and a restored database's compare equal on either dialect.
+    """
+    contents = {
+        "users": rows("SELECT id, username, role, disabled FROM users ORDER BY id"),
+        "tokens": rows("SELECT id, user_id, token_hash, scopes, expires_at, revoked_at FROM api_tokens ORDER BY id"),
+        "videos": rows(
+            "SELECT id, filename, title, deleted_at IS NOT NULL, sha256, poster_sha256, playable_sha256 "
+            "FROM videos ORDER BY id"
+        ),
+        "tags": rows("SELECT video_id, tag, position FROM video_tags ORDER BY video_id, position"),
+        "share_links": rows("SELECT id, video_id, token_hash, expires_at, revoked_at FROM share_links ORDER BY id"),
+    }
+    parsed: dict[str, Any] = json.loads(json.dumps(contents, default=str))
+    return parsed
 
 
-def _schema_revision(path: Path) -> str | None:
-    connection = sqlite3.connect(path)
-    try:
-        row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
-    finally:
-        connection.close()
-    return row[0] if row else None
+def _schema_revision(rows: Rows) -> str | None:
+    found = rows("SELECT version_num FROM alembic_version")
+    return str(found[0][0]) if found else None
 
 
 def _sha256_of_file(path: Path) -> str:
@@ -210,39 +214,105 @@ def new_backup_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
+#: Snapshots taken at most by one ``backup create`` when videos of the earlier ones were deleted before their copy.
+ATTEMPTS = 5
+
+
+class _Vanished(BackupError):
+    """A video of the snapshot was deleted, bytes and all, before its bytes were copied."""
+
+
 def create_backup(dest: Storage) -> Created:
-    """Snapshot the database, copy every object its rows name, then write the manifest last."""
+    """Snapshot the database, copy every object its rows name, then write the manifest last.
+
+    A video deleted (purged) after the snapshot takes its bytes with it: the
+    backup cannot hold that moment any more, so it starts again from a new
+    snapshot, which no longer names it. What the first attempt copied is in
+    ``dest`` already and is not copied again.
+    """
+    copied = Created("", 0, 0, 0)
+    for _attempt in range(ATTEMPTS):
+        try:
+            return _create_once(dest, copied)
+        except _Vanished as vanished:
+            current_app.logger.info("backup: %s; starting again from a new snapshot", vanished.message)
+    raise BackupError(
+        f"videos were deleted faster than the backup could copy them ({ATTEMPTS} snapshots in a row lost one); "
+        "run it again at a quieter moment"
+    )
+
+
+def _create_once(dest: Storage, copied: Created) -> Created:
+    """One snapshot and its backup; ``copied`` counts what every attempt copied."""
     from .. import __version__
 
     backup_id = new_backup_id()
+    dialect = _dialect()
     source = current_storage()
     with tempfile.TemporaryDirectory(prefix="portal-backup-") as folder:
-        dump = Path(folder) / DUMP
-        snapshot_sqlite(dump)
+        dump = Path(folder) / DUMPS[dialect]
+        with _snapshot(dialect, dump) as (schema, rows):
+            items = objects_of_snapshot(rows)
+            revision = _schema_revision(rows)
+            contents = contents_of_snapshot(rows)
         entries: dict[str, dict[str, Any]] = {}
-        copied = copied_bytes = 0
-        for item in objects_of_snapshot(dump):
-            size, was_copied = copy_object(source, item, dest)
+        for item in items:
+            size, was_copied = _copy_of_snapshot(source, item, dest)
             entries[item.key] = {"key": item.key, "size": size, "sha256": item.sha256}
-            copied += was_copied
-            copied_bytes += size if was_copied else 0
-        _put_file(dest, f"backups/{backup_id}/{DUMP}", dump)
+            copied.copied += was_copied
+            copied.copied_bytes += size if was_copied else 0
+        _put_file(dest, f"backups/{backup_id}/{dump.name}", dump)
+        database: dict[str, Any] = {
+            "file": dump.name, "dialect": dialect, "sha256": _sha256_of_file(dump), "size": dump.stat().st_size,
+        }
+        if schema is not None:
+            database["schema"] = schema
         manifest = {
             "format": FORMAT,
             "id": backup_id,
             "time": datetime.now(timezone.utc).isoformat(),
             "portal_version": __version__,
-            "schema_revision": _schema_revision(dump),
-            "database": {"file": DUMP, "dialect": "sqlite", "sha256": _sha256_of_file(dump), "size": dump.stat().st_size},
+            "schema_revision": revision,
+            "database": database,
             "objects": sorted(entries.values(), key=lambda entry: entry["key"]),
-            "contents": contents_of_snapshot(dump),
+            "contents": contents,
             "secret": {
                 "_note": "secret: whoever reads this can sign sessions and forms as the portal",
                 "SECRET_KEY": current_app.config["SECRET_KEY"],
             },
         }
     _put_bytes(dest, f"backups/{backup_id}/{MANIFEST}", json.dumps(manifest, indent=1).encode())
-    return Created(backup_id, len(entries), copied, copied_bytes)
+    return Created(backup_id, len(entries), copied.copied, copied.copied_bytes)
+
+
+def _copy_of_snapshot(source: Storage, item: StoredObject, dest: Storage) -> tuple[int, bool]:
+    """:func:`copy_object`, telling a video deleted since the snapshot (:class:`_Vanished`) from a damaged store."""
+    try:
+        return copy_object(source, item, dest)
+    except BackupError:
+        if item.video_id is not None and not _video_exists(item.video_id):
+            raise _Vanished(f"video {item.video_id} was deleted before {item.key} was copied") from None
+        raise
+
+
+def _video_exists(video_id: str) -> bool:
+    try:
+        return db.session.execute(sa.text("SELECT 1 FROM videos WHERE id = :id"), {"id": video_id}).first() is not None
+    finally:
+        db.session.rollback()
+
+
+@contextmanager
+def _snapshot(dialect: str, dump: Path) -> Iterator[tuple[str | None, Rows]]:
+    """The database dumped into ``dump``; yield (PostgreSQL's schema, rows of the same moment as the dump)."""
+    if dialect == "postgresql":
+        with postgres.snapshot(db.engine, dump) as (schema, rows):
+            yield schema, rows
+        return
+    # SQLite's online backup API: one consistent moment, writers go on; the rows are then read from the copy.
+    _copy_sqlite(_sqlite_path(), dump)
+    with sqlite_rows(dump) as rows:
+        yield None, rows
 
 
 def manifests(dest: Storage) -> list[dict[str, Any]]:
@@ -294,24 +364,26 @@ def verify_backup(dest: Storage, manifest: dict[str, Any]) -> Iterator[str]:
             yield f"corrupt: {entry['key']} (objects/{entry['sha256']}: {found[0]} bytes, sha256 {found[1]})"
     dump_key = f"backups/{manifest['id']}/{manifest['database']['file']}"
     with tempfile.TemporaryDirectory(prefix="portal-verify-") as folder:
-        dump = Path(folder) / DUMP
+        dump = Path(folder) / manifest["database"]["file"]
         if not _fetch(dest, dump_key, dump):
             yield f"missing: the database dump {dump_key}"
             return
         if _sha256_of_file(dump) != manifest["database"]["sha256"]:
             yield f"corrupt: the database dump {dump_key} does not match its SHA-256"
             return
-        try:
-            connection = sqlite3.connect(dump)
-            try:
-                (result,) = connection.execute("PRAGMA integrity_check").fetchone()
-            finally:
-                connection.close()
-        except sqlite3.DatabaseError as error:
-            yield f"unreadable: the database dump {dump_key} ({error})"
-            return
-        if result != "ok":
-            yield f"unreadable: the database dump {dump_key} ({result})"
+        problem = postgres.check_dump(dump) if manifest["database"]["dialect"] == "postgresql" else _check_sqlite(dump)
+        if problem:
+            yield f"unreadable: the database dump {dump_key} ({problem})"
+
+
+def _check_sqlite(path: Path) -> str | None:
+    """What SQLite's integrity check finds wrong with a database file, or None."""
+    try:
+        with closing(sqlite3.connect(path)) as connection:
+            (result,) = connection.execute("PRAGMA integrity_check").fetchone()
+    except sqlite3.DatabaseError as error:
+        return str(error)
+    return None if result == "ok" else str(result)
 
 
 def _fetch(storage: Storage, key: str, path: Path) -> bool:
@@ -345,7 +417,8 @@ def prune(dest: Storage, keep: int) -> list[str]:
 def _portal_is_empty(manifest: dict[str, Any]) -> list[str]:
     """What keeps a restore from starting: rows in the database, or stored objects the backup does not name."""
     problems = []
-    for table in ("users", "videos", "api_tokens", "share_links"):
+    tables = set(sa.inspect(db.engine).get_table_names())
+    for table in sorted({"users", "videos", "api_tokens", "share_links"} & tables):
         count = db.session.execute(db.text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
         if count:
             problems.append(f"the database is not empty ({count} rows in {table})")
@@ -363,11 +436,16 @@ def restore_backup(dest: Storage, manifest: dict[str, Any]) -> int:
     last step the portal has no rows, so an interrupted restore never looks
     complete, and a rerun goes on (objects the backup names are not in the way).
     """
+    dialect = _dialect()
+    if manifest["database"]["dialect"] != dialect:
+        raise BackupError(
+            f"backup {manifest['id']} holds a {manifest['database']['dialect']} database and this portal works on "
+            f"{dialect}: restore it into a portal on {manifest['database']['dialect']}"
+        )
     problems = _portal_is_empty(manifest)
     if problems:
         raise BackupError("refusing to restore onto a portal that is in use: " + "; ".join(problems) +
                           ". Restore into an empty data folder and an empty database.")
-    target_path = _sqlite_path()
     storage = current_storage()
     restored = 0
     for entry in manifest["objects"]:
@@ -377,14 +455,17 @@ def restore_backup(dest: Storage, manifest: dict[str, Any]) -> int:
         _restore_object(dest, item, storage, entry["key"])
         restored += 1
     with tempfile.TemporaryDirectory(prefix="portal-restore-") as folder:
-        dump = Path(folder) / DUMP
+        dump = Path(folder) / manifest["database"]["file"]
         if not _fetch(dest, f"backups/{manifest['id']}/{manifest['database']['file']}", dump):
             raise BackupError(f"the database dump of backup {manifest['id']} is missing; run `backup verify`")
         if _sha256_of_file(dump) != manifest["database"]["sha256"]:
             raise BackupError(f"the database dump of backup {manifest['id']} is corrupt; run `backup verify`")
         db.session.remove()
         db.engine.dispose()
-        _copy_sqlite(dump, target_path)
+        if dialect == "postgresql":
+            postgres.restore(db.engine, dump, manifest["database"]["schema"])
+        else:
+            _copy_sqlite(dump, _sqlite_path())
     _restore_secret_key(manifest)
     from ..ops.schema import upgrade_schema
 
@@ -437,30 +518,46 @@ def drill(dest: Storage, work: Path) -> list[str]:
     problems = list(verify_backup(dest, manifest))
     if problems:
         return problems
-    throwaway = create_app({
-        "DATA_DIR": str(work / "data"),
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{work / 'data' / 'portal.db'}",
-        "SECRET_KEY": manifest["secret"]["SECRET_KEY"],
-        "STORAGE_URL": None,
-        "QUEUE_URL": None,
-        "QUEUE_IMMEDIATE": False,
-    })
-    with throwaway.app_context():
-        try:
-            restore_backup(dest, manifest)
-            for video in verify_all():
-                if video.status != VideoStatus.OK.value:
-                    problems.append(f"{video.status}: video {video.id} {video.filename} after the restore")
-            for entry in manifest["objects"]:
-                if _sha256_in(current_storage(), entry["key"]) != (entry["size"], entry["sha256"]):
-                    problems.append(f"not byte-identical after the restore: {entry['key']}")
-            db.session.remove()
-            db.engine.dispose()
-            restored = json.loads(json.dumps(contents_of_snapshot(_sqlite_path())))
-        finally:
-            db.session.remove()
-            db.engine.dispose()
+    with _throwaway_database(manifest, work) as database_url:
+        throwaway = create_app({
+            "DATA_DIR": str(work / "data"),
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": manifest["secret"]["SECRET_KEY"],
+            "STORAGE_URL": None,
+            "QUEUE_URL": None,
+            "QUEUE_IMMEDIATE": False,
+        })
+        with throwaway.app_context():
+            try:
+                restore_backup(dest, manifest)
+                for video in verify_all():
+                    if video.status != VideoStatus.OK.value:
+                        problems.append(f"{video.status}: video {video.id} {video.filename} after the restore")
+                for entry in manifest["objects"]:
+                    if _sha256_in(current_storage(), entry["key"]) != (entry["size"], entry["sha256"]):
+                        problems.append(f"not byte-identical after the restore: {entry['key']}")
+                db.session.remove()
+                with db.engine.connect() as connection:
+                    restored = contents_of_snapshot(lambda sql: [list(row) for row in connection.exec_driver_sql(sql)])
+            finally:
+                db.session.remove()
+                db.engine.dispose()
     for part, rows in manifest["contents"].items():
         if restored.get(part) != rows:
             problems.append(f"{part} differ after the restore: {len(rows)} in the backup, {len(restored.get(part, []))} restored")
     return problems
+
+
+@contextmanager
+def _throwaway_database(manifest: dict[str, Any], work: Path) -> Iterator[str]:
+    """A SQLite file under ``work``, or a new database on this portal's PostgreSQL server (dropped after)."""
+    if manifest["database"]["dialect"] != "postgresql":
+        yield f"sqlite:///{work / 'data' / 'portal.db'}"
+        return
+    if _dialect() != "postgresql":
+        raise BackupError(
+            f"backup {manifest['id']} holds a PostgreSQL database: run the drill from a portal on PostgreSQL, "
+            "whose server gets the throwaway database"
+        )
+    with postgres.throwaway_database(current_app.config["SQLALCHEMY_DATABASE_URI"], manifest["database"]["schema"]) as url:
+        yield url
