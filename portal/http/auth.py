@@ -181,7 +181,7 @@ def load_session_caller(session_key: str) -> Caller | None:
 
 
 def register_authentication(app: Flask) -> None:
-    """Flask-Login, then the check and the answer from headers; registered before CSRFProtect so a refused form is never parsed."""
+    """Flask-Login, the check, then the answer from headers: before CSRFProtect, so a refused form is never parsed."""
     from .headers_first import register_headers_first
 
     # Templates get ``caller`` from the web's context processor instead of ``current_user``:

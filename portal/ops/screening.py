@@ -83,13 +83,17 @@ class Verdict(NamedTuple):
     limit: int | None = None
 
 
-class ScreeningParser(HTTPRequestParser):  # type: ignore[misc]
+class ScreeningParser(HTTPRequestParser):
     """waitress's request parser, which has its channel ask the application before it takes any of a body."""
 
     #: While the application looks at the headers: what came of the body meanwhile, kept in memory.
     held: list[bytes]
     #: The limit of a chunked body the application let in.
     body_limit: int | None = None
+    # waitress's own, typed here: its receiver of the body, and the error it answers instead (any ErrorTask can send).
+    body_rcv: Any = None
+    error: Any = None
+    expect_continue: bool = False
     screening = False
     wants_continue = False
 
@@ -164,7 +168,7 @@ class ScreeningParser(HTTPRequestParser):  # type: ignore[misc]
             self.body_rcv = None
 
 
-class ScreeningChannel(HTTPChannel):  # type: ignore[misc]
+class ScreeningChannel(HTTPChannel):
     """waitress's connection, which waits for the application's verdict on headers, and lingers after a refusal."""
 
     #: The request whose headers the application is looking at; nothing is read meanwhile.

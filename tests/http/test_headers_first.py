@@ -22,7 +22,7 @@ SMALL_LIMIT_SHOWN = "1.0 MiB (1048576 bytes)"
 
 def headers_only(client, method: str, path: str, length: int | None = 256 * MIB, over_limit: bool = False, **kwargs):
     """``method path`` with its headers alone: a ``Content-Length`` of ``length``, and no body at all."""
-    environ = {HEADERS_ONLY: True, **({BODY_OVER_LIMIT: True} if over_limit else {})}
+    environ: dict[str, object] = {HEADERS_ONLY: True, **({BODY_OVER_LIMIT: True} if over_limit else {})}
     if length is not None:
         environ["CONTENT_LENGTH"] = str(length)
     headers = kwargs.pop("headers", {})

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from portal.uploads.request import SMALL_BODY_LIMIT
 from tests.support import RunningPortal
 from tests.support import mp4_header
 from tests.support import wait_until
