@@ -111,6 +111,17 @@ class QuotaExceeded(PortalError):
         return {"usage_bytes": self.usage, "quota_bytes": self.quota, "size_bytes": self.size}
 
 
+class BodyTooLarge(PortalError):
+    """A body over the limit of a route that takes no uploads (a form, a JSON body)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"The request body is larger than the limit of {format_bytes(limit)} ({limit} bytes) of this address; "
+            "only uploads may send more."
+        )
+        self.limit = limit
+
+
 class NotAVideo(PortalError):
     def __init__(self, accepted_formats: str) -> None:
         super().__init__(f"This file is not a video this portal recognises. Accepted formats: {accepted_formats}.")

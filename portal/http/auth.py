@@ -184,7 +184,9 @@ def load_session_caller(session_key: str) -> Caller | None:
 
 
 def register_authentication(app: Flask) -> None:
-    """Flask-Login, then the check; registered before CSRFProtect so a refused form is never parsed."""
+    """Flask-Login, the check, then the answer from headers: before CSRFProtect, so a refused form is never parsed."""
+    from .headers_first import register_headers_first
+
     # Templates get ``caller`` from the web's context processor instead of ``current_user``:
     # Flask-Login's processor would look the session up again while an error page renders,
     # even when that look-up is what failed (the database is down).
@@ -192,3 +194,4 @@ def register_authentication(app: Flask) -> None:
     # The portal keeps its own session rows; Flask-Login's "remember me" cookie is not used.
     login_manager.session_protection = None
     app.before_request(authenticate_request)
+    register_headers_first(app)

@@ -68,6 +68,7 @@ ERROR_STATUSES: dict[type[errors.PortalError], tuple[int, str]] = {
     errors.UploadTooLarge: (413, "too_large"),
     errors.QuotaExceeded: (413, "quota_exceeded"),
     errors.InvalidQuota: (400, "invalid_quota"),
+    errors.BodyTooLarge: (413, "too_large"),
     errors.NotAVideo: (415, "unsupported_media_type"),
     errors.NotAnUploadChunk: (415, "not_an_upload_chunk"),
     errors.RangeNotSatisfiable: (416, "range_not_satisfiable"),
@@ -141,8 +142,8 @@ def handle_portal_error(error: errors.PortalError) -> Response:
 def _too_large_message() -> str:
     """Werkzeug raises the same 413 for a body over the limit and for a form with too many parts."""
     length = request.content_length
-    if length is None or length > (request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]):
-        return errors.UploadTooLarge(current_app.config["MAX_CONTENT_LENGTH"]).message
+    if length is None or length > portal_request().body_limit():
+        return portal_request().too_large().message
     return (
         "The form has too many parts, or a field that is not a file is too large: "
         "send one video in the multipart field 'file'."
@@ -157,7 +158,7 @@ def handle_http_exception(error: HTTPException) -> Response:
     if isinstance(error, RequestEntityTooLarge):
         message = _too_large_message()
         too_large = message == errors.UploadTooLarge(current_app.config["MAX_CONTENT_LENGTH"]).message
-        if too_large and request.routing_exception is None and portal_request().takes_uploads():
+        if too_large and portal_request().takes_uploads():
             # Refused by its Content-Length before a byte was stored: an upload all the same.
             count_upload("too_large")
     code = "too_large" if status == 413 else _snake_case(error.name)

@@ -29,6 +29,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 from collections import deque
 from typing import Any
 from typing import Callable
@@ -44,6 +45,7 @@ from ..extensions import db
 from ..jobs import jobs_of
 from ..metrics import queue_depth
 from ..storage import storage_of
+from ..uploads.request import SMALL_BODY_LIMIT
 from . import logs
 from . import metrics
 from .readiness import readiness_of
@@ -66,8 +68,11 @@ def waitress_settings(app: Flask) -> dict[str, Any]:
     return {
         "threads": int(app.config["THREADS"]),
         # waitress refuses bodies of *at least* this size with its own plain-text
-        # 413; keep it above the portal's limit so the portal answers first.
-        "max_request_body_size": int(app.config["MAX_CONTENT_LENGTH"]) + int(app.config["MULTIPART_ALLOWANCE"]) + 1,
+        # 413; keep it above the portal's limits so the portal answers first
+        # (from the headers: portal.ops.screening).
+        "max_request_body_size": max(
+            int(app.config["MAX_CONTENT_LENGTH"]) + int(app.config["MULTIPART_ALLOWANCE"]), SMALL_BODY_LIMIT
+        ) + 1,
         # Reading the socket in 1 MiB pieces instead of 8 KiB nearly triples upload speed.
         "recv_bytes": 1024 * 1024,
         # A streamed response (the verified whole-file download, in 1 MiB
@@ -180,6 +185,10 @@ def create_server(application: Any, stop_timeout: float, **settings: Any) -> Any
     seconds while more waits for it, it is closed at once. The sweep runs in
     waitress's event loop, as does all sending.
 
+    Its connections read no body before the application has seen the
+    request's headers, and linger after refusing one
+    (:mod:`portal.ops.screening`), which the sweep ends in time.
+
     SIGTERM stops it cleanly, waiting up to ``stop_timeout`` seconds for the
     requests in progress (:mod:`portal.ops.lifecycle`).
 
@@ -189,8 +198,12 @@ def create_server(application: Any, stop_timeout: float, **settings: Any) -> Any
     from waitress.server import create_server as create_waitress_server
 
     from .lifecycle import GracefulStop
+    from .screening import ScreeningChannel
+    from .screening import close_lingered
 
     server = create_waitress_server(application, **settings)
+    # Each connection asks the application about a request's headers before reading its body.
+    server.channel_class = ScreeningChannel
     GracefulStop(server, stop_timeout).install()
     count_waiting_tasks(server.task_dispatcher)
     sweep = server.maintenance
@@ -206,6 +219,7 @@ def create_server(application: Any, stop_timeout: float, **settings: Any) -> Any
         for gone in set(queued) - set(channels):
             del queued[gone]
         sweep(now)
+        close_lingered(channels, time.monotonic())
         cutoff = now - server.adj.channel_timeout
         for channel in channels:
             if channel.total_outbufs_len and channel.last_activity < cutoff:

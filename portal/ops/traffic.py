@@ -30,6 +30,7 @@ from flask import Flask
 from flask import g
 from flask import request
 
+from ..http.headers_first import GO_AHEAD
 from ..library.integrity import CorruptionDetected
 from ..metrics import ROUTE_KEY
 from ..metrics import UNMATCHED_ROUTE
@@ -85,6 +86,9 @@ class Exchange:
 
     def _report(self, sent: int) -> None:
         environ = self.environ
+        if environ.get(GO_AHEAD):
+            # Only the server's look at the headers (portal.http.headers_first): the request itself comes next.
+            return
         seconds = time.perf_counter() - self.started
         route = environ.get(ROUTE_KEY, UNMATCHED_ROUTE)
         method = str(environ.get("REQUEST_METHOD", ""))

@@ -1,4 +1,4 @@
-"""The request class: file parts stream into storage on the views that take uploads, and nowhere else.
+"""The request class: file parts stream into storage on the views that take uploads, and nowhere else; each route's body limit.
 
 Werkzeug would spool every file part to a temporary file and leave the copying
 and hashing for later; here a part is written once, to where it will be kept,
@@ -7,6 +7,12 @@ marked with :func:`takes_uploads` get that: a file part posted to any other
 form (delete, verify, sign-in) is refused with :class:`~portal.errors.FileNotAccepted`
 as soon as the parser meets it, before a byte is stored. That matters because
 Flask-WTF's CSRF check parses every POSTed form before any view runs.
+
+Only the views that take uploads (:func:`takes_uploads`) and tus chunks
+(:func:`takes_chunks`) take bodies up to ``MAX_CONTENT_LENGTH``; every other
+route takes :data:`SMALL_BODY_LIMIT`, far more than any form or JSON body
+needs. The server answers a body over its route's limit from the headers
+(:mod:`portal.http.headers_first`).
 """
 
 from __future__ import annotations
@@ -23,10 +29,13 @@ from flask import request
 from werkzeug.datastructures import FileStorage
 
 from ..accounts.quota import room_for
+from ..errors import BodyTooLarge
 from ..errors import EmptyFile
 from ..errors import FileNotAccepted
 from ..errors import InvalidInput
 from ..errors import MissingFile
+from ..errors import PortalError
+from ..errors import UploadTooLarge
 from .intake import IncomingFile
 from .intake import begin_upload
 
@@ -36,13 +45,24 @@ if TYPE_CHECKING:
 
 View = TypeVar("View", bound=Callable[..., Any])
 
+#: The body limit of every route but uploads: no form or JSON body the portal takes comes near it.
+SMALL_BODY_LIMIT = 1024 * 1024
+
 #: The view functions whose requests may carry files into storage.
 _UPLOAD_VIEWS: set[Callable[..., Any]] = set()
+#: The view functions that take a body up to ``MAX_CONTENT_LENGTH`` (uploads, and tus chunks).
+_LARGE_BODY_VIEWS: set[Callable[..., Any]] = set()
 
 
 def takes_uploads(view: View) -> View:
     """Mark ``view`` as one that takes uploads: its file parts stream into storage."""
     _UPLOAD_VIEWS.add(view)
+    return takes_chunks(view)
+
+
+def takes_chunks(view: View) -> View:
+    """Mark ``view`` as one whose body may be as large as a file (a tus chunk), with no file parts."""
+    _LARGE_BODY_VIEWS.add(view)
     return view
 
 
@@ -59,9 +79,27 @@ class PortalRequest(Request):
         self.uploader: User | None = None
         self._room: Room | None = None
 
+    def _view(self) -> Callable[..., Any] | None:
+        return current_app.view_functions.get(self.endpoint) if self.endpoint else None
+
     def takes_uploads(self) -> bool:
-        view = current_app.view_functions.get(self.endpoint) if self.endpoint else None
-        return view in _UPLOAD_VIEWS
+        return self._view() in _UPLOAD_VIEWS
+
+    def body_limit(self) -> int:
+        """The most bytes this route's body may have: an upload's file and its form's parts, or :data:`SMALL_BODY_LIMIT`."""
+        if self._view() not in _LARGE_BODY_VIEWS:
+            return SMALL_BODY_LIMIT
+        limit = int(current_app.config["MAX_CONTENT_LENGTH"])
+        if self.mimetype == "multipart/form-data":
+            # The file itself is held to the limit while it streams in (IncomingFile).
+            return limit + int(current_app.config["MULTIPART_ALLOWANCE"])
+        return limit
+
+    def too_large(self) -> PortalError:
+        """The 413 of a body over :meth:`body_limit`, naming this route's limit (an upload's: the file's)."""
+        if self._view() in _LARGE_BODY_VIEWS:
+            return UploadTooLarge(int(current_app.config["MAX_CONTENT_LENGTH"]))
+        return BodyTooLarge(SMALL_BODY_LIMIT)
 
     def _get_file_stream(
         self,
@@ -106,18 +144,19 @@ class PortalRequest(Request):
 
     @property
     def max_content_length(self) -> int | None:
-        """A multipart body may exceed the file limit by its boundaries and small fields.
+        """The route's :meth:`body_limit`, with room for a raw body of exactly the limit.
 
-        The file itself is held to the limit while it streams in (by
+        A multipart body may exceed the file limit by its boundaries and small
+        fields; the file itself is held to the limit while it streams in (by
         :class:`~portal.uploads.intake.IncomingFile`), so a browser form carrying
         a file of exactly the limit is accepted, as it is by the API. This must
         hold before any view runs, because the CSRF check parses the form first.
         """
-        limit = super().max_content_length
-        if self._max_content_length is not None or limit is None:
-            return limit
+        if self._max_content_length is not None or current_app.config["MAX_CONTENT_LENGTH"] is None:
+            return self._max_content_length
+        limit = self.body_limit()
         if self.mimetype == "multipart/form-data":
-            return limit + int(current_app.config["MULTIPART_ALLOWANCE"])
+            return limit
         if self.content_length is not None and self.content_length > limit:
             return limit
         # Behind a server that ends the body itself (waitress), Werkzeug caps the stream at this

@@ -29,6 +29,7 @@ from ...uploads import resumable
 from ...uploads.intake import parse_sha256_hex
 from ...uploads.intake import upload_limit
 from ...uploads.models import ResumableUpload
+from ...uploads.request import takes_chunks
 from . import bp
 
 TUS_VERSION = "1.0.0"
@@ -132,6 +133,7 @@ def tus_options() -> tuple[str, int, dict[str, str]]:
 
 
 @bp.post("/uploads")
+@takes_chunks
 @requires(Action.UPLOAD)
 def create_upload() -> tuple[str, int, dict[str, str]]:
     _require_tus()
@@ -168,6 +170,7 @@ def upload_status(upload_id: str) -> tuple[str, int, dict[str, str]]:
 
 
 @bp.patch("/uploads/<upload_id>")
+@takes_chunks
 @requires(Action.UPLOAD)
 def append_to_upload(upload_id: str) -> tuple[str, int, dict[str, str]]:
     _require_tus()
