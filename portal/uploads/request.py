@@ -11,6 +11,7 @@ Flask-WTF's CSRF check parses every POSTed form before any view runs.
 
 from __future__ import annotations
 
+import io
 from typing import IO
 from typing import Any
 from typing import Callable
@@ -34,10 +35,41 @@ View = TypeVar("View", bound=Callable[..., Any])
 _UPLOAD_VIEWS: set[Callable[..., Any]] = set()
 
 
+#: The views that take one small file (a caption) and the most bytes of it they read.
+_SMALL_FILE_VIEWS: dict[Callable[..., Any], int] = {}
+
+
 def takes_uploads(view: View) -> View:
     """Mark ``view`` as one that takes uploads: its file parts stream into storage."""
     _UPLOAD_VIEWS.add(view)
     return view
+
+
+def takes_small_file(limit: int) -> Callable[[View], View]:
+    """Mark ``view`` as one whose file parts are small texts, kept in memory (:class:`SmallFile`), never in storage."""
+
+    def mark(view: View) -> View:
+        _SMALL_FILE_VIEWS[view] = limit
+        return view
+
+    return mark
+
+
+class SmallFile(io.BytesIO):
+    """A file part kept in memory up to one byte past ``limit``: enough for the view to tell it is too large.
+
+    What comes after that byte is counted and dropped, so a huge part costs no memory.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def write(self, data: Any) -> int:
+        room = self.limit + 1 - self.tell()
+        if room > 0:
+            super().write(bytes(data[:room]))
+        return len(data)
 
 
 class PortalRequest(Request):
@@ -49,9 +81,15 @@ class PortalRequest(Request):
         #: unless committed) with the request, even when parsing failed halfway.
         self.incoming_files: list[IncomingFile] = []
 
+    def _view(self) -> Callable[..., Any] | None:
+        return current_app.view_functions.get(self.endpoint) if self.endpoint else None
+
     def takes_uploads(self) -> bool:
-        view = current_app.view_functions.get(self.endpoint) if self.endpoint else None
-        return view in _UPLOAD_VIEWS
+        return self._view() in _UPLOAD_VIEWS
+
+    def takes_files(self) -> bool:
+        """Whether this request's file parts are read at all: into storage, or as a small file."""
+        return self.takes_uploads() or self._view() in _SMALL_FILE_VIEWS
 
     def _get_file_stream(
         self,
@@ -63,6 +101,9 @@ class PortalRequest(Request):
         if self.routing_exception is not None:
             # No view answers this URL or method: say that (404, 405), not something about files.
             raise self.routing_exception
+        view = self._view()
+        if view in _SMALL_FILE_VIEWS:
+            return SmallFile(_SMALL_FILE_VIEWS[view])
         if not self.takes_uploads():
             raise FileNotAccepted()
         incoming = begin_upload()
@@ -130,7 +171,7 @@ def refuse_file_parts_off_upload_views() -> None:
     :class:`~portal.errors.FileNotAccepted` before a byte is stored; a form of
     plain fields passes.
     """
-    if request.mimetype == "multipart/form-data" and not portal_request().takes_uploads():
+    if request.mimetype == "multipart/form-data" and not portal_request().takes_files():
         request.files  # noqa: B018  (parsing is the point: it raises at the first file part)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -15,6 +16,7 @@ from portal.library import captions
 from portal.library import service
 from portal.library.models import Caption
 from portal.storage import current_storage
+from tests.helpers import signed_in_client
 from tests.helpers import upload
 
 SRT = (
@@ -104,3 +106,84 @@ def test_a_stored_caption_has_its_sha256_and_a_refused_one_stores_nothing(app, c
         assert stored == captions.normalise(SRT)
         assert caption.sha256 == hashlib.sha256(stored).hexdigest() and caption.size == len(stored)
     assert len(stored_objects(app)) == 1
+
+
+# --- the API -------------------------------------------------------------------
+
+
+def put(client, video_id: str, language: str, body: bytes, label: str | None = "English", **headers):
+    query = {"label": label} if label is not None else {}
+    return client.put(f"/api/v2/videos/{video_id}/captions/{language}", query_string=query, data=body,
+                      content_type="application/x-subrip", headers=headers)
+
+
+@pytest.fixture
+def video_id(client, video_bytes) -> str:
+    return upload(client, video_bytes).get_json()["id"]
+
+
+def test_a_caption_is_added_listed_served_as_webvtt_and_replaced_only_with_its_etag(app, client, video_id):
+    created = put(client, video_id, "pt-br", SRT, label="Português")
+    assert created.status_code == 201, created.get_json()
+    etag = created.headers["ETag"]
+    assert created.get_json()["language"] == "pt-BR" and created.headers["Location"].endswith(f"/{video_id}/captions/pt-BR")
+
+    listing = client.get(f"/api/v2/videos/{video_id}/captions").get_json()["items"]
+    assert [(item["language"], item["label"], item["source"]) for item in listing] == [("pt-BR", "Português", "upload")]
+    served = client.get(listing[0]["url"])
+    assert served.status_code == 200 and served.data == captions.normalise(SRT)
+    assert served.headers["Content-Type"] == "text/vtt; charset=utf-8"
+    assert served.headers["X-Content-Type-Options"] == "nosniff" and served.headers["ETag"] == etag
+    assert client.get(f"/api/v2/videos/{video_id}/captions/PT-BR", headers={"If-None-Match": etag}).status_code == 304
+
+    assert put(client, video_id, "pt-BR", VTT).status_code == 428
+    assert put(client, video_id, "pt-BR", VTT, **{"If-Match": '"' + "0" * 64 + '"'}).status_code == 412
+    replaced = put(client, video_id, "pt-BR", VTT, label="PT", **{"If-Match": etag})
+    assert replaced.status_code == 200 and replaced.headers["ETag"] != etag
+    assert client.get(f"/api/v2/videos/{video_id}/captions/pt-BR").data == captions.normalise(VTT)
+    assert len(stored_objects(app)) == 1  # the replaced version's object is gone
+
+    assert client.delete(f"/api/v2/videos/{video_id}/captions/pt-BR").status_code == 428
+    assert client.delete(f"/api/v2/videos/{video_id}/captions/pt-BR", headers={"If-Match": etag}).status_code == 412
+    gone = client.delete(f"/api/v2/videos/{video_id}/captions/pt-BR", headers={"If-Match": replaced.headers["ETag"]})
+    assert gone.status_code == 204
+    assert client.get(f"/api/v2/videos/{video_id}/captions/pt-BR").status_code == 404
+    assert stored_objects(app) == []
+
+
+@pytest.mark.parametrize(
+    ("language", "body", "label", "status", "code"),
+    [
+        ("english!", SRT, "English", 400, "invalid_language"),
+        ("en", SRT, None, 400, "bad_request"),
+        ("en", b"", "English", 400, "bad_request"),
+        ("en", b"x" * (captions.MAX_CAPTION_BYTES + 1), "English", 413, "caption_too_large"),
+        ("en", b"\xff\xfe\x00\xd8", "English", 422, "invalid_caption"),
+        ("en", b"1\n00:00:05,000 --> 00:00:02,000\nx\n", "English", 422, "invalid_caption"),
+    ],
+    ids=["language", "no-label", "empty", "too-large", "bad-utf16", "backwards"],
+)
+def test_the_api_refuses_bad_captions_with_a_clear_problem_and_stores_nothing(app, client, video_id, language, body, label, status, code):
+    refused = put(client, video_id, language, body, label=label)
+    assert refused.status_code == status and refused.get_json()["code"] == code, refused.get_json()
+    assert refused.get_json()["detail"]
+    assert client.get(f"/api/v2/videos/{video_id}/captions").get_json()["items"] == []
+    assert stored_objects(app) == []
+
+
+def test_only_the_owner_or_an_admin_changes_captions(app, client, video_id):
+    assert put(client, video_id, "en", SRT).status_code == 201
+    other = signed_in_client(app, "other", role="uploader")
+    assert other.get(f"/api/v2/videos/{video_id}/captions/en").status_code == 200
+    assert put(other, video_id, "de", SRT, label="Deutsch").status_code == 403
+    assert other.delete(f"/api/v2/videos/{video_id}/captions/en", headers={"If-Match": "*"}).status_code == 403
+
+
+def test_a_multipart_caption_is_taken_and_a_cookie_caller_needs_the_csrf_token(client, video_id):
+    form = {"file": (io.BytesIO(SRT), "talk.srt"), "label": "English"}
+    sent = client.put(f"/api/v2/videos/{video_id}/captions/en", data=form, content_type="multipart/form-data")
+    assert sent.status_code == 201 and sent.get_json()["label"] == "English"
+    cookie_only = client.without_token().put(
+        f"/api/v2/videos/{video_id}/captions/de", query_string={"label": "Deutsch"}, data=SRT, content_type="text/plain"
+    )
+    assert cookie_only.status_code == 400
