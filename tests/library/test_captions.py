@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import io
+import re
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -18,6 +20,7 @@ from portal.library.models import Caption
 from portal.storage import current_storage
 from tests.helpers import signed_in_client
 from tests.helpers import upload
+from tests.support import found
 
 SRT = (
     b"1\r\n00:00:00,500 --> 00:00:02,000\r\n<i>Hello</i> & <font color=red>welcome</font>\r\n\r\n"
@@ -187,3 +190,62 @@ def test_a_multipart_caption_is_taken_and_a_cookie_caller_needs_the_csrf_token(c
         f"/api/v2/videos/{video_id}/captions/de", query_string={"label": "Deutsch"}, data=SRT, content_type="text/plain"
     )
     assert cookie_only.status_code == 400
+
+
+# --- the web pages ---------------------------------------------------------------
+
+
+def caption_version(page: str, language: str) -> str:
+    """The ETag the page's Replace and Remove forms of a caption name."""
+    return html.unescape(found(rf'data-caption="{language}">.*?name="version" type="hidden" value="([^"]+)"', page, re.S).group(1))
+
+
+def csrf_of(page: str) -> str:
+    return found(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def test_the_owner_adds_replaces_and_removes_captions_on_the_video_page(app, client, video_id):
+    page = client.get(f"/videos/{video_id}").get_data(as_text=True)
+    form = {"csrf_token": csrf_of(page), "language": "fr", "label": "Français", "file": (io.BytesIO(SRT), "talk.srt")}
+    added = client.post(f"/videos/{video_id}/captions", data=form, content_type="multipart/form-data")
+    assert added.status_code == 303
+    page = client.get(f"/videos/{video_id}", headers={"Accept-Language": "fr-CA,en;q=0.5"}).get_data(as_text=True)
+    assert "Added the caption “Français” (fr)." in page
+    assert f'<track kind="subtitles" srclang="fr" label="Français" src="/videos/{video_id}/captions/fr" default>' in page
+    served = client.get(f"/videos/{video_id}/captions/fr")
+    assert served.mimetype == "text/vtt" and served.headers["X-Content-Type-Options"] == "nosniff"
+
+    refused = {"csrf_token": csrf_of(page), "language": "de", "label": "Deutsch", "file": (io.BytesIO(b"no cues"), "x.srt")}
+    client.post(f"/videos/{video_id}/captions", data=refused, content_type="multipart/form-data")
+    page = client.get(f"/videos/{video_id}", headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert "The caption was not added: Line 1 does not start an SRT cue" in page
+    assert 'srclang="de"' not in page and " default>" not in page
+
+    version = caption_version(page, "fr")
+    replace = {"csrf_token": csrf_of(page), "version": version, "file": (io.BytesIO(VTT), "new.vtt")}
+    client.post(f"/videos/{video_id}/captions/fr", data=replace, content_type="multipart/form-data")
+    assert client.get(f"/videos/{video_id}/captions/fr").data == captions.normalise(VTT)
+    stale = client.post(f"/videos/{video_id}/captions/fr/remove", data={"csrf_token": csrf_of(page), "version": version})
+    assert stale.status_code == 303 and client.get(f"/videos/{video_id}/captions/fr").status_code == 200
+    page = client.get(f"/videos/{video_id}").get_data(as_text=True)
+    current = caption_version(page, "fr")
+    client.post(f"/videos/{video_id}/captions/fr/remove", data={"csrf_token": csrf_of(page), "version": current})
+    assert client.get(f"/videos/{video_id}/captions/fr").status_code == 404
+    assert stored_objects(app) == []
+
+
+def test_a_caption_form_without_its_csrf_token_stores_nothing(app, client, video_id):
+    form = {"language": "fr", "label": "Français", "file": (io.BytesIO(SRT), "talk.srt")}
+    assert client.post(f"/videos/{video_id}/captions", data=form, content_type="multipart/form-data").status_code == 400
+    assert stored_objects(app) == []
+
+
+def test_the_share_page_offers_the_captions_under_its_token(client, video_id):
+    assert put(client, video_id, "en", SRT).status_code == 201
+    share = client.post(f"/api/v2/videos/{video_id}/shares", json={"days": 1}).get_json()
+    visitor = share["url"].split("localhost", 1)[1]
+    with client.application.test_client() as anonymous:
+        page = anonymous.get(visitor, headers={"Accept-Language": "en-GB"}).get_data(as_text=True)
+        src = found(r'<track kind="subtitles" srclang="en" label="English" src="([^"]+)" default>', page).group(1)
+        assert src.startswith(visitor + "/captions/")
+        assert anonymous.get(src).data == captions.normalise(SRT)
