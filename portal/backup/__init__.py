@@ -100,12 +100,13 @@ def _copy_sqlite(source_path: str | Path, target_path: str | Path) -> None:
 
 
 def objects_of_snapshot(path: Path) -> list[StoredObject]:
-    """Every object the snapshot's video rows name: originals, playable copies, posters (sizes of posters are unknown)."""
+    """Every object the snapshot's rows name: originals, playable copies, posters (sizes unknown), captions."""
     connection = sqlite3.connect(path)
     try:
         rows = connection.execute(
             "SELECT id, storage_key, size, sha256, poster_sha256, playable_sha256, playable_size FROM videos ORDER BY id"
         ).fetchall()
+        caption_rows = connection.execute("SELECT storage_key, size, sha256 FROM captions ORDER BY storage_key").fetchall()
     finally:
         connection.close()
     found = []
@@ -116,6 +117,7 @@ def objects_of_snapshot(path: Path) -> list[StoredObject]:
         if playable_sha256:
             playable_key = storage_key_for(video_id, StorageKind.PLAYABLE)
             found.append(StoredObject(playable_key, playable_size if playable_size is not None else -1, playable_sha256))
+    found.extend(StoredObject(key, size, sha256) for key, size, sha256 in caption_rows)
     return found
 
 
@@ -135,6 +137,7 @@ def contents_of_snapshot(path: Path) -> dict[str, Any]:
             ),
             "tags": rows("SELECT video_id, tag, position FROM video_tags ORDER BY video_id, position"),
             "share_links": rows("SELECT id, video_id, token_hash, expires_at, revoked_at FROM share_links ORDER BY id"),
+            "captions": rows("SELECT video_id, language, label, sha256, source FROM captions ORDER BY video_id, language"),
         }
     finally:
         connection.close()

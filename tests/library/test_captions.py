@@ -249,3 +249,56 @@ def test_the_share_page_offers_the_captions_under_its_token(client, video_id):
         src = found(r'<track kind="subtitles" srclang="en" label="English" src="([^"]+)" default>', page).group(1)
         assert src.startswith(visitor + "/captions/")
         assert anonymous.get(src).data == captions.normalise(SRT)
+
+
+# --- part of the video: trash, purge, verify, move-storage, backup -------------------
+
+
+def test_captions_stay_in_the_trash_come_back_on_restore_and_go_with_a_purge(app, client, video_id):
+    assert put(client, video_id, "en", SRT).status_code == 201
+    assert client.delete(f"/api/v2/videos/{video_id}").status_code == 204
+    assert client.get(f"/api/v2/videos/{video_id}/captions").status_code == 404
+    assert len(stored_objects(app)) == 1
+    assert client.post(f"/api/v2/trash/{video_id}/restore").status_code == 200
+    assert client.get(f"/api/v2/videos/{video_id}/captions/en").data == captions.normalise(SRT)
+
+    assert client.delete(f"/api/v2/videos/{video_id}").status_code == 204
+    assert client.delete(f"/api/v2/trash/{video_id}").status_code == 204
+    with app.app_context():
+        assert db.session.scalars(db.select(Caption)).all() == []
+    assert stored_objects(app) == []
+
+
+def test_verify_names_a_damaged_caption_and_cleanup_does_not_call_captions_strays(app, client, video_id):
+    assert put(client, video_id, "en", SRT).status_code == 201
+    runner = app.test_cli_runner()
+    checked = runner.invoke(args=["verify"])
+    assert checked.exit_code == 0, checked.output
+    assert "no row describes" not in runner.invoke(args=["cleanup"]).output
+    (key,) = stored_objects(app)
+    with app.app_context():
+        upload_ = current_storage().create(key)
+        upload_.write(b"WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.000\nchanged\n")
+        upload_.commit()
+    damaged = runner.invoke(args=["verify"])
+    assert damaged.exit_code == 1
+    assert f"CAPTION CORRUPT OR MISSING: {video_id} clip.mp4 en" in damaged.output
+    assert client.get(f"/api/v2/videos/{video_id}/captions/en").status_code == 409
+
+
+def test_move_storage_copies_captions_checked_by_their_sha256(app, client, video_id, tmp_path):
+    assert put(client, video_id, "en", SRT).status_code == 201
+    target = tmp_path / "moved"
+    moved = app.test_cli_runner().invoke(args=["move-storage", "--to", f"file://{target}"])
+    assert moved.exit_code == 0, moved.output
+    (key,) = stored_objects(app)
+    assert (target / key).read_bytes() == captions.normalise(SRT)
+
+
+def test_a_backup_keeps_the_captions_objects_and_rows(app, client, video_id, tmp_path):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("backup create copies SQLite databases only")
+    assert put(client, video_id, "en", SRT).status_code == 201
+    created = app.test_cli_runner().invoke(args=["backup", "create", str(tmp_path / "dest")])
+    assert created.exit_code == 0, created.output
+    assert hashlib.sha256(captions.normalise(SRT)).hexdigest() in {path.name for path in (tmp_path / "dest" / "objects").iterdir()}
