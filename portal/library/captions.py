@@ -230,16 +230,17 @@ def _srt_text(line: str) -> str:
     parts: list[str] = []
     position = 0
     for tag in _SRT_TAG.finditer(line):
-        parts.append(_escaped(line[position : tag.start()]))
+        parts.append(escape_text(line[position : tag.start()]))
         name = tag.group(1).lower()
         if name in _SRT_KEPT_TAGS:
             parts.append(f"</{name}>" if tag.group(0).startswith("</") else f"<{name}>")
         position = tag.end()
-    parts.append(_escaped(line[position:]))
+    parts.append(escape_text(line[position:]))
     return "".join(parts)
 
 
-def _escaped(text: str) -> str:
+def escape_text(text: str) -> str:
+    """Plain text as WebVTT cue text: ``&``, ``<`` and ``>`` as character references, so no tag can come of it."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -389,6 +390,24 @@ def store_caption(
     db.session.expire(video, ["captions"])
     if old_key is not None:
         _remove_object(video.id, old_key)
+    return caption
+
+
+def keep_embedded_caption(video: Video, language: str, label: str, cues: list[Cue]) -> Caption | None:
+    """Store a caption read from the video's own file, unless one sent by a person has that language already.
+
+    Processing the video again finds the same cues: an embedded caption that
+    has them is left as it is, so the step can run any number of times.
+    """
+    current = _find(video, language)
+    if current is not None and current.source != CaptionSource.EMBEDDED.value:
+        return None
+    webvtt = to_webvtt(cues)
+    if current is not None and current.sha256 == hashlib.sha256(webvtt).hexdigest():
+        return current
+    caption = store_caption(video, language, clean_label(label[:MAX_CAPTION_LABEL_LENGTH]), webvtt, CaptionSource.EMBEDDED,
+                            replacing=current)
+    audit.info("caption from the file: video=%s language=%s", video.id, language)
     return caption
 
 
