@@ -90,42 +90,39 @@ def caption(video_id: str, language: str) -> Response:
     return send_caption(captions.get_caption(service.get_video(video_id), language))
 
 
+def _put_and_tell(
+    video: Video, language: str, label: str | None, form: CaptionForm | ReplaceCaptionForm, if_match: str | None, verb: str
+) -> BaseResponse:
+    """Store the form's caption file and say how it went (``verb``: "added", "replaced") in a flashed message."""
+    try:
+        caption, _created = captions.put_caption(video, language, label, _file_of(form), by=caller_required(), if_match=if_match)
+    except CaptionVersionRequired:
+        flash("This video has a caption in that language already: use its Replace, or remove it first.", "error")
+    except REFUSALS as error:
+        flash(f"The caption was not {verb}: {error.message}", "error")
+    else:
+        flash(f"{verb.capitalize()} the caption “{caption.label}” ({caption.language}).", "success")
+    return _back(video.id)
+
+
 @bp.post("/videos/<video_id>/captions")
 @takes_small_file(captions.MAX_CAPTION_BYTES)
 @requires(Action.EDIT)
 def add_caption(video_id: str) -> BaseResponse:
     """A new caption; a language that has one already is refused with a word about its Replace."""
-    video = service.get_video(video_id)
     form = CaptionForm()
-    try:
-        caption, _created = captions.put_caption(
-            video, form.language.data or "", form.label.data, _file_of(form), by=caller_required(), if_match=None
-        )
-    except CaptionVersionRequired:
-        flash("This video has a caption in that language already: use its Replace, or remove it first.", "error")
-    except REFUSALS as error:
-        flash(f"The caption was not added: {error.message}", "error")
-    else:
-        flash(f"Added the caption “{caption.label}” ({caption.language}).", "success")
-    return _back(video_id)
+    return _put_and_tell(service.get_video(video_id), form.language.data or "", form.label.data, form, None, "added")
 
 
 @bp.post("/videos/<video_id>/captions/<language>")
 @takes_small_file(captions.MAX_CAPTION_BYTES)
 @requires(Action.EDIT)
 def replace_caption(video_id: str, language: str) -> BaseResponse:
+    """A new file for a caption, keeping its language and label, if it is still the version the page showed."""
     video = service.get_video(video_id)
     current = captions.get_caption(video, language)
     form = ReplaceCaptionForm()
-    try:
-        caption, _created = captions.put_caption(
-            video, current.language, current.label, _file_of(form), by=caller_required(), if_match=form.version.data
-        )
-    except REFUSALS as error:
-        flash(f"The caption was not replaced: {error.message}", "error")
-    else:
-        flash(f"Replaced the caption “{caption.label}” ({caption.language}).", "success")
-    return _back(video_id)
+    return _put_and_tell(video, current.language, current.label, form, form.version.data, "replaced")
 
 
 @bp.post("/videos/<video_id>/captions/<language>/remove")
