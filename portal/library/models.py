@@ -227,6 +227,9 @@ class Video(Model):
     #: Every audio track in the file's order, ``{"codec", "language", "channels"}`` each (the first one's
     #: codec is ``audio_codec``); empty without audio, None for videos probed before revision 0016.
     audio_tracks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    #: Every subtitle track, ``{"codec", "language", "title", "text"}`` each: text ones are converted into
+    #: captions, picture ones (PGS, DVB) only listed; None for videos probed before revision 0020.
+    subtitle_tracks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     #: Frames per second (the stream's average).
     frame_rate: Mapped[float | None] = mapped_column(Float)
     #: Bits per second of the whole file.

@@ -75,3 +75,18 @@ def test_a_mov_text_track_of_an_mp4_becomes_a_caption(immediate_app, subtitled):
     (caption,) = client.get(f"/api/v2/videos/{video['id']}/captions").get_json()["items"]
     assert (caption["language"], caption["source"]) == ("de", "embedded")
     assert "Hello there &amp; co" in client.get(caption["url"]).get_data(as_text=True)
+
+
+def test_the_facts_list_every_subtitle_track_and_the_page_shows_them(immediate_app, subtitled):
+    client = signed_in_client(immediate_app)
+    video = upload(client, subtitled["mkv"], "talk.mkv").get_json()
+    with immediate_app.app_context():
+        from portal.extensions import db
+        from portal.library.models import Video
+
+        assert db.session.get_one(Video, video["id"]).subtitle_tracks == [
+            {"codec": "srt", "language": "eng", "title": "English SDH", "text": True},
+            {"codec": "ssa", "language": "fre", "title": None, "text": True},
+        ]
+    page = client.get(f"/videos/{video['id']}").get_data(as_text=True)
+    assert "Subtitles in the file" in page and "English SDH" in page

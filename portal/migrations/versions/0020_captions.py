@@ -4,6 +4,10 @@ A row per caption (not columns of the video), since a video has any number
 of them; they go with their video (ON DELETE CASCADE), and their bytes with
 its other objects.
 
+The facts list every subtitle stream of the file too (``videos.subtitle_tracks``,
+JSON): text ones become captions when the video is processed, picture ones
+(PGS, DVB) are only listed. Videos probed before this revision have none (NULL).
+
 Revision ID: 0020
 Revises: 0016
 Create Date: 2026-12-07
@@ -36,8 +40,12 @@ def upgrade():
         sa.UniqueConstraint("video_id", "language", name="uq_captions_video_id_language"),
     )
     op.create_index(op.f("ix_captions_video_id"), "captions", ["video_id"], unique=False)
+    with op.batch_alter_table("videos", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("subtitle_tracks", sa.JSON(), nullable=True))
 
 
 def downgrade():
+    # A plain ALTER TABLE ... DROP COLUMN: batch mode would copy the table and lose its triggers.
+    op.drop_column("videos", "subtitle_tracks")
     op.drop_index(op.f("ix_captions_video_id"), table_name="captions")
     op.drop_table("captions")
