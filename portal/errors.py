@@ -381,3 +381,34 @@ class StaleDetails(PortalError):
         "Someone else saved changes to this video's details after the version you edited: "
         "GET it again, apply your change to what is there now, and send it with the new ETag."
     )
+
+
+# Captions of a video (portal.library.captions).
+class CaptionNotFound(PortalError):
+    message = "This video has no caption in that language: list its captions to see which it has."
+
+
+class InvalidLanguage(InvalidInput):
+    """A language that is not a BCP 47 tag; the message shows what one looks like."""
+
+
+class CaptionTooLarge(PortalError):
+    """A caption file over the limit; refused before it is parsed."""
+
+
+class InvalidCaption(PortalError):
+    """A caption file that is not UTF-8 text, not SRT or WebVTT, or has a cue that breaks a rule; the message says where."""
+
+
+class CaptionVersionRequired(PortalError):
+    message = (
+        "Replacing or removing a caption needs the If-Match header with the caption's ETag "
+        "(GET it first), so that nobody's caption is overwritten unseen."
+    )
+
+
+class StaleCaption(PortalError):
+    message = (
+        "This caption changed after the version you named (or there is none to match): "
+        "GET it again and send its current ETag in If-Match."
+    )

@@ -114,7 +114,7 @@ def _copy_sqlite(source_path: str | Path, target_path: str | Path) -> None:
 
 
 def objects_of_snapshot(rows: Rows) -> list[StoredObject]:
-    """Every object the snapshot's video rows name: originals, playable copies, posters (sizes of posters are unknown)."""
+    """Every object the snapshot's rows name: originals, playable copies, posters (sizes of posters are unknown), captions."""
     found = []
     videos = rows("SELECT id, storage_key, size, sha256, poster_sha256, playable_sha256, playable_size FROM videos ORDER BY id")
     for video_id, key, size, sha256, poster_sha256, playable_sha256, playable_size in videos:
@@ -125,6 +125,8 @@ def objects_of_snapshot(rows: Rows) -> list[StoredObject]:
             playable_key = storage_key_for(video_id, StorageKind.PLAYABLE)
             found.append(StoredObject(
                 playable_key, playable_size if playable_size is not None else -1, playable_sha256, video_id))
+    captions = rows("SELECT storage_key, size, sha256, video_id FROM captions ORDER BY storage_key")
+    found.extend(StoredObject(key, size, sha256, video_id) for key, size, sha256, video_id in captions)
     return found
 
 
@@ -143,6 +145,7 @@ def contents_of_snapshot(rows: Rows) -> dict[str, Any]:
         ),
         "tags": rows("SELECT video_id, tag, position FROM video_tags ORDER BY video_id, position"),
         "share_links": rows("SELECT id, video_id, token_hash, expires_at, revoked_at FROM share_links ORDER BY id"),
+        "captions": rows("SELECT video_id, language, label, sha256, source FROM captions ORDER BY video_id, language"),
     }
     parsed: dict[str, Any] = json.loads(json.dumps(contents, default=str))
     return parsed

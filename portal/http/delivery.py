@@ -26,6 +26,7 @@ from werkzeug.datastructures import Range
 
 from ..errors import PosterNotFound
 from ..errors import RangeNotSatisfiable
+from ..library import captions
 from ..library.formats import VIDEO_TYPES
 from ..library.integrity import StoredBytes
 from ..library.integrity import VerifiedContent
@@ -33,6 +34,7 @@ from ..library.integrity import check_available
 from ..library.integrity import open_content
 from ..library.integrity import range_needs_hashing
 from ..library.integrity import verified_content
+from ..library.models import Caption
 from ..library.models import Video
 from ..library.models import as_utc
 from ..library.service import open_poster
@@ -203,4 +205,16 @@ def send_poster(video: Video) -> Response:
         # At most 640 pixels wide: tens of kilobytes, so read whole rather than streamed.
         response.set_data(poster.read())
     response.mimetype = "image/jpeg"
+    return response
+
+
+def send_caption(caption: Caption) -> Response:
+    """Answer a GET for a caption: WebVTT checked against its SHA-256, which is its ETag; ``nosniff``, never a page."""
+    response = Response(headers={"Cache-Control": "private, no-cache", **DOWNLOAD_SECURITY_HEADERS})
+    response.set_etag(caption.sha256)
+    if request.if_none_match.contains(caption.sha256):
+        response.status_code = 304
+        return response
+    response.set_data(captions.read_caption(caption))
+    response.headers["Content-Type"] = captions.CAPTION_CONTENT_TYPE
     return response

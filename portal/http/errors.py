@@ -87,6 +87,12 @@ ERROR_STATUSES: dict[type[errors.PortalError], tuple[int, str]] = {
     errors.UnsupportedBodyType: (415, "unsupported_body_type"),
     errors.StaleDetails: (412, "precondition_failed"),
     errors.DetailsVersionRequired: (428, "precondition_required"),
+    errors.CaptionNotFound: (404, "caption_not_found"),
+    errors.InvalidLanguage: (400, "invalid_language"),
+    errors.CaptionTooLarge: (413, "caption_too_large"),
+    errors.InvalidCaption: (422, "invalid_caption"),
+    errors.StaleCaption: (412, "precondition_failed"),
+    errors.CaptionVersionRequired: (428, "precondition_required"),
 }
 
 

@@ -31,6 +31,7 @@ from ..metrics import count_checksum_failure
 from ..storage import CHUNK_SIZE
 from ..storage import PositionedReader
 from ..storage import current_storage
+from .models import Caption
 from .models import StorageKind
 from .models import Video
 from .models import VideoStatus
@@ -398,8 +399,8 @@ def _look_at(stored: StoredBytes) -> VideoStatus:
 def stray_keys() -> list[str]:
     """Stored files that no row describes.
 
-    A row describes the key it names (its bytes, under either layout) and the
-    objects of the other kinds of its video (``poster/ab/cd/<id>``, ...). Any
+    A row describes the key it names (its bytes, under either layout, or a
+    caption's) and the objects of the other kinds of its video (``poster/ab/cd/<id>``, ...). Any
     other key is a stray: bytes whose row is gone, a kind the portal does not
     know, a second original beside the one the row names.
 
@@ -413,6 +414,7 @@ def stray_keys() -> list[str]:
     for video_id, key in db.session.execute(db.select(Video.id, Video.storage_key)):
         ids.add(video_id)
         named.add(key)
+    named.update(db.session.scalars(db.select(Caption.storage_key)))
     return sorted(key for key in current_storage().keys() if key not in named and not _beside_a_video(key, ids))
 
 

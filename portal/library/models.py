@@ -60,11 +60,23 @@ class StorageKind(str, enum.Enum):
     POSTER = "poster"
     #: A copy every browser can play.
     PLAYABLE = "playable"
+    #: A caption track as WebVTT: a video has one per language, each under a key of its own
+    #: (:func:`caption_key_for`), named by its row (:class:`Caption`).
+    CAPTION = "caption"
 
 
 def storage_key_for(video_id: str, kind: StorageKind = StorageKind.ORIGINAL) -> str:
     """Where an object of a video is: its kind, then sharded by id, never derived from the client's name."""
     return f"{kind.value}/{video_id[:2]}/{video_id[2:4]}/{video_id}"
+
+
+def caption_key_for(video_id: str, version: str) -> str:
+    """Where one stored version of a caption is: beside the video's other objects, a new key for every version.
+
+    A replacement is written under a new key and the row switched to it, so the
+    bytes a row names always match its SHA-256, even while a replacement is written.
+    """
+    return f"{storage_key_for(video_id, StorageKind.CAPTION)}/{version}"
 
 
 def parse_storage_key(key: str) -> tuple[StorageKind, str] | None:
@@ -215,6 +227,9 @@ class Video(Model):
     #: Every audio track in the file's order, ``{"codec", "language", "channels"}`` each (the first one's
     #: codec is ``audio_codec``); empty without audio, None for videos probed before revision 0016.
     audio_tracks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    #: Every subtitle track, ``{"codec", "language", "title", "text"}`` each: text ones are converted into
+    #: captions, picture ones (PGS, DVB) only listed; None for videos probed before revision 0019.
+    subtitle_tracks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     #: Frames per second (the stream's average).
     frame_rate: Mapped[float | None] = mapped_column(Float)
     #: Bits per second of the whole file.
@@ -254,6 +269,10 @@ class Video(Model):
     #: The tags in the order they were given; replaced as a whole by an edit.
     tag_rows: Mapped[list[VideoTag]] = relationship(
         cascade="all, delete-orphan", order_by="VideoTag.position", passive_deletes=True
+    )
+    #: Its caption tracks (:mod:`portal.library.captions`), one per language.
+    captions: Mapped[list[Caption]] = relationship(
+        cascade="all, delete-orphan", order_by="Caption.language", passive_deletes=True
     )
 
     @property
@@ -295,8 +314,8 @@ class Video(Model):
 
     @property
     def stored_keys(self) -> list[str]:
-        """Every key the video may have objects under: its bytes, poster and copy (deleting a missing one is harmless)."""
-        return [self.storage_key, self.poster_key, self.playable_key]
+        """Every key the video may have objects under: bytes, poster, copy, captions (deleting a missing one is harmless)."""
+        return [self.storage_key, self.poster_key, self.playable_key, *(caption.storage_key for caption in self.captions)]
 
     def __repr__(self) -> str:
         return f"<Video {self.id} {self.filename!r}>"
@@ -317,6 +336,41 @@ class VideoTag(Model):
     tag: Mapped[str] = mapped_column(String(MAX_TAG_LENGTH))
     #: Where the tag stands in the list it was given in.
     position: Mapped[int] = mapped_column(Integer)
+
+
+class CaptionSource(str, enum.Enum):
+    """Where a caption came from."""
+
+    #: Sent by the video's owner or an admin (the video page, ``PUT /api/v2/videos/<id>/captions/<language>``).
+    UPLOAD = "upload"
+    #: A text subtitle track inside the uploaded file, converted when the video was processed.
+    EMBEDDED = "embedded"
+
+
+#: RFC 5646 asks implementations to take language tags of at least 35 characters.
+MAX_LANGUAGE_LENGTH = 35
+MAX_CAPTION_LABEL_LENGTH = 100
+
+
+class Caption(Model):
+    """One caption track of a video, in one language, stored as normalised WebVTT under :attr:`storage_key`."""
+
+    __tablename__ = "captions"
+    __table_args__ = (UniqueConstraint("video_id", "language", name="uq_captions_video_id_language"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    video_id: Mapped[str] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"), index=True)
+    #: A BCP 47 tag in its canonical case (``en``, ``pt-BR``, ``zh-Hant-TW``): the caption's name in its URL.
+    language: Mapped[str] = mapped_column(String(MAX_LANGUAGE_LENGTH))
+    #: What the player's menu shows.
+    label: Mapped[str] = mapped_column(String(MAX_CAPTION_LABEL_LENGTH))
+    storage_key: Mapped[str] = mapped_column(String(STORAGE_KEY_LENGTH), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    #: Of the stored WebVTT: its ETag, and the check of every read and copy.
+    sha256: Mapped[str] = mapped_column(String(64))
+    #: A :class:`CaptionSource` value.
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class LibraryStats(Model):

@@ -43,6 +43,7 @@ from . import service
 from .listing import Listing
 from .listing import Page
 from .listing import search_conditions
+from .models import Caption
 from .models import Video
 from .models import VideoTag
 from .models import as_utc
@@ -227,6 +228,7 @@ def _purge(video: Video, by: str) -> None:
     # Share links and tags go with their video; a bulk DELETE does not cascade on SQLite, so they are named here.
     db.session.execute(db.delete(ShareLink).where(ShareLink.video_id == video_id))
     db.session.execute(db.delete(VideoTag).where(VideoTag.video_id == video_id))
+    db.session.execute(db.delete(Caption).where(Caption.video_id == video_id))
     result = db.session.execute(db.delete(Video).where(Video.id == video_id, Video.deleted_at.is_not(None)))
     assert isinstance(result, CursorResult)
     if result.rowcount == 0:

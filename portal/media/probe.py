@@ -21,6 +21,7 @@ import av
 import av.error
 
 from ..library.formats import EXTENSIONS
+from .subtitles import TEXT_CODECS
 
 #: The most bytes one probe reads: far more than any container's headers and index need.
 READ_LIMIT = 32 * 1024 * 1024
@@ -61,6 +62,18 @@ class AudioTrack:
 
 
 @dataclass(frozen=True)
+class SubtitleTrack:
+    """A subtitle stream: text ones become captions (:mod:`.subtitles`); picture ones (PGS, DVB, DVD) are only listed."""
+
+    codec: str
+    #: As :attr:`AudioTrack.language`.
+    language: str | None
+    title: str | None
+    #: Text, so converted into a caption.
+    text: bool
+
+
+@dataclass(frozen=True)
 class MediaFacts:
     duration: float | None
     width: int
@@ -69,6 +82,7 @@ class MediaFacts:
     pixel_format: str | None
     audio_codec: str | None
     audio_tracks: list[AudioTrack]
+    subtitle_tracks: list[SubtitleTrack]
     frame_rate: float | None
     bit_rate: int | None
     container: str
@@ -145,6 +159,7 @@ def probe(raw: BinaryIO, content_type: str, max_pixels: int | None = None) -> Me
                 pixel_format=video.codec_context.pix_fmt,
                 audio_codec=audio.codec_context.name if audio is not None else None,
                 audio_tracks=[_audio_track(stream) for stream in container.streams.audio],
+                subtitle_tracks=[_subtitle_track(stream) for stream in container.streams.subtitles],
                 frame_rate=float(video.average_rate or video.guessed_rate or 0) or None,
                 bit_rate=int(container.bit_rate) if container.bit_rate else None,
                 container=_container_name(container.format.name, content_type),
@@ -208,6 +223,16 @@ def _audio_track(stream: Any) -> AudioTrack:
         codec=stream.codec_context.name,
         language=language if language and language != "und" else None,
         channels=int(stream.codec_context.channels) or None,
+    )
+
+
+def _subtitle_track(stream: Any) -> SubtitleTrack:
+    language = stream.metadata.get("language")
+    return SubtitleTrack(
+        codec=stream.codec_context.name,
+        language=language if language and language != "und" else None,
+        title=(stream.metadata.get("title") or "").strip() or None,
+        text=stream.codec_context.name in TEXT_CODECS,
     )
 
 

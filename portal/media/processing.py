@@ -19,12 +19,16 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from typing import BinaryIO
 
+import av
 from flask import current_app
 from sqlalchemy.engine import CursorResult
 
+from ..errors import PortalError
 from ..errors import QueueUnavailable
 from ..extensions import db
+from ..library.captions import keep_embedded_caption
 from ..library.models import ProcessingState
 from ..library.models import StorageKind
 from ..library.models import Video
@@ -41,6 +45,9 @@ from .poster import make_poster
 from .probe import MediaUnreadable
 from .probe import PictureTooLarge
 from .probe import probe
+from .subtitles import UNDETERMINED
+from .subtitles import TextTrack
+from .subtitles import read_text_tracks
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +107,9 @@ def probe_video(video_id: str) -> None:
                 # What the headers say is kept; the step then fails with the reason.
                 _update([video_id], **too_large.facts.as_dict())
                 raise
+            tracks = text_tracks_of(video_id, raw)
         _update([video_id], **facts.as_dict())
+        store_embedded_captions(video_id, tracks)
         log.info(
             "video %s: probe read %s/%s %dx%d in %s, %s s",
             video_id, facts.video_codec, facts.audio_codec or "no audio", facts.width, facts.height, facts.container,
@@ -116,6 +125,40 @@ def probe_video(video_id: str) -> None:
         queue_copy(video_id)
     else:
         finish_if_complete(video_id)
+
+
+def text_tracks_of(video_id: str, raw: BinaryIO) -> list[TextTrack]:
+    """The file's text subtitle tracks (:mod:`.subtitles`), read from the start of ``raw``; none when they cannot be read.
+
+    A track that cannot be read is logged, never a failure of the video's
+    processing: the video plays without it.
+    """
+    try:
+        raw.seek(0)
+        return read_text_tracks(raw)
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as error:
+        log.warning("video %s: its subtitle tracks could not be read: %s", video_id, error)
+        return []
+
+
+def store_embedded_captions(video_id: str, tracks: list[TextTrack]) -> None:
+    """Each text track becomes a caption with its language and title.
+
+    A second track in one language gets a private-use subtag (``en-x-track3``),
+    so that both are offered.
+    """
+    video = db.session.get(Video, video_id)
+    if video is None:
+        return
+    taken: set[str] = set()
+    for track in tracks:
+        language = track.language if track.language not in taken else f"{track.language}-x-track{track.index}"
+        taken.add(language)
+        label = track.title or (track.language if track.language != UNDETERMINED else f"Subtitles {len(taken)}")
+        try:
+            keep_embedded_caption(video, language, label, track.cues)
+        except PortalError as error:
+            log.warning("video %s: subtitle track %d was not kept as a caption: %s", video_id, track.index, error.message)
 
 
 def copy_plan(video: Video) -> CopyPlan:

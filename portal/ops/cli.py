@@ -20,6 +20,7 @@ from ..accounts.models import ApiToken
 from ..accounts.models import Role
 from ..accounts.models import Scope
 from ..library import trash
+from ..library.captions import verify_captions
 from ..library.integrity import stray_keys
 from ..library.integrity import verify_all
 from ..library.models import VideoStatus
@@ -37,13 +38,16 @@ from .transfer import copy_rows
 @click.command("verify")
 @with_appcontext
 def verify_command() -> None:
-    """Re-hash every stored file; exit 1 when any is corrupt or missing."""
+    """Re-hash every stored file and caption; exit 1 when any is corrupt or missing."""
     checked = bad = 0
     for video in verify_all():
         checked += 1
         if video.status != VideoStatus.OK.value:
             bad += 1
             click.echo(f"{video.status.upper()}: {video.id} {video.filename}")
+        for language in verify_captions(video):
+            bad += 1
+            click.echo(f"CAPTION CORRUPT OR MISSING: {video.id} {video.filename} {language}")
     click.echo(f"checked {checked} files: {checked - bad} ok, {bad} corrupt or missing")
     if bad:
         raise SystemExit(1)

@@ -24,6 +24,7 @@ from ..accounts.models import ApiToken
 from ..accounts.models import LoginSession
 from ..accounts.models import User
 from ..extensions import db
+from ..library.models import Caption
 from ..library.models import Video
 from ..library.models import VideoTag
 from ..library.models import as_utc
@@ -55,7 +56,7 @@ def _sha256_of(storage: Storage, key: str) -> str | None:
 
 
 def copy_video(video: Video, source: Storage, target: Storage, verify_existing: bool = False) -> Outcome:
-    """Copy one file's bytes, its poster and its playable copy, unless the target has them; never commit bytes that do not match.
+    """Copy a file's bytes, poster, playable copy and captions, unless the target has them; never commit bytes that do not match.
 
     The target gets the key the row names, whichever layout it follows, so the
     row needs no change when the portal switches to the target. The outcome
@@ -76,6 +77,11 @@ def copy_video(video: Video, source: Storage, target: Storage, verify_existing: 
         )
         if copy in (Outcome.CORRUPT, Outcome.MISSING):
             log.warning("the playable copy of video %s is %s at the source, not copied", video.id, copy.value)
+    for caption in video.captions:
+        key = caption.storage_key
+        moved = copy_object(source, key, target, key, caption.size, caption.sha256, verify_existing)
+        if moved in (Outcome.CORRUPT, Outcome.MISSING):
+            log.warning("the %s caption of video %s is %s at the source, not copied", caption.language, video.id, moved.value)
     return outcome
 
 
@@ -141,7 +147,7 @@ def _as_utc_row(row: dict) -> dict:
 #: Every table a library's rows live in, parents before the rows that refer to them.
 #: Failed sign-ins are not moved: they only matter for fifteen minutes.
 LIBRARY_TABLES: tuple[sa.Table, ...] = tuple(
-    model.__table__ for model in (User, ApiToken, LoginSession, Video, VideoTag, ShareLink)  # type: ignore[misc]
+    model.__table__ for model in (User, ApiToken, LoginSession, Video, VideoTag, Caption, ShareLink)  # type: ignore[misc]
 )
 
 

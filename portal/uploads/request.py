@@ -17,6 +17,7 @@ needs. The server answers a body over its route's limit from the headers
 
 from __future__ import annotations
 
+import io
 from typing import IO
 from typing import TYPE_CHECKING
 from typing import Any
@@ -54,6 +55,10 @@ _UPLOAD_VIEWS: set[Callable[..., Any]] = set()
 _LARGE_BODY_VIEWS: set[Callable[..., Any]] = set()
 
 
+#: The views that take one small file (a caption): the most bytes of it they read, and their 413 past that.
+_SMALL_FILE_VIEWS: dict[Callable[..., Any], tuple[int, Callable[[], PortalError]]] = {}
+
+
 def takes_uploads(view: View) -> View:
     """Mark ``view`` as one that takes uploads: its file parts stream into storage."""
     _UPLOAD_VIEWS.add(view)
@@ -64,6 +69,38 @@ def takes_chunks(view: View) -> View:
     """Mark ``view`` as one whose body may be as large as a file (a tus chunk), with no file parts."""
     _LARGE_BODY_VIEWS.add(view)
     return view
+
+
+def takes_small_file(limit: int, too_large: Callable[[], PortalError]) -> Callable[[View], View]:
+    """Mark ``view`` as one whose file parts are small texts, kept in memory (:class:`SmallFile`), never in storage.
+
+    Its body may hold ``limit`` bytes and a form's parts (or a raw body one byte past
+    ``limit``, so the view can tell it is too large); past that the server answers
+    ``too_large()`` before the body is read.
+    """
+
+    def mark(view: View) -> View:
+        _SMALL_FILE_VIEWS[view] = (limit, too_large)
+        return view
+
+    return mark
+
+
+class SmallFile(io.BytesIO):
+    """A file part kept in memory up to one byte past ``limit``: enough for the view to tell it is too large.
+
+    What comes after that byte is counted and dropped, so a huge part costs no memory.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def write(self, data: Any) -> int:
+        room = self.limit + 1 - self.tell()
+        if room > 0:
+            super().write(bytes(data[:room]))
+        return len(data)
 
 
 class PortalRequest(Request):
@@ -86,8 +123,11 @@ class PortalRequest(Request):
         return self._view() in _UPLOAD_VIEWS
 
     def body_limit(self) -> int:
-        """The most bytes this route's body may have: an upload's file and its form's parts, or :data:`SMALL_BODY_LIMIT`."""
-        if self._view() not in _LARGE_BODY_VIEWS:
+        """The most bytes this route's body may have: a file's (an upload's, a small one's) and its form, or the small limit."""
+        view = self._view()
+        if view in _SMALL_FILE_VIEWS:
+            return max(SMALL_BODY_LIMIT, _SMALL_FILE_VIEWS[view][0] + int(current_app.config["MULTIPART_ALLOWANCE"]))
+        if view not in _LARGE_BODY_VIEWS:
             return SMALL_BODY_LIMIT
         limit = int(current_app.config["MAX_CONTENT_LENGTH"])
         if self.mimetype == "multipart/form-data":
@@ -97,9 +137,16 @@ class PortalRequest(Request):
 
     def too_large(self) -> PortalError:
         """The 413 of a body over :meth:`body_limit`, naming this route's limit (an upload's: the file's)."""
-        if self._view() in _LARGE_BODY_VIEWS:
+        view = self._view()
+        if view in _SMALL_FILE_VIEWS:
+            return _SMALL_FILE_VIEWS[view][1]()
+        if view in _LARGE_BODY_VIEWS:
             return UploadTooLarge(int(current_app.config["MAX_CONTENT_LENGTH"]))
         return BodyTooLarge(SMALL_BODY_LIMIT)
+
+    def takes_files(self) -> bool:
+        """Whether this request's file parts are read at all: into storage, or as a small file."""
+        return self.takes_uploads() or self._view() in _SMALL_FILE_VIEWS
 
     def _get_file_stream(
         self,
@@ -111,6 +158,9 @@ class PortalRequest(Request):
         if self.routing_exception is not None:
             # No view answers this URL or method: say that (404, 405), not something about files.
             raise self.routing_exception
+        view = self._view()
+        if view in _SMALL_FILE_VIEWS:
+            return SmallFile(_SMALL_FILE_VIEWS[view][0])
         if not self.takes_uploads():
             raise FileNotAccepted()
         if not self.incoming_files:
@@ -184,7 +234,7 @@ def refuse_file_parts_off_upload_views() -> None:
     :class:`~portal.errors.FileNotAccepted` before a byte is stored; a form of
     plain fields passes.
     """
-    if request.mimetype == "multipart/form-data" and not portal_request().takes_uploads():
+    if request.mimetype == "multipart/form-data" and not portal_request().takes_files():
         request.files  # noqa: B018  (parsing is the point: it raises at the first file part)
 
 

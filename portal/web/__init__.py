@@ -7,6 +7,7 @@ A thin HTML door onto the library's service (:mod:`portal.library`), beside the 
 from __future__ import annotations
 
 from . import account  # noqa: F401  (its routes join the blueprint)
+from . import captions  # noqa: F401  (its routes join the blueprint)
 from . import shares  # noqa: F401  (its routes join the blueprint)
 from . import signin  # noqa: F401  (its routes join the blueprint)
 from . import trash  # noqa: F401  (its routes join the blueprint)

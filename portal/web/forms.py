@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from flask_wtf.file import FileRequired
 from flask_wtf.file import MultipleFileField
 from wtforms import HiddenField
@@ -22,7 +23,9 @@ from wtforms.widgets import ListWidget
 from ..accounts.models import TOKEN_LABEL_LENGTH
 from ..accounts.models import Role
 from ..accounts.service import MIN_PASSWORD_LENGTH
+from ..library.models import MAX_CAPTION_LABEL_LENGTH
 from ..library.models import MAX_DESCRIPTION_LENGTH
+from ..library.models import MAX_LANGUAGE_LENGTH
 from ..library.models import MAX_TITLE_LENGTH
 from ..sharing.service import DEFAULT_DAYS
 from ..sharing.service import MAX_DAYS
@@ -63,6 +66,28 @@ class DetailsForm(FlaskForm):
     def tag_list(self) -> list[str]:
         """The tags typed, one between each pair of commas; blanks left out."""
         return [tag.strip() for tag in (self.tags.data or "").split(",") if tag.strip()]
+
+
+class CaptionForm(FlaskForm):
+    """A caption file with its language and label; the captions service checks all three."""
+
+    file = FileField("Caption file (.vtt or .srt)", render_kw={"accept": ".vtt,.srt,text/vtt,application/x-subrip"})
+    language = StringField(
+        "Language", render_kw={"maxlength": MAX_LANGUAGE_LENGTH, "placeholder": "en, pt-BR, zh-Hant", "spellcheck": "false",
+                               "autocomplete": "off"}
+    )
+    label = StringField("Label", render_kw={"maxlength": MAX_CAPTION_LABEL_LENGTH, "placeholder": "English"})
+
+
+class ReplaceCaptionForm(FlaskForm):
+    """A new file for one caption, and the version (ETag) the page showed, so that nobody's newer one is overwritten."""
+
+    file = FileField("New file", render_kw={"accept": ".vtt,.srt,text/vtt,application/x-subrip"})
+    version = HiddenField()
+
+
+class RemoveCaptionForm(FlaskForm):
+    version = HiddenField()
 
 
 class ShareForm(FlaskForm):

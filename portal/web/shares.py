@@ -27,10 +27,12 @@ from ..http.auth import caller_required
 from ..http.auth import current_caller
 from ..http.auth import public
 from ..http.auth import requires
+from ..http.delivery import send_caption
 from ..http.delivery import send_poster
 from ..http.delivery import send_stored
 from ..http.delivery import send_video
 from ..http.links import share_link
+from ..library import captions
 from ..library import service
 from ..sharing import service as sharing
 from .forms import ShareForm
@@ -81,6 +83,13 @@ def playback_state(token: str) -> Response:
 def poster(token: str) -> Response:
     """The player's first picture; kept by no cache, like every answer of a share link."""
     return send_poster(sharing.open_share(token).video)
+
+
+@bp.get("/<token>/captions/<language>")
+@public
+def caption(token: str, language: str) -> Response:
+    """A caption of the shared video, for its player's ``<track>``."""
+    return send_caption(captions.get_caption(sharing.open_share(token).video, language))
 
 
 @bp.route("/<token>/download", methods=["GET", "HEAD"])

@@ -11,7 +11,8 @@ from flask import Blueprint
 
 bp = Blueprint("api_v2", __name__, url_prefix="/api/v2")
 
-from . import docs  # noqa: E402,F401  (views attach themselves to bp)
+from . import captions  # noqa: E402,F401  (views attach themselves to bp)
+from . import docs  # noqa: E402,F401
 from . import me  # noqa: E402,F401
 from . import shares  # noqa: E402,F401
 from . import trash  # noqa: E402,F401

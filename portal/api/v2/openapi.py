@@ -22,15 +22,20 @@ from ...accounts.permissions import ACTION_SCOPES
 from ...accounts.permissions import Action
 from ...accounts.service import TOKEN_PREFIX
 from ...errors import BelowFreeSpaceFloor
+from ...errors import CaptionNotFound
+from ...errors import CaptionTooLarge
+from ...errors import CaptionVersionRequired
 from ...errors import ChecksumMismatch
 from ...errors import CsrfTokenMissing
 from ...errors import DatabaseUnavailable
 from ...errors import DetailsVersionRequired
 from ...errors import EmptyFile
+from ...errors import FileUnavailable
 from ...errors import InsufficientStorage
 from ...errors import InvalidCursor
 from ...errors import InvalidDetails
 from ...errors import InvalidInput
+from ...errors import InvalidLanguage
 from ...errors import MissingFile
 from ...errors import NotAVideo
 from ...errors import PlaybackNotReady
@@ -39,6 +44,7 @@ from ...errors import PosterNotFound
 from ...errors import QuotaExceeded
 from ...errors import RangeNotSatisfiable
 from ...errors import ShareNotFound
+from ...errors import StaleCaption
 from ...errors import StaleDetails
 from ...errors import StoredCopyCorrupt
 from ...errors import StoreUnreachable
@@ -50,13 +56,17 @@ from ...extensions import MAX_ROW_ID
 from ...http.errors import status_of
 from ...http.problems import PROBLEM_MEDIA_TYPE
 from ...http.problems import problem_body
+from ...library import captions
 from ...library import catalog
 from ...library.formats import ACCEPTED_FORMATS
 from ...library.listing import MAX_QUERY_LENGTH
+from ...library.models import MAX_CAPTION_LABEL_LENGTH
 from ...library.models import MAX_DESCRIPTION_LENGTH
+from ...library.models import MAX_LANGUAGE_LENGTH
 from ...library.models import MAX_TAG_LENGTH
 from ...library.models import MAX_TAGS
 from ...library.models import MAX_TITLE_LENGTH
+from ...library.models import CaptionSource
 from ...library.models import ProcessingState
 from ...sharing.service import MAX_DAYS
 from ...sharing.service import MIN_DAYS
@@ -76,6 +86,7 @@ from ..v1.openapi import _example_caller
 from ..v1.openapi import _viewing_security
 from ..v1.openapi import forbidden
 from ..v1.routes import NO_BODY
+from .captions import CAPTION_HINT
 from .videos import EDITABLE_FIELDS
 from .videos import MERGE_PATCH
 from .videos import PATCH_HINT
@@ -522,6 +533,164 @@ def video_paths() -> dict[str, Any]:
     }
 
 
+EXAMPLE_CAPTION_ETAG = f'"{EXAMPLE_SHA256}"'
+EXAMPLE_CAPTION = {
+    "language": "pt-BR",
+    "label": "Português (Brasil)",
+    "url": f"{HOST}{PREFIX}/videos/{EXAMPLE_ID}/captions/pt-BR",
+    "source": CaptionSource.UPLOAD.value,
+    "size": 1234,
+    "sha256": EXAMPLE_SHA256,
+    "created_at": "2026-05-01T09:30:00Z",
+}
+LANGUAGE = {
+    "name": "language",
+    "in": "path",
+    "required": True,
+    "description": "The caption's language, a BCP 47 tag (`en`, `pt-BR`, `zh-Hant`), in any case.",
+    "schema": {"type": "string", "maxLength": MAX_LANGUAGE_LENGTH},
+}
+CAPTION_ETAG = {
+    "ETag": {
+        "description": "The caption's SHA-256, quoted: send it in `If-Match` to replace or remove it.",
+        "schema": {"type": "string"},
+        "example": EXAMPLE_CAPTION_ETAG,
+    }
+}
+
+
+def _caption_refusals() -> dict[str, Any]:
+    """Why a caption file is refused (nothing is stored): the service's own messages."""
+    refused: list[PortalError] = []
+    for raw in (b"caf\xe9", b"just words", b"1\n00:00:05,000 --> 00:00:02,000\nx\n"):
+        try:
+            captions.normalise(raw)
+        except PortalError as error:
+            refused.append(error)
+    return _problems("Not UTF-8, not SRT or WebVTT, or a cue ends before it starts.", *refused)
+
+
+def _if_match(required: bool, what: str) -> dict[str, Any]:
+    return {
+        "name": "If-Match",
+        "in": "header",
+        "required": required,
+        "description": f"The caption's ETag (from its GET or PUT), e.g. `{EXAMPLE_CAPTION_ETAG}`: {what}",
+        "schema": {"type": "string"},
+    }
+
+
+def caption_paths() -> dict[str, Any]:
+    instance = f"{PREFIX}/videos/{EXAMPLE_ID}/captions/en"
+    missing = _problems("No video has this id, or it has no caption in this language.", VideoNotFound(), CaptionNotFound())
+    return {
+        f"{PREFIX}/videos/{{video_id}}/captions": {
+            "parameters": [VIDEO_ID],
+            "get": {
+                "operationId": "listCaptions",
+                "tags": ["captions"],
+                "summary": "The video's captions",
+                "security": _viewing_security(),
+                "responses": {
+                    "200": {
+                        "description": "Every caption, by language.",
+                        "content": {"application/json": {"schema": _ref("CaptionList"), "example": {"items": [EXAMPLE_CAPTION]}}},
+                    },
+                    **_refused(Action.READ), **_not_found(), **_unavailable(), **DEFAULT_PROBLEM,
+                },
+            },
+        },
+        f"{PREFIX}/videos/{{video_id}}/captions/{{language}}": {
+            "parameters": [VIDEO_ID, LANGUAGE],
+            "get": {
+                "operationId": "getCaption",
+                "tags": ["captions"],
+                "summary": "One caption, as WebVTT",
+                "security": _viewing_security(),
+                "responses": {
+                    "200": {
+                        "description": "The WebVTT (`text/vtt; charset=utf-8`, `X-Content-Type-Options: nosniff`).",
+                        "headers": CAPTION_ETAG,
+                        "content": {"text/vtt": {"schema": {"type": "string"}}},
+                    },
+                    "304": {"description": "`If-None-Match` names the current caption."},
+                    **_refused(Action.READ),
+                    **missing,
+                    **_problems("The stored caption is missing or no longer matches its SHA-256.",
+                                FileUnavailable("The stored 'en' caption no longer matches its SHA-256, so it is not served.")),
+                    **_unavailable(),
+                    **DEFAULT_PROBLEM,
+                },
+            },
+            "put": {
+                "operationId": "putCaption",
+                "tags": ["captions"],
+                "summary": "Add or replace the caption in a language",
+                "description": (
+                    f"{CAPTION_HINT} The file is SRT or WebVTT, UTF-8 (or UTF-16 with a byte-order mark), at most "
+                    f"{captions.MAX_CAPTION_BYTES // (1024 * 1024)} MiB; it is kept as normalised WebVTT. Replacing a "
+                    "caption needs `If-Match` with its ETag (428 without, 412 for another version). "
+                    "The owner's or an admin's to do."
+                ),
+                "security": SIGNED_IN,
+                "parameters": [
+                    {
+                        "name": "label",
+                        "in": "query",
+                        "required": True,
+                        "description": "What the player's menu shows, e.g. `English`.",
+                        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_CAPTION_LABEL_LENGTH},
+                    },
+                    _if_match(False, "needed to replace one that exists."),
+                ],
+                "requestBody": {
+                    "required": True,
+                    "description": "The file as it is, under any content type (`text/vtt`, `application/x-subrip`, ...).",
+                    "content": {
+                        "text/plain": {"schema": {"type": "string"}},
+                        "application/octet-stream": {
+                            "schema": {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}
+                        },
+                    },
+                },
+                "responses": {
+                    "200": {"description": "Replaced.", "headers": CAPTION_ETAG,
+                            "content": {"application/json": {"schema": _ref("Caption"), "example": EXAMPLE_CAPTION}}},
+                    "201": {"description": "Added.", "headers": {**CAPTION_ETAG, "Location": {"schema": {"type": "string"}}},
+                            "content": {"application/json": {"schema": _ref("Caption"), "example": EXAMPLE_CAPTION}}},
+                    **_problems("No body, no label, or a language that is not a BCP 47 tag.",
+                                InvalidInput(f"The body is empty. {CAPTION_HINT}"),
+                                InvalidLanguage("'english!' is not a language tag: give " + captions.LANGUAGE_HINT + "."),
+                                instance=instance),
+                    **_not_found(),
+                    **_problems("The caption changed since the version named.", StaleCaption(), instance=instance),
+                    **_problems("The file is over the limit.", CaptionTooLarge(
+                        f"The caption file is larger than {captions.MAX_CAPTION_BYTES // (1024 * 1024)} MiB."),
+                        instance=instance),
+                    **_caption_refusals(),
+                    **_problems("A caption exists in this language and no `If-Match` names it.", CaptionVersionRequired(),
+                                instance=instance),
+                    **_changes(Action.EDIT),
+                },
+            },
+            "delete": {
+                "operationId": "deleteCaption",
+                "tags": ["captions"],
+                "summary": "Remove the caption in a language",
+                "security": SIGNED_IN,
+                "parameters": [_if_match(True, "always needed.")],
+                "responses": {
+                    "204": {"description": "Removed, with its stored WebVTT."},
+                    **missing,
+                    **_problems("The caption changed since the version named.", StaleCaption(), instance=instance),
+                    **_problems("No `If-Match`.", CaptionVersionRequired(), instance=instance),
+                    **_changes(Action.EDIT),
+                },
+            },
+        },
+    }
+
+
 def share_and_trash_paths() -> dict[str, Any]:
     share_id = {
         "name": "share_id",
@@ -830,6 +999,24 @@ def schemas() -> dict[str, Any]:
             "additionalProperties": False,
             "properties": {"days": {"type": "integer", "minimum": MIN_DAYS, "maximum": MAX_DAYS}},
         },
+        "Caption": {
+            "type": "object",
+            "required": ["language", "label", "url", "source", "size", "sha256", "created_at"],
+            "properties": {
+                "language": {"type": "string", "maxLength": MAX_LANGUAGE_LENGTH},
+                "label": {"type": "string", "minLength": 1, "maxLength": MAX_CAPTION_LABEL_LENGTH},
+                "url": link,
+                "source": {"type": "string", "enum": [source.value for source in CaptionSource]},
+                "size": {"type": "integer", "minimum": 1},
+                "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                "created_at": timestamp,
+            },
+        },
+        "CaptionList": {
+            "type": "object",
+            "required": ["items"],
+            "properties": {"items": {"type": "array", "items": _ref("Caption")}},
+        },
         "NewShare": {
             "type": "object",
             "required": ["id", "url", "expires_at"],
@@ -871,12 +1058,13 @@ def build_document() -> dict[str, Any]:
         },
         "tags": [
             {"name": "videos", "description": "Videos, their details and their bytes."},
+            {"name": "captions", "description": "A video's subtitles, one WebVTT per language."},
             {"name": "shares", "description": "Links that open one video to anyone who has them."},
             {"name": "trash", "description": "Deleted videos, restorable until purged."},
             {"name": "account", "description": "The caller's own account and storage."},
             {"name": "documentation", "description": "This document and its page."},
         ],
-        "paths": {**video_paths(), **share_and_trash_paths(), **account_paths(), **documentation_paths()},
+        "paths": {**video_paths(), **caption_paths(), **share_and_trash_paths(), **account_paths(), **documentation_paths()},
         "components": {
             "schemas": schemas(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An API token."}},

@@ -34,6 +34,10 @@ CONFIG = {
         _accepting("listVideos", 200, 400),
         _accepting("listTrash", 200, 400),
         _accepting("editVideo", 200, 404, 412, 422, 428),
+        _accepting("putCaption", 200, 201, 400, 404, 412, 413, 422, 428),
+        _accepting("deleteCaption", 204, 404, 412, 428),
+        _accepting("getCaption", 200, 304, 404),
+        _accepting("listCaptions", 200, 404),
     ]
 }
 
@@ -96,6 +100,24 @@ def test_successful_answers_match_the_document(app, api_schema, admin_token):
         for status, headers in {200: {}, 206: {"Range": "bytes=0-1"}, 304: {"If-None-Match": f'"{digest}"'}}.items():
             case = content.Case(path_parameters=path, headers=headers)
             assert case.call_and_validate(headers=bearer).status_code == status
+    caption_path = {**path, "language": "en"}
+    srt = b"1\n00:00:01,000 --> 00:00:02,000\nHello\n"
+    put_caption = api_schema["/api/v2/videos/{video_id}/captions/{language}"]["PUT"]
+    added = put_caption.Case(path_parameters=caption_path, query={"label": "English"}, media_type="application/octet-stream", body=srt)
+    caption_etag = header(added.call_and_validate(headers=bearer), "ETag")
+    captions_list = api_schema["/api/v2/videos/{video_id}/captions"]["GET"].Case(path_parameters=path)
+    assert captions_list.call_and_validate(headers=bearer).json()["items"][0]["language"] == "en"
+    caption = api_schema["/api/v2/videos/{video_id}/captions/{language}"]["GET"].Case(path_parameters=caption_path)
+    assert caption.call_and_validate(headers=bearer).status_code == 200
+    replaced = put_caption.Case(
+        path_parameters=caption_path, query={"label": "English"}, media_type="application/octet-stream", body=srt,
+        headers={"If-Match": caption_etag},
+    )
+    assert replaced.call_and_validate(headers=bearer).status_code == 200
+    removed = api_schema["/api/v2/videos/{video_id}/captions/{language}"]["DELETE"].Case(
+        path_parameters=caption_path, headers={"If-Match": caption_etag}
+    )
+    assert removed.call_and_validate(headers=bearer).status_code == 204
     verify = api_schema["/api/v2/videos/{video_id}/verify"]["POST"].Case(path_parameters=path)
     assert verify.call_and_validate(headers=bearer).json()["status"] == "ok"
     delete = api_schema["/api/v2/videos/{video_id}"]["DELETE"].Case(path_parameters=path)
