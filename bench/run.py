@@ -320,7 +320,8 @@ def signed_in_cookie(port: int) -> dict[str, str]:
         )
         response = connection.getresponse()
         response.read()
-        signed_in = (response.getheader("Set-Cookie") or "").split(";", 1)[0]
+        # The session, and the device cookie that keeps sign-in limits off a known browser.
+        signed_in = "; ".join(cookie.split(";", 1)[0] for cookie in response.headers.get_all("Set-Cookie") or [])
     finally:
         connection.close()
     if response.status != 303 or not signed_in:
