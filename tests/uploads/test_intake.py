@@ -15,8 +15,11 @@ from tests.objectstore import BUCKET
 from tests.support import minimal_mp4
 from tests.web.conftest import csrf_token
 
-#: Larger than one S3 part (8 MiB), so a part streamed to S3 would have begun a multipart upload.
+#: Larger than one S3 part (8 MiB), so a part streamed to S3 would have begun a multipart upload;
+#: also over the 1 MiB body limit of the routes that take no upload.
 LARGE = 9 * 1024 * 1024
+#: Under that body limit, so the parser meets the file part itself.
+SMALL = 64 * 1024
 
 
 def counting_creates(app, monkeypatch) -> list[str]:
@@ -33,27 +36,31 @@ def counting_creates(app, monkeypatch) -> list[str]:
     return created
 
 
-def file_form(**fields) -> dict:
-    return {**fields, "file": (io.BytesIO(minimal_mp4(os.urandom(LARGE))), "sneaky.mp4")}
+def file_form(size: int = LARGE, **fields) -> dict:
+    return {**fields, "file": (io.BytesIO(minimal_mp4(os.urandom(size))), "sneaky.mp4")}
 
 
-def post_file_part_to_every_other_form(client, video_id: str):
+def post_file_part_to_every_other_form(client, video_id: str, size: int):
     """The web's delete and verify forms (with a valid CSRF token), and the API's verify and delete."""
     token = csrf_token(client, f"/videos/{video_id}")
-    yield client.post(f"/videos/{video_id}/delete", data=file_form(csrf_token=token), content_type="multipart/form-data")
-    yield client.post(f"/videos/{video_id}/verify", data=file_form(csrf_token=token), content_type="multipart/form-data")
-    yield client.post(f"/api/v1/files/{video_id}/verify", data=file_form(), content_type="multipart/form-data")
-    yield client.delete(f"/api/v1/files/{video_id}", data=file_form(), content_type="multipart/form-data")
+    form = "multipart/form-data"
+    yield client.post(f"/videos/{video_id}/delete", data=file_form(size, csrf_token=token), content_type=form)
+    yield client.post(f"/videos/{video_id}/verify", data=file_form(size, csrf_token=token), content_type=form)
+    yield client.post(f"/api/v1/files/{video_id}/verify", data=file_form(size), content_type=form)
+    yield client.delete(f"/api/v1/files/{video_id}", data=file_form(size), content_type=form)
 
 
 def assert_refused_and_nothing_written(app, client, monkeypatch, video_id: str) -> None:
+    """A small file part is refused as a file (400); a large one as a body over the route's limit (413)."""
     created = counting_creates(app, monkeypatch)
-    for response in post_file_part_to_every_other_form(client, video_id):
-        assert response.status_code == 400, response.request.path
-        if response.request.path.startswith("/api/"):
-            assert response.get_json()["error"]["code"] == "file_not_accepted"
-        else:
-            assert "takes no file" in response.get_data(as_text=True)
+    for size, status, code, words in ((SMALL, 400, "file_not_accepted", "takes no file"),
+                                      (LARGE, 413, "too_large", "only uploads may send more")):
+        for response in post_file_part_to_every_other_form(client, video_id, size):
+            assert response.status_code == status, (size, response.request.path)
+            if response.request.path.startswith("/api/"):
+                assert response.get_json()["error"]["code"] == code
+            else:
+                assert words in response.get_data(as_text=True)
     assert created == []
     # Refused, not done: the video is still there.
     assert client.get(f"/api/v1/files/{video_id}").status_code == 200
