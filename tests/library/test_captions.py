@@ -296,8 +296,6 @@ def test_move_storage_copies_captions_checked_by_their_sha256(app, client, video
 
 
 def test_a_backup_keeps_the_captions_objects_and_rows(app, client, video_id, tmp_path):
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("backup create copies SQLite databases only")
     assert put(client, video_id, "en", SRT).status_code == 201
     created = app.test_cli_runner().invoke(args=["backup", "create", str(tmp_path / "dest")])
     assert created.exit_code == 0, created.output
