@@ -86,7 +86,8 @@ def test_uploads_cut_short_leave_nothing_and_no_busy_worker(portal, tmp_path):
             )
         sock.close()
     buffers = tmp_path / "waitress-buffers"
-    wait_for(lambda: not open_files_under(portal.process.pid, buffers), "waitress to drop the buffered bodies")
+    # A refused body's connection may linger up to 30 s before it is closed (portal/ops/screening.py).
+    wait_for(lambda: not open_files_under(portal.process.pid, buffers), "waitress to drop the buffered bodies", timeout=60)
     assert rows_on_disk(portal.data_dir) == {}
     assert_database_and_folder_agree(portal.data_dir)
 
