@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from portal import create_app
 from portal.backup.postgres import throwaway_database
 from portal.extensions import db
+from tests.backup.test_backup import assert_drill_passes_then_fails_on_a_damaged_object
 from tests.backup.test_backup import dispose
 from tests.backup.test_backup import run
 from tests.databases import POSTGRES_URL
@@ -96,16 +97,7 @@ def test_the_drill_passes_on_postgresql_and_leaves_no_database_behind(library):
     query = sa.text("SELECT datname FROM pg_database WHERE datname LIKE 'portal_drill_%' ORDER BY datname")
     with admin.connect() as connection:
         before = connection.execute(query).scalars().all()
-    passed = run(app, "drill", str(dest))
-    assert passed.exit_code == 0, passed.output
-    victim = dest / "objects" / files[2]["sha256"]
-    kept = victim.read_bytes()
-    victim.write_bytes(kept[:-1])
-    try:
-        failed = run(app, "drill", str(dest))
-    finally:
-        victim.write_bytes(kept)
-    assert failed.exit_code == 1 and files[2]["id"] in failed.output
+    assert_drill_passes_then_fails_on_a_damaged_object(app, dest, files)
     with admin.connect() as connection:
         assert connection.execute(query).scalars().all() == before
     admin.dispose()
