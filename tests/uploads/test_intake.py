@@ -91,7 +91,7 @@ def test_a_file_part_on_any_other_form_is_refused_before_it_reaches_s3(tmp_path,
 def test_the_upload_views_still_stream_file_parts_into_storage(app, client, monkeypatch, path):
     created = counting_creates(app, monkeypatch)
     fields = {"csrf_token": csrf_token(client)} if path == "/upload" else {}
-    response = client.post(path, data=file_form(**fields), content_type="multipart/form-data")
+    response = client.post(path, data=file_form(LARGE, **fields), content_type="multipart/form-data")
     assert response.status_code in (201, 303)
     assert len(created) == 1
 
