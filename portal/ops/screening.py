@@ -227,6 +227,18 @@ class ScreeningChannel(HTTPChannel):
         if lingers and self._begin_lingering():
             return
         super().handle_close()
+        self._drop_unfinished_request()
+
+    def _drop_unfinished_request(self) -> None:
+        """Free the body of a request the client never finished as the connection closes.
+
+        The parser and its channel refer to each other, so reference counting alone frees
+        neither: without this, a cut-short upload's spooled body stays open on disk until the
+        garbage collector's next cyclic pass, which an idle server may not run for minutes.
+        """
+        request, self.request = self.request, None
+        if request is not None:
+            request.close()
 
     def _begin_lingering(self) -> bool:
         """Send the client our end of the connection, and keep reading theirs (False: it is gone already)."""

@@ -72,6 +72,7 @@ def assert_every_worker_is_free(portal, video: dict, data: bytes) -> None:
 
 def test_uploads_cut_short_leave_nothing_and_no_busy_worker(portal, tmp_path):
     declared = 8 * 1024 * 1024
+    buffers = tmp_path / "waitress-buffers"
     for number in range(2 * THREADS):
         sock = connect(portal)
         if number % 2:
@@ -84,10 +85,12 @@ def test_uploads_cut_short_leave_nothing_and_no_busy_worker(portal, tmp_path):
                 b"POST /api/v1/files?filename=cut.mp4 HTTP/1.1\r\nHost: x\r\nContent-Type: video/mp4\r\n" + portal.auth_line
                 + b"Transfer-Encoding: chunked\r\n\r\n100000\r\n" + minimal_mp4(os.urandom(0x100000 - 2056)) + b"\r\n"
             )
+        # Hang up only once the server holds the body on disk, so that the check below cannot
+        # pass before the body was ever spooled.
+        wait_for(lambda: open_files_under(portal.process.pid, buffers), "waitress to spool the body")
         sock.close()
-    buffers = tmp_path / "waitress-buffers"
-    # A refused body's connection may linger up to 30 s before it is closed (portal/ops/screening.py).
-    wait_for(lambda: not open_files_under(portal.process.pid, buffers), "waitress to drop the buffered bodies", timeout=60)
+        # Dropped as the client hangs up, not whenever the garbage collector next runs.
+        wait_for(lambda: not open_files_under(portal.process.pid, buffers), "waitress to drop the spooled body", timeout=10)
     assert rows_on_disk(portal.data_dir) == {}
     assert_database_and_folder_agree(portal.data_dir)
 
