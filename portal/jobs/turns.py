@@ -28,7 +28,10 @@ they then run in the order they were queued.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 #: Turns a kind's clock counts before the fraction would reach the kind below (4 billion jobs).
 TURNS = 2**32
@@ -67,7 +70,14 @@ def turn_of(base: int, priority: float | None) -> int:
 
 
 def job_started(huey: Any, base: int, priority: float | None) -> None:
-    """Move the clock of the kind to the turn of the job that starts (never back)."""
+    """Move the clock of the kind to the turn of the job that starts (never back).
+
+    A clock that cannot be moved (the queue's SQLite file busy) costs the next
+    jobs some fairness, never this job: it runs anyway.
+    """
     turn = turn_of(base, priority)
-    if turn > _turn_at(huey, _clock_key(base)):
-        huey.put(_clock_key(base), turn)
+    try:
+        if turn > _turn_at(huey, _clock_key(base)):
+            huey.put(_clock_key(base), turn)
+    except Exception as error:  # whatever the backend raises
+        log.warning("the job queue's turns could not move to %d: %s", turn, error)
