@@ -52,6 +52,11 @@ class Config:
     #: Seconds a client may go without reading (or sending) anything before its connection is
     #: dropped and what it held freed.
     SEND_TIMEOUT = 60
+    #: Seconds a request's headers may take, from its first byte, before its connection is closed;
+    #: its body then gets the same grace and must arrive at BODY_MIN_RATE bytes a second on average
+    #: (Apache's mod_reqtimeout rule), so that a client trickling a byte at a time holds nothing for ever.
+    HEADER_TIMEOUT = 30
+    BODY_MIN_RATE = 1024
     #: Seconds a stopping server (SIGTERM) lets requests in progress, uploads above all, finish
     #: before it aborts them (leaving nothing of them) and exits.
     STOP_TIMEOUT = 30
@@ -148,6 +153,7 @@ def check_settings(config: Mapping[str, Any]) -> None:
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"PORTAL_UPLOAD_CHUNK_BYTES must be a whole number of bytes, 1 or more (e.g. 16777216); got {chunk!r}.")
     check_log_settings(config)
+    check_sender_settings(config)
     for name, allows_none in (("DEFAULT_QUOTA", True), ("MIN_FREE_BYTES", False)):
         try:
             size = size_setting(config.get(name))
@@ -165,6 +171,14 @@ def check_settings(config: Mapping[str, Any]) -> None:
             f"PORTAL_PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}; "
             f"got {config['PASSWORD_HASH_PROFILE']!r}."
         )
+
+
+def check_sender_settings(config: Mapping[str, Any]) -> None:
+    """PORTAL_HEADER_TIMEOUT and PORTAL_BODY_MIN_RATE: 0 or less would close every request, or none."""
+    for name, what in (("HEADER_TIMEOUT", "seconds (e.g. 30)"), ("BODY_MIN_RATE", "bytes a second (e.g. 1024)")):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+            raise ValueError(f"PORTAL_{name} must be a positive number of {what}; got {value!r}.")
 
 
 def check_base_url(value: object) -> None:

@@ -106,3 +106,20 @@ def test_a_cookie_or_hsts_setting_that_is_not_a_choice_is_refused_at_start_up(tm
     monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match=name):
         create_app({"DATA_DIR": str(tmp_path)})
+
+
+def test_the_slow_sender_limits_default_to_mod_reqtimeouts_and_follow_their_variables(tmp_path, monkeypatch):
+    config = create_app({"DATA_DIR": str(tmp_path)}).config
+    assert (config["HEADER_TIMEOUT"], config["BODY_MIN_RATE"]) == (30, 1024)
+    monkeypatch.setenv("PORTAL_HEADER_TIMEOUT", "2.5")
+    monkeypatch.setenv("PORTAL_BODY_MIN_RATE", "500")
+    config = create_app({"DATA_DIR": str(tmp_path)}).config
+    assert (config["HEADER_TIMEOUT"], config["BODY_MIN_RATE"]) == (2.5, 500)
+
+
+@pytest.mark.parametrize("name", ["PORTAL_HEADER_TIMEOUT", "PORTAL_BODY_MIN_RATE"])
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "true", "Infinity", "NaN"])
+def test_a_slow_sender_limit_that_is_not_a_positive_number_is_refused_at_start_up(tmp_path, monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=f"{name} must be a positive number of "):
+        create_app({"DATA_DIR": str(tmp_path)})

@@ -17,10 +17,12 @@ from typing import Any
 from flask import Flask
 from flask import current_app
 
+from .turns import turn_priority
+
 _EXTENSION = "portal.jobs"
 
 #: huey runs higher priorities first: facts (and posters) before the long playable copies,
-#: so a transcode never delays the next upload's facts.
+#: so a transcode never delays the next upload's facts. Within each, owners take turns (:mod:`.turns`).
 PRIORITY_FACTS = 100
 PRIORITY_COPIES = 10
 
@@ -34,6 +36,14 @@ class Jobs:
     probe_video: Any
     #: ``make_playable_copy(video_id)`` queues the job that makes its browser-playable copy.
     make_playable_copy: Any
+
+    def queue_probe(self, video_id: str, owner: object) -> None:
+        """Queue the probing job of ``owner``'s video, in ``owner``'s turn (:mod:`.turns`)."""
+        self.probe_video(video_id, priority=turn_priority(self.huey, PRIORITY_FACTS, owner))
+
+    def queue_copy(self, video_id: str, owner: object) -> None:
+        """Queue the job making the playable copy of ``owner``'s video, in ``owner``'s turn (:mod:`.turns`)."""
+        self.make_playable_copy(video_id, priority=turn_priority(self.huey, PRIORITY_COPIES, owner))
 
 
 def bind_queue(app: Flask) -> None:

@@ -2,7 +2,7 @@
 
 A task's body is a function of :mod:`portal.media.processing` (that owns the
 rules and the row's state); this module adds what a queue needs: the app
-context, a priority, a time limit, and retries with backoff for failures that
+context, a priority (and the owner's turn: :mod:`.turns`), a time limit, and retries with backoff for failures that
 pass. A failure that does not pass (an undecodable file, a bug) marks the
 video ``failed`` at once instead of being tried again.
 
@@ -36,6 +36,7 @@ from ..uploads import resumable
 from . import PRIORITY_COPIES
 from . import PRIORITY_FACTS
 from . import Jobs
+from .turns import job_started
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,13 @@ def register_tasks(huey: Any, app: Flask) -> Jobs:
 
     @huey.task(name="probe_video", priority=PRIORITY_FACTS, timeout=probe_timeout, context=True, **retries)
     def probe_video(video_id: str, task: Any = None) -> None:
+        job_started(huey, PRIORITY_FACTS, task.priority if task is not None else None)
         with app.app_context():
             run_job("probe", processing.probe_video, video_id, task)
 
     @huey.task(name="make_playable_copy", priority=PRIORITY_COPIES, timeout=copy_timeout, context=True, **retries)
     def make_playable_copy(video_id: str, task: Any = None) -> None:
+        job_started(huey, PRIORITY_COPIES, task.priority if task is not None else None)
         with app.app_context():
             run_job("copy", processing.make_playable_copy, video_id, task)
 

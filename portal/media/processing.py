@@ -73,9 +73,10 @@ def queue_processing(video_ids: Iterable[str]) -> int:
     if not ids:
         return 0
     _set_state(ids, ProcessingState.QUEUED, error=None)
+    owners = _owners(ids)
     for video_id in ids:
         try:
-            current_jobs().probe_video(video_id)
+            current_jobs().queue_probe(video_id, owners.get(video_id))
         except Exception as error:
             # Whatever the backend raises (Redis refusing, SQLite locked): the job is not queued.
             raise QueueUnavailable() from error
@@ -180,7 +181,13 @@ def queue_copy(video_id: str) -> None:
     from ..jobs import current_jobs
 
     _set_state([video_id], ProcessingState.QUEUED, error=None)
-    current_jobs().make_playable_copy(video_id)
+    current_jobs().queue_copy(video_id, _owners([video_id]).get(video_id))
+
+
+def _owners(video_ids: list[str]) -> dict[str, int | None]:
+    """Whose each video is: owners take turns in the queue."""
+    rows = db.session.execute(db.select(Video.id, Video.owner_id).where(Video.id.in_(video_ids)))
+    return {video_id: owner_id for video_id, owner_id in rows}
 
 
 def make_playable_copy(video_id: str) -> None:

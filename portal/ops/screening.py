@@ -27,6 +27,17 @@ costs less than its headers may (waitress takes up to 256 KiB of those), and
 forms and JSON bodies then cost no extra round. Nothing here runs per chunk
 of an admitted body with a ``Content-Length``, so uploads keep their speed.
 
+The same connections hold slow senders to a pace (Apache's mod_reqtimeout
+rule): a request's headers must be complete within ``PORTAL_HEADER_TIMEOUT``
+seconds of its first byte, and its body must then arrive at
+``PORTAL_BODY_MIN_RATE`` bytes a second on average after the same grace, or
+the server's sweep closes the connection (:func:`close_slow_senders`) with one
+warning line. waitress's own timeout ends only silent connections: one header
+line every 5 s, or a body at a byte every 5 s, held a connection, and its
+buffers, for ever. Time the portal makes a client wait (while the application
+looks at the headers, or a response to an earlier request goes out) does not
+count against it, and a client reading its answer is never held to this.
+
 All of this subclasses waitress's channel (a connection) and request parser,
 and reaches into both: :data:`WAITRESS_INTERNALS` says what, and
 ``tests/ops/test_waitress_shape.py`` checks each on the pinned waitress.
@@ -96,11 +107,41 @@ class ScreeningParser(HTTPRequestParser):
     expect_continue: bool = False
     screening = False
     wants_continue = False
+    # waitress's own count of the body's bytes taken so far.
+    body_bytes_received: int = 0
+    #: Since when the client's time runs (:data:`time.monotonic`): the headers' from the first
+    #: byte, the body's from the end of the headers, and either's again after the portal made it wait.
+    clock_started = 0.0
+    #: waitress's count of body bytes when the clock started.
+    clock_bytes = 0
 
     def __init__(self, adj: Any, channel: ScreeningChannel) -> None:
         super().__init__(adj)
         self.channel = channel
         self.held = []
+        # Made when the request's first byte arrives: its headers' time runs from now.
+        self.restart_clock(time.monotonic())
+
+    def restart_clock(self, now: float) -> None:
+        self.clock_started = now
+        self.clock_bytes = self.body_bytes_received
+
+    def too_slow(self, now: float, header_timeout: float, min_rate: float) -> str | None:
+        """Why the client is too slow sending this request (None: it is not, or it sent it all)."""
+        if self.completed or self.screening:
+            return None
+        elapsed = now - self.clock_started
+        if not self.headers_finished:
+            if elapsed <= header_timeout:
+                return None
+            return f"its request's headers were not complete within {header_timeout:g} s (PORTAL_HEADER_TIMEOUT)"
+        received = self.body_bytes_received - self.clock_bytes
+        if elapsed <= header_timeout + received / min_rate:
+            return None
+        return (
+            f"the body of its {self.command} came at {received / elapsed:.0f} bytes/s ({received} bytes in {elapsed:.0f} s), "
+            f"under PORTAL_BODY_MIN_RATE ({min_rate:g}) after {header_timeout:g} s of grace"
+        )
 
     def received(self, data: bytes) -> int:
         if self.screening:
@@ -119,6 +160,9 @@ class ScreeningParser(HTTPRequestParser):
             # A Content-Length over waitress's ceiling: the application names the route's limit instead.
             self.error = None
             self.completed = False
+        if self.headers_finished and not self.completed:
+            # The body's time starts as its headers end.
+            self.restart_clock(time.monotonic())
         if self.headers_finished and not self.completed and self.body_rcv is not None and self._worth_a_look():
             self.channel.screen(self, over_limit=False)
         return consumed
@@ -150,6 +194,8 @@ class ScreeningParser(HTTPRequestParser):
         self.screening = False
         self.body_limit = limit
         self.expect_continue = self.wants_continue
+        # The client waited for the verdict (or for its 100 Continue): its body's time starts now.
+        self.restart_clock(time.monotonic())
         held, self.held = b"".join(self.held), []
         return held
 
@@ -267,6 +313,29 @@ class ScreeningChannel(HTTPChannel):
         else:
             self.linger_quiet_until = now + LINGER_TIMEOUT
 
+    def close_if_too_slow(self, now: float, header_timeout: float, min_rate: float) -> bool:
+        """Close this connection if its client sends its request too slowly; whether it did (event loop).
+
+        Only while the portal waits for the client: reading is paused while the
+        application looks at the headers, or while answers to earlier requests
+        on the connection are still being made or sent, and that time restarts
+        the client's clock instead of counting against it.
+        """
+        request = self.request
+        if not isinstance(request, ScreeningParser) or self.refused or self.linger_until is not None or not self.connected:
+            return False
+        if self.screening is not None or not self.readable():
+            request.restart_clock(now)
+            return False
+        reason = request.too_slow(now, header_timeout, min_rate)
+        if reason is None:
+            return False
+        # The client's address and the method only: a path may carry a share token, headers a credential.
+        peer = self.addr[0] if isinstance(self.addr, tuple) and self.addr else self.addr
+        log.warning("closed a slow sender's connection from %s: %s", peer, reason)
+        self.handle_close()
+        return True
+
     def lingered_enough(self, now: float) -> bool:
         """Whether a lingering connection is due to close (``now`` from ``time.monotonic``)."""
         return self.linger_until is not None and (now >= self.linger_until or now >= self.linger_quiet_until)
@@ -323,3 +392,10 @@ def close_lingered(channels: list[Any], now: float) -> None:
     for channel in channels:
         if isinstance(channel, ScreeningChannel) and channel.lingered_enough(now):
             channel.handle_close()
+
+
+def close_slow_senders(channels: list[Any], now: float, header_timeout: float, min_rate: float) -> None:
+    """Close the connections whose clients send their requests too slowly (from the server's sweep)."""
+    for channel in channels:
+        if isinstance(channel, ScreeningChannel):
+            channel.close_if_too_slow(now, header_timeout, min_rate)

@@ -104,16 +104,24 @@ def viewer_settings(app: Flask) -> dict[str, Any]:
     A client that has neither sent nor read anything for ``SEND_TIMEOUT``
     seconds is closed at the next sweep, which runs every second or two so
     that it goes within a few seconds of its timeout and its file and buffers
-    are freed; waitress's own limits on request headers and bodies still
-    apply to a client that sends them too slowly.
+    are freed. One that sends, but too slowly (its headers not complete
+    ``HEADER_TIMEOUT`` seconds after their first byte, its body under
+    ``BODY_MIN_RATE`` bytes a second after that grace), is closed by the same
+    sweep (:mod:`portal.ops.screening`).
     """
     send_timeout = max(1, int(app.config["SEND_TIMEOUT"]))
+    header_timeout = float(app.config["HEADER_TIMEOUT"])
     return {
         "connection_limit": CONNECTION_LIMIT,
         "asyncore_use_poll": True,
         "channel_timeout": send_timeout,
-        "cleanup_interval": max(1, min(2, send_timeout // 4)),
-        "_server": functools.partial(create_server, stop_timeout=float(app.config["STOP_TIMEOUT"])),
+        "cleanup_interval": max(1, min(2, send_timeout // 4, int(header_timeout) // 4)),
+        "_server": functools.partial(
+            create_server,
+            stop_timeout=float(app.config["STOP_TIMEOUT"]),
+            header_timeout=header_timeout,
+            body_min_rate=float(app.config["BODY_MIN_RATE"]),
+        ),
     }
 
 
@@ -121,8 +129,8 @@ class WaitressInternal(NamedTuple):
     """One thing the portal uses of waitress that waitress does not document, so may change in any release."""
 
     #: Whose it is: ``server``, ``channel`` (a connection), ``dispatcher`` (the worker threads' queue),
-    #: ``adjustments``, ``trigger`` (the loop's wake-up pipe), ``file_wrapper``, ``wasyncore.dispatcher``
-    #: or ``serve`` (a keyword of ``waitress.serve``).
+    #: ``adjustments``, ``trigger`` (the loop's wake-up pipe), ``file_wrapper``, ``parser`` (a request being
+    #: read), ``wasyncore.dispatcher`` or ``serve`` (a keyword of ``waitress.serve``).
     owner: str
     name: str
     #: The portal's module that uses it.
@@ -138,6 +146,7 @@ _QUEUE = ("portal/ops/server.py", "the portal_queue_depth gauge (WaitingTasks)")
 _STOP = ("portal/ops/lifecycle.py", "the graceful stop (GracefulStop)")
 _SENT = ("portal/ops/traffic.py", "the bytes counted of a file_wrapper download (observed_file_wrapper)")
 _LOGS = ("portal/ops/logs.py", "which of waitress's log records are left out")
+_SENDERS = ("portal/ops/screening.py", "the slow-sender sweep (ScreeningChannel.close_if_too_slow)")
 #: Every undocumented part of waitress the portal relies on, in one place: tests/ops/test_waitress_shape.py
 #: checks each on a real server built by :func:`create_server`, so an upgrade that changes one fails there.
 WAITRESS_INTERNALS = (
@@ -166,10 +175,19 @@ WAITRESS_INTERNALS = (
     WaitressInternal("file_wrapper", "remain", *_SENT),
     WaitressInternal("channel", "logger", *_LOGS),
     WaitressInternal("dispatcher", "queue_logger", *_LOGS),
+    WaitressInternal("channel", "request", *_SENDERS),
+    WaitressInternal("channel", "readable", *_SENDERS),
+    WaitressInternal("channel", "addr", *_SENDERS),
+    WaitressInternal("channel", "connected", *_SENDERS),
+    WaitressInternal("parser", "headers_finished", *_SENDERS),
+    WaitressInternal("parser", "completed", *_SENDERS),
+    WaitressInternal("parser", "body_bytes_received", *_SENDERS),
 )
 
 
-def create_server(application: Any, stop_timeout: float, **settings: Any) -> Any:
+def create_server(
+    application: Any, stop_timeout: float, header_timeout: float, body_min_rate: float, **settings: Any
+) -> Any:
     """waitress's server, which tells a slow reader from a stopped one, and drops the stopped.
 
     waitress counts a connection as active only when it sends to it, but the
@@ -187,7 +205,10 @@ def create_server(application: Any, stop_timeout: float, **settings: Any) -> Any
 
     Its connections read no body before the application has seen the
     request's headers, and linger after refusing one
-    (:mod:`portal.ops.screening`), which the sweep ends in time.
+    (:mod:`portal.ops.screening`), which the sweep ends in time. The sweep
+    also closes those whose clients send their requests too slowly: headers
+    not complete ``header_timeout`` seconds after their first byte, or a body
+    under ``body_min_rate`` bytes a second on average after that grace.
 
     SIGTERM stops it cleanly, waiting up to ``stop_timeout`` seconds for the
     requests in progress (:mod:`portal.ops.lifecycle`).
@@ -200,6 +221,7 @@ def create_server(application: Any, stop_timeout: float, **settings: Any) -> Any
     from .lifecycle import GracefulStop
     from .screening import ScreeningChannel
     from .screening import close_lingered
+    from .screening import close_slow_senders
 
     server = create_waitress_server(application, **settings)
     # Each connection asks the application about a request's headers before reading its body.
@@ -220,6 +242,7 @@ def create_server(application: Any, stop_timeout: float, **settings: Any) -> Any
             del queued[gone]
         sweep(now)
         close_lingered(channels, time.monotonic())
+        close_slow_senders(channels, time.monotonic(), header_timeout, body_min_rate)
         cutoff = now - server.adj.channel_timeout
         for channel in channels:
             if channel.total_outbufs_len and channel.last_activity < cutoff:

@@ -22,6 +22,7 @@ import pytest
 import waitress
 from waitress import wasyncore
 from waitress.buffers import ReadOnlyFileBasedBuffer
+from waitress.parser import HTTPRequestParser
 from waitress.server import create_server as create_waitress_server
 
 from portal import create_app
@@ -82,6 +83,7 @@ def owners(tmp_path_factory) -> Iterator[dict[str, Any]]:
             "trigger": getattr(server, "trigger", None),
             "channel": channel,
             "file_wrapper": file_wrapper,
+            "parser": HTTPRequestParser(server.adj),
             "wasyncore.dispatcher": wasyncore.dispatcher,
         }
     finally:
@@ -131,6 +133,14 @@ def test_waitress_internals_have_the_shape_the_portal_counts_on(owners):
     assert isinstance(server.active_channels, dict) and list(server.active_channels.values()) == [channel], (
         "portal/ops/server.py and lifecycle.py find the connections in waitress's active_channels, "
         f"which waitress {INSTALLED} no longer fills: re-check the sweep and the graceful stop before upgrading"
+    )
+    parser = HTTPRequestParser(server.adj)
+    data = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345"
+    for _ in range(3):  # as waitress's channel feeds its parser, what the last call left
+        data = data[parser.received(data):]
+    assert parser.headers_finished and not parser.completed and parser.body_bytes_received == 5, (
+        "portal/ops/screening.py times a body by waitress's parser's body_bytes_received, which waitress "
+        f"{INSTALLED} counts otherwise: re-check the slow-sender sweep before upgrading"
     )
     assert (channel.logger.name, dispatcher.queue_logger.name) == (logs.WAITRESS_LOGGER, logs.QUEUE_LOGGER), (
         f"portal/ops/logs.py filters the loggers {logs.WAITRESS_LOGGER!r} and {logs.QUEUE_LOGGER!r}, but waitress "
