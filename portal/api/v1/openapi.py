@@ -52,6 +52,7 @@ from ...errors import RangeNotSatisfiable
 from ...errors import ShareNotFound
 from ...errors import StoredCopyCorrupt
 from ...errors import StoreUnreachable
+from ...errors import TooManyOpenUploads
 from ...errors import Unauthorized
 from ...errors import UnsupportedTusVersion
 from ...errors import UploadBusy
@@ -642,6 +643,18 @@ def _tus_errors() -> dict[str, dict[str, Any]]:
     }
 
 
+def _too_many_open_uploads(hours: float) -> dict[str, dict[str, Any]]:
+    """The 429 of a creation past PORTAL_MAX_OPEN_UPLOADS, with the seconds until the caller's first upload expires."""
+    limit = current_app.config["MAX_OPEN_UPLOADS"]
+    responses = _error(
+        "The caller holds `PORTAL_MAX_OPEN_UPLOADS` unfinished uploads already: finish one, cancel one (`DELETE`), "
+        "or wait for one to expire (`Retry-After`: seconds until the first does).",
+        too_many_open_uploads=TooManyOpenUploads(limit, limit, hours, 3600),
+    )
+    responses["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}
+    return responses
+
+
 def upload_paths() -> dict[str, Any]:
     """tus 1.0.0 (core, creation, creation-with-upload, termination, expiration, checksum) at /uploads."""
     from .uploads import CHUNK_TYPE
@@ -731,6 +744,7 @@ def upload_paths() -> dict[str, Any]:
                     },
                     **_csrf_failed(),
                     **_error("The file is larger than the limit.", too_large=UploadTooLarge(limit)),
+                    **_too_many_open_uploads(hours),
                     **_tus_errors(),
                 },
             },
