@@ -330,6 +330,20 @@ class TooManyOpenUploads(TooManyRequests):
         return {"open_uploads": self.count, "max_open_uploads": self.limit}
 
 
+class TooManyVerifies(TooManyRequests):
+    """The user has ``limit`` verifies in progress already; each re-reads a whole file."""
+
+    def __init__(self, limit: int, retry_after: int) -> None:
+        super().__init__(
+            f"You have {limit} verifies in progress, the most one user may run at once: each re-reads a whole file. "
+            f"Try again in {retry_after} seconds, once one has finished."
+        )
+        self.limit, self.retry_after = limit, retry_after
+
+    def facts(self) -> dict[str, object]:
+        return {"max_verifies": self.limit}
+
+
 class TooManyAttempts(TooManyRequests):
     """Five failed attempts for a name or from an address within the window: wait ``retry_after`` seconds."""
 

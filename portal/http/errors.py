@@ -76,6 +76,7 @@ ERROR_STATUSES: dict[type[errors.PortalError], tuple[int, str]] = {
     errors.UploadBusy: (423, "upload_busy"),
     errors.TooManyAttempts: (429, "too_many_requests"),
     errors.TooManyOpenUploads: (429, "too_many_open_uploads"),
+    errors.TooManyVerifies: (429, "too_many_verifies"),
     errors.DatabaseUnavailable: (503, "service_unavailable"),
     errors.StoreUnreachable: (503, "storage_unavailable"),
     errors.QueueUnavailable: (503, "queue_unavailable"),

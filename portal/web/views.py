@@ -32,6 +32,7 @@ from ..errors import InvalidDetails
 from ..errors import InvalidInput
 from ..errors import PortalError
 from ..errors import StaleDetails
+from ..errors import TooManyVerifies
 from ..errors import UploadTooLarge
 from ..errors import format_bytes
 from ..http.auth import caller_required
@@ -435,7 +436,14 @@ def download(video_id: str) -> Response:
 
 @bp.post("/videos/<video_id>/verify")
 def verify(video_id: str) -> BaseResponse:
-    video = integrity.verify(service.get_video(video_id))
+    video = service.get_video(video_id)
+    try:
+        integrity.verify(video, by=caller_required().user)
+    except TooManyVerifies as error:
+        flash(error.message, "error")
+        response = redirect(url_for("web.video", video_id=video.id), 303)
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
     if video.status == VideoStatus.OK.value:
         flash(f"Checked: the stored bytes of “{video.filename}” match their SHA-256.", "success")
     elif video.status == VideoStatus.MISSING.value:
