@@ -64,6 +64,8 @@ from ..uploads.request import takes_uploads
 from .components import icon
 from .components import processing_badge
 from .components import status_badge
+from .flashes import bound_session_cookie
+from .flashes import flash_group
 from .forms import ActionForm
 from .forms import DetailsForm
 from .forms import ShareForm
@@ -71,6 +73,8 @@ from .forms import UploadForm
 from .once import take_new_share
 
 bp = Blueprint("web", __name__)
+# Every answer, the API's and error pages too: a message flashed anywhere must not overflow the cookie.
+bp.after_app_request(bound_session_cookie)
 
 #: The library's sort choices (``?sort=``), as the service's sort keys.
 LIBRARY_SORTS = {"newest": "-created_at", "name": "title", "size": "-size"}
@@ -290,8 +294,12 @@ def store_several(files: list[FileStorage]) -> BaseResponse:
             stored.append(store(file))
         except PortalError as error:
             refused.setdefault(error.message, []).append(file.filename or "unnamed")
-    for message, names in refused.items():
-        flash(f"Not uploaded: {some_names(names)}. {message}", "error")
+    count = sum(len(names) for names in refused.values())
+    flash_group(
+        [f"Not uploaded: {some_names(names)}. {message}" for message, names in refused.items()],
+        "error",
+        f"{count} files were refused" if count != 1 else "1 file was refused",
+    )
     if not stored:
         return redirect(url_for("web.upload"), 303)
     named = some_names([video.filename for video in stored])
