@@ -106,6 +106,10 @@ class Config:
     #: Bytes per request the upload page sends a file in (tus chunks): a dropped connection
     #: loses at most one; lower it behind a proxy that limits request bodies.
     UPLOAD_CHUNK_BYTES = 16 * 1024 * 1024
+    #: Unfinished resumable (tus) uploads one user may hold at once; the next creation is refused
+    #: (429) until one is finished, cancelled (DELETE) or expired. Their announced lengths count
+    #: against the quota as well, so neither many small ones nor a few huge ones go unbounded.
+    MAX_OPEN_UPLOADS = 20
 
     #: Bytes each user may keep (videos, their trash, tus uploads in progress) unless their own
     #: quota says otherwise: a number of bytes or a size with a unit (``500MiB``, ``2GiB``);
@@ -152,6 +156,7 @@ def check_settings(config: Mapping[str, Any]) -> None:
     chunk = config["UPLOAD_CHUNK_BYTES"]
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"PORTAL_UPLOAD_CHUNK_BYTES must be a whole number of bytes, 1 or more (e.g. 16777216); got {chunk!r}.")
+    check_whole_number(config, "MAX_OPEN_UPLOADS", "uploads", 1)
     check_log_settings(config)
     check_sender_settings(config)
     for name, allows_none in (("DEFAULT_QUOTA", True), ("MIN_FREE_BYTES", False)):
@@ -179,6 +184,13 @@ def check_sender_settings(config: Mapping[str, Any]) -> None:
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
             raise ValueError(f"PORTAL_{name} must be a positive number of {what}; got {value!r}.")
+
+
+def check_whole_number(config: Mapping[str, Any], name: str, unit: str, least: int) -> None:
+    """A setting that counts something: a whole number from ``least`` up (JSON's ``true`` is no number)."""
+    value = config[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ValueError(f"PORTAL_{name} must be a whole number of {unit}, {least} or more; got {value!r}.")
 
 
 def check_base_url(value: object) -> None:

@@ -309,7 +309,42 @@ class WrongPassword(InvalidInput):
         super().__init__("The current password is wrong: type the password you sign in with now.")
 
 
-class TooManyAttempts(PortalError):
+class TooManyRequests(PortalError):
+    """Something the caller may start only so many of at once; ``retry_after``: seconds until one may end (None: unknown)."""
+
+    retry_after: int | None = None
+
+
+class TooManyOpenUploads(TooManyRequests):
+    """The user already holds ``limit`` unfinished resumable uploads (PORTAL_MAX_OPEN_UPLOADS)."""
+
+    def __init__(self, count: int, limit: int, expiry_hours: float, retry_after: int | None = None) -> None:
+        super().__init__(
+            f"You have {count} unfinished uploads, the most one user may hold at once (PORTAL_MAX_OPEN_UPLOADS is {limit}). "
+            "Finish one, cancel one you will not finish with DELETE on its URL, or wait until one expires "
+            f"({expiry_hours:g} hours after its last chunk), then start this one again."
+        )
+        self.count, self.limit, self.retry_after = count, limit, retry_after
+
+    def facts(self) -> dict[str, object]:
+        return {"open_uploads": self.count, "max_open_uploads": self.limit}
+
+
+class TooManyVerifies(TooManyRequests):
+    """The user has ``limit`` verifies in progress already; each re-reads a whole file."""
+
+    def __init__(self, limit: int, retry_after: int) -> None:
+        super().__init__(
+            f"You have {limit} verifies in progress, the most one user may run at once: each re-reads a whole file. "
+            f"Try again in {retry_after} seconds, once one has finished."
+        )
+        self.limit, self.retry_after = limit, retry_after
+
+    def facts(self) -> dict[str, object]:
+        return {"max_verifies": self.limit}
+
+
+class TooManyAttempts(TooManyRequests):
     """Five failed attempts for a name or from an address within the window: wait ``retry_after`` seconds."""
 
     def __init__(self, retry_after: int) -> None:

@@ -75,6 +75,8 @@ ERROR_STATUSES: dict[type[errors.PortalError], tuple[int, str]] = {
     errors.ChecksumMismatch: (422, "checksum_mismatch"),
     errors.UploadBusy: (423, "upload_busy"),
     errors.TooManyAttempts: (429, "too_many_requests"),
+    errors.TooManyOpenUploads: (429, "too_many_open_uploads"),
+    errors.TooManyVerifies: (429, "too_many_verifies"),
     errors.DatabaseUnavailable: (503, "service_unavailable"),
     errors.StoreUnreachable: (503, "storage_unavailable"),
     errors.QueueUnavailable: (503, "queue_unavailable"),
@@ -140,7 +142,7 @@ def handle_portal_error(error: errors.PortalError) -> Response:
         response.headers["Content-Range"] = f"bytes */{error.size}"
     elif isinstance(error, errors.Unauthorized):
         response.headers["WWW-Authenticate"] = BEARER_CHALLENGE
-    elif isinstance(error, errors.TooManyAttempts):
+    elif isinstance(error, errors.TooManyRequests) and error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
 

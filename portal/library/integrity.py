@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import BinaryIO
 from typing import Iterator
@@ -21,10 +22,12 @@ from typing import Iterator
 from flask import Flask
 from flask import current_app
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import FileUnavailable
 from ..errors import StoredCopyCorrupt
+from ..errors import TooManyVerifies
 from ..errors import VideoNotFound
 from ..extensions import db
 from ..metrics import count_checksum_failure
@@ -38,6 +41,9 @@ from .models import VideoStatus
 from .models import as_utc
 from .models import parse_storage_key
 from .models import utcnow
+
+if TYPE_CHECKING:
+    from ..accounts.models import User
 
 
 def record_status(video: Video, status: VideoStatus) -> None:
@@ -369,8 +375,117 @@ class VerifiedContent(PositionedReader):
         raise CorruptionDetected(self.stored.id)
 
 
-def verify(video: Video) -> Video:
-    """Hash the stored bytes now, and those of the playable copy if there is one, and record what was found."""
+#: Verifies one user may have in progress at once in a process (hashing, or waiting for another's run).
+MAX_VERIFIES_PER_USER = 2
+#: What a user past :data:`MAX_VERIFIES_PER_USER` is told to wait, in seconds: about one verify of a large file.
+VERIFY_RETRY_AFTER = 5
+
+
+class _Run:
+    """One hashing of a video's bytes, that every verify of that video arriving meanwhile waits for."""
+
+    def __init__(self) -> None:
+        self.finished = threading.Event()
+        self.error: BaseException | None = None
+
+
+class _Verifies:
+    """The verifies in progress in this process: one run per video (single flight) and a count per user.
+
+    A verify reads the whole file, so sixteen at once on a large one held the
+    disk and the workers (``/healthz`` took 2 s). Verifies of one video that
+    overlap would only hash the same bytes again: the first one hashes and
+    records, the others wait for it and answer what it recorded. Each request,
+    hashing or waiting, holds a worker thread, so a user may have at most
+    :data:`MAX_VERIFIES_PER_USER` of them in progress.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: dict[str, _Run] = {}
+        self._per_user: dict[int, int] = {}
+
+    def take_slot(self, user_id: int | None) -> None:
+        if user_id is None:
+            return
+        with self._lock:
+            if self._per_user.get(user_id, 0) >= MAX_VERIFIES_PER_USER:
+                raise TooManyVerifies(MAX_VERIFIES_PER_USER, VERIFY_RETRY_AFTER)
+            self._per_user[user_id] = self._per_user.get(user_id, 0) + 1
+
+    def give_slot(self, user_id: int | None) -> None:
+        if user_id is None:
+            return
+        with self._lock:
+            left = self._per_user.pop(user_id, 1) - 1
+            if left > 0:
+                self._per_user[user_id] = left
+
+    def join(self, video_id: str) -> tuple[_Run, bool]:
+        """The run of ``video_id`` in progress, or a new one; True when the caller is to do it."""
+        with self._lock:
+            run = self._runs.get(video_id)
+            if run is not None:
+                return run, False
+            run = self._runs[video_id] = _Run()
+            return run, True
+
+    def finish(self, video_id: str, run: _Run, error: BaseException | None) -> None:
+        """End the run: a verify arriving from now on hashes again (the bytes may have changed since)."""
+        with self._lock:
+            self._runs.pop(video_id, None)
+            run.error = error
+            run.finished.set()
+
+    def in_progress(self) -> int:
+        with self._lock:
+            return sum(self._per_user.values())
+
+
+_verifies = _Verifies()
+
+
+def verifies_in_progress() -> int:
+    """The verify requests of users in progress in this process, hashing or waiting for a run."""
+    return _verifies.in_progress()
+
+
+def verify(video: Video, by: User | None = None) -> Video:
+    """Hash the stored bytes now, and those of the playable copy if there is one, and record what was found.
+
+    A verify of the same video already hashing in this process is waited for
+    and its result answered instead (see :class:`_Verifies`); ``by``, the user
+    asking, may have only :data:`MAX_VERIFIES_PER_USER` in progress, past which
+    :class:`~portal.errors.TooManyVerifies` is raised before any byte is read.
+    """
+    user_id = by.id if by is not None else None
+    video_id = video.id  # read once: a row deleted meanwhile could not be asked again
+    _verifies.take_slot(user_id)
+    try:
+        run, hashing = _verifies.join(video_id)
+        if hashing:
+            try:
+                _verify_now(video)
+            except BaseException as error:
+                _verifies.finish(video_id, run, error)
+                raise
+            _verifies.finish(video_id, run, None)
+            return video
+        # No transaction (nor pooled connection) is held while waiting, and what the run recorded is read fresh.
+        db.session.commit()
+        run.finished.wait()
+        if run.error is not None:
+            raise run.error
+        try:
+            db.session.refresh(video)
+        except InvalidRequestError:
+            raise VideoNotFound() from None
+        return video
+    finally:
+        _verifies.give_slot(user_id)
+
+
+def _verify_now(video: Video) -> None:
     record_status(video, _look_at(StoredBytes.original(video)))
     if video.has_playable_copy:
         copy = StoredBytes.copy_of(video)
@@ -378,7 +493,6 @@ def verify(video: Video) -> Video:
         copy.record(found)
         if found is not VideoStatus.OK:
             db.session.refresh(video)
-    return video
 
 
 def _look_at(stored: StoredBytes) -> VideoStatus:

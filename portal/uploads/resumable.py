@@ -137,6 +137,7 @@ def create_upload(owner: User, length: int, filename: str | None, sha256: str | 
         raise errors.UploadTooLarge(limit)
     if length <= 0:
         raise errors.EmptyFile()
+    _check_open_uploads(owner)
     # The declared length is reserved under the quota from now on (usage counts it), so it must fit now.
     quota.check_room(owner, length)
     check_free_space(length)
@@ -165,7 +166,36 @@ def create_upload(owner: User, length: int, filename: str | None, sha256: str | 
         db.session.rollback()
         storage.drop_resumable(upload_id, key, state)
         raise
+    try:
+        # Creations racing each other (other threads, other processes) each counted before the others' rows
+        # existed; counted again now that this row is in, the ones past the limit step back, so it holds.
+        _check_open_uploads(owner, including_this_one=True)
+    except errors.TooManyOpenUploads:
+        _remove(upload_id, state)
+        raise
     return upload
+
+
+def _open_uploads(owner: User) -> list[datetime]:
+    """When each of ``owner``'s unfinished uploads expires, the soonest first (expired ones no longer count)."""
+    now = utcnow()
+    expiries = db.session.scalars(
+        db.select(ResumableUpload.expires_at)
+        .where(ResumableUpload.owner_id == owner.id, ResumableUpload.video_id.is_(None), ResumableUpload.expires_at > now)
+        .order_by(ResumableUpload.expires_at)
+    ).all()
+    return [as_utc(moment) for moment in expiries]
+
+
+def _check_open_uploads(owner: User, including_this_one: bool = False) -> None:
+    """Refuse one more unfinished upload than PORTAL_MAX_OPEN_UPLOADS, saying when the first one held expires."""
+    limit = current_app.config["MAX_OPEN_UPLOADS"]
+    expiries = _open_uploads(owner)
+    held = len(expiries) - (1 if including_this_one else 0)
+    if held < limit:
+        return
+    wait = max(1, int((expiries[0] - utcnow()).total_seconds()) + 1)
+    raise errors.TooManyOpenUploads(held, limit, check_upload_expiry_hours(current_app.config["UPLOAD_EXPIRY_HOURS"]), wait)
 
 
 def get_upload(upload_id: str, owner: User) -> ResumableUpload:

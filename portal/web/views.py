@@ -32,6 +32,7 @@ from ..errors import InvalidDetails
 from ..errors import InvalidInput
 from ..errors import PortalError
 from ..errors import StaleDetails
+from ..errors import TooManyVerifies
 from ..errors import UploadTooLarge
 from ..errors import format_bytes
 from ..http.auth import caller_required
@@ -63,6 +64,8 @@ from ..uploads.request import takes_uploads
 from .components import icon
 from .components import processing_badge
 from .components import status_badge
+from .flashes import bound_session_cookie
+from .flashes import flash_group
 from .forms import ActionForm
 from .forms import DetailsForm
 from .forms import ShareForm
@@ -70,6 +73,8 @@ from .forms import UploadForm
 from .once import take_new_share
 
 bp = Blueprint("web", __name__)
+# Every answer, the API's and error pages too: a message flashed anywhere must not overflow the cookie.
+bp.after_app_request(bound_session_cookie)
 
 #: The library's sort choices (``?sort=``), as the service's sort keys.
 LIBRARY_SORTS = {"newest": "-created_at", "name": "title", "size": "-size"}
@@ -289,8 +294,12 @@ def store_several(files: list[FileStorage]) -> BaseResponse:
             stored.append(store(file))
         except PortalError as error:
             refused.setdefault(error.message, []).append(file.filename or "unnamed")
-    for message, names in refused.items():
-        flash(f"Not uploaded: {some_names(names)}. {message}", "error")
+    count = sum(len(names) for names in refused.values())
+    flash_group(
+        [f"Not uploaded: {some_names(names)}. {message}" for message, names in refused.items()],
+        "error",
+        f"{count} files were refused" if count != 1 else "1 file was refused",
+    )
     if not stored:
         return redirect(url_for("web.upload"), 303)
     named = some_names([video.filename for video in stored])
@@ -435,7 +444,14 @@ def download(video_id: str) -> Response:
 
 @bp.post("/videos/<video_id>/verify")
 def verify(video_id: str) -> BaseResponse:
-    video = integrity.verify(service.get_video(video_id))
+    video = service.get_video(video_id)
+    try:
+        integrity.verify(video, by=caller_required().user)
+    except TooManyVerifies as error:
+        flash(error.message, "error")
+        response = redirect(url_for("web.video", video_id=video.id), 303)
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
     if video.status == VideoStatus.OK.value:
         flash(f"Checked: the stored bytes of “{video.filename}” match their SHA-256.", "success")
     elif video.status == VideoStatus.MISSING.value:

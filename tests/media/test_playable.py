@@ -212,23 +212,31 @@ def test_a_video_too_large_to_transcode_fails_and_says_why(immediate_app, clips)
 
 
 @pytest.mark.parametrize("clip", ["mpeg4_avi", "h264_aac"])
-def test_a_picture_over_the_pixel_cap_is_never_decoded_for_facts_or_poster(immediate_app, clips, monkeypatch, clip):
-    """The cap is read from the stream's headers: neither the probe nor the poster decodes a frame."""
-    from portal.media import probe
-    from portal.media import processing
+def test_a_picture_over_the_pixel_cap_gets_no_poster_nor_copy_and_fails_naming_its_size_and_the_setting(
+    immediate_app, clips, clip
+):
+    """The cap is read from the stream's headers: a 320x240 clip over a cap of 100x100 is never decoded.
 
-    decoded: list[str] = []
-    monkeypatch.setattr(probe, "_decode_one_frame", lambda *args: decoded.append("probe"))
-    monkeypatch.setattr(processing, "make_poster", lambda *args, **kwargs: decoded.append("poster"))
+    Both a clip that would be transcoded (MPEG-4 in AVI) and one that plays as
+    it is (H.264 in MP4) fail at their facts: the headers' facts are kept, no
+    poster or copy is stored, and the original is delivered as it was sent.
+    """
     immediate_app.config["MEDIA_MAX_PIXELS"] = 100 * 100
     client = signed_in_client(immediate_app)
     body = stored(client, clips[clip])
-    assert decoded == []
     assert body["processing"]["state"] == "failed"
-    assert "more pixels than this portal decodes (PORTAL_MEDIA_MAX_PIXELS = 10000)" in body["processing"]["error"]
-    assert f"{body['media']['width']}x{body['media']['height']}" in body["processing"]["error"]
-    assert body["media"]["video_codec"] and client.get(f"/videos/{body['id']}/poster").status_code == 404
+    error = body["processing"]["error"]
+    assert "The video is 320x240, more pixels than this portal decodes (PORTAL_MEDIA_MAX_PIXELS = 10000)" in error
+    assert "download the original" in error
+    assert (body["media"]["width"], body["media"]["height"]) == (320, 240) and body["media"]["video_codec"]
+    assert client.get(f"/api/v1/files/{body['id']}/poster").status_code == 404
+    with immediate_app.app_context():
+        storage = storage_of(immediate_app)
+        for kind in (StorageKind.POSTER, StorageKind.PLAYABLE):
+            assert storage.size(storage_key_for(body["id"], kind)) is None, f"a {kind.value} was stored"
     assert client.get(body["content_url"]).data == clips[clip].read_bytes()
+    page = client.get(f"/videos/{body['id']}").get_data(as_text=True)
+    assert "PORTAL_MEDIA_MAX_PIXELS = 10000" in page
 
 
 def test_a_damaged_copy_is_never_delivered_whole_and_is_made_again(immediate_app, clips):

@@ -191,3 +191,38 @@ def test_refused_files_with_long_names_never_make_a_cookie_browsers_drop(client,
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Not uploaded: “" + names[0][:39] + "…”" in html
     assert "and 1 more. This file is not a video" in html
+
+
+def cjk_name(seed: int, length: int = 250) -> str:
+    return f"{seed}" + "".join(chr(0x4E00 + (seed * 977 + i * 131) % 20000) for i in range(length)) + ".mp4"
+
+
+def test_refusals_of_many_forms_piling_up_are_summarised_and_the_cookie_stays_under_4000_bytes(client):
+    """Forms sent one after another before any page shows their messages (tabs, a script) add up in the cookie.
+
+    Each form refuses six files with 250-character CJK names, for two reasons;
+    without a bound, the fourth answer set a cookie over 4,000 bytes.
+    """
+    token = csrf_token(client)
+    lengths = []
+    for form in range(8):
+        names = [cjk_name(form * 10 + n) for n in range(6)]
+        files = [(b"not a video %d" % n, name) for n, name in enumerate(names[:3])] + [(b"", name) for name in names[3:]]
+        response = post_upload(client, files, token=token)
+        assert response.status_code == 303 and response.headers["Location"] == "/upload"
+        cookies = [cookie for cookie in response.headers.getlist("Set-Cookie") if cookie.startswith("session=")]
+        assert cookies, "every answer keeps the session (and its messages)"
+        lengths.append(max(len(cookie.encode()) for cookie in cookies))
+    assert max(lengths) < 4000, lengths
+    html = client.get("/upload").get_data(as_text=True)
+    assert html.count("6 files were refused: Not uploaded: “") >= 1, "the forms that did not fit are summarised"
+    assert "…" in html
+    assert client.get("/api/v1/me").status_code == 200, "still signed in"
+
+
+def test_messages_that_fit_are_left_as_they_are(client):
+    names = [cjk_name(n) for n in range(2)]
+    response = post_upload(client, [(b"text", names[0]), (b"", names[1])])
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "files were refused" not in html
+    assert "Not uploaded: “" + names[0][:39] + "…”. This file is not a video" in html

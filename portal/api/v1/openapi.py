@@ -52,6 +52,8 @@ from ...errors import RangeNotSatisfiable
 from ...errors import ShareNotFound
 from ...errors import StoredCopyCorrupt
 from ...errors import StoreUnreachable
+from ...errors import TooManyOpenUploads
+from ...errors import TooManyVerifies
 from ...errors import Unauthorized
 from ...errors import UnsupportedTusVersion
 from ...errors import UploadBusy
@@ -66,6 +68,8 @@ from ...http.errors import BEARER_CHALLENGE
 from ...http.errors import status_of
 from ...library.formats import ACCEPTED_FORMATS
 from ...library.formats import FORMATS
+from ...library.integrity import MAX_VERIFIES_PER_USER
+from ...library.integrity import VERIFY_RETRY_AFTER
 from ...library.listing import DEFAULT_SORT
 from ...library.listing import MAX_PAGE
 from ...library.listing import MAX_PER_PAGE
@@ -642,6 +646,29 @@ def _tus_errors() -> dict[str, dict[str, Any]]:
     }
 
 
+def _too_many_verifies() -> dict[str, dict[str, Any]]:
+    """The 429 of a verify past the caller's verifies in progress (verifies of one file share one run)."""
+    responses = _error(
+        f"The caller has {MAX_VERIFIES_PER_USER} verifies in progress already; `Retry-After` says when to try again. "
+        "Verifies of one file that overlap share one reading of it and all answer its result.",
+        too_many_verifies=TooManyVerifies(MAX_VERIFIES_PER_USER, VERIFY_RETRY_AFTER),
+    )
+    responses["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}
+    return responses
+
+
+def _too_many_open_uploads(hours: float) -> dict[str, dict[str, Any]]:
+    """The 429 of a creation past PORTAL_MAX_OPEN_UPLOADS, with the seconds until the caller's first upload expires."""
+    limit = current_app.config["MAX_OPEN_UPLOADS"]
+    responses = _error(
+        "The caller holds `PORTAL_MAX_OPEN_UPLOADS` unfinished uploads already: finish one, cancel one (`DELETE`), "
+        "or wait for one to expire (`Retry-After`: seconds until the first does).",
+        too_many_open_uploads=TooManyOpenUploads(limit, limit, hours, 3600),
+    )
+    responses["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}
+    return responses
+
+
 def upload_paths() -> dict[str, Any]:
     """tus 1.0.0 (core, creation, creation-with-upload, termination, expiration, checksum) at /uploads."""
     from .uploads import CHUNK_TYPE
@@ -731,6 +758,7 @@ def upload_paths() -> dict[str, Any]:
                     },
                     **_csrf_failed(),
                     **_error("The file is larger than the limit.", too_large=UploadTooLarge(limit)),
+                    **_too_many_open_uploads(hours),
                     **_tus_errors(),
                 },
             },
@@ -1309,6 +1337,7 @@ def build_document() -> dict[str, Any]:
                         **_csrf_failed(),
                         **_refusals(Action.READ),
                         **_not_found(),
+                        **_too_many_verifies(),
                         **_unavailable(touches_bytes=True),
                     },
                 },

@@ -114,7 +114,7 @@ def get_poster(video_id: str) -> Response:
 
 @bp.post("/files/<video_id>/verify")
 def verify_file(video_id: str) -> Response:
-    return jsonify(file_json(integrity.verify(service.get_video(video_id))))
+    return jsonify(file_json(integrity.verify(service.get_video(video_id), by=caller_required().user)))
 
 
 @bp.post("/files/<video_id>/process")

@@ -48,6 +48,7 @@ from ...errors import StaleCaption
 from ...errors import StaleDetails
 from ...errors import StoredCopyCorrupt
 from ...errors import StoreUnreachable
+from ...errors import TooManyVerifies
 from ...errors import Unauthorized
 from ...errors import UnsupportedBodyType
 from ...errors import UploadTooLarge
@@ -59,6 +60,8 @@ from ...http.problems import problem_body
 from ...library import captions
 from ...library import catalog
 from ...library.formats import ACCEPTED_FORMATS
+from ...library.integrity import MAX_VERIFIES_PER_USER
+from ...library.integrity import VERIFY_RETRY_AFTER
 from ...library.listing import MAX_QUERY_LENGTH
 from ...library.models import MAX_CAPTION_LABEL_LENGTH
 from ...library.models import MAX_DESCRIPTION_LENGTH
@@ -141,6 +144,16 @@ EXAMPLE_SHARE = {
 
 SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}]
 OPEN: list[dict[str, list[str]]] = []
+
+
+def _too_many_verifies() -> dict[str, Any]:
+    responses = _problems(
+        "The caller has verifies in progress already; `Retry-After` says when to try again.",
+        TooManyVerifies(MAX_VERIFIES_PER_USER, VERIFY_RETRY_AFTER),
+        instance=f"{PREFIX}/videos/{{video_id}}/verify",
+    )
+    responses["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}
+    return responses
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -517,7 +530,15 @@ def video_paths() -> dict[str, Any]:
                 "tags": ["videos"],
                 "summary": "Check the stored bytes against the checksum now",
                 "security": SIGNED_IN,
-                "responses": {**_video("Checked: `status` says what was found."), **_not_found(), **_changes(Action.READ)},
+                "description": "Re-reads the whole file. Verifies of one video that overlap share one reading and "
+                "all answer its result; a caller may have "
+                f"{MAX_VERIFIES_PER_USER} in progress, past which the answer is 429 with `Retry-After`.",
+                "responses": {
+                    **_video("Checked: `status` says what was found."),
+                    **_not_found(),
+                    **_changes(Action.READ),
+                    **_too_many_verifies(),
+                },
             },
         },
         f"{PREFIX}/videos/{{video_id}}/process": {

@@ -149,7 +149,7 @@ bp.add_url_rule("/videos/<video_id>/poster", "get_poster", v1.get_poster, method
 
 @bp.post("/videos/<video_id>/verify")
 def verify_video(video_id: str) -> tuple[Response, int, dict[str, str]]:
-    return _with_etag(integrity.verify(service.get_video(video_id)))
+    return _with_etag(integrity.verify(service.get_video(video_id), by=caller_required().user))
 
 
 @bp.post("/videos/<video_id>/process")
