@@ -86,8 +86,7 @@ def register_tasks(huey: Any, app: Flask) -> Jobs:
             if removed:
                 log.info("removed %d expired resumable uploads", removed)
 
-    if check_backup_settings(app.config) is not None:
-        register_backup_tasks(huey, app)
+    register_backup_tasks(huey, app, scheduled=check_backup_settings(app.config) is not None)
 
     @huey.on_startup()
     def start_worker() -> None:
@@ -102,14 +101,16 @@ def register_tasks(huey: Any, app: Flask) -> Jobs:
 DUE_MARGIN = 0.5
 
 
-def register_backup_tasks(huey: Any, app: Flask) -> None:
+def register_backup_tasks(huey: Any, app: Flask, scheduled: bool) -> None:
     """The scheduled backup (PORTAL_BACKUP_EVERY): asked every minute, and at its moment when that comes sooner.
 
     huey's periodic tasks are asked once a minute, so a schedule shorter than
     that (or a moment between two minutes) is met by queueing the task for
     its moment. Each such task queues the next only after it took a backup, and
     a task that finds nothing due ends there, so duplicates die out instead of
-    adding up; the rows, under the lock, decide whether one is due.
+    adding up; the rows, under the lock, decide whether one is due. The task
+    is known to every portal, so that one left queued by a schedule since
+    turned off ends quietly (nothing is due) instead of as an unknown task.
     """
 
     @huey.task(name="scheduled_backup", priority=PRIORITY_BACKUP, expires=3600)
@@ -117,6 +118,9 @@ def register_backup_tasks(huey: Any, app: Flask) -> None:
         with app.app_context():
             if backup_schedule.run_if_due() is not None:
                 _queue_next_backup(scheduled_backup)
+
+    if not scheduled:
+        return
 
     @huey.periodic_task(lambda _moment: True, name="scheduled_backup_check", priority=PRIORITY_BACKUP, expires=60)
     def scheduled_backup_check() -> None:

@@ -184,7 +184,7 @@ def test_the_consumer_takes_a_backup_every_period_one_at_a_time_and_keeps_the_ne
         stop_consumer(consumer)
     done = runs(app)
     assert done and all(run.status == "succeeded" for run in done), [(run.status, run.message) for run in done]
-    for earlier, later in zip(done, done[1:]):
+    for earlier, later in zip(done, done[1:], strict=False):
         # One at a time, and one a period: each starts after the one before ended, and a second after it started.
         assert later.started_at >= earlier.finished_at
         assert later.started_at - earlier.started_at >= timedelta(seconds=1)
