@@ -127,7 +127,7 @@ def test_without_a_schedule_readyz_says_so_and_no_backup_metric_is_served(app):
 
 
 def start_consumer(app, log: Path) -> subprocess.Popen:
-    """``flask --app wsgi jobs worker`` on the app's settings, in a process group of its own."""
+    """``flask --app wsgi jobs worker --workers 2`` on the app's settings, in a process group of its own."""
     env = {
         **os.environ,
         "PORTAL_DATA_DIR": app.config["DATA_DIR"],
@@ -141,7 +141,7 @@ def start_consumer(app, log: Path) -> subprocess.Popen:
         env["PORTAL_QUEUE_URL"] = app.config["QUEUE_URL"]
     with log.open("ab") as output:
         return subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker"],
+            [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker", "--workers", "2"],
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -157,14 +157,14 @@ def stop_consumer(consumer: subprocess.Popen) -> None:
             consumer.wait(timeout=10)
 
 
-def wait_for_runs(app, count: int, consumer: subprocess.Popen, log: Path, timeout: float = 90) -> list[BackupRun]:
+def wait_for_runs(app, count: int, consumers: list[subprocess.Popen], log: Path, timeout: float = 90) -> list[BackupRun]:
     deadline = time.monotonic() + timeout
     while True:
         ended = [run for run in runs(app) if run.finished_at is not None]
         if len(ended) >= count:
             return ended
-        if consumer.poll() is not None:
-            raise AssertionError(f"the consumer exited with {consumer.returncode}:\n{log.read_text()}")
+        if any(consumer.poll() is not None for consumer in consumers):
+            raise AssertionError(f"a consumer exited:\n{log.read_text()}")
         if time.monotonic() > deadline:
             raise AssertionError(f"{len(ended)} scheduled backups ended in {timeout}s, not {count}:\n{log.read_text()}")
         time.sleep(0.1)
@@ -177,11 +177,13 @@ def test_the_consumer_takes_a_backup_every_period_one_at_a_time_and_keeps_the_ne
     if queue == "redis":
         app.config["QUEUE_URL"] = request.getfixturevalue("redis_url")
     log = tmp_path / "consumer.log"
-    consumer = start_consumer(app, log)
+    # Two consumers of two workers each, on one queue: four processes that may each take the backup.
+    consumers = [start_consumer(app, log), start_consumer(app, log)]
     try:
-        wait_for_runs(app, 3, consumer, log)
+        wait_for_runs(app, 3, consumers, log)
     finally:
-        stop_consumer(consumer)
+        for consumer in consumers:
+            stop_consumer(consumer)
     done = runs(app)
     assert done and all(run.status == "succeeded" for run in done), [(run.status, run.message) for run in done]
     for earlier, later in zip(done, done[1:], strict=False):
