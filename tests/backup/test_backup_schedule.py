@@ -188,7 +188,7 @@ def test_the_consumer_takes_a_backup_every_period_one_at_a_time_and_keeps_the_ne
     assert done and all(run.status == "succeeded" for run in done), [(run.status, run.message) for run in done]
     for earlier, later in zip(done, done[1:], strict=False):
         # One at a time, and one a period: each starts after the one before ended, and a second after it started.
-        assert later.started_at >= earlier.finished_at
+        assert earlier.finished_at is not None and later.started_at >= earlier.finished_at
         assert later.started_at - earlier.started_at >= timedelta(seconds=1)
     with app.app_context():
         kept = [manifest["id"] for manifest in manifests(destination(str(dest)))]
@@ -221,7 +221,7 @@ def test_a_failing_destination_is_recorded_as_a_failure_and_shown_everywhere_the
     assert run is not None
     (failed,) = runs(app)
     assert failed.status == "failed"
-    assert failed.backup_id is None and failed.finished_at is not None
+    assert failed.backup_id is None and failed.finished_at is not None and failed.message
     assert "not-a-folder" in failed.message or "directory" in failed.message.lower()
 
     ready = app.test_client().get("/readyz")
