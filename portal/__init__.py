@@ -91,6 +91,7 @@ def load_or_create_secret_key(path: Path) -> str:
 
 
 def register_extensions(app: Flask) -> None:
+    from .backup import models as backup_models  # noqa: F401
     from .http.auth import register_authentication
     from .sharing import models as sharing_models  # noqa: F401  (every model is mapped before first use)
     from .uploads import models as upload_models  # noqa: F401

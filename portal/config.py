@@ -119,6 +119,14 @@ class Config:
     #: upload that would leave less is refused for everyone. Not applied to an S3 store.
     MIN_FREE_BYTES: int | str = GIB
 
+    #: Scheduled backups (``flask --app wsgi backup``'s, taken by the job consumer): where to
+    #: (a folder, ``file:///folder`` or ``s3://bucket/prefix``) and how often (a duration with a
+    #: unit: ``24h``, ``90m``, ``3600s``, ``1d``, ``1h30m``). Both set, or neither (no schedule).
+    BACKUP_DEST: str | None = None
+    BACKUP_EVERY: str | None = None
+    #: How many of the newest backups in BACKUP_DEST a scheduled backup keeps (it prunes the rest).
+    BACKUP_KEEP = 7
+
     #: Items per page when a listing does not say.
     PER_PAGE = 20
     #: Let visitors who are not signed in list and watch videos (never upload or delete).
@@ -167,6 +175,7 @@ def check_settings(config: Mapping[str, Any]) -> None:
         if size is None and not allows_none:
             raise ValueError(f"PORTAL_{name} must be a number of bytes or a size with a unit (0 turns it off).")
     check_base_url(config.get("BASE_URL"))
+    check_backup_settings(config)
     if config["SESSION_COOKIE_SECURE"] not in (True, False, "auto"):
         raise ValueError(f"PORTAL_SESSION_COOKIE_SECURE must be auto, true or false; got {config['SESSION_COOKIE_SECURE']!r}.")
     if not isinstance(config["HSTS"], bool):
@@ -203,6 +212,55 @@ def check_base_url(value: object) -> None:
             "PORTAL_BASE_URL must be the http:// or https:// address people reach the portal at, "
             f"with no query or fragment (e.g. https://videos.example.org); got {value!r}."
         )
+
+
+def check_backup_settings(config: Mapping[str, Any]) -> float | None:
+    """PORTAL_BACKUP_DEST, PORTAL_BACKUP_EVERY and PORTAL_BACKUP_KEEP; the schedule's seconds, or None when unscheduled.
+
+    Refused at start-up: a schedule with a typo found only when it first fires
+    is a night without a backup nobody notices.
+    """
+    dest, every, keep = config.get("BACKUP_DEST"), config.get("BACKUP_EVERY"), config.get("BACKUP_KEEP", 7)
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+        raise ValueError(f"PORTAL_BACKUP_KEEP must be a whole number of backups, 1 or more (default 7); got {keep!r}.")
+    if dest in (None, "") and every in (None, ""):
+        return None
+    if dest in (None, ""):
+        raise ValueError("PORTAL_BACKUP_EVERY is set but PORTAL_BACKUP_DEST is not: say where the backups go "
+                         "(a folder, file:///folder or s3://bucket/prefix), or unset both.")
+    if every in (None, ""):
+        raise ValueError("PORTAL_BACKUP_DEST is set but PORTAL_BACKUP_EVERY is not: say how often to back up "
+                         "(e.g. 24h), or unset both.")
+    if not isinstance(dest, str):
+        raise ValueError(f"PORTAL_BACKUP_DEST must be a folder, file:///folder or s3://bucket/prefix; got {dest!r}.")
+    if dest.startswith("s3://") and not urlsplit(dest).netloc:
+        raise ValueError(f"PORTAL_BACKUP_DEST names no bucket: write s3://bucket/prefix; got {dest!r}.")
+    try:
+        return parse_duration(every)
+    except ValueError as error:
+        raise ValueError(f"PORTAL_BACKUP_EVERY {error}") from None
+
+
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)([dhms]))+", re.IGNORECASE)
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([dhms])", re.IGNORECASE)
+DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+#: What a duration may be written as, in the messages that refuse one.
+DURATION_HINT = "a duration with a unit: 24h, 90m, 3600s, 1d or 1h30m"
+
+
+def parse_duration(value: object) -> float:
+    """``24h``, ``90m``, ``3600s``, ``1d``, ``1h30m`` as seconds, more than 0; ValueError saying what one looks like.
+
+    A bare number is refused rather than guessed at: ``24`` could be hours or seconds.
+    """
+    text = value.strip() if isinstance(value, str) else None
+    if text is None or not _DURATION.fullmatch(text):
+        hint = f" (seconds? write {value}s)" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+        raise ValueError(f"must be {DURATION_HINT}; got {value!r}{hint}.")
+    seconds = sum(float(number) * DURATION_UNITS[unit.lower()] for number, unit in _DURATION_PART.findall(text))
+    if seconds <= 0:
+        raise ValueError(f"must be longer than 0 ({DURATION_HINT}); got {value!r}.")
+    return seconds
 
 
 #: The argon2-cffi profiles PORTAL_PASSWORD_HASH_PROFILE may name.

@@ -213,7 +213,7 @@ class Created:
 
 
 def new_backup_id() -> str:
-    """Sortable by time, unique even for two backups in one second."""
+    """Sortable by time to the second, unique even for two backups in one second (ordered then by their manifests' time)."""
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
@@ -325,7 +325,18 @@ def manifests(dest: Storage) -> list[dict[str, Any]]:
         parts = key.split("/")
         if len(parts) == 3 and parts[0] == "backups" and parts[2] == MANIFEST:
             found.append(read_manifest(dest, parts[1]))
-    return sorted(found, key=lambda manifest: manifest["id"])
+    return sorted(found, key=_age)
+
+
+def _age(manifest: dict[str, Any]) -> tuple[datetime, str]:
+    """When a backup was made, to order backups by: its manifest's time, then its id.
+
+    An id sorts by its second only, and two backups in one second have ids in
+    the order of their random suffixes: by id alone, ``prune`` could keep the
+    older one and ``restore`` take it for the latest.
+    """
+    made = datetime.fromisoformat(manifest["time"])
+    return (made if made.tzinfo else made.replace(tzinfo=timezone.utc)), manifest["id"]
 
 
 def read_manifest(dest: Storage, backup_id: str | None) -> dict[str, Any]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -17,6 +19,8 @@ from . import prune
 from . import read_manifest
 from . import restore_backup
 from . import verify_backup
+from .schedule import BackupBusy
+from .schedule import backup_lock
 
 
 @click.group("backup", cls=RefusingGroup)
@@ -24,12 +28,26 @@ def backup_group() -> None:
     """Backups of the database and every stored object to DEST: a folder, or s3://bucket/prefix."""
 
 
+@contextmanager
+def _one_at_a_time() -> Iterator[None]:
+    """The backup lock, waited for when a scheduled backup holds it: a prune must not remove objects a backup is writing."""
+    try:
+        with backup_lock(wait=False):
+            yield
+        return
+    except BackupBusy:
+        click.echo("another backup of this portal is running; waiting for it to end", err=True)
+    with backup_lock(wait=True):
+        yield
+
+
 @backup_group.command("create")
 @click.argument("dest")
 @with_appcontext
 def create_command(dest: str) -> None:
     """Back the portal up to DEST while it serves; objects already there are not copied again."""
-    created = create_backup(destination(dest))
+    with _one_at_a_time():
+        created = create_backup(destination(dest))
     click.echo(
         f"backup {created.backup_id}: {created.objects} objects, {created.copied} copied "
         f"({created.copied_bytes} bytes), {created.objects - created.copied} already there"
@@ -71,7 +89,8 @@ def verify_command(dest: str, backup_id: str | None) -> None:
 @with_appcontext
 def prune_command(dest: str, keep: int) -> None:
     """Remove all but the newest KEEP backups, and the objects only they named."""
-    removed = prune(destination(dest), keep)
+    with _one_at_a_time():
+        removed = prune(destination(dest), keep)
     for backup_id in removed:
         click.echo(f"removed backup {backup_id}")
     click.echo(f"removed {len(removed)} backups")

@@ -39,8 +39,8 @@ View = TypeVar("View", bound=Callable[..., object])
 
 #: Methods that change nothing; any other, sent with the session cookie to the API, needs the CSRF token.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: Served without asking who is there at all: static files, and the health check (no session look-up).
-UNIDENTIFIED_ENDPOINTS = frozenset({"static", "health.healthz"})
+#: Served without asking who is there at all: static files, and the health checks (no session look-up).
+UNIDENTIFIED_ENDPOINTS = frozenset({"static", "health.healthz", "health.readyz"})
 #: Where the API's scripts send the CSRF token when they use the session cookie.
 CSRF_HEADER = "X-CSRFToken"
 #: The 401 of an ``Authorization`` header that is not ``Bearer <token>``.

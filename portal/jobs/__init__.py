@@ -25,6 +25,8 @@ _EXTENSION = "portal.jobs"
 #: so a transcode never delays the next upload's facts. Within each, owners take turns (:mod:`.turns`).
 PRIORITY_FACTS = 100
 PRIORITY_COPIES = 10
+#: A scheduled backup waits for the videos' work: it can be taken a minute later, a poster cannot.
+PRIORITY_BACKUP = 1
 
 
 @dataclass(frozen=True)

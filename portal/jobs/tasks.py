@@ -25,6 +25,8 @@ from huey.exceptions import TaskTimeout
 from sqlalchemy.exc import OperationalError
 
 from .. import errors
+from ..backup import schedule as backup_schedule
+from ..config import check_backup_settings
 from ..extensions import db
 from ..library import trash
 from ..library.models import ProcessingState
@@ -33,6 +35,7 @@ from ..media import processing
 from ..metrics import count_job_failure
 from ..storage import StorageUnavailable
 from ..uploads import resumable
+from . import PRIORITY_BACKUP
 from . import PRIORITY_COPIES
 from . import PRIORITY_FACTS
 from . import Jobs
@@ -86,6 +89,8 @@ def register_tasks(huey: Any, app: Flask) -> Jobs:
             if removed:
                 log.info("removed %d expired resumable uploads", removed)
 
+    register_backup_tasks(huey, app, scheduled=check_backup_settings(app.config) is not None)
+
     @huey.on_startup()
     def start_worker() -> None:
         from .consumer import prepare_worker_process
@@ -93,6 +98,46 @@ def register_tasks(huey: Any, app: Flask) -> Jobs:
         prepare_worker_process(app)
 
     return Jobs(huey=huey, probe_video=probe_video, make_playable_copy=make_playable_copy)
+
+
+#: Seconds after its due moment a backup queued for that moment is taken: past it, not before.
+DUE_MARGIN = 0.5
+
+
+def register_backup_tasks(huey: Any, app: Flask, scheduled: bool) -> None:
+    """The scheduled backup (PORTAL_BACKUP_EVERY): asked every minute, and at its moment when that comes sooner.
+
+    huey's periodic tasks are asked once a minute, so a schedule shorter than
+    that (or a moment between two minutes) is met by queueing the task for
+    its moment. Each such task queues the next only after it took a backup, and
+    a task that finds nothing due ends there, so duplicates die out instead of
+    adding up; the rows, under the lock, decide whether one is due. The task
+    is known to every portal, so that one left queued by a schedule since
+    turned off ends quietly (nothing is due) instead of as an unknown task.
+    """
+
+    @huey.task(name="scheduled_backup", priority=PRIORITY_BACKUP, expires=3600)
+    def scheduled_backup() -> None:
+        with app.app_context():
+            if backup_schedule.run_if_due() is not None:
+                _queue_next_backup(scheduled_backup)
+
+    if not scheduled:
+        return
+
+    @huey.periodic_task(lambda _moment: True, name="scheduled_backup_check", priority=PRIORITY_BACKUP, expires=60)
+    def scheduled_backup_check() -> None:
+        """Every minute: take the backup if it is due, or queue it for its moment if that comes before the next check."""
+        with app.app_context():
+            backup_schedule.run_if_due()
+            _queue_next_backup(scheduled_backup)
+
+
+def _queue_next_backup(task: Any) -> None:
+    """Queue ``task`` for the next backup's moment when that comes before the next minute's check."""
+    due = backup_schedule.seconds_until_due()
+    if due is not None and due < 60:
+        task.schedule(delay=max(0.0, due) + DUE_MARGIN)
 
 
 def run_job(step: str, body: Callable[[str], None], video_id: str, task: Any) -> None:

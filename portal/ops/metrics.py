@@ -40,11 +40,14 @@ from .. import errors
 from ..accounts.models import Role
 from ..accounts.models import Scope
 from ..accounts.permissions import Caller
+from ..backup.models import RunStatus
+from ..backup.schedule import schedule_state
 from ..extensions import db
 from ..http.auth import bearer_caller
 from ..http.auth import public
 from ..jobs import current_jobs
 from ..library.models import Video
+from ..library.models import as_utc
 from ..metrics import REGISTRY
 
 bp = Blueprint("metrics", __name__)
@@ -98,6 +101,39 @@ class LibraryCollector:
         yield from self._library()
         yield from self._storage()
         yield from self._queue()
+        yield from self._backup()
+
+    def _backup(self) -> Iterator[Metric]:
+        """The scheduled backups' last outcome, from their rows (so any worker answers the same); none when unscheduled.
+
+        ``portal_backup_last_success_timestamp_seconds`` is 0 before the first
+        success, so that an alert on ``time() - it`` fires for a schedule that never worked.
+        """
+        try:
+            state = schedule_state()
+        except SQLAlchemyError as error:
+            db.session.rollback()
+            current_app.logger.warning("metrics: the backups' state could not be asked: %s", error)
+            return
+        if state.every_seconds is None:
+            return
+        success = state.last_success.finished_at if state.last_success else None
+        yield GaugeMetricFamily(
+            "portal_backup_last_success_timestamp_seconds",
+            "When the last scheduled backup that succeeded ended (Unix time; 0: none yet).",
+            value=as_utc(success).timestamp() if success else 0,
+        )
+        ended = state.last_ended
+        yield GaugeMetricFamily(
+            "portal_backup_last_run_success",
+            "Whether the last scheduled backup to end succeeded (1) or not (0: failed or interrupted, or none yet).",
+            value=1 if ended is not None and ended.status == RunStatus.SUCCEEDED.value else 0,
+        )
+        yield GaugeMetricFamily(
+            "portal_backup_last_run_timestamp_seconds",
+            "When the last scheduled backup to end started (Unix time; 0: none yet).",
+            value=as_utc(ended.started_at).timestamp() if ended else 0,
+        )
 
     def _storage(self) -> Iterator[Metric]:
         """``portal_storage_bytes`` (stored, after sharing) and ``portal_storage_logical_bytes`` (before).

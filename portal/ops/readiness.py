@@ -42,7 +42,7 @@ RETRY_INTERVAL = 2.0
 DATABASE_PROBLEM = "database unavailable"
 STORAGE_PROBLEM = "storage unavailable"
 #: Paths answered while the schema is not known to be ready: the health check, and static files.
-WITHOUT_DATABASE = ("/healthz", "/static/")
+WITHOUT_DATABASE = ("/healthz", "/readyz", "/static/")
 
 
 class Readiness:

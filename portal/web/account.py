@@ -1,4 +1,4 @@
-"""A user's own account (password, API tokens) and the admins' page of users.
+"""A user's own account (password, API tokens) and the admins' page of users and of the scheduled backups.
 
 Every change is a POST form with its CSRF token. A refused change (a wrong
 current password, a name taken, the last admin) renders the page again with
@@ -23,6 +23,7 @@ from ..accounts.models import ApiToken
 from ..accounts.models import Role
 from ..accounts.models import Scope
 from ..accounts.permissions import Action
+from ..backup.schedule import schedule_state
 from ..http.auth import caller_required
 from ..http.auth import requires
 from ..http.auth import signed_in
@@ -165,8 +166,21 @@ def _admin_page(add_form: AddUserForm | None = None, error: str | None = None, s
         add_form=add_form or AddUserForm(formdata=None),
         error=error,
         roles=ROLE_CHOICES,
+        backups=schedule_state(),
     )
     return page, status
+
+
+@bp.app_template_filter("every")
+def every(seconds: float) -> str:
+    """A schedule's period as PORTAL_BACKUP_EVERY writes it: ``24h``, ``1h 30m``, ``90s``."""
+    left = int(round(seconds))
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if left >= size:
+            parts.append(f"{left // size}{unit}")
+            left %= size
+    return " ".join(parts) or f"{seconds:g}s"
 
 
 def _refused(error: errors.PortalError) -> Page:
