@@ -1,4 +1,5 @@
-"""/api/v2/docs in a real browser: Swagger UI renders v2's document offline, and "Try it out" lists videos.
+"""/api/v2/docs in a real browser: Swagger UI renders v2's document offline, "Try it out" lists videos, and
+the docs are one page under the portal's header, v2 first with a switch to v1.
 
 The portal is v1's page test's (tests/api/test_v1_docs_browser.py), chromium the suite's (tests/browsing.py): a ``python wsgi.py``
 child and Playwright, every request recorded so that nothing is loaded from elsewhere.
@@ -17,8 +18,16 @@ from tests.api.test_v1_docs_browser import execute
 from tests.api.test_v1_docs_browser import operation
 from tests.api.test_v1_docs_browser import portal  # noqa: F401  (fixtures)
 from tests.api.test_v1_docs_browser import token  # noqa: F401
+from tests.browsing import DESKTOP
+from tests.browsing import screenshot
+from tests.browsing import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - the browser fixture skips then
+    pass
 
 
 def test_v2_docs_page_tries_the_listing_with_a_token(browser, portal, token):  # noqa: F811 (portal and token are imported)
@@ -36,4 +45,36 @@ def test_v2_docs_page_tries_the_listing_with_a_token(browser, portal, token):  #
     body = json.loads(block.locator(".live-responses-table .response-col_description pre").first.inner_text())
     assert body == {"items": [], "next_cursor": None, "total": {"value": 0, "relation": "eq"}}
     assert_clean(page, portal)
+    context.close()
+
+
+def test_the_header_leads_to_v2s_docs_whose_switch_goes_to_v1s_and_back(browser, portal):  # noqa: F811
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.add_init_script(RECORD_CSP_VIOLATIONS)
+    sign_in(page, portal)
+    page.wait_for_url(portal.url + "/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="API docs").click()
+    page.wait_for_url(portal.url + "/api/v2/docs")
+    page.wait_for_selector("#operations-videos-listVideos", timeout=30_000)
+    switch = page.get_by_role("navigation", name="API version")
+    expect(switch.get_by_role("link")).to_have_text(["v2 current", "v1 first"])
+    expect(switch.get_by_role("link", name="v2")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="API docs")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("main")).to_have_count(1)  # Swagger UI's operations are a region inside the portal's
+
+    switch.get_by_role("link", name="v1").click()
+    page.wait_for_url(portal.url + "/api/v1/docs")
+    page.wait_for_selector("#operations-files-listFiles", timeout=30_000)
+    expect(page.get_by_role("navigation", name="API version").get_by_role("link", name="v1")).to_have_attribute(
+        "aria-current", "page"
+    )
+    expect(page.get_by_role("region", name="Operations")).to_be_visible()
+    screenshot(page, "docs-v1-desktop", full_page=False)
+    assert page.evaluate("window.cspViolations") == []
+
+    page.get_by_role("contentinfo").get_by_role("link", name="API docs").click()
+    page.wait_for_url(portal.url + "/api/v2/docs")
+    page.locator(".site-header").get_by_role("link", name="Library").click()
+    page.wait_for_url(portal.url + "/")
     context.close()
