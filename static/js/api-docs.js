@@ -1,5 +1,5 @@
-// Starts Swagger UI on /api/v2/docs and /api/v1/docs, inside the portal's page. It lives in a file, not in the page, so the page's
-// Content-Security-Policy can forbid inline scripts.
+// Starts Swagger UI on /api/v2/docs and /api/v1/docs, inside the portal's page. It lives in a file, not in
+// the page, so the page's Content-Security-Policy can forbid inline scripts.
 "use strict";
 
 (function () {
