@@ -6,7 +6,7 @@ browser serve every test of the module. The audit runs axe-core (vendored in
 stays as it is) over every kind of page at a laptop's and a phone's width, in the
 light and the dark scheme, and fails on any violation of WCAG 2.1 AA or of
 axe's best practices, listing them all. Screenshots go to
-``test-artifacts/web/a11y-*.png``.
+``test-artifacts/web/a11y-*.png`` (``a11y-docs-*`` for the docs pages).
 """
 
 from __future__ import annotations
@@ -126,6 +126,7 @@ def test_every_page_passes_axe_in_both_schemes_at_both_widths(browser, portal, l
                 violations = run_axe(page)
                 if "/docs" in path:
                     violations = [violation for violation in violations if violation["id"] not in DOCS_EXCEPTIONS]
+                    screenshot(page, f"a11y-docs-{path.split('/')[2]}-{width}-{scheme}", full_page=False)
                 if violations:
                     found[path] = violations
                 if not page.evaluate("(document.querySelector('meta[name=description]')?.content || '').trim()"):

@@ -98,3 +98,19 @@ def test_the_old_docs_address_opens_the_interactive_docs_for_anyone(app):
     assert response.headers["Location"] == "/api/v2/docs"
     page = visitor.get("/docs", follow_redirects=True)
     assert page.status_code == 200 and b"/api/v2/openapi.json" in page.data
+
+
+@pytest.mark.parametrize(("path", "current", "other"), [("/api/v2/docs", "v2", "v1"), ("/api/v1/docs", "v1", "v2")])
+def test_the_docs_pages_are_one_page_under_the_portals_header_with_v2_first(client, path, current, other):
+    html = client.get(path).get_data(as_text=True)
+    assert '<header class="site-header">' in html and '<main id="main"' in html
+    # The nav's and the footer's "API docs" lead to v2's, marked as the page the reader is on.
+    assert re.search(r'<a href="/api/v2/docs" aria-current="page">.*?<span>API docs</span></a>', html)
+    assert '· <a href="/api/v2/docs">API docs</a>' in html
+    assert "/api/v1/docs" in html and "/api/v2/docs" in html
+    switch = re.search(r'<nav class="version-switch" aria-label="API version">(.*?)</nav>', html, re.S)
+    assert switch, html
+    links = re.findall(r'<a href="/api/(v\d)/docs"( aria-current="page")?>', switch.group(1))
+    assert links == [(current, ' aria-current="page"'), (other, "")] if current == "v2" else [(other, ""), (current, ' aria-current="page"')]
+    assert f'data-spec-url="/api/{current}/openapi.json"' in html
+    assert "<h1>API documentation</h1>" in html

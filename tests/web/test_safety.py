@@ -121,6 +121,8 @@ def every_page(client, video_bytes) -> dict[str, TestResponse]:
         "400 page": client.get("/?page=0"),
         "400 csrf page": client.post("/upload"),
         "415 page": post_upload(client, [(b"text", "a.mp4")]),
+        "v2 docs": client.get("/api/v2/docs"),
+        "v1 docs": client.get("/api/v1/docs"),
     }
 
 
@@ -156,7 +158,7 @@ def test_every_page_has_the_navigation_and_the_footer_version(client, video_byte
     for name, response in every_page(client, video_bytes).items():
         html = response.get_data(as_text=True)
         assert '<nav class="site-nav" aria-label="Main">' in html, name
-        assert 'href="/"' in html and 'href="/upload"' in html and 'href="/api/v1/docs"' in html, name
+        assert 'href="/"' in html and 'href="/upload"' in html and 'href="/api/v2/docs"' in html, name
         assert f"Portal {__version__}" in html, name
         assert '<html lang="en">' in html and 'name="viewport"' in html, name
 

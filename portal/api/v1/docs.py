@@ -29,4 +29,4 @@ def openapi_document() -> Response:
 @bp.get("/docs")
 @public
 def docs_page() -> str:
-    return render_template("api/docs.html", title="Portal API v1", spec_url=url_for(".openapi_document"))
+    return render_template("api/docs.html", title="Portal API v1", version="v1", spec_url=url_for(".openapi_document"))

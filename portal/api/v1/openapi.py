@@ -1184,7 +1184,8 @@ def build_document() -> dict[str, Any]:
                         {
                             "name": "sha256",
                             "in": "query",
-                            "description": "The SHA-256 the raw body must have, in hex. An empty value checks nothing.",
+                            "description": f"The SHA-256 the raw body must have, in hex, e.g. `{EXAMPLE_SHA256}`. "
+                            "An empty value checks nothing.",
                             "allowEmptyValue": True,
                             "schema": {"type": "string", "pattern": SHA256_PATTERN},
                         },
@@ -1465,9 +1466,12 @@ def build_document() -> dict[str, Any]:
                         "sha256": {
                             "type": "string",
                             "pattern": "^([0-9a-fA-F]{64})?$",
-                            "description": "The SHA-256 the file must have, in hex; empty checks nothing.",
-                            # Without it the page would fill in a random checksum and every upload would fail.
-                            "example": "",
+                            "description": f"The SHA-256 the file must have, in hex, e.g. `{EXAMPLE_SHA256}`; "
+                            "empty or left out checks nothing.",
+                            # The interactive page fills each form field with its example, default or a value
+                            # made up from its pattern, and a made-up checksum fails every upload: the example
+                            # lives in the description, and what the page fills in is what checks nothing.
+                            "default": "",
                         },
                     },
                 },

@@ -23,4 +23,4 @@ def openapi_document() -> Response:
 @bp.get("/docs")
 @public
 def docs_page() -> str:
-    return render_template("api/docs.html", title="Portal API v2", spec_url=url_for(".openapi_document"))
+    return render_template("api/docs.html", title="Portal API v2", version="v2", spec_url=url_for(".openapi_document"))

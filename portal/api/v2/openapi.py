@@ -392,7 +392,8 @@ def video_paths() -> dict[str, Any]:
                     {
                         "name": "sha256",
                         "in": "query",
-                        "description": "The SHA-256 the file must have, in hex (a raw body and a multipart form alike).",
+                        "description": f"The SHA-256 the file must have, in hex, e.g. `{EXAMPLE_SHA256}` (a raw body "
+                        "and a multipart form alike); an empty value checks nothing.",
                         "allowEmptyValue": True,
                         "schema": {"type": "string", "pattern": SHA256_PATTERN},
                     },
@@ -1012,7 +1013,15 @@ def schemas() -> dict[str, Any]:
             "required": ["file"],
             "properties": {
                 "file": {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"},
-                "sha256": {"type": "string", "pattern": SHA256_PATTERN},
+                # As in v1's form: the example in the description, and "" (checks nothing) for the interactive
+                # page to fill in, instead of a checksum it would make up from the pattern (422 on every try).
+                "sha256": {
+                    "type": "string",
+                    "pattern": "^([0-9a-fA-F]{64})?$",
+                    "description": f"The SHA-256 the file must have, in hex, e.g. `{EXAMPLE_SHA256}`; empty or left out "
+                    "checks nothing.",
+                    "default": "",
+                },
             },
         },
         "ShareRequest": {

@@ -96,3 +96,27 @@ def test_docs_page_renders_the_v2_document_offline(client):
     assert 'data-spec-url="/api/v2/openapi.json"' in html
     assert re.search(r'src="/static/vendor/swagger-ui/swagger-ui-bundle\.[0-9a-f]{12}\.js"', html)
     assert "https://" not in html
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_optional_checksums_are_shown_in_words_and_prefilled_as_nothing_to_check(client, version):
+    """Swagger UI fills every multipart field with its example, its default or a value made up from its
+    pattern, and the parameters with their examples: an optional checksum filled so would fail each
+    upload tried from the docs page (422). Its example is in its description; the form's value is ""."""
+    document = client.get(f"/api/{version}/openapi.json").get_json()
+    form = document["components"]["schemas"]["UploadForm"]
+    sha256 = form["properties"]["sha256"]
+    assert "sha256" not in form["required"]
+    assert sha256["default"] == "" and "example" not in sha256 and "examples" not in sha256
+    assert re.fullmatch(sha256["pattern"], "") and re.search(r"`[0-9a-f]{64}`", sha256["description"])
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            for parameter in item.get("parameters", []) + operation.get("parameters", []):
+                if not parameter.get("required"):
+                    prefilled = {"example", "examples"} & (set(parameter) | set(parameter.get("schema", {})))
+                    assert not prefilled, (path, method, parameter["name"])
+    upload = document["paths"][f"/api/{version}/{'videos' if version == 'v2' else 'files'}"]["post"]
+    query = next(parameter for parameter in upload["parameters"] if parameter["name"] == "sha256")
+    assert re.search(r"`[0-9a-f]{64}`", query["description"])
