@@ -5,10 +5,11 @@ MOV, and VP8, VP9 or AV1 (with Opus or Vorbis) in WebM. Such an original is
 played as it is. Otherwise a copy is made once, after the facts and the
 poster:
 
-- a *remux* when the codecs play but the container does not (H.264 in MKV,
-  MPEG-TS, FLV or AVI; VP9 in MKV): the streams are copied packet by packet,
-  nothing is decoded and no quality is lost; an audio stream the browsers
-  cannot play beside H.264 is the only part encoded again (to AAC);
+- a *remux* when the video codec plays but the container does not (H.264 in
+  MKV, MPEG-TS, FLV or AVI; VP9 or AV1 in MKV or MP4): the streams are copied
+  packet by packet, nothing is decoded and no quality is lost; an audio
+  stream the browsers cannot play there (FLAC, AC-3, PCM) is the only part
+  encoded again (to AAC beside H.264, to Opus in WebM);
 - a *transcode* for everything else, H.264 that is not 8-bit 4:2:0 among it
   (High 10, 4:2:2 and 4:4:4 decode in Chromium only): H.264 (yuv420p, at most
   :data:`MAX_LINES` lines, aspect kept, CRF :data:`CRF`, preset
@@ -32,6 +33,9 @@ import av
 import av.error
 
 from .probe import MediaUnreadable
+from .probe import codec_name
+from .probe import main_audio
+from .probe import pixel_aspect
 
 #: Video codecs every current browser plays, in the containers that carry them there.
 MP4_VIDEO = frozenset({"h264"})
@@ -88,8 +92,8 @@ def plan_copy(
         if content_type in MP4_TYPES and audio_codec in MP4_AUDIO | {None}:
             return NO_COPY
         return CopyPlan(CopyKind.REMUX, "mp4", "video/mp4")
-    if video_codec in WEBM_VIDEO and audio_codec in WEBM_AUDIO | {None}:
-        if content_type in WEBM_TYPES:
+    if video_codec in WEBM_VIDEO:
+        if content_type in WEBM_TYPES and audio_codec in WEBM_AUDIO | {None}:
             return NO_COPY
         return CopyPlan(CopyKind.REMUX, "webm", "video/webm")
     return CopyPlan(CopyKind.TRANSCODE, "mp4", "video/mp4")
@@ -128,12 +132,14 @@ def transcoded_size(width: int, height: int) -> tuple[int, int]:
 
 def _remux(original: Any, copy: Any) -> None:
     video = original.streams.video[0]
-    audio = original.streams.audio[0] if original.streams.audio else None
-    outputs = {video.index: copy.add_stream_from_template(video)}
+    audio = main_audio(original)
+    # The template's own codec (opaque): a decoder-only name like libdav1d (AV1) has no encoder to look up.
+    outputs = {video.index: copy.add_stream_from_template(video, opaque=True)}
     audio_encoder = None
     if audio is not None:
-        if audio.codec_context.name in (MP4_AUDIO if copy.format.name == "mp4" else WEBM_AUDIO):
+        if codec_name(audio) in (MP4_AUDIO if copy.format.name == "mp4" else WEBM_AUDIO):
             outputs[audio.index] = copy.add_stream_from_template(audio)
+            _keep_language(audio, outputs[audio.index])
         else:
             audio_encoder = _audio_encoder(copy, audio)
     clocks = {index: DecodingClock() for index in outputs}
@@ -220,14 +226,14 @@ def _display_rotation(source: BinaryIO) -> int:
 def _transcode(original: Any, copy: Any, rotation: int) -> None:
     video = original.streams.video[0]
     video.thread_type = "AUTO"
-    audio = original.streams.audio[0] if original.streams.audio else None
+    audio = main_audio(original)
     width, height = transcoded_size(video.codec_context.width, video.codec_context.height)
     encoder = copy.add_stream("libx264", rate=video.average_rate or video.guessed_rate or 25)
     encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
     if rotation:
         encoder.set_display_rotation(rotation)
     # Pixels of the source's shape, so that an anamorphic picture is still shown at its aspect (16:9 DVD video).
-    sample_aspect = video.codec_context.sample_aspect_ratio or video.sample_aspect_ratio
+    sample_aspect = pixel_aspect(video)
     if sample_aspect:
         encoder.codec_context.sample_aspect_ratio = sample_aspect
     # The source's clock, so that every frame keeps its own time (variable frame rates too).
@@ -258,7 +264,21 @@ def _transcode(original: Any, copy: Any, rotation: int) -> None:
 
 
 def _audio_encoder(copy: Any, audio: Any) -> Any:
-    return copy.add_stream("aac", rate=audio.codec_context.sample_rate or 48000)
+    """AAC beside H.264 in MP4; Opus (at 48 kHz, its own rate) beside VP8, VP9 or AV1 in WebM."""
+    if copy.format.name == "webm":
+        encoder = copy.add_stream("libopus", rate=48000)
+    else:
+        # At least 32 kHz: AAC's first frame (1024 samples of encoder delay) would otherwise lengthen a
+        # phone's 8 kHz AMR by a tenth of a second or more.
+        encoder = copy.add_stream("aac", rate=max(32000, audio.codec_context.sample_rate or 48000))
+    _keep_language(audio, encoder)
+    return encoder
+
+
+def _keep_language(audio: Any, output: Any) -> None:
+    """The copy's track says the language of the original's, so a player can name it."""
+    if language := audio.metadata.get("language"):
+        output.metadata["language"] = language
 
 
 def _encode_audio(copy: Any, encoder: Any, packet: Any) -> None:
