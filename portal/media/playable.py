@@ -11,7 +11,8 @@ poster:
   stream the browsers cannot play there (FLAC, AC-3, PCM) is the only part
   encoded again (to AAC beside H.264, to Opus in WebM);
 - a *transcode* for everything else, H.264 that is not 8-bit 4:2:0 among it
-  (High 10, 4:2:2 and 4:4:4 decode in Chromium only): H.264 (yuv420p, at most
+  (High 10, 4:2:2 and 4:4:4 decode in Chromium only), interlaced pictures
+  made progressive (:class:`Deinterlacer`): H.264 (yuv420p, at most
   :data:`MAX_LINES` lines, aspect kept, CRF :data:`CRF`, preset
   :data:`PRESET`) with AAC audio.
 
@@ -25,12 +26,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from typing import BinaryIO
 
 import av
 import av.error
+import av.filter
 
 from .probe import MediaUnreadable
 from .probe import codec_name
@@ -247,20 +250,82 @@ def _transcode(original: Any, copy: Any, rotation: int) -> None:
     # and MPEG-TS start their clocks later (half a second, say), which MP4 would keep as a gap before the
     # first picture, lengthening the copy by as much.
     start = video.start_time or 0
+    deinterlacer = Deinterlacer()
+
+    def encode(frame: Any) -> None:
+        picture = frame
+        if (frame.width, frame.height, frame.format.name) != (width, height, "yuv420p"):
+            picture = frame.reformat(width, height, "yuv420p")
+            picture.time_base = frame.time_base
+        picture.pts = frame.pts - start if frame.pts is not None else None
+        copy.mux(encoder.encode(picture))
+
     for packet in original.demux([stream for stream in (video, audio) if stream is not None]):
         if audio_encoder is not None and packet.stream is audio:
             _encode_audio(copy, audio_encoder, packet)
             continue
         for frame in packet.decode():
-            picture = frame
-            if (frame.width, frame.height, frame.format.name) != (width, height, "yuv420p"):
-                picture = frame.reformat(width, height, "yuv420p")
-                picture.time_base = frame.time_base
-            picture.pts = frame.pts - start if frame.pts is not None else None
-            copy.mux(encoder.encode(picture))
+            for picture in deinterlacer.pictures(frame):
+                encode(picture)
+    for picture in deinterlacer.rest():
+        encode(picture)
     copy.mux(encoder.encode(None))
     if audio_encoder is not None:
         copy.mux(audio_encoder.encode(None))
+
+
+class Deinterlacer:
+    """Frames of woven fields (broadcast MPEG-2, DV, AVCHD) made progressive, as browsers show them best.
+
+    A browser shows an interlaced picture's two fields at once, combed along
+    every moving edge. FFmpeg's ``bwdif`` (the deinterlacer of Jellyfin's and
+    Kodi's defaults) turns each such frame into one progressive frame at the
+    same time (``send_frame``: the frame count and rate stay the source's), and
+    leaves frames the decoder marks progressive as they are. The filter is set
+    up at the first interlaced frame: a progressive source never passes
+    through it. It holds one frame back (it looks at the next field), which
+    :meth:`rest` gives at the end.
+    """
+
+    def __init__(self) -> None:
+        self.graph: Any = None
+        self.time_base: Fraction | None = None
+
+    def pictures(self, frame: Any) -> list[Any]:
+        if self.graph is None:
+            if not frame.interlaced_frame:
+                return [frame]
+            self.graph = av.filter.Graph()
+            self.time_base = frame.time_base or Fraction(1, 25)
+            source = self.graph.add_buffer(
+                template=None, width=frame.width, height=frame.height, format=frame.format.name, time_base=self.time_base
+            )
+            bwdif = self.graph.add("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
+            sink = self.graph.add("buffersink")
+            source.link_to(bwdif)
+            bwdif.link_to(sink)
+            self.graph.configure()
+        self.graph.push(frame)
+        return self._pulled()
+
+    def rest(self) -> list[Any]:
+        if self.graph is None:
+            return []
+        self.graph.push(None)
+        return self._pulled()
+
+    def _pulled(self) -> list[Any]:
+        """The frames the filter gives, back on the source's clock (``bwdif`` halves the tick, as if it made fields)."""
+        pulled: list[Any] = []
+        while True:
+            try:
+                frame = self.graph.pull()
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return pulled
+            if frame.pts is not None and frame.time_base is not None:
+                frame.pts = round(frame.pts * frame.time_base / self.time_base)
+            frame.time_base = self.time_base
+            pulled.append(frame)
 
 
 def _audio_encoder(copy: Any, audio: Any) -> Any:

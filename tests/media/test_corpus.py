@@ -139,8 +139,11 @@ def make_recording(folder: Path, clip: Clip) -> Path:
     seconds, audio_seconds = clip.seconds, clip.audio_seconds or clip.seconds
     pictures = {
         "testsrc": f"testsrc=duration={seconds}:size={clip.size}:rate={clip.rate}",
-        # Fields of different moments woven into frames, as a broadcast camera records them.
-        "interlaced": f"testsrc=duration={seconds}:size={clip.size}:rate=50,tinterlace=interleave_top,setfield=tff",
+        # Fields of different moments woven into frames, as a broadcast camera records them; a bar crossing the
+        # picture makes the fields differ (combing) wherever it moves.
+        "interlaced": f"testsrc=duration={seconds}:size={clip.size}:rate=50[a];"
+        f"color=black:size=48x144:rate=50:duration={seconds}[b];[a][b]overlay=x='mod(t*400,W)':shortest=1,"
+        "tinterlace=interleave_top,setfield=tff",
         "black_start": f"color=black:duration=1:size={clip.size}:rate={clip.rate}[b];"
         f"testsrc=duration={seconds - 1}:size={clip.size}:rate={clip.rate}[t];[b][t]concat=n=2:v=1",
     }
@@ -293,3 +296,27 @@ def test_every_recording_plays_with_the_facts_and_poster_a_player_shows(immediat
     width, height = picture_size(poster.data)
     assert width / height == pytest.approx(clip.shown[0] / clip.shown[1], rel=0.02)
 
+
+
+def field_detection(data: bytes) -> dict[str, int]:
+    """What ffmpeg's ``idet`` makes of every frame: counts of ``tff``, ``bff``, ``progressive`` and ``undetermined``."""
+    log = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostats", "-threads", "1", "-i", "-", "-vf", "idet", "-an", "-f", "null", "-"],
+        input=data, check=True, capture_output=True,
+    ).stderr.decode()
+    line = next(line for line in log.splitlines() if "Multi frame detection" in line)
+    words = line.split("detection:")[1].replace(":", " ").split()
+    return {name.lower(): int(count) for name, count in zip(words[::2], words[1::2], strict=True)}
+
+
+def test_an_interlaced_source_gets_a_progressive_copy(immediate_app, corpus):
+    original = corpus["ts_mpeg2_interlaced"].read_bytes()
+    assert field_detection(original)["tff"] >= 45, "the source is combed where its bar moves"
+    client = signed_in_client(immediate_app)
+    body = json_body(client.get(json_body(upload(client, original, "broadcast.ts"))["url"]))
+    assert body["processing"] == {"state": "done", "error": None}
+    copy = client.get(urlparse(body["playback"]["url"]).path).data
+    with av.open(io.BytesIO(copy)) as made:
+        assert made.streams.video[0].codec_context.field_order == 1, "AV_FIELD_PROGRESSIVE"
+    fields = field_detection(copy)
+    assert fields["progressive"] >= 40 and fields["tff"] + fields["bff"] <= 5, fields
