@@ -5,12 +5,14 @@ MOV, and VP8, VP9 or AV1 (with Opus or Vorbis) in WebM. Such an original is
 played as it is. Otherwise a copy is made once, after the facts and the
 poster:
 
-- a *remux* when the codecs play but the container does not (H.264 in MKV,
-  MPEG-TS, FLV or AVI; VP9 in MKV): the streams are copied packet by packet,
-  nothing is decoded and no quality is lost; an audio stream the browsers
-  cannot play beside H.264 is the only part encoded again (to AAC);
+- a *remux* when the video codec plays but the container does not (H.264 in
+  MKV, MPEG-TS, FLV or AVI; VP9 or AV1 in MKV or MP4): the streams are copied
+  packet by packet, nothing is decoded and no quality is lost; an audio
+  stream the browsers cannot play there (FLAC, AC-3, PCM) is the only part
+  encoded again (to AAC beside H.264, to Opus in WebM);
 - a *transcode* for everything else, H.264 that is not 8-bit 4:2:0 among it
-  (High 10, 4:2:2 and 4:4:4 decode in Chromium only): H.264 (yuv420p, at most
+  (High 10, 4:2:2 and 4:4:4 decode in Chromium only), interlaced pictures
+  made progressive (:class:`Deinterlacer`): H.264 (yuv420p, at most
   :data:`MAX_LINES` lines, aspect kept, CRF :data:`CRF`, preset
   :data:`PRESET`) with AAC audio.
 
@@ -24,14 +26,19 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from typing import BinaryIO
 
 import av
 import av.error
+import av.filter
 
 from .probe import MediaUnreadable
+from .probe import codec_name
+from .probe import main_audio
+from .probe import pixel_aspect
 
 #: Video codecs every current browser plays, in the containers that carry them there.
 MP4_VIDEO = frozenset({"h264"})
@@ -88,8 +95,8 @@ def plan_copy(
         if content_type in MP4_TYPES and audio_codec in MP4_AUDIO | {None}:
             return NO_COPY
         return CopyPlan(CopyKind.REMUX, "mp4", "video/mp4")
-    if video_codec in WEBM_VIDEO and audio_codec in WEBM_AUDIO | {None}:
-        if content_type in WEBM_TYPES:
+    if video_codec in WEBM_VIDEO:
+        if content_type in WEBM_TYPES and audio_codec in WEBM_AUDIO | {None}:
             return NO_COPY
         return CopyPlan(CopyKind.REMUX, "webm", "video/webm")
     return CopyPlan(CopyKind.TRANSCODE, "mp4", "video/mp4")
@@ -128,12 +135,14 @@ def transcoded_size(width: int, height: int) -> tuple[int, int]:
 
 def _remux(original: Any, copy: Any) -> None:
     video = original.streams.video[0]
-    audio = original.streams.audio[0] if original.streams.audio else None
-    outputs = {video.index: copy.add_stream_from_template(video)}
+    audio = main_audio(original)
+    # The template's own codec (opaque): a decoder-only name like libdav1d (AV1) has no encoder to look up.
+    outputs = {video.index: copy.add_stream_from_template(video, opaque=True)}
     audio_encoder = None
     if audio is not None:
-        if audio.codec_context.name in (MP4_AUDIO if copy.format.name == "mp4" else WEBM_AUDIO):
+        if codec_name(audio) in (MP4_AUDIO if copy.format.name == "mp4" else WEBM_AUDIO):
             outputs[audio.index] = copy.add_stream_from_template(audio)
+            _keep_language(audio, outputs[audio.index])
         else:
             audio_encoder = _audio_encoder(copy, audio)
     clocks = {index: DecodingClock() for index in outputs}
@@ -220,14 +229,14 @@ def _display_rotation(source: BinaryIO) -> int:
 def _transcode(original: Any, copy: Any, rotation: int) -> None:
     video = original.streams.video[0]
     video.thread_type = "AUTO"
-    audio = original.streams.audio[0] if original.streams.audio else None
+    audio = main_audio(original)
     width, height = transcoded_size(video.codec_context.width, video.codec_context.height)
     encoder = copy.add_stream("libx264", rate=video.average_rate or video.guessed_rate or 25)
     encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
     if rotation:
         encoder.set_display_rotation(rotation)
     # Pixels of the source's shape, so that an anamorphic picture is still shown at its aspect (16:9 DVD video).
-    sample_aspect = video.codec_context.sample_aspect_ratio or video.sample_aspect_ratio
+    sample_aspect = pixel_aspect(video)
     if sample_aspect:
         encoder.codec_context.sample_aspect_ratio = sample_aspect
     # The source's clock, so that every frame keeps its own time (variable frame rates too).
@@ -241,24 +250,100 @@ def _transcode(original: Any, copy: Any, rotation: int) -> None:
     # and MPEG-TS start their clocks later (half a second, say), which MP4 would keep as a gap before the
     # first picture, lengthening the copy by as much.
     start = video.start_time or 0
+    deinterlacer = Deinterlacer()
+
+    def encode(frame: Any) -> None:
+        picture = frame
+        if (frame.width, frame.height, frame.format.name) != (width, height, "yuv420p"):
+            picture = frame.reformat(width, height, "yuv420p")
+            picture.time_base = frame.time_base
+        picture.pts = frame.pts - start if frame.pts is not None else None
+        copy.mux(encoder.encode(picture))
+
     for packet in original.demux([stream for stream in (video, audio) if stream is not None]):
         if audio_encoder is not None and packet.stream is audio:
             _encode_audio(copy, audio_encoder, packet)
             continue
         for frame in packet.decode():
-            picture = frame
-            if (frame.width, frame.height, frame.format.name) != (width, height, "yuv420p"):
-                picture = frame.reformat(width, height, "yuv420p")
-                picture.time_base = frame.time_base
-            picture.pts = frame.pts - start if frame.pts is not None else None
-            copy.mux(encoder.encode(picture))
+            for picture in deinterlacer.pictures(frame):
+                encode(picture)
+    for picture in deinterlacer.rest():
+        encode(picture)
     copy.mux(encoder.encode(None))
     if audio_encoder is not None:
         copy.mux(audio_encoder.encode(None))
 
 
+class Deinterlacer:
+    """Frames of woven fields (broadcast MPEG-2, DV, AVCHD) made progressive, as browsers show them best.
+
+    A browser shows an interlaced picture's two fields at once, combed along
+    every moving edge. FFmpeg's ``bwdif`` (the deinterlacer of Jellyfin's and
+    Kodi's defaults) turns each such frame into one progressive frame at the
+    same time (``send_frame``: the frame count and rate stay the source's), and
+    leaves frames the decoder marks progressive as they are. The filter is set
+    up at the first interlaced frame: a progressive source never passes
+    through it. It holds one frame back (it looks at the next field), which
+    :meth:`rest` gives at the end.
+    """
+
+    def __init__(self) -> None:
+        self.graph: Any = None
+        self.time_base: Fraction | None = None
+
+    def pictures(self, frame: Any) -> list[Any]:
+        if self.graph is None:
+            if not frame.interlaced_frame:
+                return [frame]
+            self.graph = av.filter.Graph()
+            self.time_base = frame.time_base or Fraction(1, 25)
+            source = self.graph.add_buffer(
+                template=None, width=frame.width, height=frame.height, format=frame.format.name, time_base=self.time_base
+            )
+            bwdif = self.graph.add("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
+            sink = self.graph.add("buffersink")
+            source.link_to(bwdif)
+            bwdif.link_to(sink)
+            self.graph.configure()
+        self.graph.push(frame)
+        return self._pulled()
+
+    def rest(self) -> list[Any]:
+        if self.graph is None:
+            return []
+        self.graph.push(None)
+        return self._pulled()
+
+    def _pulled(self) -> list[Any]:
+        """The frames the filter gives, back on the source's clock (``bwdif`` halves the tick, as if it made fields)."""
+        pulled: list[Any] = []
+        while True:
+            try:
+                frame = self.graph.pull()
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return pulled
+            if frame.pts is not None and frame.time_base is not None:
+                frame.pts = round(frame.pts * frame.time_base / self.time_base)
+            frame.time_base = self.time_base
+            pulled.append(frame)
+
+
 def _audio_encoder(copy: Any, audio: Any) -> Any:
-    return copy.add_stream("aac", rate=audio.codec_context.sample_rate or 48000)
+    """AAC beside H.264 in MP4; Opus (at 48 kHz, its own rate) beside VP8, VP9 or AV1 in WebM."""
+    if copy.format.name == "webm":
+        encoder = copy.add_stream("libopus", rate=48000)
+    else:
+        # At least 32 kHz: AAC's first frame (1024 samples of encoder delay) would otherwise lengthen a
+        # phone's 8 kHz AMR by a tenth of a second or more.
+        encoder = copy.add_stream("aac", rate=max(32000, audio.codec_context.sample_rate or 48000))
+    _keep_language(audio, encoder)
+    return encoder
+
+
+def _keep_language(audio: Any, output: Any) -> None:
+    """The copy's track says the language of the original's, so a player can name it."""
+    if language := audio.metadata.get("language"):
+        output.metadata["language"] = language
 
 
 def _encode_audio(copy: Any, encoder: Any, packet: Any) -> None:

@@ -28,6 +28,7 @@ from .probe import DECODE_ATTEMPTS
 from .probe import CountingReader
 from .probe import MediaUnreadable
 from .probe import ReadLimitExceeded
+from .probe import pixel_aspect
 
 #: Where in the video the poster is taken, as a part of its duration.
 POSTER_POSITION = 0.1
@@ -167,7 +168,7 @@ def _display_aspect(stream: Any, frame: Any) -> float:
     """Width over height as shown: pixels need not be square (anamorphic DVD and broadcast video), and a
     picture turned by a quarter shows its height as its width."""
     context = stream.codec_context
-    ratio = context.sample_aspect_ratio or stream.sample_aspect_ratio
+    ratio = pixel_aspect(stream)
     pixel = float(ratio) if ratio else 1.0
     aspect = context.width * pixel / context.height
     return 1 / aspect if _clockwise_turn(frame) in (90, 270) else aspect

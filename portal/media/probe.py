@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 from dataclasses import asdict
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 from typing import BinaryIO
 
@@ -149,15 +150,15 @@ def probe(raw: BinaryIO, content_type: str, max_pixels: int | None = None) -> Me
             coded_pixels = int(video.codec_context.width) * int(video.codec_context.height)
             too_large = max_pixels is not None and coded_pixels > max_pixels
             picture = None if too_large else _decode_one_frame(container, video)
-            audio = container.streams.audio[0] if container.streams.audio else None
+            audio = main_audio(container)
             width, height = displayed_size(video, picture)
             facts = MediaFacts(
                 duration=_duration(container, video),
                 width=width,
                 height=height,
-                video_codec=video.codec_context.name,
+                video_codec=codec_name(video),
                 pixel_format=video.codec_context.pix_fmt,
-                audio_codec=audio.codec_context.name if audio is not None else None,
+                audio_codec=codec_name(audio) if audio is not None else None,
                 audio_tracks=[_audio_track(stream) for stream in container.streams.audio],
                 subtitle_tracks=[_subtitle_track(stream) for stream in container.streams.subtitles],
                 frame_rate=float(video.average_rate or video.guessed_rate or 0) or None,
@@ -185,13 +186,43 @@ def displayed_size(video: Any, picture: Any | None) -> tuple[int, int]:
     shown width is the stored height.
     """
     width, height = int(video.codec_context.width), int(video.codec_context.height)
-    sample_aspect = video.codec_context.sample_aspect_ratio or video.sample_aspect_ratio
-    if sample_aspect and sample_aspect > 0:
+    sample_aspect = pixel_aspect(video)
+    if sample_aspect:
         width = round(width * sample_aspect)
     # Without a decoded picture (one too large to decode) the rotation is unknown: the stored size.
     if picture is not None and abs(int(picture.rotation)) % 180 == 90:
         width, height = height, width
     return width, height
+
+
+def codec_name(stream: Any) -> str:
+    """The stream's codec as FFmpeg names the format (``av1``, ``mp3``), not its decoder (``libdav1d``, ``mp3float``)."""
+    return str(stream.codec_context.codec.canonical_name)
+
+
+def main_audio(container: Any) -> Any | None:
+    """The audio track a player starts with: the first one marked default, else the first one.
+
+    A recording with a commentary or a dub may mark its second track
+    default; that is the one the facts name and a copy carries.
+    """
+    tracks = list(container.streams.audio)
+    marked = [stream for stream in tracks if stream.disposition & av.stream.Disposition.default]
+    return (marked or tracks or [None])[0]
+
+
+def pixel_aspect(video: Any) -> Fraction | None:
+    """The shape of the stream's pixels (None for square or unknown), as FFmpeg's players take it.
+
+    The container's value comes first, then the codec's, as
+    ``av_guess_sample_aspect_ratio`` does: an H.263 encoder writes 12:11 into
+    every QCIF picture, while the 3GP around it says 1:1, which is what
+    players show.
+    """
+    for ratio in (video.sample_aspect_ratio, video.codec_context.sample_aspect_ratio):
+        if ratio and ratio > 0:
+            return None if ratio == 1 else Fraction(ratio)
+    return None
 
 
 def _decode_one_frame(container: Any, video: Any) -> Any:
@@ -220,7 +251,7 @@ def _decode_one_frame(container: Any, video: Any) -> Any:
 def _audio_track(stream: Any) -> AudioTrack:
     language = stream.language
     return AudioTrack(
-        codec=stream.codec_context.name,
+        codec=codec_name(stream),
         language=language if language and language != "und" else None,
         channels=int(stream.codec_context.channels) or None,
     )

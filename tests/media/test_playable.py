@@ -84,7 +84,10 @@ def test_only_8_bit_4_2_0_h264_plays_or_is_remuxed(content_type, pixel_format, k
         ("video/mp4", "hevc", "aac", CopyKind.TRANSCODE, "mp4"),
         ("video/x-matroska", "hevc", "opus", CopyKind.TRANSCODE, "mp4"),
         ("video/x-msvideo", "mpeg4", "mp3", CopyKind.TRANSCODE, "mp4"),
-        ("video/webm", "vp9", "aac", CopyKind.TRANSCODE, "mp4"),
+        # The video plays: only the audio is encoded again, beside it.
+        ("video/webm", "vp9", "aac", CopyKind.REMUX, "webm"),
+        ("video/x-matroska", "vp9", "flac", CopyKind.REMUX, "webm"),
+        ("video/mp4", "av1", "aac", CopyKind.REMUX, "webm"),
     ],
 )
 def test_only_what_browsers_cannot_play_gets_a_copy(content_type, video, audio, kind, container):
