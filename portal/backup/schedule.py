@@ -246,6 +246,7 @@ def _moment(moment: datetime | None) -> str | None:
 
 
 def _run_json(run: BackupRun | None) -> dict[str, Any] | None:
+    """A run as ``/readyz`` shows it to anyone: no message, which may name the destination's paths (admins' page only)."""
     if run is None:
         return None
     return {
@@ -253,5 +254,4 @@ def _run_json(run: BackupRun | None) -> dict[str, Any] | None:
         "started_at": _moment(run.started_at),
         "finished_at": _moment(run.finished_at),
         "backup_id": run.backup_id,
-        "message": run.message,
     }
