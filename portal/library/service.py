@@ -15,8 +15,10 @@ from typing import IO
 from typing import BinaryIO
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError
 
+from ..accounts.models import Role
 from ..accounts.models import User
 from ..accounts.quota import room_for
 from ..errors import ChecksumMismatch
@@ -35,9 +37,11 @@ from ..storage import StorageUnavailable
 from ..storage import current_storage
 from ..uploads.intake import ReceivedFile
 from ..uploads.intake import begin_upload
+from . import originals
 from .formats import ACCEPTED_FORMATS
 from .formats import detect_video_type
 from .integrity import StoredBytes
+from .models import Original
 from .models import Video
 from .models import VideoStatus
 from .models import utcnow
@@ -51,7 +55,15 @@ _ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3
 def finish_upload(
     incoming: ReceivedFile, filename: str | None, expected_sha256: list[str | None], owner: User
 ) -> Video:
-    """Check a fully received upload, then commit its bytes and its row (owned by ``owner``), in that order."""
+    """Check a fully received upload, then commit its bytes and its row (owned by ``owner``), in that order.
+
+    Bytes already stored (an :class:`~.models.Original` of the same SHA-256)
+    are not stored again: the video takes a reference to them and the
+    upload's own bytes are dropped. Otherwise they are put in place first and
+    the original's row and the video's are committed together; when another
+    upload of the same bytes committed its original meanwhile (the primary key
+    says so), the video takes a reference to that one and its own copy is deleted.
+    """
     try:
         if incoming.size == 0:
             raise EmptyFile()
@@ -62,12 +74,11 @@ def finish_upload(
         for expected in expected_sha256:
             if expected is not None and expected != actual:
                 raise ChecksumMismatch(actual, expected)
-        incoming.commit()
+        incoming.confirm()
     except PortalError as error:
+        incoming.discard()
         incoming.failed(error)
         raise
-    finally:
-        incoming.discard()
     clean_name = clean_filename(filename, content_type)
     video = Video(
         id=incoming.video_id,
@@ -76,23 +87,71 @@ def finish_upload(
         content_type=content_type,
         size=incoming.size,
         sha256=actual,
-        storage_key=incoming.storage_key,
+        upload_key=incoming.storage_key,
         status=VideoStatus.OK.value,
         created_at=utcnow(),
         verified_at=utcnow(),
         owner_id=owner.id,
         owner=owner,
     )
+    stored_own = False
     try:
-        db.session.add(video)
-        db.session.commit()
+        shared = _share_existing(video)
+        while not shared:
+            if not stored_own:
+                _put_in_place(incoming)
+                stored_own = True
+            db.session.add(Original(sha256=actual, storage_key=video.upload_key, size=video.size, refs=1))
+            db.session.add(video)
+            try:
+                db.session.commit()
+                break
+            except IntegrityError:
+                # Another upload of the same bytes made their original first: use it.
+                db.session.rollback()
+                shared = _share_existing(video)
     except BaseException:
         db.session.rollback()
-        current_storage().delete(video.storage_key)
+        if stored_own:
+            current_storage().delete(video.upload_key)
         raise
+    finally:
+        incoming.discard()
+    if shared and stored_own:
+        remove_stored_objects(video.id, [video.upload_key])
     incoming.stored()
     _queue_processing_of(video)
     return video
+
+
+def _put_in_place(incoming: ReceivedFile) -> None:
+    try:
+        incoming.commit()
+    except PortalError as error:
+        incoming.failed(error)
+        raise
+
+
+def _share_existing(video: Video) -> bool:
+    """Commit ``video`` as one more user of the stored original of its SHA-256; False (nothing done) when there is none."""
+    if not originals.take_reference(video.sha256):
+        db.session.rollback()
+        return False
+    db.session.add(video)
+    db.session.commit()
+    return True
+
+
+def duplicate_of(video: Video, caller: User) -> str | None:
+    """The id of the first other video with ``video``'s bytes that ``caller`` may see: their own, or any for an admin.
+
+    Videos in the trash are not named (the caller's library does not show them),
+    nor anyone else's for a caller who is not an admin.
+    """
+    query = db.select(Video.id).where(Video.sha256 == video.sha256, Video.id != video.id, Video.deleted_at.is_(None))
+    if caller.role != Role.ADMIN.value:
+        query = query.where(Video.owner_id == caller.id)
+    return db.session.scalar(query.order_by(Video.created_at, Video.id).limit(1))
 
 
 def _queue_processing_of(video: Video) -> None:
@@ -191,14 +250,16 @@ def player_source(video: Video) -> StoredBytes:
 
 
 def delete_video(video: Video, by: User) -> None:
-    """Remove the row, then the bytes, the poster and the copy: a failure in between leaves strays, never a row without bytes.
+    """Remove the row, then the bytes (when no other video uses them), the poster and the copy: a failure in between
+    leaves strays, never a row without bytes.
 
     Once the row is gone the video is deleted, so a store that cannot be
     reached just then is logged rather than reported as a failed delete.
     Who asked is logged to ``portal.audit``; whether they may is the caller's check.
     """
-    keys = video.stored_keys
+    keys = video.own_keys
     video_id, filename, owner = video.id, video.filename, video.owner_name
+    keys += originals.release(video)
     db.session.delete(video)
     db.session.commit()
     audit.info("video deleted: id=%s filename=%r owner=%s by=%s", video_id, filename, owner, by.username)
