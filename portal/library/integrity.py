@@ -51,14 +51,15 @@ def record_status(video: Video, status: VideoStatus) -> None:
     not a missing file.
     """
     now = utcnow()
-    exists = db.session.scalar(db.select(Video.id).where(Video.id == video.id))
     result = db.session.execute(
         db.update(Video).where(Video.sha256 == video.sha256).values(status=status.value, verified_at=now)
     )
     # What an UPDATE gives back, though Session.execute is typed as any statement's Result.
     assert isinstance(result, CursorResult)
+    # Asked after the UPDATE, inside its write transaction: on SQLite a read first would have to be upgraded.
+    exists = result.rowcount > 0 and db.session.scalar(db.select(Video.id).where(Video.id == video.id)) is not None
     db.session.commit()
-    if exists is None or result.rowcount == 0:
+    if not exists:
         raise VideoNotFound()
     # Set as already saved: a pending change would be flushed by the next query,
     # opening a write transaction that blocks every other writer until the next commit.
