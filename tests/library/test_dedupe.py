@@ -23,6 +23,8 @@ from tests.helpers import json_body
 from tests.helpers import local_storage_of
 from tests.helpers import signed_in_client
 from tests.helpers import upload
+from tests.reliability.conftest import start_portal  # noqa: F401
+from tests.support import minimal_mp4
 from tests.test_database import migrate_to
 from tests.test_database import portal_on
 from tests.trash.conftest import trash
@@ -177,6 +179,36 @@ def test_concurrent_identical_uploads_end_with_one_object_and_a_video_each(app, 
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Video)) == count
     assert "no row describes" not in app.test_cli_runner().invoke(args=["cleanup"]).output
+
+
+def test_identical_uploads_to_two_processes_end_with_one_object(start_portal, database_url, tmp_path):  # noqa: F811
+    """Two waitress processes on one database, eight uploads of one file sent at once: one object, eight videos."""
+    portal = start_portal(env={"PORTAL_SQLALCHEMY_DATABASE_URI": database_url, "PORTAL_PROCESSES": "2"})
+    data = minimal_mp4(b"\1" * 2_000_000)
+    count = 8
+    start = threading.Barrier(count)
+    answers: list[dict] = []
+
+    def send() -> None:
+        start.wait()
+        response = portal.http.post(f"{portal.url}/api/v1/files?filename=same.mp4", data=data, timeout=60)
+        answers.append({**response.json(), "http_status": response.status_code})
+
+    threads = [threading.Thread(target=send) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [answer["http_status"] for answer in answers] == [201] * count
+    assert len({answer["id"] for answer in answers}) == count
+    assert sum("duplicate_of" not in answer for answer in answers) == 1
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        [(key, refs)] = connection.execute(sa.text("SELECT storage_key, refs FROM originals")).all()
+    engine.dispose()
+    assert refs == count
+    files = [path for path in (portal.data_dir / "files" / "original").rglob("*") if path.is_file()]
+    assert [path.relative_to(portal.data_dir / "files").as_posix() for path in files] == [key]
 
 
 def test_verify_hashes_a_shared_object_once_and_marks_every_video_using_it(app, video_bytes):
