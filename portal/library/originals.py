@@ -26,6 +26,8 @@ from sqlalchemy.engine import CursorResult
 from ..extensions import db
 from .models import Original
 from .models import Video
+from .models import VideoStatus
+from .models import utcnow
 
 
 def take_reference(sha256: str) -> bool:
@@ -56,3 +58,24 @@ def release(video: Video) -> list[str]:
         db.session.execute(delete(Original).where(Original.sha256 == video.sha256))
         freed.append(key)
     return freed
+
+
+def is_damaged(sha256: str) -> bool:
+    """Whether the last look at the original of ``sha256`` found it corrupt or missing (it marks all its videos)."""
+    bad = select(Video.id).where(Video.sha256 == sha256, Video.status != VideoStatus.OK.value)
+    return bool(db.session.scalar(select(bad.exists())))
+
+
+def replace(sha256: str, key: str) -> str:
+    """Make the object under ``key`` (whole bytes of ``sha256``) the original, in the session's transaction, whose
+    row the caller has locked (:func:`take_reference`); the key of the damaged object, to delete after the commit.
+
+    Its videos are marked whole: their bytes are these now.
+    """
+    damaged = db.session.scalar(select(Original.storage_key).where(Original.sha256 == sha256))
+    assert damaged is not None
+    db.session.execute(update(Original).where(Original.sha256 == sha256).values(storage_key=key))
+    db.session.execute(
+        update(Video).where(Video.sha256 == sha256).values(status=VideoStatus.OK.value, verified_at=utcnow())
+    )
+    return damaged

@@ -61,7 +61,8 @@ def finish_upload(
 
     Bytes already stored (an :class:`~.models.Original` of the same SHA-256)
     are not stored again: the video takes a reference to them and the
-    upload's own bytes are dropped. Otherwise they are put in place first and
+    upload's own bytes are dropped, unless the stored ones were found damaged
+    or missing, when the upload's replace them (and its videos are whole again). Otherwise they are put in place first and
     the original's row and the video's are committed together; when another
     upload of the same bytes committed its original meanwhile (the primary key
     says so), the video takes a reference to that one and its own copy is deleted.
@@ -98,20 +99,34 @@ def finish_upload(
     )
     stored_own = False
     try:
-        shared = _share_existing(video)
-        while not shared:
+        while True:
+            if originals.take_reference(actual):
+                if not originals.is_damaged(actual):
+                    db.session.add(video)
+                    db.session.commit()
+                    unused = [video.upload_key] if stored_own else []
+                    break
+                if stored_own:
+                    # The stored original was found damaged: these bytes, just received whole, replace it.
+                    unused = [originals.replace(actual, video.upload_key)]
+                    db.session.add(video)
+                    db.session.commit()
+                    break
+            db.session.rollback()
             if not stored_own:
                 _put_in_place(incoming)
                 stored_own = True
+                continue
             db.session.add(Original(sha256=actual, storage_key=video.upload_key, size=video.size, refs=1))
             db.session.add(video)
             try:
                 db.session.commit()
-                break
             except IntegrityError:
                 # Another upload of the same bytes made their original first: use it.
                 db.session.rollback()
-                shared = _share_existing(video)
+                continue
+            unused = []
+            break
     except BaseException:
         db.session.rollback()
         if stored_own:
@@ -119,8 +134,7 @@ def finish_upload(
         raise
     finally:
         incoming.discard()
-    if shared and stored_own:
-        remove_stored_objects(video.id, [video.upload_key])
+    remove_stored_objects(video.id, unused)
     incoming.stored()
     _queue_processing_of(video)
     return video
@@ -132,16 +146,6 @@ def _put_in_place(incoming: ReceivedFile) -> None:
     except PortalError as error:
         incoming.failed(error)
         raise
-
-
-def _share_existing(video: Video) -> bool:
-    """Commit ``video`` as one more user of the stored original of its SHA-256; False (nothing done) when there is none."""
-    if not originals.take_reference(video.sha256):
-        db.session.rollback()
-        return False
-    db.session.add(video)
-    db.session.commit()
-    return True
 
 
 def duplicate_of(video: Video, caller: User) -> str | None:

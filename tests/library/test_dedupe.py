@@ -351,3 +351,21 @@ def test_the_upload_page_says_the_bytes_were_stored_already(app, video_bytes):
     text = sent.get_data(as_text=True)
     assert "Uploaded “again.mp4”." in text
     assert f"the same as those of “first.mp4” (/videos/{first['id']})" in text
+
+
+def test_an_upload_of_bytes_whose_stored_object_is_damaged_replaces_it(app, video_bytes):
+    client = signed_in_client(app)
+    first = json_body(upload(client, video_bytes, "first.mp4"))
+    with app.app_context():
+        damaged_key = db.session.get_one(Video, first["id"]).storage_key
+    local_storage_of(app).path(damaged_key).write_bytes(b"\0" * len(video_bytes))
+    assert app.test_cli_runner().invoke(args=["verify"]).exit_code == 1
+    assert json_body(client.get(first["url"]))["status"] == "corrupt"
+    again = json_body(upload(client, video_bytes, "again.mp4"))
+    assert again["duplicate_of"] == first["id"]
+    assert json_body(client.get(first["url"]))["status"] == "ok"
+    assert client.get(first["content_url"]).get_data() == video_bytes
+    with app.app_context():
+        new_key = db.session.get_one(Video, again["id"]).upload_key
+    assert original_keys(app) == {new_key} and [refs for _, _, refs in originals_of(app)] == [2]
+    assert app.test_cli_runner().invoke(args=["verify"]).exit_code == 0
