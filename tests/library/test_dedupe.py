@@ -10,11 +10,13 @@ from datetime import timezone
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from portal import create_app
 from portal.accounts.models import User
 from portal.accounts.quota import usage_of
 from portal.extensions import db
+from portal.library import trash as trash_service
 from portal.library.models import Original
 from portal.library.models import StorageKind
 from portal.library.models import Video
@@ -369,3 +371,57 @@ def test_an_upload_of_bytes_whose_stored_object_is_damaged_replaces_it(app, vide
         new_key = db.session.get_one(Video, again["id"]).upload_key
     assert original_keys(app) == {new_key} and [refs for _, _, refs in originals_of(app)] == [2]
     assert app.test_cli_runner().invoke(args=["verify"]).exit_code == 0
+
+
+class Killed(BaseException):
+    """The process dying right after a commit: nothing after it runs, no handler included."""
+
+
+def killed_after_next_commit(app) -> None:
+    """Make the next commit of ``app``'s session end the process (as far as the code after it can tell)."""
+
+    def die(_session) -> None:
+        event.remove(db.session, "after_commit", die)
+        raise Killed()
+
+    with app.app_context():
+        event.listen(db.session, "after_commit", die)
+
+
+def test_a_purge_killed_after_its_commit_leaves_an_object_cleanup_names_and_no_video_without_bytes(app, video_bytes):
+    client = signed_in_client(app)
+    first = json_body(upload(client, video_bytes, "first.mp4"))
+    second = json_body(upload(client, video_bytes, "second.mp4"))
+    other = json_body(upload(client, video_bytes + b"other", "other.mp4"))
+    trash(client, first)
+    trash(client, second)
+    [key] = [key for _, key, _ in originals_of(app) if key.endswith(first["id"])]
+    for _ in (first, second):
+        killed_after_next_commit(app)
+        with app.app_context(), pytest.raises(Killed):
+            trash_service.purge_all(by="tests")
+        assert key in original_keys(app), "the object is never deleted before its last reference is committed away"
+    assert [sha256 for sha256, _, _ in originals_of(app)] == [other["sha256"]]
+    runner = app.test_cli_runner()
+    assert f"no row describes stored file {key}" in runner.invoke(args=["cleanup"]).output
+    verified = runner.invoke(args=["verify"])
+    assert verified.exit_code == 0 and "checked 1 files: 1 ok" in verified.output
+
+
+def test_storage_dedupe_killed_after_switching_to_a_whole_copy_finishes_when_run_again(empty_database, tmp_path, video_bytes):
+    app = _old_library(empty_database, tmp_path, [(video_id, video_bytes, "ok") for video_id in VIDEO_IDS[:2]])
+    damaged = f"original/00/00/{VIDEO_IDS[0]}"
+    local_storage_of(app).path(damaged).write_bytes(b"\0" * len(video_bytes))
+    runner = app.test_cli_runner()
+    killed_after_next_commit(app)
+    with pytest.raises(Killed):
+        runner.invoke(args=["storage", "dedupe"])
+    assert [key for _, key, _ in originals_of(app)] == [f"original/00/00/{VIDEO_IDS[1]}"]
+    assert "is a second copy of bytes stored once already" in runner.invoke(args=["cleanup"]).output
+    again = runner.invoke(args=["storage", "dedupe"])
+    assert again.exit_code == 0 and f"removed 1 second copies, {len(video_bytes)} bytes saved" in again.output
+    assert original_keys(app) == {f"original/00/00/{VIDEO_IDS[1]}"}
+    assert runner.invoke(args=["verify"]).exit_code == 0
+    assert "no row describes" not in runner.invoke(args=["cleanup"]).output
+    with app.app_context():
+        db.engine.dispose()
