@@ -18,7 +18,10 @@ without bytes.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import delete
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.engine import CursorResult
@@ -64,6 +67,11 @@ def is_damaged(sha256: str) -> bool:
     """Whether the last look at the original of ``sha256`` found it corrupt or missing (it marks all its videos)."""
     bad = select(Video.id).where(Video.sha256 == sha256, Video.status != VideoStatus.OK.value)
     return bool(db.session.scalar(select(bad.exists())))
+
+
+def last_verified(sha256: str) -> datetime | None:
+    """When the original of ``sha256`` was last found whole (every video using it records each look)."""
+    return db.session.scalar(select(func.max(Video.verified_at)).where(Video.sha256 == sha256))
 
 
 def replace(sha256: str, key: str) -> str:

@@ -102,6 +102,8 @@ def finish_upload(
         while True:
             if originals.take_reference(actual):
                 if not originals.is_damaged(actual):
+                    # Its bytes were last checked with the others' (this upload hashed what it received, not them).
+                    video.verified_at = originals.last_verified(actual)
                     db.session.add(video)
                     db.session.commit()
                     unused = [video.upload_key] if stored_own else []
@@ -116,6 +118,8 @@ def finish_upload(
             if not stored_own:
                 _put_in_place(incoming)
                 stored_own = True
+                # Hashed as they were written: they matched once in place, so a send may trust their change time.
+                video.verified_at = utcnow()
                 continue
             db.session.add(Original(sha256=actual, storage_key=video.upload_key, size=video.size, refs=1))
             db.session.add(video)
