@@ -51,6 +51,9 @@ from .naming import clean_filename
 
 audit = logging.getLogger("portal.audit")
 
+#: How often an upload's new original may meet another one of the same bytes before the conflict is
+#: taken for something else: it is found at the next try, unless its last video was purged just then.
+MAX_ORIGINAL_CONFLICTS = 3
 _ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
@@ -62,10 +65,11 @@ def finish_upload(
     Bytes already stored (an :class:`~.models.Original` of the same SHA-256)
     are not stored again: the video takes a reference to them and the
     upload's own bytes are dropped, unless the stored ones were found damaged
-    or missing, when the upload's replace them (and its videos are whole again). Otherwise they are put in place first and
-    the original's row and the video's are committed together; when another
-    upload of the same bytes committed its original meanwhile (the primary key
-    says so), the video takes a reference to that one and its own copy is deleted.
+    or missing, when the upload's replace them (and its videos are whole
+    again). Otherwise they are put in place first and the original's row and
+    the video's are committed together; when another upload of the same bytes
+    committed its original meanwhile (the primary key says so), the video
+    takes a reference to that one and its own copy is deleted.
     """
     try:
         if incoming.size == 0:
@@ -98,6 +102,7 @@ def finish_upload(
         owner=owner,
     )
     stored_own = False
+    conflicts = 0
     try:
         while True:
             if originals.take_reference(actual):
@@ -126,8 +131,11 @@ def finish_upload(
             try:
                 db.session.commit()
             except IntegrityError:
-                # Another upload of the same bytes made their original first: use it.
                 db.session.rollback()
+                conflicts += 1
+                if conflicts > MAX_ORIGINAL_CONFLICTS:
+                    raise  # not another upload's original (each conflict finds one): a row this one cannot go with
+                # Another upload of the same bytes made their original first: use it.
                 continue
             unused = []
             break

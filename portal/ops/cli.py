@@ -61,7 +61,8 @@ def verify_command() -> None:
 def cleanup_command() -> None:
     """Remove temporary files that interrupted uploads of dead processes left, and resumable uploads past
     PORTAL_UPLOAD_EXPIRY_HOURS; purge the trash of what is past PORTAL_TRASH_DAYS; name stored files without a row,
-    and videos still under the old layout (ab/cd/<id>), which relayout-storage moves."""
+    second copies of stored originals (which storage dedupe removes), and videos still under the old layout
+    (ab/cd/<id>), which relayout-storage moves."""
     expired = resumable.remove_expired()
     click.echo(f"removed {expired} expired resumable uploads")
     removed = current_storage().remove_leftovers(resuming=resumable.keys_in_progress())

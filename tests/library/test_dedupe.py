@@ -425,3 +425,15 @@ def test_storage_dedupe_killed_after_switching_to_a_whole_copy_finishes_when_run
     assert "no row describes" not in runner.invoke(args=["cleanup"]).output
     with app.app_context():
         db.engine.dispose()
+
+
+def test_a_backup_names_a_shared_original_once(app, tmp_path, video_bytes):
+    client = signed_in_client(app)
+    upload(client, video_bytes, "first.mp4")
+    upload(client, video_bytes, "second.mp4")
+    runner = app.test_cli_runner()
+    dest = tmp_path / "backups"
+    created = runner.invoke(args=["backup", "create", str(dest)])
+    assert created.exit_code == 0, created.output
+    assert "1 objects" in runner.invoke(args=["backup", "list", str(dest)]).output.splitlines()[0]
+    assert runner.invoke(args=["backup", "verify", str(dest)]).exit_code == 0
