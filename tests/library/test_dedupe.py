@@ -437,3 +437,24 @@ def test_a_backup_names_a_shared_original_once(app, tmp_path, video_bytes):
     assert created.exit_code == 0, created.output
     assert "1 objects" in runner.invoke(args=["backup", "list", str(dest)]).output.splitlines()[0]
     assert runner.invoke(args=["backup", "verify", str(dest)]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("document_url", "upload_url", "operation"),
+    [("/api/v1/openapi.json", "/api/v1/files", "/api/v1/files"), ("/api/v2/openapi.json", "/api/v2/videos", "/api/v2/videos")],
+)
+def test_both_answers_with_and_without_duplicate_of_are_as_documented(client, video_bytes, document_url, upload_url, operation):
+    import jsonschema
+
+    document = json_body(client.get(document_url))
+    [media] = document["paths"][operation]["post"]["responses"]["201"]["content"].values()
+    schema = {**media["schema"], "components": document["components"]}
+    answers = [
+        json_body(client.post(f"{upload_url}?filename=clip.mp4", data=video_bytes, content_type="application/octet-stream"))
+        for _ in range(2)
+    ]
+    assert "duplicate_of" not in answers[0] and answers[1]["duplicate_of"] == answers[0]["id"]
+    for answer in answers:
+        jsonschema.validate(answer, schema, cls=jsonschema.Draft202012Validator)
+    properties = document["components"]["schemas"][media["schema"]["$ref"].rpartition("/")[2]]["properties"]
+    assert "Absent when there is none" in properties["duplicate_of"]["description"]
