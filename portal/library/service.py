@@ -15,8 +15,6 @@ from typing import IO
 from typing import BinaryIO
 
 from flask import current_app
-from sqlalchemy import and_
-from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError
 
@@ -163,16 +161,16 @@ def _put_in_place(incoming: ReceivedFile) -> None:
 def duplicate_of(video: Video, caller: User) -> str | None:
     """The id of the first other video with ``video``'s bytes that ``caller`` may see: their own, or any for an admin.
 
-    "First" goes by the upload's time (then id): only videos made before this
-    one are named, so of uploads of the same bytes racing each other exactly
-    one, the earliest, names none. Videos in the trash are not named (the
-    caller's library does not show them), nor anyone else's for a caller who
-    is not an admin.
+    Only for an upload that found its bytes stored already (its own copy was
+    dropped): the upload whose bytes are the stored ones names none, so of
+    uploads of the same bytes racing each other exactly one, the one that
+    stored them, has no ``duplicate_of``, as has one that replaced a damaged
+    original. Videos in the trash are not named (the caller's library does not
+    show them), nor anyone else's for a caller who is not an admin.
     """
-    earlier = or_(
-        Video.created_at < video.created_at, and_(Video.created_at == video.created_at, Video.id < video.id)
-    )
-    query = db.select(Video.id).where(Video.sha256 == video.sha256, earlier, Video.deleted_at.is_(None))
+    if video.upload_key == video.storage_key:
+        return None
+    query = db.select(Video.id).where(Video.sha256 == video.sha256, Video.id != video.id, Video.deleted_at.is_(None))
     if caller.role != Role.ADMIN.value:
         query = query.where(Video.owner_id == caller.id)
     return db.session.scalar(query.order_by(Video.created_at, Video.id).limit(1))
