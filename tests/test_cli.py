@@ -14,8 +14,9 @@ def test_verify_passes_when_every_file_is_intact(app, client, video_bytes):
 
 
 def test_verify_fails_and_names_corrupt_and_missing_files(app, client, data_dir, video_bytes):
-    corrupt = upload(client, video_bytes, "corrupt.mp4").get_json()
-    missing = upload(client, video_bytes, "missing.mp4").get_json()
+    # Bytes of each one's own: identical ones would share one stored object.
+    corrupt = upload(client, video_bytes + b"corrupt", "corrupt.mp4").get_json()
+    missing = upload(client, video_bytes + b"missing", "missing.mp4").get_json()
     upload(client, video_bytes, "fine.mp4")
     paths = {path.name: path for path in stored_files(data_dir)}
     paths[corrupt["id"]].write_bytes(b"garbage")

@@ -22,8 +22,8 @@ def test_rows_move_to_another_database_and_the_library_is_the_same_there(app, cl
     share = client.post(f"/api/v1/files/{before[0]['id']}/shares", json={"days": 3}).get_json()
     result = app.test_cli_runner().invoke(args=["move-database", "--to", empty_database])
     assert result.exit_code == 0, result.output
-    # The tester, their token and their session, the three videos and the share link.
-    assert "copied 7 rows, 0 already there" in result.output
+    # The tester, their token and their session, the three videos, their three originals and the share link.
+    assert "copied 10 rows, 0 already there" in result.output
 
     moved = create_app({"TESTING": True, "DATA_DIR": app.config["DATA_DIR"], "SECRET_KEY": "test",
                         "SQLALCHEMY_DATABASE_URI": empty_database})
@@ -44,7 +44,7 @@ def test_rows_move_to_another_database_and_the_library_is_the_same_there(app, cl
 
     upload(client, minimal_mp4(), "added meanwhile.mp4")
     again = app.test_cli_runner().invoke(args=["move-database", "--to", empty_database])
-    assert "copied 1 rows, 7 already there" in again.output
+    assert "copied 2 rows, 10 already there" in again.output, "the video and its original"
     assert len(listing(moved_client)) == 4
     with moved.app_context():
         db.engine.dispose()

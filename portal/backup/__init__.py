@@ -114,11 +114,20 @@ def _copy_sqlite(source_path: str | Path, target_path: str | Path) -> None:
 
 
 def objects_of_snapshot(rows: Rows) -> list[StoredObject]:
-    """Every object the snapshot's rows name: originals, playable copies, posters (sizes of posters are unknown), captions."""
+    """Every object the snapshot's rows name: originals, playable copies, posters (sizes of posters are unknown), captions.
+
+    An original shared by several videos is named once, by the first of them.
+    """
     found = []
-    videos = rows("SELECT id, storage_key, size, sha256, poster_sha256, playable_sha256, playable_size FROM videos ORDER BY id")
+    originals: set[str] = set()
+    videos = rows(
+        "SELECT v.id, COALESCE(o.storage_key, v.storage_key), v.size, v.sha256, v.poster_sha256, v.playable_sha256, "
+        "v.playable_size FROM videos v LEFT JOIN originals o ON o.sha256 = v.sha256 ORDER BY v.id"
+    )
     for video_id, key, size, sha256, poster_sha256, playable_sha256, playable_size in videos:
-        found.append(StoredObject(key, size, sha256, video_id))
+        if key not in originals:
+            originals.add(key)
+            found.append(StoredObject(key, size, sha256, video_id))
         if poster_sha256:
             found.append(StoredObject(storage_key_for(video_id, StorageKind.POSTER), -1, poster_sha256, video_id))
         if playable_sha256:

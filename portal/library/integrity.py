@@ -35,6 +35,7 @@ from ..storage import CHUNK_SIZE
 from ..storage import PositionedReader
 from ..storage import current_storage
 from .models import Caption
+from .models import Original
 from .models import StorageKind
 from .models import Video
 from .models import VideoStatus
@@ -47,18 +48,24 @@ if TYPE_CHECKING:
 
 
 def record_status(video: Video, status: VideoStatus) -> None:
-    """Record what a look at the bytes found; an UPDATE, so it also works mid-download.
+    """Record what a look at the bytes found, for every video that uses them; an UPDATE, so it also works mid-download.
 
-    No row to update means another request deleted the video meanwhile (which
-    is also why its bytes were gone): that is :class:`VideoNotFound`, not a
-    missing file.
+    The bytes are the stored original of the video's SHA-256, shared by each
+    video with that checksum (:mod:`.originals`), so each of them is marked.
+    No row of the video itself means another request deleted it meanwhile
+    (which is also why its bytes were gone): that is :class:`VideoNotFound`,
+    not a missing file.
     """
     now = utcnow()
-    result = db.session.execute(db.update(Video).where(Video.id == video.id).values(status=status.value, verified_at=now))
+    result = db.session.execute(
+        db.update(Video).where(Video.sha256 == video.sha256).values(status=status.value, verified_at=now)
+    )
     # What an UPDATE gives back, though Session.execute is typed as any statement's Result.
     assert isinstance(result, CursorResult)
+    # Asked after the UPDATE, inside its write transaction: on SQLite a read first would have to be upgraded.
+    exists = result.rowcount > 0 and db.session.scalar(db.select(Video.id).where(Video.id == video.id)) is not None
     db.session.commit()
-    if result.rowcount == 0:
+    if not exists:
         raise VideoNotFound()
     # Set as already saved: a pending change would be flushed by the next query,
     # opening a write transaction that blocks every other writer until the next commit.
@@ -450,8 +457,12 @@ def verifies_in_progress() -> int:
     return _verifies.in_progress()
 
 
-def verify(video: Video, by: User | None = None) -> Video:
+def verify(video: Video, by: User | None = None, original_checked: bool = False) -> Video:
     """Hash the stored bytes now, and those of the playable copy if there is one, and record what was found.
+
+    ``original_checked``: the original (shared with another video of this
+    checksum) was hashed just now and what was found recorded for every
+    video using it, so only the copy is left to check.
 
     A verify of the same video already hashing in this process is waited for
     and its result answered instead (see :class:`_Verifies`); ``by``, the user
@@ -465,7 +476,7 @@ def verify(video: Video, by: User | None = None) -> Video:
         run, hashing = _verifies.join(video_id)
         if hashing:
             try:
-                _verify_now(video)
+                _verify_now(video, original_checked)
             except BaseException as error:
                 _verifies.finish(video_id, run, error)
                 raise
@@ -485,8 +496,11 @@ def verify(video: Video, by: User | None = None) -> Video:
         _verifies.give_slot(user_id)
 
 
-def _verify_now(video: Video) -> None:
-    record_status(video, _look_at(StoredBytes.original(video)))
+def _verify_now(video: Video, original_checked: bool) -> None:
+    if original_checked:
+        db.session.refresh(video)
+    else:
+        record_status(video, _look_at(StoredBytes.original(video)))
     if video.has_playable_copy:
         copy = StoredBytes.copy_of(video)
         found = _look_at(copy)
@@ -518,16 +532,23 @@ def stray_keys() -> list[str]:
     other key is a stray: bytes whose row is gone, a kind the portal does not
     know, a second original beside the one the row names.
 
+    A second copy of an original's bytes under another video's upload key is one
+    too: a library stored before :mod:`.originals` keeps them
+    (``flask --app wsgi storage dedupe`` removes them).
+
     A process killed between putting an upload's bytes in place and saving its
-    row leaves one. They are reported, never removed automatically: after a
+    row leaves one, as does a purge killed before deleting the object of its
+    last reference. They are reported, never removed automatically: after a
     database is restored from an older backup, the same check would name
     files that are worth keeping.
     """
-    named: set[str] = set()
+    named: set[str] = set(db.session.scalars(db.select(Original.storage_key)))
     ids: set[str] = set()
-    for video_id, key in db.session.execute(db.select(Video.id, Video.storage_key)):
+    keys = db.select(Video.id, Video.upload_key, Original.sha256).outerjoin(Original, Original.sha256 == Video.sha256)
+    for video_id, key, original in db.session.execute(keys):
         ids.add(video_id)
-        named.add(key)
+        if original is None:
+            named.add(key)  # a row made without an original (by SQL) owns its key
     named.update(db.session.scalars(db.select(Caption.storage_key)))
     return sorted(key for key in current_storage().keys() if key not in named and not _beside_a_video(key, ids))
 
@@ -542,13 +563,16 @@ def _beside_a_video(key: str, ids: set[str]) -> bool:
 
 
 def verify_all() -> Iterator[Video]:
+    """Verify every video, hashing each stored original once: the videos sharing one get what it was found to be."""
     ids = db.session.scalars(db.select(Video.id).order_by(Video.created_at)).all()
+    hashed: set[str] = set()
     for video_id in ids:
         video = db.session.get(Video, video_id)
         if video is None:
             continue
         try:
-            checked = verify(video)
+            checked = verify(video, original_checked=video.sha256 in hashed)
         except VideoNotFound:
             continue  # deleted while being checked
+        hashed.add(checked.sha256)
         yield checked

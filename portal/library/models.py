@@ -190,15 +190,22 @@ class Video(Model):
     search_name: Mapped[str] = mapped_column(SEARCH_NAME_TYPE)
     content_type: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64))
+    #: Of the uploaded bytes: their check, and the key of their stored :class:`Original`.
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), default=VideoStatus.OK.value)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    #: Where the bytes are: ``original/ab/cd/<id>``, or ``ab/cd/<id>`` for a
-    #: video stored before the kinds. Read from the row, never recomputed, so
-    #: both layouts stay readable; unique, so deleting one video can never
-    #: remove another's bytes.
-    storage_key: Mapped[str] = mapped_column(String(STORAGE_KEY_LENGTH), unique=True, default=_original_key_of_row)
+    #: Where this upload's bytes were written: ``original/ab/cd/<id>``, or ``ab/cd/<id>`` for a video
+    #: stored before the kinds (the column keeps its old name, ``storage_key``). Unique, and never
+    #: where another video's upload went; the bytes a video plays are its :attr:`original`'s, which
+    #: is under this key only for the first video of those bytes (:attr:`storage_key`).
+    upload_key: Mapped[str] = mapped_column(
+        "storage_key", String(STORAGE_KEY_LENGTH), unique=True, default=_original_key_of_row
+    )
+    #: The stored object of its bytes, shared with every video of the same SHA-256 (:class:`Original`).
+    original: Mapped[Original | None] = relationship(
+        lazy="joined", primaryjoin="foreign(Video.sha256) == Original.sha256", viewonly=True
+    )
     #: Who uploaded it. None only for videos of a library older than accounts,
     #: until its first admin exists and takes them (:func:`portal.accounts.service.create_user`).
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
@@ -313,12 +320,42 @@ class Video(Model):
         return storage_key_for(self.id, StorageKind.PLAYABLE)
 
     @property
+    def storage_key(self) -> str:
+        """Where the bytes are: its original's key, or its own for a row made without one (by SQL)."""
+        return self.original.storage_key if self.original is not None else self.upload_key
+
+    @property
+    def own_keys(self) -> list[str]:
+        """The keys of the objects this video alone has: poster, copy, captions (its bytes may be shared)."""
+        return [self.poster_key, self.playable_key, *(caption.storage_key for caption in self.captions)]
+
+    @property
     def stored_keys(self) -> list[str]:
         """Every key the video may have objects under: bytes, poster, copy, captions (deleting a missing one is harmless)."""
-        return [self.storage_key, self.poster_key, self.playable_key, *(caption.storage_key for caption in self.captions)]
+        return [self.storage_key, *self.own_keys]
 
     def __repr__(self) -> str:
         return f"<Video {self.id} {self.filename!r}>"
+
+
+class Original(Model):
+    """One stored object of uploaded bytes, shared by every video with its SHA-256 (:mod:`portal.library.originals`).
+
+    Keyed by the checksum, so two uploads of the same bytes at the same moment
+    cannot both make one: the second's insert fails on the primary key and it
+    takes a reference to the first's instead. ``refs`` counts the videos
+    (library and trash) that use it; the object is deleted only by the
+    transaction that takes the count to zero, after that transaction commits.
+    """
+
+    __tablename__ = "originals"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: The ``upload_key`` of the video whose upload stored these bytes first.
+    storage_key: Mapped[str] = mapped_column(String(STORAGE_KEY_LENGTH), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    refs: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class VideoTag(Model):

@@ -15,8 +15,10 @@ from typing import IO
 from typing import BinaryIO
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError
 
+from ..accounts.models import Role
 from ..accounts.models import User
 from ..accounts.quota import room_for
 from ..errors import ChecksumMismatch
@@ -35,9 +37,11 @@ from ..storage import StorageUnavailable
 from ..storage import current_storage
 from ..uploads.intake import ReceivedFile
 from ..uploads.intake import begin_upload
+from . import originals
 from .formats import ACCEPTED_FORMATS
 from .formats import detect_video_type
 from .integrity import StoredBytes
+from .models import Original
 from .models import Video
 from .models import VideoStatus
 from .models import utcnow
@@ -45,13 +49,26 @@ from .naming import clean_filename
 
 audit = logging.getLogger("portal.audit")
 
+#: How often an upload's new original may meet another one of the same bytes before the conflict is
+#: taken for something else: it is found at the next try, unless its last video was purged just then.
+MAX_ORIGINAL_CONFLICTS = 3
 _ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
 def finish_upload(
     incoming: ReceivedFile, filename: str | None, expected_sha256: list[str | None], owner: User
 ) -> Video:
-    """Check a fully received upload, then commit its bytes and its row (owned by ``owner``), in that order."""
+    """Check a fully received upload, then commit its bytes and its row (owned by ``owner``), in that order.
+
+    Bytes already stored (an :class:`~.models.Original` of the same SHA-256)
+    are not stored again: the video takes a reference to them and the
+    upload's own bytes are dropped, unless the stored ones were found damaged
+    or missing, when the upload's replace them (and its videos are whole
+    again). Otherwise they are put in place first and the original's row and
+    the video's are committed together; when another upload of the same bytes
+    committed its original meanwhile (the primary key says so), the video
+    takes a reference to that one and its own copy is deleted.
+    """
     try:
         if incoming.size == 0:
             raise EmptyFile()
@@ -62,12 +79,11 @@ def finish_upload(
         for expected in expected_sha256:
             if expected is not None and expected != actual:
                 raise ChecksumMismatch(actual, expected)
-        incoming.commit()
+        incoming.confirm()
     except PortalError as error:
+        incoming.discard()
         incoming.failed(error)
         raise
-    finally:
-        incoming.discard()
     clean_name = clean_filename(filename, content_type)
     video = Video(
         id=incoming.video_id,
@@ -76,23 +92,88 @@ def finish_upload(
         content_type=content_type,
         size=incoming.size,
         sha256=actual,
-        storage_key=incoming.storage_key,
+        upload_key=incoming.storage_key,
         status=VideoStatus.OK.value,
         created_at=utcnow(),
         verified_at=utcnow(),
         owner_id=owner.id,
         owner=owner,
     )
+    stored_own = False
+    conflicts = 0
     try:
-        db.session.add(video)
-        db.session.commit()
+        while True:
+            if originals.take_reference(actual):
+                if not originals.is_damaged(actual):
+                    # Its bytes were last checked with the others' (this upload hashed what it received, not them).
+                    video.verified_at = originals.last_verified(actual)
+                    db.session.add(video)
+                    db.session.commit()
+                    unused = [video.upload_key] if stored_own else []
+                    break
+                if stored_own:
+                    # The stored original was found damaged: these bytes, just received whole, replace it.
+                    unused = [originals.replace(actual, video.upload_key)]
+                    db.session.add(video)
+                    db.session.commit()
+                    break
+            db.session.rollback()
+            if not stored_own:
+                _put_in_place(incoming)
+                stored_own = True
+                # Hashed as they were written: they matched once in place, so a send may trust their change time.
+                video.verified_at = utcnow()
+                continue
+            db.session.add(Original(sha256=actual, storage_key=video.upload_key, size=video.size, refs=1))
+            db.session.add(video)
+            try:
+                db.session.commit()
+            except IntegrityError:
+                db.session.rollback()
+                conflicts += 1
+                if conflicts > MAX_ORIGINAL_CONFLICTS:
+                    raise  # not another upload's original (each conflict finds one): a row this one cannot go with
+                # Another upload of the same bytes made their original first: use it.
+                continue
+            unused = []
+            break
     except BaseException:
         db.session.rollback()
-        current_storage().delete(video.storage_key)
+        if stored_own:
+            current_storage().delete(video.upload_key)
         raise
+    finally:
+        incoming.discard()
+    remove_stored_objects(video.id, unused)
     incoming.stored()
     _queue_processing_of(video)
     return video
+
+
+def _put_in_place(incoming: ReceivedFile) -> None:
+    try:
+        incoming.commit()
+    except PortalError as error:
+        incoming.failed(error)
+        raise
+
+
+def duplicate_of(video: Video, caller: User) -> str | None:
+    """The id of the first other video with ``video``'s bytes that ``caller`` may see: their own, or any for an admin.
+
+    Only for an upload that found its bytes stored already (its own copy was
+    dropped): the upload whose bytes are the stored ones names none, so of
+    uploads of the same bytes racing each other exactly one, the one that
+    stored them, has no ``duplicate_of``, as has one that replaced a damaged
+    original. Videos in the trash are not named (the caller's library does not
+    show them), nor anyone else's for a caller who is not an admin.
+    """
+    if video.upload_key == video.storage_key:
+        return None
+    query = db.select(Video.id).where(Video.sha256 == video.sha256, Video.id != video.id, Video.deleted_at.is_(None))
+    if caller.role != Role.ADMIN.value:
+        query = query.where(Video.owner_id == caller.id)
+    return db.session.scalar(query.order_by(Video.created_at, Video.id).limit(1))
 
 
 def _queue_processing_of(video: Video) -> None:
@@ -191,14 +272,16 @@ def player_source(video: Video) -> StoredBytes:
 
 
 def delete_video(video: Video, by: User) -> None:
-    """Remove the row, then the bytes, the poster and the copy: a failure in between leaves strays, never a row without bytes.
+    """Remove the row, then the bytes (when no other video uses them), the poster and the copy: a failure in between
+    leaves strays, never a row without bytes.
 
     Once the row is gone the video is deleted, so a store that cannot be
     reached just then is logged rather than reported as a failed delete.
     Who asked is logged to ``portal.audit``; whether they may is the caller's check.
     """
-    keys = video.stored_keys
+    keys = video.own_keys
     video_id, filename, owner = video.id, video.filename, video.owner_name
+    keys += originals.release(video)
     db.session.delete(video)
     db.session.commit()
     audit.info("video deleted: id=%s filename=%r owner=%s by=%s", video_id, filename, owner, by.username)

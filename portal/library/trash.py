@@ -7,7 +7,8 @@ links. Every look-up of the library leaves trashed videos out
 and ``verify`` still see them, so a restored video comes back with good bytes.
 
 After ``TRASH_DAYS`` a video is purged: the row goes first, then every stored
-object (a failure in between leaves strays, never a row without bytes).
+object (a failure in between leaves strays, never a row without bytes); its
+original only with the last video that uses it (:mod:`.originals`).
 ``TRASH_DAYS = 0`` deletes at once, as before there was a trash.
 
 Each change is one conditional statement (``... WHERE id = :id AND deleted_at
@@ -39,6 +40,7 @@ from ..accounts.permissions import check
 from ..extensions import db
 from ..sharing.models import ShareLink
 from . import catalog
+from . import originals
 from . import service
 from .listing import Listing
 from .listing import Page
@@ -223,7 +225,7 @@ def _purge_where(condition: ColumnElement[bool], by: str) -> list[Purged]:
 
 def _purge(video: Video, by: str) -> None:
     """Remove the row (and its share links) if it is still in the trash, then every object of the video."""
-    keys = video.stored_keys
+    keys = video.own_keys
     video_id, filename, owner = video.id, video.filename, video.owner_name
     # Share links and tags go with their video; a bulk DELETE does not cascade on SQLite, so they are named here.
     db.session.execute(db.delete(ShareLink).where(ShareLink.video_id == video_id))
@@ -234,6 +236,8 @@ def _purge(video: Video, by: str) -> None:
     if result.rowcount == 0:
         db.session.rollback()
         raise errors.VideoNotFound()
+    # Decided in this transaction, under the original's row lock: its object goes only with its last video.
+    keys += originals.release(video)
     db.session.commit()
     audit.info("video purged: id=%s filename=%r owner=%s by=%s", video_id, filename, owner, by)
     service.remove_stored_objects(video_id, keys)

@@ -27,6 +27,9 @@ from ..library.models import VideoStatus
 from ..storage import current_storage
 from ..storage import storage_from_url
 from ..uploads import resumable
+from .dedupe import Fold
+from .dedupe import dedupe
+from .dedupe import second_copies
 from .relayout import Move
 from .relayout import relayout_library
 from .relayout import videos_under_old_keys
@@ -58,14 +61,19 @@ def verify_command() -> None:
 def cleanup_command() -> None:
     """Remove temporary files that interrupted uploads of dead processes left, and resumable uploads past
     PORTAL_UPLOAD_EXPIRY_HOURS; purge the trash of what is past PORTAL_TRASH_DAYS; name stored files without a row,
-    and videos still under the old layout (ab/cd/<id>), which relayout-storage moves."""
+    second copies of stored originals (which storage dedupe removes), and videos still under the old layout
+    (ab/cd/<id>), which relayout-storage moves."""
     expired = resumable.remove_expired()
     click.echo(f"removed {expired} expired resumable uploads")
     removed = current_storage().remove_leftovers(resuming=resumable.keys_in_progress())
     click.echo(f"removed {removed} leftover temporary files")
     _report_purged(trash.purge_expired())
+    copies = {own for _video_id, own, _kept, _sha256, _size in second_copies()}
     for key in stray_keys():
-        click.echo(f"no row describes stored file {key}: kept; delete it by hand if it is not needed")
+        if key in copies:
+            click.echo(f"stored file {key} is a second copy of bytes stored once already: `storage dedupe` removes it")
+        else:
+            click.echo(f"no row describes stored file {key}: kept; delete it by hand if it is not needed")
     old = videos_under_old_keys()
     for video_id, key in old:
         click.echo(f"video {video_id} is still stored under the old layout, at {key}")
@@ -378,6 +386,36 @@ def jobs_backfill_command(include_failed: bool) -> None:
 # --- the trash -------------------------------------------------------------------
 
 
+@click.group("storage", cls=RefusingGroup)
+def storage_group() -> None:
+    """The stored objects themselves."""
+
+
+@storage_group.command("dedupe")
+@with_appcontext
+def storage_dedupe_command() -> None:
+    """Remove the second copies of identical originals an older library keeps (each after its original is found whole);
+    run again to resume."""
+    saved = removed = 0
+    damaged = []
+    try:
+        for folded in dedupe(current_storage()):
+            if folded.outcome is Fold.DAMAGED:
+                damaged.append(folded)
+                click.echo(f"DAMAGED: {folded.video_id}: neither its original nor its copy {folded.key} is whole; both kept")
+                continue
+            removed += 1
+            saved += folded.size
+            if folded.outcome is Fold.REPLACED:
+                click.echo(f"{folded.video_id}: the original was damaged, its whole copy replaces it; removed {folded.key}")
+    except OSError as error:
+        click.echo(f"Error: the storage failed: {error}. Every video is still readable; run the command again.", err=True)
+        raise SystemExit(1) from error
+    click.echo(f"removed {removed} second copies, {saved} bytes saved")
+    if damaged:
+        raise SystemExit(1)
+
+
 @click.group("trash", cls=RefusingGroup)
 def trash_group() -> None:
     """The trash: deleted videos, kept for PORTAL_TRASH_DAYS before they are purged."""
@@ -410,3 +448,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(tokens_group)
     app.cli.add_command(jobs_group)
     app.cli.add_command(trash_group)
+    app.cli.add_command(storage_group)

@@ -46,6 +46,7 @@ from ..extensions import db
 from ..http.auth import bearer_caller
 from ..http.auth import public
 from ..jobs import current_jobs
+from ..library.models import Original
 from ..library.models import Video
 from ..library.models import as_utc
 from ..metrics import REGISTRY
@@ -138,22 +139,31 @@ class LibraryCollector:
     def _storage(self) -> Iterator[Metric]:
         """``portal_storage_bytes`` (stored, after sharing) and ``portal_storage_logical_bytes`` (before).
 
-        Both are the sum of the stored objects' sizes the rows record (originals,
-        the trash's included, and playable copies; posters, a few KiB each, have no
-        size in their row): identical bytes are not stored once yet, so nothing is
-        shared and the two are equal. Once they are, the first counts each stored
-        object once and the second once per video that uses it.
+        Both are sums of the sizes the rows record (originals, the trash's
+        included, and playable copies; posters, a few KiB each, have no size in
+        their row): the first counts each stored original once (a video made
+        without one, by SQL, counts its own), the second once per video that uses it.
         """
-        total = func.coalesce(func.sum(Video.size), 0) + func.coalesce(func.sum(Video.playable_size), 0)
+        copies = func.coalesce(func.sum(Video.playable_size), 0)
+        logical = func.coalesce(func.sum(Video.size), 0) + copies
+        unshared = (
+            select(func.coalesce(func.sum(Video.size), 0))
+            .where(~select(Original.sha256).where(Original.sha256 == Video.sha256).exists())
+            .scalar_subquery()
+        )
+        originals = select(func.coalesce(func.sum(Original.size), 0)).scalar_subquery()
         try:
-            stored = int(db.session.scalar(select(total)) or 0)
+            stored_logical = int(db.session.scalar(select(logical)) or 0)
+            stored = int(db.session.scalar(select(copies + originals + unshared)) or 0)
         except SQLAlchemyError as error:
             db.session.rollback()
             current_app.logger.warning("metrics: the stored bytes could not be asked: %s", error)
             return
         yield GaugeMetricFamily("portal_storage_bytes", "Bytes of stored objects, each counted once.", value=stored)
         yield GaugeMetricFamily(
-            "portal_storage_logical_bytes", "Bytes of stored objects, counted once per video that uses them.", value=stored
+            "portal_storage_logical_bytes",
+            "Bytes of stored objects, counted once per video that uses them.",
+            value=stored_logical,
         )
 
     def _library(self) -> Iterator[Metric]:

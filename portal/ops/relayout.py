@@ -21,6 +21,7 @@ from typing import Iterator
 from sqlalchemy.engine import CursorResult
 
 from ..extensions import db
+from ..library.models import Original
 from ..library.models import StorageKind
 from ..library.models import Video
 from ..library.models import storage_key_for
@@ -63,8 +64,8 @@ def _video_of_old_layout_key(key: str) -> str | None:
 def videos_under_old_keys() -> list[tuple[str, str]]:
     """(id, key) of every video whose row still names a key of the old layout, by id."""
     query = (
-        db.select(Video.id, Video.storage_key)
-        .where(~Video.storage_key.startswith(f"{StorageKind.ORIGINAL.value}/"))
+        db.select(Video.id, Video.upload_key)
+        .where(~Video.upload_key.startswith(f"{StorageKind.ORIGINAL.value}/"))
         .order_by(Video.id)
     )
     return [(video_id, key) for video_id, key in db.session.execute(query) if key != storage_key_for(video_id)]
@@ -79,8 +80,8 @@ def relayout_library(storage: Storage) -> Iterator[Relaid]:
     """
     for video_id, _key in videos_under_old_keys():
         video = db.session.get(Video, video_id)
-        if video is not None and video.storage_key != storage_key_for(video_id):
-            yield _move(storage, video, video.storage_key)
+        if video is not None and video.upload_key != storage_key_for(video_id):
+            yield _move(storage, video, video.upload_key)
     yield from _finish_interrupted_moves(storage)
 
 
@@ -95,7 +96,7 @@ def _finish_interrupted_moves(storage: Storage) -> Iterator[Relaid]:
     leftovers = sorted({video_id: key for key in storage.keys() if (video_id := _video_of_old_layout_key(key))}.items())
     for video_id, key in leftovers:
         video = db.session.get(Video, video_id)
-        if video is not None and video.storage_key == storage_key_for(video_id):
+        if video is not None and video.upload_key == storage_key_for(video_id):
             yield _move(storage, video, key)
 
 
@@ -120,14 +121,15 @@ def _move(storage: Storage, video: Video, old_key: str) -> Relaid:
 
 
 def _point_row_at(video_id: str, old_key: str, new_key: str) -> bool:
-    """Make the row name ``new_key``; False when the row is gone.
+    """Make the row name ``new_key``, and the original stored there (shared by its videos); False when the row is gone.
 
     Only a row that names one of the two keys is changed, so a video purged
     and a key changed by anything else are never overwritten.
     """
     result = db.session.execute(
-        db.update(Video).where(Video.id == video_id, Video.storage_key.in_([old_key, new_key])).values(storage_key=new_key)
+        db.update(Video).where(Video.id == video_id, Video.upload_key.in_([old_key, new_key])).values(upload_key=new_key)
     )
+    db.session.execute(db.update(Original).where(Original.storage_key == old_key).values(storage_key=new_key))
     # What an UPDATE gives back, though Session.execute is typed as any statement's Result.
     assert isinstance(result, CursorResult)
     db.session.commit()

@@ -25,6 +25,7 @@ from ..accounts.models import LoginSession
 from ..accounts.models import User
 from ..extensions import db
 from ..library.models import Caption
+from ..library.models import Original
 from ..library.models import Video
 from ..library.models import VideoTag
 from ..library.models import as_utc
@@ -43,7 +44,8 @@ class Outcome(str, enum.Enum):
     MISSING = "missing"
 
 
-def _sha256_of(storage: Storage, key: str) -> str | None:
+def sha256_of(storage: Storage, key: str) -> str | None:
+    """The SHA-256 of the object under ``key``, hashed now; None when it is gone."""
     try:
         content = storage.open(key)
     except FileNotFoundError:
@@ -55,7 +57,9 @@ def _sha256_of(storage: Storage, key: str) -> str | None:
     return digest.hexdigest()
 
 
-def copy_video(video: Video, source: Storage, target: Storage, verify_existing: bool = False) -> Outcome:
+def copy_video(
+    video: Video, source: Storage, target: Storage, verify_existing: bool = False, original: Outcome | None = None
+) -> Outcome:
     """Copy a file's bytes, poster, playable copy and captions, unless the target has them; never commit bytes that do not match.
 
     The target gets the key the row names, whichever layout it follows, so the
@@ -64,8 +68,13 @@ def copy_video(video: Video, source: Storage, target: Storage, verify_existing: 
     logged, not copied, and made again when the video is processed again
     (``POST /api/v1/files/<id>/process``, or "Try again"; a lost copy is also
     made again when a player or ``verify`` finds it missing).
+
+    ``original``: what copying the video's original (shared with a video copied
+    before) came to, which is then not copied again.
     """
-    outcome = copy_object(source, video.storage_key, target, video.storage_key, video.size, video.sha256, verify_existing)
+    outcome = original or copy_object(
+        source, video.storage_key, target, video.storage_key, video.size, video.sha256, verify_existing
+    )
     if video.poster_sha256 is not None:
         # A poster's size is not kept; it is small enough to hash at the target every time.
         poster = copy_object(source, video.poster_key, target, video.poster_key, None, video.poster_sha256, True)
@@ -103,7 +112,7 @@ def copy_object(
     if (
         there is not None
         and (size is None or there == size)
-        and (not verify_existing or _sha256_of(target, target_key) == sha256)
+        and (not verify_existing or sha256_of(target, target_key) == sha256)
     ):
         return Outcome.PRESENT
     try:
@@ -130,12 +139,16 @@ def copy_object(
 
 
 def copy_library(source: Storage, target: Storage, verify_existing: bool = False) -> Iterator[tuple[Video, Outcome]]:
-    """Copy every file that has a row, oldest first, telling what happened to each."""
+    """Copy every file that has a row, oldest first, telling what happened to each; a shared original is copied once."""
     ids = db.session.scalars(db.select(Video.id).order_by(Video.created_at, Video.id)).all()
+    originals: dict[str, Outcome] = {}
     for video_id in ids:
         video = db.session.get(Video, video_id)
         if video is not None:
-            yield video, copy_video(video, source, target, verify_existing)
+            key = video.storage_key
+            outcome = copy_video(video, source, target, verify_existing, originals.get(key))
+            originals[key] = outcome
+            yield video, outcome
             db.session.expunge(video)
 
 
@@ -147,7 +160,7 @@ def _as_utc_row(row: dict) -> dict:
 #: Every table a library's rows live in, parents before the rows that refer to them.
 #: Failed sign-ins are not moved: they only matter for fifteen minutes.
 LIBRARY_TABLES: tuple[sa.Table, ...] = tuple(
-    model.__table__ for model in (User, ApiToken, LoginSession, Video, VideoTag, Caption, ShareLink)  # type: ignore[misc]
+    model.__table__ for model in (User, ApiToken, LoginSession, Original, Video, VideoTag, Caption, ShareLink)  # type: ignore[misc]
 )
 
 

@@ -131,7 +131,11 @@ class ReceivedFile(Protocol):
 
     def sha256(self) -> str: ...
 
-    def commit(self) -> None: ...
+    def confirm(self) -> None:
+        """The last checks before the bytes become a video (stopping, quota); the bytes themselves stay where they are."""
+
+    def commit(self) -> None:
+        """:meth:`confirm`, then put the bytes in place under :attr:`storage_key`."""
 
     def discard(self) -> None: ...
 
@@ -236,10 +240,13 @@ class IncomingFile(io.RawIOBase, BinaryIO):
     def sha256(self) -> str:
         return self._digest.hexdigest()
 
-    def commit(self) -> None:
+    def confirm(self) -> None:
         self._unless_stopping()
         if self._room is not None:
             self._room.confirm(self.size)
+
+    def commit(self) -> None:
+        self.confirm()
         try:
             self._upload.commit()
         except StorageFull as error:

@@ -278,6 +278,11 @@ def uploaded(video: Video) -> BaseResponse:
     if request.headers.get("X-Requested-With") == "XMLHttpRequest":
         return Response(status=201, headers={"Location": location})
     flash(f"Uploaded “{video.filename}”.", "success")
+    duplicate = service.duplicate_of(video, caller_required().user)
+    if duplicate is not None:
+        other = service.get_video(duplicate)
+        page = url_for("web.video", video_id=other.id)
+        flash(f"Its bytes are the same as those of “{other.filename}” ({page}), so they are stored once.", "info")
     return redirect(location, 303)
 
 

@@ -152,7 +152,8 @@ def test_a_visitor_sees_the_poster_only_with_public_viewing(tmp_path, database_u
     with private.app_context():
         db.engine.dispose()
 
-    public = immediate_portal(tmp_path / "public", database_url, PUBLIC_VIEWING=True)
+    # The same library (one database keeps its bytes in one storage: identical uploads share an object).
+    public = immediate_portal(tmp_path / "private", database_url, PUBLIC_VIEWING=True)
     body = stored(signed_in_client(public), poster_clips["one_frame"])
     visitor = public.test_client()
     assert visitor.get(poster_url(body)).mimetype == "image/jpeg"

@@ -57,6 +57,13 @@ def leftovers(data_dir: Path) -> list[Path]:
 
 
 def assert_database_and_folder_agree(data_dir: Path) -> None:
-    """No row without its bytes, no bytes without their row, nothing half-written."""
+    """No row without its bytes, no bytes without their row, nothing half-written.
+
+    A video's bytes are the original of its SHA-256 (shared by the videos with
+    the same bytes), stored under the upload key of the first of them.
+    """
     assert leftovers(data_dir) == []
-    assert set(rows_on_disk(data_dir)) == stored_keys(data_dir)
+    with sqlite3.connect(f"file:{data_dir / 'portal.db'}?mode=ro", uri=True, timeout=30) as connection:
+        originals = dict(connection.execute("SELECT sha256, storage_key FROM originals").fetchall())
+    assert {sha256 for _size, sha256 in rows_on_disk(data_dir).values()} == set(originals)
+    assert {key.rpartition("/")[2] for key in originals.values()} == stored_keys(data_dir)

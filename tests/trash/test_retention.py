@@ -45,7 +45,8 @@ def test_a_video_is_purged_once_its_days_in_the_trash_are_over(app, client, data
     old = upload(client, video_bytes, "old.mp4").get_json()
     trash(client, old)
     clock.move(days=10)
-    recent = upload(client, video_bytes, "recent.mp4").get_json()
+    # Bytes of its own: identical ones would share the old one's stored object.
+    recent = upload(client, video_bytes + b"recent", "recent.mp4").get_json()
     trash(client, recent)
     clock.move(days=20, seconds=-1)
     assert "purged 0 videos" in purge_command(app)
@@ -60,8 +61,9 @@ def test_a_video_is_purged_once_its_days_in_the_trash_are_over(app, client, data
 
 
 def test_purge_all_empties_the_trash_however_recent(app, client, data_dir, video_bytes):
-    trash(client, upload(client, video_bytes, "a.mp4").get_json())
-    trash(client, upload(client, video_bytes, "b.mp4").get_json())
+    # Bytes of each one's own: identical ones would share one stored object.
+    trash(client, upload(client, video_bytes + b"a", "a.mp4").get_json())
+    trash(client, upload(client, video_bytes + b"b", "b.mp4").get_json())
     kept = upload(client, video_bytes, "kept.mp4").get_json()
     assert "purged 2 videos from the trash" in purge_command(app, "--all")
     assert [path.name for path in stored_files(data_dir)] == [kept["id"]]
@@ -92,7 +94,8 @@ def test_the_periodic_job_purges_the_expired_hourly(app, client, data_dir, video
     gone = upload(client, video_bytes, "gone.mp4").get_json()
     trash(client, gone)
     clock.move(days=29)
-    kept = upload(client, video_bytes, "kept.mp4").get_json()
+    # Bytes of its own: identical ones would share the gone one's stored object.
+    kept = upload(client, video_bytes + b"kept", "kept.mp4").get_json()
     trash(client, kept)
     clock.move(days=1)
     task().execute()

@@ -1209,7 +1209,12 @@ def build_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "201": {
-                            **_file_response("Stored: the file's JSON."),
+                            "description": "Stored: the file's JSON. When the same bytes were stored already, "
+                            "`duplicate_of` names the first file with them that the caller may see (their own; any, "
+                            "for an admin): the bytes are stored once and shared, while this upload is a file of its "
+                            "own. Without such a file the key is absent.",
+                            "content": {"application/json": {"schema": _ref("schemas", "StoredFile"), "example": {
+                                **EXAMPLE_FILE, "duplicate_of": "0b9f7a52-5a3c-4d64-9d3b-2f4c1e7a9e10"}}},
                             "headers": {
                                 "Location": {
                                     "description": "The file's URL (its `url`).",
@@ -1395,6 +1400,20 @@ def build_document() -> dict[str, Any]:
                     "additionalProperties": False,
                     "properties": FILE_PROPERTIES,
                     "example": EXAMPLE_FILE,
+                },
+                "StoredFile": {
+                    "type": "object",
+                    "description": "A file just uploaded, and the first file with the same bytes the caller may see.",
+                    "required": list(EXAMPLE_FILE),
+                    "additionalProperties": False,
+                    "properties": {
+                        **FILE_PROPERTIES,
+                        "duplicate_of": {
+                            "type": "string",
+                            "description": "The id of a file with the same bytes: the caller's own, or anyone's for an "
+                            "admin. Absent when there is none.",
+                        },
+                    },
                 },
                 "Me": {
                     "type": "object",

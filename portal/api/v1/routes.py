@@ -85,6 +85,9 @@ def upload_file() -> tuple[Response, int, dict[str, str]]:
             declared=request.content_length,
         )
     body = file_json(video)
+    duplicate = service.duplicate_of(video, caller_required().user)
+    if duplicate is not None:
+        body["duplicate_of"] = duplicate
     return jsonify(body), 201, {"Location": body["url"]}
 
 

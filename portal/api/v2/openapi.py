@@ -414,7 +414,14 @@ def video_paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    **_video("Stored.", status="201"),
+                    "201": {
+                        **_video("Stored.", status="201")["201"],
+                        "description": "Stored. When the same bytes were stored already, `duplicate_of` names the "
+                        "first video with them that the caller may see (their own; any, for an admin): the bytes are "
+                        "stored once and shared, while this upload is a video of its own. Without such a video the "
+                        "key is absent.",
+                        "content": {"application/json": {"schema": _ref("StoredVideo"), "example": EXAMPLE_VIDEO}},
+                    },
                     **_problems(
                         "No file, an empty one, or a malformed checksum.", MissingFile(), MissingFile(NO_BODY), EmptyFile()
                     ),
@@ -966,6 +973,18 @@ def schemas() -> dict[str, Any]:
             },
         },
         "Video": {"type": "object", "required": list(video_fields), "properties": video_fields},
+        "StoredVideo": {
+            "type": "object",
+            "required": list(video_fields),
+            "properties": {
+                **video_fields,
+                "duplicate_of": {
+                    "type": "string",
+                    "description": "The id of a video with the same bytes: the caller's own, or anyone's for an admin. "
+                    "Absent when there is none.",
+                },
+            },
+        },
         "TrashedVideo": {
             "type": "object",
             "required": [*video_fields, *trash_fields],

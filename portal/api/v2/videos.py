@@ -91,8 +91,11 @@ def upload_video() -> tuple[Response, int, dict[str, str]]:
             request.stream, request.args.get("filename"), [in_query, content_digest], owner=owner,
             declared=request.content_length,
         )
-    response, status, headers = _with_etag(video, 201)
-    return response, status, {**headers, "Location": video_json(video)["links"]["self"]}
+    body = video_json(video)
+    duplicate = service.duplicate_of(video, owner)
+    if duplicate is not None:
+        body["duplicate_of"] = duplicate
+    return jsonify(body), 201, {"ETag": catalog.etag_of(video), "Location": body["links"]["self"]}
 
 
 @bp.get("/videos/<video_id>")
