@@ -147,6 +147,18 @@ class Server:
         stop_process(self.process, timeout=15)
 
 
+def stored_file_of(data_dir: Path, video_id: str) -> Path:
+    """Where the portal keeps ``video_id``'s bytes: its shared original's key (the same file is uploaded again and again)."""
+    import sqlite3
+
+    with sqlite3.connect(data_dir / "portal.db") as connection:
+        (key,) = connection.execute(
+            "SELECT originals.storage_key FROM originals JOIN videos ON videos.sha256 = originals.sha256 WHERE videos.id = ?",
+            (video_id,),
+        ).fetchone()
+    return data_dir / "files" / key
+
+
 def start_portal(work: Path) -> Server:
     """The portal as in production: one waitress process per CPU; an admin's token authenticates the API."""
     port = free_port()
@@ -678,7 +690,7 @@ class Bench:
         # The uploads leave gigabytes for the kernel to write back (the baseline
         # does not fsync); flush them now rather than during the downloads.
         os.sync()
-        stored = self.work / "portal-data" / "files" / "original" / stored_id[:2] / stored_id[2:4] / stored_id
+        stored = stored_file_of(self.work / "portal-data", stored_id)
         nginx_server = self.started(start_nginx(nginx, self.work, stored.parent.parent.parent))
         self.measure_downloads(stored, stored_id, portal, floor, fastapi, nginx_server)
         self.measure_concurrent_downloads(stored, stored_id, portal, nginx_server)
