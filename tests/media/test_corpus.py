@@ -45,7 +45,7 @@ class Clip:
     #: A second tone, for two audio tracks.
     second_tone: bool = False
     rate: str = "25"
-    #: The picture filter, for an interlaced or a black first second source.
+    #: The picture filter, for an interlaced, a black first second or an HDR (``pq``, ``hlg``) source.
     picture: str = "testsrc"
     #: The display matrix's counter-clockwise turn, put in after the encode.
     rotation: int = 0
@@ -56,6 +56,11 @@ class Clip:
 X264 = ("-c:v", "libx264", "-pix_fmt", "yuv420p")
 X265 = ("-c:v", "libx265", "-x265-params", "log-level=error")
 MONO_AAC = (("aac", None, 1),)
+
+
+def hdr_tags(transfer: str) -> tuple[str, ...]:
+    """The colour tags a phone's HDR HEVC carries, in the stream (x265's VUI) and in the container."""
+    return ("-color_primaries", "bt2020", "-color_trc", transfer, "-colorspace", "bt2020nc", "-color_range", "tv")
 
 CORPUS: dict[str, Clip] = {
     # MP4, M4V and MOV: as phones, cameras and editors write them.
@@ -110,6 +115,12 @@ CORPUS: dict[str, Clip] = {
                           (176, 144), MONO_AAC),
     "black_start": Clip("none", "black_start.mp4", (*X264, "-c:a", "aac"), (176, 144), MONO_AAC, picture="black_start"),
     "no_audio": Clip("none", "no_audio.mp4", (*X264, "-an"), (176, 144)),
+    # HDR as phones record it: 10-bit HEVC, BT.2020 with PQ (iPhone's Dolby Vision base layer, Samsung's HDR10+)
+    # or HLG (Pixel, iPhone), the pictures' values truly PQ- or HLG-coded.
+    "hdr_pq": Clip("transcode", "hdr_pq.mp4", (*X265, "-pix_fmt", "yuv420p10le", "-tag:v", "hvc1", *hdr_tags("smpte2084"),
+                                              "-c:a", "aac"), (176, 144), MONO_AAC, seconds=1, picture="pq"),
+    "hdr_hlg": Clip("transcode", "hdr_hlg.mov", (*X265, "-pix_fmt", "yuv420p10le", "-tag:v", "hvc1", *hdr_tags("arib-std-b67"),
+                                                "-c:a", "aac"), (176, 144), MONO_AAC, seconds=1, picture="hlg"),
     "audio_longer": Clip("none", "audio_longer.mp4", (*X264, "-c:a", "aac"), (176, 144), MONO_AAC, seconds=1, audio_seconds=2),
     "second_track_default": Clip("remux",
         "two_tracks.mkv",
@@ -118,6 +129,9 @@ CORPUS: dict[str, Clip] = {
         (176, 144), (("aac", "eng", 1), ("aac", "fra", 1)), second_tone=True,
     ),
 }
+
+
+TO_HDR = "format=gbrpf32le,zscale=tin=iec61966-2-1:pin=bt709:t={transfer}:p=bt2020:m=bt2020nc:r=tv:npl=600,format=yuv420p10le"
 
 
 def ffmpeg(*args: str) -> None:
@@ -146,6 +160,9 @@ def make_recording(folder: Path, clip: Clip) -> Path:
         "tinterlace=interleave_top,setfield=tff",
         "black_start": f"color=black:duration=1:size={clip.size}:rate={clip.rate}[b];"
         f"testsrc=duration={seconds - 1}:size={clip.size}:rate={clip.rate}[t];[b][t]concat=n=2:v=1",
+        # testsrc2's colours (sRGB) as light of up to 600 nits (a phone's bright highlights), coded by zscale.
+        "pq": f"testsrc2=duration={seconds}:size={clip.size}:rate={clip.rate},{TO_HDR.format(transfer='smpte2084')}",
+        "hlg": f"testsrc2=duration={seconds}:size={clip.size}:rate={clip.rate},{TO_HDR.format(transfer='arib-std-b67')}",
     }
     inputs = ["-f", "lavfi", "-i", pictures[clip.picture]]
     mapping = ["-map", "0:v"]
