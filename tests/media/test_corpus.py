@@ -19,6 +19,8 @@ from urllib.parse import urlparse
 import av
 import pytest
 
+from portal.extensions import db
+from portal.library.models import Video
 from tests.helpers import json_body
 from tests.helpers import signed_in_client
 from tests.helpers import upload
@@ -400,6 +402,10 @@ def test_an_hdr_recording_gets_a_tone_mapped_sdr_copy_and_poster(immediate_app, 
     client = signed_in_client(immediate_app)
     body = json_body(client.get(json_body(upload(client, original, corpus[name].name))["url"]))
     assert body["processing"] == {"state": "done", "error": None}
+    with immediate_app.app_context():
+        video = db.session.get_one(Video, body["id"])
+        transfer = "smpte2084" if name == "hdr_pq" else "arib-std-b67"
+        assert (video.color_transfer, video.color_primaries, video.color_space) == (transfer, "bt2020", "bt2020nc")
     copy = client.get(urlparse(body["playback"]["url"]).path).data
 
     with av.open(io.BytesIO(copy)) as made:
