@@ -408,7 +408,7 @@ def test_an_hdr_recording_gets_a_tone_mapped_sdr_copy_and_poster(immediate_app, 
         assert (video.color_transfer, video.color_primaries, video.color_space) == (transfer, "bt2020", "bt2020nc")
     copy = client.get(urlparse(body["playback"]["url"]).path).data
 
-    with av.open(io.BytesIO(copy)) as made:
+    with av.open(io.BytesIO(copy), mode="r") as made:
         stream = made.streams.video[0]
         context = stream.codec_context
         assert (context.color_primaries, context.color_trc, context.colorspace) == (1, 1, 1), "tagged BT.709"
@@ -425,7 +425,7 @@ def test_an_hdr_recording_gets_a_tone_mapped_sdr_copy_and_poster(immediate_app, 
     assert max(frames[middle][: size[0] * size[1]]) > 180, "white stays bright"
 
     poster = client.get(urlparse(body["url"]).path + "/poster")
-    with av.open(io.BytesIO(poster.data)) as still:
+    with av.open(io.BytesIO(poster.data), mode="r") as still:
         shown = planes_of(next(still.decode(video=0)))
     # The poster is one of the first frames (a tenth into the clip): the nearest of them to it is the reference.
     assert max(psnr(shown, reference) for reference in references[:6]) >= 30
