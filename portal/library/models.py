@@ -243,6 +243,12 @@ class Video(Model):
     bit_rate: Mapped[int | None] = mapped_column(BigInteger)
     #: The demuxer's name for the container: ``mp4``, ``webm``, ``matroska``, ``avi``, ...
     container: Mapped[str | None] = mapped_column(String(32))
+    #: The pictures' transfer function, primaries and matrix in ffprobe's names (``smpte2084``,
+    #: ``bt2020``, ``bt2020nc`` for a phone's HDR); None where the file does not say, and for videos
+    #: probed before revision 0022. PQ and HLG (``arib-std-b67``) get a tone-mapped copy.
+    color_transfer: Mapped[str | None] = mapped_column(String(32))
+    color_primaries: Mapped[str | None] = mapped_column(String(32))
+    color_space: Mapped[str | None] = mapped_column(String(32))
     processing_state: Mapped[str] = mapped_column(
         String(16), default=ProcessingState.QUEUED.value, server_default=ProcessingState.QUEUED.value
     )

@@ -12,7 +12,8 @@ poster:
   encoded again (to AAC beside H.264, to Opus in WebM);
 - a *transcode* for everything else, H.264 that is not 8-bit 4:2:0 among it
   (High 10, 4:2:2 and 4:4:4 decode in Chromium only), interlaced pictures
-  made progressive (:class:`Deinterlacer`): H.264 (yuv420p, at most
+  made progressive (:class:`Deinterlacer`) and HDR (PQ or HLG, whatever the
+  codec) tone-mapped to SDR BT.709 (:class:`~.hdr.ToneMapper`): H.264 (yuv420p, at most
   :data:`MAX_LINES` lines, aspect kept, CRF :data:`CRF`, preset
   :data:`PRESET`) with AAC audio.
 
@@ -35,6 +36,9 @@ import av
 import av.error
 import av.filter
 
+from .hdr import BT709
+from .hdr import ToneMapper
+from .hdr import is_hdr
 from .probe import MediaUnreadable
 from .probe import codec_name
 from .probe import main_audio
@@ -77,18 +81,28 @@ class CopyPlan:
     #: The copy's container (``mp4`` or ``webm``) and content type; None when there is no copy.
     container: str | None = None
     content_type: str | None = None
+    #: The HDR transfer function (``smpte2084``, ``arib-std-b67``) a transcode tone-maps from; None for SDR.
+    tone_map: str | None = None
 
 
 NO_COPY = CopyPlan(CopyKind.NONE)
 
 
 def plan_copy(
-    content_type: str, video_codec: str | None, audio_codec: str | None, pixel_format: str | None = None
+    content_type: str,
+    video_codec: str | None,
+    audio_codec: str | None,
+    pixel_format: str | None = None,
+    color_transfer: str | None = None,
 ) -> CopyPlan:
     """What the video with these facts needs for every browser to play it.
 
-    A ``pixel_format`` of None (a video probed before the portal kept it) is taken for one that plays.
+    A ``pixel_format`` of None (a video probed before the portal kept it) is taken for one that plays,
+    a ``color_transfer`` of None for SDR. HDR video is transcoded whatever its codec: a browser on an
+    SDR screen shows PQ or HLG washed out or clipped (each browser and system in its own way).
     """
+    if is_hdr(color_transfer):
+        return CopyPlan(CopyKind.TRANSCODE, "mp4", "video/mp4", tone_map=color_transfer)
     if video_codec in MP4_VIDEO and pixel_format not in MP4_PIXEL_FORMATS | {None}:
         return CopyPlan(CopyKind.TRANSCODE, "mp4", "video/mp4")
     if video_codec in MP4_VIDEO:
@@ -120,7 +134,7 @@ def make_copy(source: BinaryIO, plan: CopyPlan, target: Path) -> None:
             if plan.kind is CopyKind.REMUX:
                 _remux(original, copy)
             else:
-                _transcode(original, copy, rotation)
+                _transcode(original, copy, rotation, plan.tone_map)
     except av.error.FFmpegError as error:
         reason = str(error.strerror or error).rstrip(".")
         raise MediaUnreadable(f"The browser-playable copy could not be made ({reason}).") from None
@@ -226,7 +240,7 @@ def _display_rotation(source: BinaryIO) -> int:
     return 0
 
 
-def _transcode(original: Any, copy: Any, rotation: int) -> None:
+def _transcode(original: Any, copy: Any, rotation: int, tone_map: str | None = None) -> None:
     video = original.streams.video[0]
     video.thread_type = "AUTO"
     audio = main_audio(original)
@@ -242,6 +256,12 @@ def _transcode(original: Any, copy: Any, rotation: int) -> None:
     # The source's clock, so that every frame keeps its own time (variable frame rates too).
     encoder.codec_context.time_base = video.time_base
     encoder.options = {"crf": str(CRF), "preset": PRESET}
+    tone_mapper = ToneMapper(tone_map, width, height) if tone_map else None
+    if tone_mapper is not None:
+        # Said in the stream's headers, so players take the SDR pictures for what they are.
+        context = encoder.codec_context
+        context.color_primaries = context.color_trc = context.colorspace = BT709
+        context.color_range = 1  # MPEG (limited range)
     # Frame threads on every core, as the ffmpeg command line sets them (PyAV's default is one thread).
     encoder.codec_context.thread_type = "AUTO"
     encoder.codec_context.thread_count = 0
@@ -254,7 +274,9 @@ def _transcode(original: Any, copy: Any, rotation: int) -> None:
 
     def encode(frame: Any) -> None:
         picture = frame
-        if (frame.width, frame.height, frame.format.name) != (width, height, "yuv420p"):
+        if tone_mapper is not None:
+            picture = tone_mapper.picture(frame)
+        elif (frame.width, frame.height, frame.format.name) != (width, height, "yuv420p"):
             picture = frame.reformat(width, height, "yuv420p")
             picture.time_base = frame.time_base
         picture.pts = frame.pts - start if frame.pts is not None else None

@@ -5,7 +5,9 @@ key frame at or before the moment (through the container's index), and the
 decoder runs from there to the moment, at most :data:`FRAMES_AFTER_SEEK`
 frames, never the whole file. A seek that fails, or finds no picture (a clip
 shorter than its headers say, a file without an index), falls back to the
-first picture that decodes. PyAV's own MJPEG encoder writes the JPEG, so no
+first picture that decodes. An HDR picture is tone-mapped as the playable
+copy is (:class:`~portal.media.hdr.ToneMapper`), so the poster shows what the
+player will. PyAV's own MJPEG encoder writes the JPEG, so no
 imaging library is needed. Reads are bounded like a probe's
 (:class:`~portal.media.probe.CountingReader`).
 """
@@ -24,6 +26,8 @@ import av
 import av.error
 import av.filter
 
+from .hdr import ToneMapper
+from .hdr import transfer_name
 from .probe import DECODE_ATTEMPTS
 from .probe import CountingReader
 from .probe import MediaUnreadable
@@ -84,7 +88,12 @@ def _frame_near(open_file: Callable[[], BinaryIO], moment: float | None) -> Post
             if moment is not None:
                 container.seek(int(moment * av.time_base), backward=True, any_frame=False)
             frame = _decode_towards(container, stream, moment)
-            return _encode(_upright(frame), _display_aspect(stream, frame)) if frame is not None else None
+            if frame is None:
+                return None
+            aspect, turn = _display_aspect(stream, frame), _clockwise_turn(frame)
+            if transfer := transfer_name(frame.color_trc) or transfer_name(stream.codec_context.color_trc):
+                frame = ToneMapper(transfer).picture(frame)
+            return _encode(_upright(frame, turn), aspect)
     except (ReadLimitExceeded, av.error.FFmpegError):
         if moment is None:
             raise MediaUnreadable(
@@ -140,9 +149,9 @@ def _seconds_after(first: Any, later: Any) -> float:
     return 0.04
 
 
-def _upright(frame: Any) -> Any:
-    """The frame turned as its display matrix says, as players show it (a phone's upright recording is stored sideways)."""
-    turn = _clockwise_turn(frame)
+def _upright(frame: Any, turn: int) -> Any:
+    """The frame turned clockwise by ``turn`` degrees, as its display matrix says and players show it (a phone's
+    upright recording is stored sideways)."""
     if turn == 0:
         return frame
     graph = av.filter.Graph()

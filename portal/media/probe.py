@@ -20,6 +20,8 @@ from typing import BinaryIO
 
 import av
 import av.error
+from av.video.reformatter import ColorPrimaries
+from av.video.reformatter import ColorTrc
 
 from ..library.formats import EXTENSIONS
 from .subtitles import TEXT_CODECS
@@ -87,6 +89,12 @@ class MediaFacts:
     frame_rate: float | None
     bit_rate: int | None
     container: str
+    #: How the pictures' values map to light and colour, in ffprobe's words: the transfer function
+    #: (``bt709``; ``smpte2084`` is PQ and ``arib-std-b67`` HLG, the two of HDR video), the primaries
+    #: (``bt709``, ``bt2020``) and the matrix (``bt709``, ``bt2020nc``); None where the file does not say.
+    color_transfer: str | None = None
+    color_primaries: str | None = None
+    color_space: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -164,6 +172,7 @@ def probe(raw: BinaryIO, content_type: str, max_pixels: int | None = None) -> Me
                 frame_rate=float(video.average_rate or video.guessed_rate or 0) or None,
                 bit_rate=int(container.bit_rate) if container.bit_rate else None,
                 container=_container_name(container.format.name, content_type),
+                **color_facts(video.codec_context),
             )
             if too_large:
                 raise PictureTooLarge(facts, int(max_pixels or 0))
@@ -193,6 +202,29 @@ def displayed_size(video: Any, picture: Any | None) -> tuple[int, int]:
     if picture is not None and abs(int(picture.rotation)) % 180 == 90:
         width, height = height, width
     return width, height
+
+
+#: ffprobe's names of the matrices (``AVColorSpace``), which PyAV's enumeration lists only in part.
+_COLOR_SPACES = {0: "gbr", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "ycgco",
+                 9: "bt2020nc", 10: "bt2020c", 11: "smpte2085", 12: "chroma-derived-nc", 13: "chroma-derived-c", 14: "ictcp"}
+
+
+def color_facts(context: Any) -> dict[str, str | None]:
+    """The stream's transfer function, primaries and matrix as :class:`MediaFacts` names them (the decoder's
+    values, which it takes from the codec's headers or, without them, the container's)."""
+
+    def named(enumeration: Any, value: int) -> str | None:
+        try:
+            name = str(enumeration(value).name).lower().replace("_", "-")
+        except ValueError:
+            return None
+        return None if name == "unspecified" else name
+
+    return {
+        "color_transfer": named(ColorTrc, int(context.color_trc)),
+        "color_primaries": named(ColorPrimaries, int(context.color_primaries)),
+        "color_space": _COLOR_SPACES.get(int(context.colorspace)),
+    }
 
 
 def codec_name(stream: Any) -> str:

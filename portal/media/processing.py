@@ -163,7 +163,7 @@ def store_embedded_captions(video_id: str, tracks: list[TextTrack]) -> None:
 
 
 def copy_plan(video: Video) -> CopyPlan:
-    return plan_copy(video.content_type, video.video_codec, video.audio_codec, video.pixel_format)
+    return plan_copy(video.content_type, video.video_codec, video.audio_codec, video.pixel_format, video.color_transfer)
 
 
 def needs_copy(video: Video) -> bool:

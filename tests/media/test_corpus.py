@@ -9,6 +9,7 @@ and a poster of the size a player shows.
 from __future__ import annotations
 
 import io
+import math
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from urllib.parse import urlparse
 import av
 import pytest
 
+from portal.extensions import db
+from portal.library.models import Video
 from tests.helpers import json_body
 from tests.helpers import signed_in_client
 from tests.helpers import upload
@@ -45,7 +48,7 @@ class Clip:
     #: A second tone, for two audio tracks.
     second_tone: bool = False
     rate: str = "25"
-    #: The picture filter, for an interlaced or a black first second source.
+    #: The picture filter, for an interlaced, a black first second or an HDR (``pq``, ``hlg``) source.
     picture: str = "testsrc"
     #: The display matrix's counter-clockwise turn, put in after the encode.
     rotation: int = 0
@@ -56,6 +59,11 @@ class Clip:
 X264 = ("-c:v", "libx264", "-pix_fmt", "yuv420p")
 X265 = ("-c:v", "libx265", "-x265-params", "log-level=error")
 MONO_AAC = (("aac", None, 1),)
+
+
+def hdr_tags(transfer: str) -> tuple[str, ...]:
+    """The colour tags a phone's HDR HEVC carries, in the stream (x265's VUI) and in the container."""
+    return ("-color_primaries", "bt2020", "-color_trc", transfer, "-colorspace", "bt2020nc", "-color_range", "tv")
 
 CORPUS: dict[str, Clip] = {
     # MP4, M4V and MOV: as phones, cameras and editors write them.
@@ -110,6 +118,12 @@ CORPUS: dict[str, Clip] = {
                           (176, 144), MONO_AAC),
     "black_start": Clip("none", "black_start.mp4", (*X264, "-c:a", "aac"), (176, 144), MONO_AAC, picture="black_start"),
     "no_audio": Clip("none", "no_audio.mp4", (*X264, "-an"), (176, 144)),
+    # HDR as phones record it: 10-bit HEVC, BT.2020 with PQ (iPhone's Dolby Vision base layer, Samsung's HDR10+)
+    # or HLG (Pixel, iPhone), the pictures' values truly PQ- or HLG-coded.
+    "hdr_pq": Clip("transcode", "hdr_pq.mp4", (*X265, "-pix_fmt", "yuv420p10le", "-tag:v", "hvc1", *hdr_tags("smpte2084"),
+                                              "-c:a", "aac"), (176, 144), MONO_AAC, seconds=1, picture="pq"),
+    "hdr_hlg": Clip("transcode", "hdr_hlg.mov", (*X265, "-pix_fmt", "yuv420p10le", "-tag:v", "hvc1", *hdr_tags("arib-std-b67"),
+                                                "-c:a", "aac"), (176, 144), MONO_AAC, seconds=1, picture="hlg"),
     "audio_longer": Clip("none", "audio_longer.mp4", (*X264, "-c:a", "aac"), (176, 144), MONO_AAC, seconds=1, audio_seconds=2),
     "second_track_default": Clip("remux",
         "two_tracks.mkv",
@@ -118,6 +132,9 @@ CORPUS: dict[str, Clip] = {
         (176, 144), (("aac", "eng", 1), ("aac", "fra", 1)), second_tone=True,
     ),
 }
+
+
+TO_HDR = "format=gbrpf32le,zscale=tin=iec61966-2-1:pin=bt709:t={transfer}:p=bt2020:m=bt2020nc:r=tv:npl=600,format=yuv420p10le"
 
 
 def ffmpeg(*args: str) -> None:
@@ -146,6 +163,9 @@ def make_recording(folder: Path, clip: Clip) -> Path:
         "tinterlace=interleave_top,setfield=tff",
         "black_start": f"color=black:duration=1:size={clip.size}:rate={clip.rate}[b];"
         f"testsrc=duration={seconds - 1}:size={clip.size}:rate={clip.rate}[t];[b][t]concat=n=2:v=1",
+        # testsrc2's colours (sRGB) as light of up to 600 nits (a phone's bright highlights), coded by zscale.
+        "pq": f"testsrc2=duration={seconds}:size={clip.size}:rate={clip.rate},{TO_HDR.format(transfer='smpte2084')}",
+        "hlg": f"testsrc2=duration={seconds}:size={clip.size}:rate={clip.rate},{TO_HDR.format(transfer='arib-std-b67')}",
     }
     inputs = ["-f", "lavfi", "-i", pictures[clip.picture]]
     mapping = ["-map", "0:v"]
@@ -320,3 +340,93 @@ def test_an_interlaced_source_gets_a_progressive_copy(immediate_app, corpus):
         assert made.streams.video[0].codec_context.field_order == 1, "AV_FIELD_PROGRESSIVE"
     fields = field_detection(copy)
     assert fields["progressive"] >= 40 and fields["tff"] + fields["bff"] <= 5, fields
+
+
+#: Debian's ffmpeg's tone mapping (zimg's transfer functions and primaries, FFmpeg's Hable curve), the measure of the copy's.
+REFERENCE_TONE_MAP = (
+    "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,"
+    "zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
+)
+#: What a conversion without tone mapping makes of HDR: the matrix converted, PQ's values taken for BT.709's.
+UNMAPPED = "scale=in_color_matrix=bt2020:in_range=tv:out_color_matrix=bt709:out_range=tv,format=yuv420p"
+
+
+def raw_frames(source: bytes, filters: str, size: tuple[int, int]) -> list[bytes]:
+    """Each picture of ``source`` through Debian ffmpeg's ``filters``, as 8-bit 4:2:0 planes without padding."""
+    raw = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-threads", "1", "-i", "-", "-vf", filters, "-f", "rawvideo", "-"],
+        input=source, check=True, capture_output=True,
+    ).stdout
+    length = size[0] * size[1] * 3 // 2
+    return [raw[offset : offset + length] for offset in range(0, len(raw), length)]
+
+
+def planes_of(frame: av.VideoFrame) -> bytes:
+    """A decoded picture as limited-range yuv420p planes without padding (a JPEG poster's full range converted)."""
+    picture = frame.reformat(format="yuv420p", src_color_range=int(frame.color_range) or 1, dst_color_range=1)
+    widths = (picture.width, picture.width // 2, picture.width // 2)
+    heights = (picture.height, picture.height // 2, picture.height // 2)
+    out = bytearray()
+    for plane, width, height in zip(picture.planes, widths, heights, strict=True):
+        data = bytes(plane)
+        for row in range(height):
+            out += data[row * plane.line_size : row * plane.line_size + width]
+    return bytes(out)
+
+
+def psnr(ours: bytes, reference: bytes) -> float:
+    assert len(ours) == len(reference)
+    error = sum((a - b) ** 2 for a, b in zip(ours, reference, strict=True)) / len(ours)
+    return math.inf if error == 0 else 10 * math.log10(255**2 / error)
+
+
+def pegged(planes: bytes, size: tuple[int, int]) -> float:
+    """The share of luma samples at or above video white (235): clipped highlights."""
+    luma = planes[: size[0] * size[1]]
+    return sum(1 for value in luma if value >= 235) / len(luma)
+
+
+def saturation(planes: bytes, size: tuple[int, int]) -> float:
+    """The mean distance of the chroma samples from grey (128, 128): 0 for a picture without colour."""
+    quarter = size[0] * size[1] // 4
+    blue = planes[size[0] * size[1] : size[0] * size[1] + quarter]
+    red = planes[size[0] * size[1] + quarter :]
+    return sum(math.hypot(b - 128, r - 128) for b, r in zip(blue, red, strict=True)) / quarter
+
+
+@pytest.mark.parametrize("name", ["hdr_pq", "hdr_hlg"])
+def test_an_hdr_recording_gets_a_tone_mapped_sdr_copy_and_poster(immediate_app, corpus, name):
+    original = corpus[name].read_bytes()
+    size = CORPUS[name].shown
+    references = raw_frames(original, REFERENCE_TONE_MAP, size)
+    client = signed_in_client(immediate_app)
+    body = json_body(client.get(json_body(upload(client, original, corpus[name].name))["url"]))
+    assert body["processing"] == {"state": "done", "error": None}
+    with immediate_app.app_context():
+        video = db.session.get_one(Video, body["id"])
+        transfer = "smpte2084" if name == "hdr_pq" else "arib-std-b67"
+        assert (video.color_transfer, video.color_primaries, video.color_space) == (transfer, "bt2020", "bt2020nc")
+    copy = client.get(urlparse(body["playback"]["url"]).path).data
+
+    with av.open(io.BytesIO(copy), mode="r") as made:
+        stream = made.streams.video[0]
+        context = stream.codec_context
+        assert (context.color_primaries, context.color_trc, context.colorspace) == (1, 1, 1), "tagged BT.709"
+        frames = [planes_of(frame) for frame in made.decode(stream)]
+    assert len(frames) == len(references)
+    middle = len(frames) // 2
+    # The copy's picture is the reference's: not PQ or HLG values shown as if they were SDR's.
+    assert psnr(frames[middle], references[middle]) >= 30
+    unmapped = raw_frames(original, UNMAPPED, size)[middle]
+    assert psnr(unmapped, references[middle]) < 25, "the measure tells a copy that is not tone-mapped"
+    # Neither clipped (highlights pegged at white) nor washed out (colours gone grey).
+    assert pegged(frames[middle], size) <= pegged(references[middle], size) + 0.02
+    assert saturation(frames[middle], size) >= 0.85 * saturation(references[middle], size)
+    assert max(frames[middle][: size[0] * size[1]]) > 180, "white stays bright"
+
+    poster = client.get(urlparse(body["url"]).path + "/poster")
+    with av.open(io.BytesIO(poster.data), mode="r") as still:
+        shown = planes_of(next(still.decode(video=0)))
+    # The poster is one of the first frames (a tenth into the clip): the nearest of them to it is the reference.
+    assert max(psnr(shown, reference) for reference in references[:6]) >= 30
+    assert saturation(shown, size) >= 0.85 * saturation(references[2], size)

@@ -95,6 +95,28 @@ def test_only_what_browsers_cannot_play_gets_a_copy(content_type, video, audio, 
     assert (plan.kind, plan.container) == (kind, container)
 
 
+@pytest.mark.parametrize(
+    ("content_type", "video", "pixel_format", "transfer", "tone_map"),
+    [
+        ("video/mp4", "hevc", "yuv420p10le", "smpte2084", "smpte2084"),
+        ("video/quicktime", "hevc", "yuv420p10le", "arib-std-b67", "arib-std-b67"),
+        # HDR in codecs and containers browsers play is tone-mapped too: an SDR screen shows it washed out.
+        ("video/webm", "vp9", "yuv420p10le", "smpte2084", "smpte2084"),
+        ("video/mp4", "h264", "yuv420p", "arib-std-b67", "arib-std-b67"),
+        # SDR keeps its plan: 10-bit BT.2020 without PQ or HLG is not HDR.
+        ("video/mp4", "hevc", "yuv420p10le", "bt2020-10", None),
+        ("video/webm", "vp9", "yuv420p", "bt709", None),
+    ],
+)
+def test_hdr_gets_a_tone_mapped_transcode(content_type, video, pixel_format, transfer, tone_map):
+    plan = plan_copy(content_type, video, None, pixel_format, transfer)
+    assert plan.tone_map == tone_map
+    if tone_map:
+        assert (plan.kind, plan.container) == (CopyKind.TRANSCODE, "mp4")
+    else:
+        assert plan == plan_copy(content_type, video, None, pixel_format)
+
+
 def test_a_transcode_keeps_the_aspect_within_1080_lines_with_even_sides():
     assert transcoded_size(3840, 2160) == (1920, 1080)
     assert transcoded_size(1440, 1080) == (1440, 1080)
