@@ -12,9 +12,11 @@ run killed at any point is simply run again (removed copies are skipped).
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 from typing import Iterator
 
+from sqlalchemy import func
 from sqlalchemy.engine import CursorResult
 
 from ..extensions import db
@@ -24,6 +26,8 @@ from ..library.models import VideoStatus
 from ..library.models import utcnow
 from ..storage import Storage
 from .transfer import sha256_of
+
+log = logging.getLogger(__name__)
 
 
 class Fold(str, enum.Enum):
@@ -84,3 +88,40 @@ def _switch(sha256: str, damaged: str, whole: str) -> bool:
         )
     db.session.commit()
     return result.rowcount == 1
+
+
+def fold_at_start_up(storage: Storage, max_videos: int) -> int | None:
+    """The upgrade's fold: :func:`dedupe` a library of fewer than ``max_videos`` videos; the bytes saved.
+
+    Hashing each kept original takes a while for a large library, which
+    should not keep the portal from answering: it is only told that the
+    command is due (None), as is a small one whose fold finds damage.
+    Resumable like the command, so a start killed half-way folds the rest at
+    the next start.
+    """
+    pending = len(second_copies())
+    if not pending:
+        return 0
+    videos = db.session.scalar(db.select(func.count()).select_from(Video)) or 0
+    if videos >= max_videos:
+        log.warning(
+            "%d videos keep a second copy of bytes stored once already; this library (%d videos) is too large to "
+            "fold at start-up: run `flask --app wsgi storage dedupe`",
+            pending, videos,
+        )
+        return None
+    saved = removed = damaged = 0
+    for folded in dedupe(storage):
+        if folded.outcome is Fold.DAMAGED:
+            damaged += 1
+            continue
+        removed += 1
+        saved += folded.size
+    if removed:
+        log.info("start-up fold: removed %d second copies of stored originals, %d bytes saved", removed, saved)
+    if damaged:
+        log.warning(
+            "start-up fold: %d originals and their copies are all damaged, both kept: run `flask --app wsgi verify`",
+            damaged,
+        )
+    return saved

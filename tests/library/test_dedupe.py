@@ -458,3 +458,43 @@ def test_both_answers_with_and_without_duplicate_of_are_as_documented(client, vi
         jsonschema.validate(answer, schema, cls=jsonschema.Draft202012Validator)
     properties = document["components"]["schemas"][media["schema"]["$ref"].rpartition("/")[2]]["properties"]
     assert "Absent when there is none" in properties["duplicate_of"]["description"]
+
+
+def _restarted(database_url: str, tmp_path, **settings):
+    """The portal started again on the library, as after an upgrade: its start-up work runs."""
+    return create_app(
+        {"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": database_url,
+         **settings}
+    )
+
+
+def test_the_upgrade_folds_a_small_library_itself(empty_database, tmp_path, video_bytes, caplog):
+    old = _old_library(empty_database, tmp_path, [(video_id, video_bytes, "ok") for video_id in VIDEO_IDS])
+    assert len(original_keys(old)) == 3
+    with old.app_context():
+        db.engine.dispose()
+    with caplog.at_level("INFO", logger="portal.ops.dedupe"):
+        app = _restarted(empty_database, tmp_path)
+    assert original_keys(app) == {f"original/00/00/{VIDEO_IDS[0]}"}
+    assert f"removed 2 second copies of stored originals, {2 * len(video_bytes)} bytes saved" in caplog.text
+    runner = app.test_cli_runner()
+    assert "removed 0 second copies, 0 bytes saved" in runner.invoke(args=["storage", "dedupe"]).output
+    assert "no row describes" not in runner.invoke(args=["cleanup"]).output
+    assert signed_in_client(app).get(f"/api/v1/files/{VIDEO_IDS[2]}/content").get_data() == video_bytes
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_the_upgrade_of_a_large_library_says_to_run_the_fold(empty_database, tmp_path, video_bytes, caplog):
+    old = _old_library(empty_database, tmp_path, [(video_id, video_bytes, "ok") for video_id in VIDEO_IDS])
+    with old.app_context():
+        db.engine.dispose()
+    with caplog.at_level("INFO", logger="portal.ops.dedupe"):
+        app = _restarted(empty_database, tmp_path, DEDUPE_AT_START_MAX_VIDEOS=len(VIDEO_IDS))
+    assert "too large to fold at start-up: run `flask --app wsgi storage dedupe`" in caplog.text
+    assert "bytes saved" not in caplog.text
+    assert len(original_keys(app)) == 3
+    result = app.test_cli_runner().invoke(args=["storage", "dedupe"])
+    assert f"removed 2 second copies, {2 * len(video_bytes)} bytes saved" in result.output
+    with app.app_context():
+        db.engine.dispose()
