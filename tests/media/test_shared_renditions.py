@@ -176,3 +176,67 @@ def test_the_migration_names_each_existing_videos_own_poster_and_copy(empty_data
         none = db.session.get_one(Video, bare)
         assert (none.poster_object_key, none.playable_object_key) == (None, None)
         db.engine.dispose()
+
+
+def _made_twice(app, first: dict, second: dict) -> dict[StorageKind, str]:
+    """The second video given a poster and copy of its own, as each video made them before revision 0022."""
+    storage = storage_of(app)
+    own = {}
+    with app.app_context():
+        for kind in (StorageKind.POSTER, StorageKind.PLAYABLE):
+            with storage.open(storage_key_for(first["id"], kind)) as source:
+                data = source.read()
+            own[kind] = storage_key_for(second["id"], kind)
+            target = storage.create(own[kind])
+            target.write(data)
+            target.commit()
+        db.session.execute(
+            sa.update(Video)
+            .where(Video.id == second["id"])
+            .values(poster_object_key=own[StorageKind.POSTER], playable_object_key=own[StorageKind.PLAYABLE])
+        )
+        db.session.commit()
+    return own
+
+
+def test_storage_dedupe_folds_the_posters_and_copies_each_video_made_for_itself(immediate_app, clips):
+    client = signed_in_client(immediate_app)
+    data = clips["h264_mkv"].read_bytes()
+    first = json_body(upload(client, data, "first.mkv"))
+    second = json_body(upload(client, data, "second.mkv"))
+    own = _made_twice(immediate_app, first, second)
+    assert len(keys_of(immediate_app, StorageKind.POSTER)) == len(keys_of(immediate_app, StorageKind.PLAYABLE)) == 2
+    with immediate_app.app_context():
+        sizes = sum(storage_of(immediate_app).size(key) or 0 for key in own.values())
+    runner = immediate_app.test_cli_runner()
+    result = runner.invoke(args=["storage", "dedupe"])
+    assert result.exit_code == 0, result.output
+    assert f"removed 2 second copies, {sizes} bytes saved" in result.output
+    assert keys_of(immediate_app, StorageKind.POSTER) == {storage_key_for(first["id"], StorageKind.POSTER)}
+    assert keys_of(immediate_app, StorageKind.PLAYABLE) == {storage_key_for(first["id"], StorageKind.PLAYABLE)}
+    folded = row(immediate_app, second["id"])
+    assert (folded.poster_key, folded.playable_key) == (
+        storage_key_for(first["id"], StorageKind.POSTER), storage_key_for(first["id"], StorageKind.PLAYABLE))
+    assert client.get(second["url"] + "/playback").status_code == 200
+    assert "removed 0 second copies" in runner.invoke(args=["storage", "dedupe"]).output
+
+
+def test_storage_dedupe_killed_after_pointing_the_videos_at_one_poster_deletes_the_rest_when_run_again(immediate_app, clips):
+    client = signed_in_client(immediate_app)
+    data = clips["h264_mkv"].read_bytes()
+    first = json_body(upload(client, data, "first.mkv"))
+    second = json_body(upload(client, data, "second.mkv"))
+    own = _made_twice(immediate_app, first, second)
+    with immediate_app.app_context():
+        # What the run committed before it was killed: the rows point at the first's, the second's own are still there.
+        db.session.execute(
+            sa.update(Video)
+            .where(Video.id == second["id"])
+            .values(poster_object_key=storage_key_for(first["id"], StorageKind.POSTER),
+                    playable_object_key=storage_key_for(first["id"], StorageKind.PLAYABLE))
+        )
+        db.session.commit()
+    result = immediate_app.test_cli_runner().invoke(args=["storage", "dedupe"])
+    assert "removed 2 second copies" in result.output, result.output
+    with immediate_app.app_context():
+        assert all(storage_of(immediate_app).size(key) is None for key in own.values())
