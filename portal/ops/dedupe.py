@@ -197,8 +197,7 @@ def fold_at_start_up(storage: Storage, max_videos: int) -> int | None:
     Hashing each kept original takes a while for a large library, which
     should not keep the portal from answering: it is only told that the
     command is due (None), as is a small one whose fold finds damage.
-    Resumable like the command, so a start killed half-way folds the rest at
-    the next start.
+    Resumable like the command, which finishes a fold a killed start left.
     """
     pending = len(second_copies()) + len(shared_made_twice())
     if not pending:
