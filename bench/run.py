@@ -13,6 +13,8 @@ the very file the portal stored, and the FastAPI + uvicorn baseline of
 
 - uploads (raw body, multipart, and the web form when the portal has one)
   against plain Python reading, hashing, writing and fsyncing the file;
+- a repeated upload of the same bytes against its first upload (the repeat's
+  time over the first's: hashed in full, but not stored again);
 - downloads (the verified whole file, ``bytes=0-`` playback streams and 1 MiB
   ranges at random offsets) against a cached sequential read and nginx;
 - the server's resident memory during the largest upload and download;
@@ -620,6 +622,9 @@ class Figure:
     higher_is_better: bool = True
     #: When set, the target is on the ratio; otherwise on the value itself.
     minimum_ratio: float | None = None
+    #: A ceiling on the value over the reference (a time against another time: at most so many times
+    #: as long); the ratio is then that share, whichever way is better.
+    maximum_ratio: float | None = None
     maximum_value: float | None = None
     minimum_value: float | None = None
 
@@ -627,7 +632,8 @@ class Figure:
     def ratio(self) -> float | None:
         if self.value is None or self.reference is None or not self.value or not self.reference:
             return None
-        return self.value / self.reference if self.higher_is_better else self.reference / self.value
+        share = self.higher_is_better or self.maximum_ratio is not None
+        return self.value / self.reference if share else self.reference / self.value
 
     @property
     def met(self) -> bool | None:
@@ -635,6 +641,8 @@ class Figure:
             return None
         if self.minimum_ratio is not None:
             return None if self.ratio is None else self.ratio >= self.minimum_ratio
+        if self.maximum_ratio is not None:
+            return None if self.ratio is None else self.ratio <= self.maximum_ratio
         if self.maximum_value is not None:
             return self.value < self.maximum_value
         if self.minimum_value is not None:
@@ -687,6 +695,7 @@ class Bench:
 
         limit = self.measure_limit(source)
         stored_id = self.measure_uploads(source, warmup, portal, floor, fastapi, limit)
+        self.measure_repeated_upload(portal)
         # The uploads leave gigabytes for the kernel to write back (the baseline
         # does not fsync); flush them now rather than during the downloads.
         os.sync()
@@ -759,17 +768,18 @@ class Bench:
             raise RuntimeError(f"upload to {server.name} failed with {reply.status}: {reply.body[:500]!r}")
 
     def delete_uploaded(self, server: Server, reply: Reply) -> None:
-        """Keep the disk from filling: remove what an upload stored (the floor stores nothing)."""
+        """Keep the disk from filling: remove what an upload stored (the floor stores nothing).
+
+        The portal's video is purged from the trash too, so that the next upload of the same file
+        stores its bytes again (the portal stores identical bytes once): each is a first upload.
+        """
         if server.name == "portal":
             if reply.status == 201:
                 video_id = json.loads(reply.body)["id"]
             else:  # the web form answers with a page or a redirect: take the newest file
                 newest = fetch_body(server.port, "/api/v1/files?per_page=1", server.headers)
                 video_id = json.loads(newest.body)["items"][0]["id"]
-            connection = connect(server.port)
-            connection.request("DELETE", f"/api/v1/files/{video_id}", headers=server.headers)
-            connection.getresponse().read()
-            connection.close()
+            self.purge_uploaded(server, video_id)
         elif server.name == "fastapi":
             (self.work / "fastapi-data" / "files" / json.loads(reply.body)["id"]).unlink()
 
@@ -867,6 +877,51 @@ class Bench:
         self.check_upload(portal, reply)
         self.fastapi_id = json.loads(upload(fastapi.port, raw_path, source).body)["id"]
         return json.loads(reply.body)["id"]
+
+    def measure_repeated_upload(self, portal: Server) -> None:
+        """The same bytes uploaded twice: the second is hashed like the first, but not stored again.
+
+        Each run uploads a file of fresh bytes (so the first upload stores
+        them), then the same file again; both are purged after, so the disk
+        does not fill with runs.
+        """
+        raw_path = "/api/v1/files?filename=again.mp4"
+        first, again = [], []
+        for run in range(self.repeat):
+            source = self.work / f"repeated-{run}.mp4"
+            make_video_file(source, self.size)
+            replies = [upload(portal.port, raw_path, source, headers=portal.headers) for _ in range(2)]
+            for reply in replies:
+                self.check_upload(portal, reply)
+            if json.loads(replies[1].body).get("duplicate_of") != json.loads(replies[0].body)["id"]:
+                raise RuntimeError(f"the repeated upload was not found stored already: {replies[1].body[:500]!r}")
+            first.append(replies[0].seconds)
+            again.append(replies[1].seconds)
+            for reply in replies:
+                self.purge_uploaded(portal, json.loads(reply.body)["id"])
+            source.unlink()
+        self.samples["repeated_upload"] = {"first_s": first, "repeated_s": again}
+        self.add(
+            Figure(
+                "upload",
+                f"repeated upload of the same {self.size // MIB} MiB",
+                "s",
+                median(again),
+                "its first upload",
+                median(first),
+                "ratio <= 1.0",
+                higher_is_better=False,
+                maximum_ratio=1.0,
+            )
+        )
+
+    def purge_uploaded(self, portal: Server, video_id: str) -> None:
+        """Delete a video and purge it from the trash (answered 404 where there is none: deleted at once)."""
+        for path in (f"/api/v1/files/{video_id}", f"/api/v1/trash/{video_id}"):
+            connection = connect(portal.port)
+            connection.request("DELETE", path, headers=portal.headers)
+            connection.getresponse().read()
+            connection.close()
 
     # download -----------------------------------------------------------------------
 

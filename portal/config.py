@@ -111,6 +111,11 @@ class Config:
     #: against the quota as well, so neither many small ones nor a few huge ones go unbounded.
     MAX_OPEN_UPLOADS = 20
 
+    #: A library with fewer videos than this is folded at start-up, right after the schema is
+    #: upgraded (``flask --app wsgi storage dedupe``'s work: each second copy of an original
+    #: removed once the kept one is found whole); a larger one only logs that the command is due.
+    DEDUPE_AT_START_MAX_VIDEOS = 10_000
+
     #: Bytes each user may keep (videos, their trash, tus uploads in progress) unless their own
     #: quota says otherwise: a number of bytes or a size with a unit (``500MiB``, ``2GiB``);
     #: unset (or ``none``): unlimited.

@@ -119,21 +119,28 @@ def objects_of_snapshot(rows: Rows) -> list[StoredObject]:
     An original shared by several videos is named once, by the first of them.
     """
     found = []
-    originals: set[str] = set()
+    listed: set[str] = set()
     videos = rows(
         "SELECT v.id, COALESCE(o.storage_key, v.storage_key), v.size, v.sha256, v.poster_sha256, v.playable_sha256, "
-        "v.playable_size FROM videos v LEFT JOIN originals o ON o.sha256 = v.sha256 ORDER BY v.id"
+        "v.playable_size, v.poster_key, v.playable_key FROM videos v LEFT JOIN originals o ON o.sha256 = v.sha256 "
+        "ORDER BY v.id"
     )
-    for video_id, key, size, sha256, poster_sha256, playable_sha256, playable_size in videos:
-        if key not in originals:
-            originals.add(key)
+    for video_id, key, size, sha256, poster_sha256, playable_sha256, playable_size, poster_key, playable_key in videos:
+        # Each object once, though several videos use it: their bytes, a poster or copy made once per content.
+        if key not in listed:
+            listed.add(key)
             found.append(StoredObject(key, size, sha256, video_id))
         if poster_sha256:
-            found.append(StoredObject(storage_key_for(video_id, StorageKind.POSTER), -1, poster_sha256, video_id))
+            poster_key = poster_key or storage_key_for(video_id, StorageKind.POSTER)
+            if poster_key not in listed:
+                listed.add(poster_key)
+                found.append(StoredObject(poster_key, -1, poster_sha256, video_id))
         if playable_sha256:
-            playable_key = storage_key_for(video_id, StorageKind.PLAYABLE)
-            found.append(StoredObject(
-                playable_key, playable_size if playable_size is not None else -1, playable_sha256, video_id))
+            playable_key = playable_key or storage_key_for(video_id, StorageKind.PLAYABLE)
+            if playable_key not in listed:
+                listed.add(playable_key)
+                found.append(StoredObject(
+                    playable_key, playable_size if playable_size is not None else -1, playable_sha256, video_id))
     captions = rows("SELECT storage_key, size, sha256, video_id FROM captions ORDER BY storage_key")
     found.extend(StoredObject(key, size, sha256, video_id) for key, size, sha256, video_id in captions)
     return found

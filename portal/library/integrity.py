@@ -527,9 +527,10 @@ def _look_at(stored: StoredBytes) -> VideoStatus:
 def stray_keys() -> list[str]:
     """Stored files that no row describes.
 
-    A row describes the key it names (its bytes, under either layout, or a
-    caption's) and the objects of the other kinds of its video (``poster/ab/cd/<id>``, ...). Any
-    other key is a stray: bytes whose row is gone, a kind the portal does not
+    A row describes the keys it names (its bytes, under either layout, a
+    caption's, the poster and copy it shows, which may be another video's)
+    and the objects of the other kinds of its video (``poster/ab/cd/<id>``,
+    ...). Any other key is a stray: bytes whose row is gone, a kind the portal does not
     know, a second original beside the one the row names.
 
     A second copy of an original's bytes under another video's upload key is one
@@ -550,6 +551,9 @@ def stray_keys() -> list[str]:
         if original is None:
             named.add(key)  # a row made without an original (by SQL) owns its key
     named.update(db.session.scalars(db.select(Caption.storage_key)))
+    # A poster or copy shared by the videos of one content: named by each, whoever made it.
+    named.update(db.session.scalars(db.select(Video.poster_object_key).where(Video.poster_object_key.is_not(None))))
+    named.update(db.session.scalars(db.select(Video.playable_object_key).where(Video.playable_object_key.is_not(None))))
     return sorted(key for key in current_storage().keys() if key not in named and not _beside_a_video(key, ids))
 
 

@@ -254,11 +254,15 @@ class Video(Model):
     )
     #: Why processing failed, in words for the video's owner; None unless it did.
     processing_error: Mapped[str | None] = mapped_column(String(1000))
-    #: SHA-256 of the poster stored under ``poster/ab/cd/<id>`` (:mod:`portal.media.poster`):
-    #: its ETag, and the check of its copies. None until it is made.
+    #: SHA-256 of its poster (:mod:`portal.media.poster`): its ETag, and the check of its copies. None until it is made.
     poster_sha256: Mapped[str | None] = mapped_column(String(64))
-    # The browser-playable copy under ``playable/ab/cd/<id>`` (:mod:`portal.media.playable`),
-    # made only when the original does not play in browsers; all None until it is made.
+    #: Where its poster is: ``poster/ab/cd/<id>`` of the video that made it, this one or another of the same bytes
+    #: (a poster is made once per content, :mod:`portal.media.processing`). None until it has one.
+    poster_object_key: Mapped[str | None] = mapped_column("poster_key", String(STORAGE_KEY_LENGTH), index=True)
+    # The browser-playable copy (:mod:`portal.media.playable`), made only when the original does not play
+    # in browsers, once per content like the poster; all None until it is made.
+    #: Where it is: ``playable/ab/cd/<id>`` of the video that made it.
+    playable_object_key: Mapped[str | None] = mapped_column("playable_key", String(STORAGE_KEY_LENGTH), index=True)
     playable_sha256: Mapped[str | None] = mapped_column(String(64))
     playable_size: Mapped[int | None] = mapped_column(BigInteger)
     playable_content_type: Mapped[str | None] = mapped_column(String(64))
@@ -315,7 +319,8 @@ class Video(Model):
 
     @property
     def poster_key(self) -> str:
-        return storage_key_for(self.id, StorageKind.POSTER)
+        """Where its poster is, or would be made: the one it shares, else its own key."""
+        return self.poster_object_key or storage_key_for(self.id, StorageKind.POSTER)
 
     @property
     def has_playable_copy(self) -> bool:
@@ -323,7 +328,8 @@ class Video(Model):
 
     @property
     def playable_key(self) -> str:
-        return storage_key_for(self.id, StorageKind.PLAYABLE)
+        """Where its playable copy is, or would be made: the one it shares, else its own key."""
+        return self.playable_object_key or storage_key_for(self.id, StorageKind.PLAYABLE)
 
     @property
     def storage_key(self) -> str:
@@ -332,13 +338,20 @@ class Video(Model):
 
     @property
     def own_keys(self) -> list[str]:
-        """The keys of the objects this video alone has: poster, copy, captions (its bytes may be shared)."""
-        return [self.poster_key, self.playable_key, *(caption.storage_key for caption in self.captions)]
+        """The keys of the objects this video alone has: its captions (its bytes, poster and copy may be shared)."""
+        return [caption.storage_key for caption in self.captions]
+
+    @property
+    def derived_keys(self) -> list[str]:
+        """Every key its poster and copy may be under: the ones it names, and its own (made, or being made, by it)."""
+        own = [storage_key_for(self.id, StorageKind.POSTER), storage_key_for(self.id, StorageKind.PLAYABLE)]
+        named = [key for key in (self.poster_object_key, self.playable_object_key) if key is not None]
+        return list(dict.fromkeys([*named, *own]))
 
     @property
     def stored_keys(self) -> list[str]:
         """Every key the video may have objects under: bytes, poster, copy, captions (deleting a missing one is harmless)."""
-        return [self.storage_key, *self.own_keys]
+        return [self.storage_key, *self.derived_keys, *self.own_keys]
 
     def __repr__(self) -> str:
         return f"<Video {self.id} {self.filename!r}>"

@@ -14,6 +14,11 @@ A crash between the steps leaves at worst an object no row names (an upload's
 bytes stored just before the row, or an object whose last reference was just
 committed away): ``flask --app wsgi cleanup`` names such keys, never a video
 without bytes.
+
+Posters and playable copies are made once per content too
+(:mod:`portal.media.processing`): a video names the key of the one it shows,
+which may be another video's, and :func:`release` deletes one only when no
+other row names it, deciding under the same row lock.
 """
 
 from __future__ import annotations
@@ -51,8 +56,10 @@ def release(video: Video) -> list[str]:
     """
     result = db.session.execute(update(Original).where(Original.sha256 == video.sha256).values(refs=Original.refs - 1))
     assert isinstance(result, CursorResult)
+    # Under the original's row lock, which a video taking another's poster or copy holds too (:func:`lock`).
+    derived = unused_derived_keys(video)
     if result.rowcount == 0:
-        return [video.upload_key]
+        return [video.upload_key, *derived]
     key, refs = db.session.execute(
         select(Original.storage_key, Original.refs).where(Original.sha256 == video.sha256)
     ).one()
@@ -60,7 +67,32 @@ def release(video: Video) -> list[str]:
     if refs <= 0:
         db.session.execute(delete(Original).where(Original.sha256 == video.sha256))
         freed.append(key)
-    return freed
+    return freed + derived
+
+
+def lock(sha256: str) -> None:
+    """Hold the row of the original of ``sha256`` until the session's transaction ends (no row: nothing to hold).
+
+    A video that takes another's poster or copy holds it while it looks for
+    one and names it, as a purge does while it decides which to delete, so
+    that a poster is never taken just as its last video deletes it.
+    """
+    db.session.execute(update(Original).where(Original.sha256 == sha256).values(refs=Original.refs))
+
+
+def unused_derived_keys(video: Video) -> list[str]:
+    """The keys of ``video``'s poster and copy (named, or its own) that no other video names: deleted with it."""
+    candidates = video.derived_keys
+    used = set(
+        db.session.scalars(
+            select(Video.poster_object_key).where(Video.id != video.id, Video.poster_object_key.in_(candidates))
+        )
+    ) | set(
+        db.session.scalars(
+            select(Video.playable_object_key).where(Video.id != video.id, Video.playable_object_key.in_(candidates))
+        )
+    )
+    return [key for key in candidates if key not in used]
 
 
 def is_damaged(sha256: str) -> bool:

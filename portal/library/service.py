@@ -281,8 +281,10 @@ def delete_video(video: Video, by: User) -> None:
     """
     keys = video.own_keys
     video_id, filename, owner = video.id, video.filename, video.owner_name
-    keys += originals.release(video)
+    # The row first, then the original's: the order a purge and a video taking a shared poster hold them in.
     db.session.delete(video)
+    db.session.flush()
+    keys += originals.release(video)
     db.session.commit()
     audit.info("video deleted: id=%s filename=%r owner=%s by=%s", video_id, filename, owner, by.username)
     remove_stored_objects(video_id, keys)

@@ -23,11 +23,15 @@ from typing import BinaryIO
 
 import av
 from flask import current_app
+from sqlalchemy import and_
+from sqlalchemy import or_
+from sqlalchemy import select
 from sqlalchemy.engine import CursorResult
 
 from ..errors import PortalError
 from ..errors import QueueUnavailable
 from ..extensions import db
+from ..library import originals
 from ..library.captions import keep_embedded_caption
 from ..library.models import ProcessingState
 from ..library.models import StorageKind
@@ -95,9 +99,13 @@ def probe_video(video_id: str) -> None:
         return
     if video.processing_state == ProcessingState.DONE.value and is_complete(video):
         return
-    key, content_type = video.storage_key, video.content_type
-    # A poster lost from storage (restored from an older backup, say) is made again.
+    key, content_type, sha256 = video.storage_key, video.content_type, video.sha256
+    # A poster lost from storage (restored from an older backup, say) is made again, unless another video of
+    # the same bytes has one to share.
     needs_poster = not video.has_poster or current_storage().size(video.poster_key) is None
+    if needs_poster and take_shared_poster(video_id, sha256):
+        log.info("video %s: shows the poster of another video of the same bytes", video_id)
+        needs_poster = False
     _set_state([video_id], ProcessingState.RUNNING, error=None)
 
     def read_facts_and_poster() -> None:
@@ -120,6 +128,7 @@ def probe_video(video_id: str) -> None:
             store_poster(video_id, key, facts.duration)
 
     if not _step_succeeded(video_id, read_facts_and_poster):
+        _wake_waiting(video_id)
         return
     video = db.session.get(Video, video_id, populate_existing=True)
     if video is not None and needs_copy(video):
@@ -213,9 +222,16 @@ def make_playable_copy(video_id: str) -> None:
     limit = int(current_app.config["MEDIA_MAX_PIXELS"])
     if plan.kind is CopyKind.TRANSCODE and (video.width or 0) * (video.height or 0) > limit:
         mark_failed(video_id, TOO_LARGE.format(width=video.width, height=video.height, limit=limit))
+        _wake_waiting(video_id)
         return
-    key = video.storage_key
-    _set_state([video_id], ProcessingState.RUNNING, error=None)
+    key, sha256 = video.storage_key, video.sha256
+    if take_shared_copy(video_id, sha256):
+        log.info("video %s: plays the copy of another video of the same bytes", video_id)
+        finish_if_complete(video_id)
+        return
+    if not _claim_copy(video_id, sha256):
+        log.info("video %s: another video of the same bytes is making their copy; it waits for that one", video_id)
+        return
 
     def copy_and_store() -> None:
         with tempfile.TemporaryDirectory(prefix="portal-copy-") as folder:
@@ -225,8 +241,15 @@ def make_playable_copy(video_id: str) -> None:
             store_copy(video_id, target, str(plan.content_type))
             log.info("video %s: copy made (%s to %s), %d bytes", video_id, plan.kind.value, plan.container, target.stat().st_size)
 
-    if _step_succeeded(video_id, copy_and_store):
+    try:
+        succeeded = _step_succeeded(video_id, copy_and_store)
+    except BaseException:
+        _wake_waiting(video_id)
+        raise
+    if succeeded:
         finish_if_complete(video_id)
+    else:
+        _wake_waiting(video_id)
 
 
 def _step_succeeded(video_id: str, step: Callable[[], None]) -> bool:
@@ -259,34 +282,52 @@ def store_copy(video_id: str, path: Path, content_type: str) -> None:
     except BaseException:
         upload.abort()
         raise
-    result = db.session.execute(
-        db.update(Video)
-        .where(Video.id == video_id)
-        .values(
-            playable_sha256=digest.hexdigest(),
-            playable_size=size,
-            playable_content_type=content_type,
-            playable_verified_at=utcnow(),
-        )
-    )
-    db.session.commit()
+    recorded = {
+        "playable_object_key": copy_key,
+        "playable_sha256": digest.hexdigest(),
+        "playable_size": size,
+        "playable_content_type": content_type,
+        "playable_verified_at": utcnow(),
+    }
+    result = db.session.execute(db.update(Video).where(Video.id == video_id).values(**recorded))
     assert isinstance(result, CursorResult)
     if result.rowcount == 0:
+        db.session.commit()
         storage.delete(copy_key)
+        return
+    # With this video's row held, so that the copy cannot be purged before the others name it: the videos
+    # already showing an earlier copy under this key get these bytes' checksum, and the ones of the same bytes
+    # waiting for a copy get this one.
+    db.session.execute(db.update(Video).where(Video.id != video_id, Video.playable_object_key == copy_key).values(**recorded))
+    waiting = _waiting_for_copy(video_id)
+    if waiting:
+        db.session.execute(
+            db.update(Video).where(Video.id.in_(waiting), Video.playable_sha256.is_(None)).values(**recorded)
+        )
+    db.session.commit()
+    for other in waiting:
+        finish_if_complete(other)
 
 
 def discard_copy(video_id: str, sha256: str) -> None:
-    """Forget a copy found damaged or gone, and queue it to be made again from the original.
+    """Forget a copy found damaged or gone, for every video playing it, and queue it to be made again from the original.
 
     Only the copy with this checksum is forgotten, so a copy made again
-    meanwhile stays. A queue that cannot be reached leaves the video
+    meanwhile stays. A queue that cannot be reached leaves the videos
     ``queued`` for ``flask --app wsgi jobs backfill``.
     """
     log.error("the playable copy of video %s is damaged or missing: it is made again", video_id)
+    key = db.session.scalar(db.select(Video.playable_object_key).where(Video.id == video_id))
+    sharing = Video.id == video_id if key is None else or_(Video.id == video_id, Video.playable_object_key == key)
+    # Oldest first: the video that made the copy, whose key the new one overwrites, is queued first.
+    ids = list(db.session.scalars(
+        db.select(Video.id).where(sharing, Video.playable_sha256 == sha256).order_by(Video.created_at, Video.id)
+    ))
     result = db.session.execute(
         db.update(Video)
-        .where(Video.id == video_id, Video.playable_sha256 == sha256)
+        .where(Video.id.in_(ids), Video.playable_sha256 == sha256)
         .values(
+            playable_object_key=None,
             playable_sha256=None,
             playable_size=None,
             playable_content_type=None,
@@ -297,11 +338,13 @@ def discard_copy(video_id: str, sha256: str) -> None:
     )
     db.session.commit()
     assert isinstance(result, CursorResult)
-    if result.rowcount:
+    if not result.rowcount:
+        return
+    for other in ids:
         try:
-            queue_copy(video_id)
+            queue_copy(other)
         except Exception as error:
-            log.warning("the copy of video %s could not be queued: %s", video_id, error)
+            log.warning("the copy of video %s could not be queued: %s", other, error)
 
 
 def store_poster(video_id: str, key: str, duration: float | None) -> None:
@@ -323,13 +366,126 @@ def store_poster(video_id: str, key: str, duration: float | None) -> None:
         raise
     log.info("video %s: poster made, %dx%d at %s s, %d bytes", video_id, poster.width, poster.height,
              "?" if poster.time is None else f"{poster.time:.1f}", len(poster.jpeg))
-    result = db.session.execute(
-        db.update(Video).where(Video.id == video_id).values(poster_sha256=hashlib.sha256(poster.jpeg).hexdigest())
-    )
-    db.session.commit()
+    made = {"poster_object_key": poster_key, "poster_sha256": hashlib.sha256(poster.jpeg).hexdigest()}
+    result = db.session.execute(db.update(Video).where(Video.id == video_id).values(**made))
     assert isinstance(result, CursorResult)
     if result.rowcount == 0:
+        db.session.commit()
         storage.delete(poster_key)
+        return
+    # As for a copy (:func:`store_copy`): the videos showing this key, and the ones of the same bytes still
+    # without a poster, show this one.
+    sha256 = db.session.scalar(db.select(Video.sha256).where(Video.id == video_id))
+    db.session.execute(
+        db.update(Video)
+        .where(
+            Video.id != video_id,
+            or_(Video.poster_object_key == poster_key, and_(Video.sha256 == sha256, Video.poster_sha256.is_(None))),
+        )
+        .values(**made)
+    )
+    db.session.commit()
+
+
+def take_shared_poster(video_id: str, sha256: str) -> bool:
+    """Show the poster another video of the same bytes has, instead of making one; False when none has one in store."""
+    return _take_shared(video_id, sha256, Video.poster_object_key, ("poster_object_key", "poster_sha256"), None)
+
+
+def take_shared_copy(video_id: str, sha256: str) -> bool:
+    """Play the copy another video of the same bytes has, instead of making one; False when none has one in store."""
+    fields = ("playable_object_key", "playable_sha256", "playable_size", "playable_content_type", "playable_verified_at")
+    return _take_shared(video_id, sha256, Video.playable_object_key, fields, Video.playable_size)
+
+
+def _take_shared(
+    video_id: str, sha256: str, key_column: Any, fields: tuple[str, ...], size_column: Any
+) -> bool:
+    """Name the object under ``key_column`` of the oldest other video of ``sha256`` whose object is in store.
+
+    The video's own row, then the original's, are held while looking and
+    naming, in the order a purge takes them: a purge of the other video either
+    ends before (and then that video is not found) or sees this one name the
+    object (and keeps it, :func:`portal.library.originals.release`).
+    """
+    db.session.commit()
+    held = db.session.execute(db.update(Video).where(Video.id == video_id).values(processing_state=Video.processing_state))
+    assert isinstance(held, CursorResult)
+    if held.rowcount == 0:
+        db.session.rollback()
+        return False
+    originals.lock(sha256)
+    columns = [getattr(Video, field) for field in fields]
+    others = db.session.execute(
+        db.select(*columns)
+        .where(Video.sha256 == sha256, Video.id != video_id, key_column.is_not(None), columns[1].is_not(None))
+        .order_by(Video.created_at, Video.id)
+    )
+    for row in others:
+        shared = dict(zip(fields, row, strict=True))
+        stored = current_storage().size(shared[fields[0]])
+        if stored is None or (size_column is not None and stored != shared["playable_size"]):
+            continue
+        db.session.execute(db.update(Video).where(Video.id == video_id).values(**shared))
+        db.session.commit()
+        return True
+    db.session.rollback()
+    return False
+
+
+def _claim_copy(video_id: str, sha256: str) -> bool:
+    """Mark the video ``running`` to make its copy, unless another video of the same bytes is making one now.
+
+    Claimed with the video's row and then the original's held, so that two
+    videos of one content never both start: the second waits ``queued``, and
+    the first gives it its copy (:func:`store_copy`), or wakes it when it
+    fails (:func:`_wake_waiting`).
+    """
+    db.session.commit()
+    held = db.session.execute(db.update(Video).where(Video.id == video_id).values(processing_state=Video.processing_state))
+    assert isinstance(held, CursorResult)
+    originals.lock(sha256)
+    running = db.session.scalars(
+        db.select(Video).where(
+            Video.sha256 == sha256,
+            Video.id != video_id,
+            Video.processing_state == ProcessingState.RUNNING.value,
+            Video.container.is_not(None),
+            Video.playable_sha256.is_(None),
+        )
+    )
+    making = any(copy_plan(other).kind is not CopyKind.NONE for other in running)
+    state = ProcessingState.QUEUED if making else ProcessingState.RUNNING
+    db.session.execute(
+        db.update(Video).where(Video.id == video_id).values(processing_state=state.value, processing_error=None)
+    )
+    db.session.commit()
+    return held.rowcount == 1 and not making
+
+
+def _waiting_for_copy(video_id: str) -> list[str]:
+    """The other videos of ``video_id``'s bytes that wait ``queued`` for a copy they need and do not have."""
+    sha256 = select(Video.sha256).where(Video.id == video_id).scalar_subquery()
+    others = db.session.scalars(
+        db.select(Video).where(
+            Video.sha256 == sha256,
+            Video.id != video_id,
+            Video.processing_state == ProcessingState.QUEUED.value,
+            Video.container.is_not(None),
+            Video.playable_sha256.is_(None),
+        )
+    )
+    return [other.id for other in others if copy_plan(other).kind is not CopyKind.NONE]
+
+
+def _wake_waiting(video_id: str) -> None:
+    """Queue the copy jobs of the videos that waited for this one's copy, which will not come: each tries its own."""
+    db.session.rollback()
+    for other in _waiting_for_copy(video_id):
+        try:
+            queue_copy(other)
+        except Exception as error:
+            log.warning("the copy of video %s could not be queued: %s", other, error)
 
 
 def is_complete(video: Video) -> bool:

@@ -394,8 +394,8 @@ def storage_group() -> None:
 @storage_group.command("dedupe")
 @with_appcontext
 def storage_dedupe_command() -> None:
-    """Remove the second copies of identical originals an older library keeps (each after its original is found whole);
-    run again to resume."""
+    """Remove the second copies of identical originals an older library keeps (each after its original is found whole),
+    and the posters and copies its videos of one content each made; run again to resume."""
     saved = removed = 0
     damaged = []
     try:

@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+from alembic.runtime.migration import MigrationContext
 from flask import Flask
 from flask import current_app
 from flask import request
@@ -31,6 +32,7 @@ from ..accounts.service import setup_needed
 from ..errors import DatabaseUnavailable
 from ..extensions import db
 from ..storage import storage_of
+from .schema import migration_lock
 from .schema import upgrade_schema
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,11 @@ class Readiness:
         self.leftovers_removed = False
         #: Whether setup was checked for (a first admin is needed or not); unknown while the database is down.
         self.setup_checked = False
+        #: Whether this process's start-up upgrade applied a revision: only then is the library folded
+        #: (:func:`_fold_small_library`), not at every start, which would look at every shared video again.
+        self.upgraded = False
+        #: Whether the upgrade's fold of second copies of originals was tried (once per process).
+        self.folded = False
         self._lock = threading.Lock()
         self._next_try = 0.0
 
@@ -74,7 +81,9 @@ class Readiness:
             self._next_try = time.monotonic() + RETRY_INTERVAL
             if not self.schema_ready:
                 try:
+                    before = _revision()
                     upgrade_schema(db.engine, str(self.migrations))
+                    self.upgraded = before != _revision()
                     self._check_setup(app)
                     self.schema_ready = True
                     log.info("the database is reachable and its schema up to date")
@@ -88,6 +97,9 @@ class Readiness:
                     self.leftovers_removed = True
                 except OSError as error:
                     log.warning("the store cannot be reached; tried again at the next request: %s", _short(error))
+            if self.leftovers_removed and self.upgraded and not self.folded:
+                self.folded = True
+                _fold_small_library(app)
 
     def due(self) -> bool:
         return not self.complete and time.monotonic() >= self._next_try and not self._lock.locked()
@@ -109,6 +121,31 @@ def _remove_leftovers(app: Flask) -> None:
     from ..uploads.resumable import keys_in_progress
 
     storage_of(app).remove_leftovers(resuming=keys_in_progress())
+
+
+def _revision() -> str | None:
+    """The schema's revision now (None for an empty database)."""
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _fold_small_library(app: Flask) -> None:
+    """After the upgrade, fold the second copies of originals a small library still keeps (:mod:`.dedupe`).
+
+    Only the process whose upgrade applied the new revisions does it (under
+    the migration lock); a failure, or a start killed half-way, is logged or
+    left, never a failed start: the library is as readable as before, and
+    the command does the rest.
+    """
+    from .dedupe import fold_at_start_up
+
+    try:
+        with migration_lock(db.engine):
+            fold_at_start_up(storage_of(app), int(app.config["DEDUPE_AT_START_MAX_VIDEOS"]))
+    except (DBAPIError, SQLAlchemyError, OSError) as error:
+        db.session.rollback()
+        log.warning("the start-up fold of identical originals failed (run `flask --app wsgi storage dedupe`): %s",
+                    _short(error))
 
 
 def _short(error: BaseException) -> str:

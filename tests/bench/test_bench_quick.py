@@ -66,6 +66,17 @@ def test_quick_run_measures_uploads_against_the_limit_the_floor_and_fastapi(quic
             assert item["ratio"] == pytest.approx(item["value"] / item["reference"])
 
 
+def test_quick_run_measures_a_repeated_upload_against_its_first(quick_run):
+    """The same bytes again are hashed but not stored twice: the figure is the repeat's time over the first's."""
+    _finished, result = quick_run
+    item = figure(result, "upload", "repeated upload of the same 8 MiB", "its first upload")
+    assert item["value"] > 0 and item["reference"] > 0 and item["target"] == "ratio <= 1.0"
+    assert item["ratio"] == pytest.approx(item["value"] / item["reference"])
+    assert item["met"] is (item["ratio"] <= 1.0)
+    samples = result["samples"]["repeated_upload"]
+    assert len(samples["first_s"]) == len(samples["repeated_s"]) == result["meta"]["repeat"]
+
+
 def test_quick_run_measures_downloads_against_nginx(quick_run):
     _finished, result = quick_run
     for name in ("whole file, verified", "bytes=0- stream", "1 MiB ranges"):

@@ -458,3 +458,70 @@ def test_both_answers_with_and_without_duplicate_of_are_as_documented(client, vi
         jsonschema.validate(answer, schema, cls=jsonschema.Draft202012Validator)
     properties = document["components"]["schemas"][media["schema"]["$ref"].rpartition("/")[2]]["properties"]
     assert "Absent when there is none" in properties["duplicate_of"]["description"]
+
+
+
+def _library_before_sharing(database_url: str, tmp_path, data: bytes) -> None:
+    """A library at revision 0019 whose three videos of the same bytes each have their own copy, never started since."""
+    from portal.storage.local import LocalStorage
+
+    migrate_to(database_url, "0019")
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    storage = LocalStorage(tmp_path / "data" / "files")
+    with engine.begin() as connection:
+        for index, video_id in enumerate(VIDEO_IDS):
+            key = f"original/00/00/{video_id}"
+            connection.execute(
+                sa.text(
+                    "INSERT INTO videos (id, filename, search_name, content_type, size, sha256, status, created_at, "
+                    "storage_key) VALUES (:id, 'Old.mp4', 'old.mp4', 'video/mp4', :size, :sha256, 'ok', :created, :key)"
+                ),
+                {"id": video_id, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                 "created": datetime(2026, 1, 1 + index, tzinfo=timezone.utc), "key": key},
+            )
+            stored = storage.create(key)
+            stored.write(data)
+            stored.commit()
+    engine.dispose()
+
+
+def _upgraded(database_url: str, tmp_path, **settings):
+    """The new portal started on the library: its start-up upgrade applies the revisions since."""
+    return create_app(
+        {"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": database_url,
+         **settings}
+    )
+
+
+def test_the_upgrade_folds_a_small_library_itself(empty_database, tmp_path, video_bytes, caplog):
+    _library_before_sharing(empty_database, tmp_path, video_bytes)
+    with caplog.at_level("INFO", logger="portal.ops.dedupe"):
+        app = _upgraded(empty_database, tmp_path)
+    assert original_keys(app) == {f"original/00/00/{VIDEO_IDS[0]}"}
+    assert f"removed 2 second copies of stored originals, {2 * len(video_bytes)} bytes saved" in caplog.text
+    runner = app.test_cli_runner()
+    assert "removed 0 second copies, 0 bytes saved" in runner.invoke(args=["storage", "dedupe"]).output
+    assert "no row describes" not in runner.invoke(args=["cleanup"]).output
+    assert signed_in_client(app).get(f"/api/v1/files/{VIDEO_IDS[2]}/content").get_data() == video_bytes
+    with app.app_context():
+        db.engine.dispose()
+    # A start without a new revision does not look at the library again.
+    caplog.clear()
+    with caplog.at_level("INFO", logger="portal.ops.dedupe"):
+        again = _upgraded(empty_database, tmp_path, DEDUPE_AT_START_MAX_VIDEOS=1)
+    assert "storage dedupe" not in caplog.text
+    with again.app_context():
+        db.engine.dispose()
+
+
+def test_the_upgrade_of_a_large_library_says_to_run_the_fold(empty_database, tmp_path, video_bytes, caplog):
+    _library_before_sharing(empty_database, tmp_path, video_bytes)
+    with caplog.at_level("INFO", logger="portal.ops.dedupe"):
+        app = _upgraded(empty_database, tmp_path, DEDUPE_AT_START_MAX_VIDEOS=len(VIDEO_IDS))
+    assert "too large to fold at start-up: run `flask --app wsgi storage dedupe`" in caplog.text
+    assert "bytes saved" not in caplog.text
+    assert len(original_keys(app)) == 3
+    result = app.test_cli_runner().invoke(args=["storage", "dedupe"])
+    assert f"removed 2 second copies, {2 * len(video_bytes)} bytes saved" in result.output
+    with app.app_context():
+        db.engine.dispose()
