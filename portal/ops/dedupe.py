@@ -1,7 +1,7 @@
 """``flask --app wsgi storage dedupe``: remove the second copies of originals that a library stored before sharing keeps.
 
 It also folds the posters and playable copies each video of one content made
-for itself before revision 0022: its videos are pointed at the oldest one's,
+for itself before revision 0023: its videos are pointed at the oldest one's,
 and the others deleted once no row names them.
 
 Migration 0020 folds each checksum's videos into one :class:`~portal.library.models.Original`
@@ -84,7 +84,7 @@ def dedupe(storage: Storage) -> Iterator[Folded]:
 
 
 def shared_made_twice() -> list[str]:
-    """The checksums whose videos show more than one poster, or more than one copy (each made its own, before 0022)."""
+    """The checksums whose videos show more than one poster, or more than one copy (each made its own, before 0023)."""
     query = (
         db.select(Video.sha256)
         .group_by(Video.sha256)

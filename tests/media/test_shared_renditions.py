@@ -179,7 +179,7 @@ def test_the_migration_names_each_existing_videos_own_poster_and_copy(empty_data
 
 
 def _made_twice(app, first: dict, second: dict) -> dict[StorageKind, str]:
-    """The second video given a poster and copy of its own, as each video made them before revision 0022."""
+    """The second video given a poster and copy of its own, as each video made them before revision 0023."""
     storage = storage_of(app)
     own = {}
     with app.app_context():

@@ -8,16 +8,16 @@ which may be another video's ``poster/ab/cd/<id>``; an object is deleted only
 when no row names it any more. Existing rows name their own keys, where their
 objects are.
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-08
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022"
-down_revision = "0021"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
