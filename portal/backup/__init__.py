@@ -112,11 +112,17 @@ def sqlite_rows(path: Path) -> Iterator[Rows]:
         yield lambda sql: [list(row) for row in connection.execute(sql).fetchall()]
 
 
-def _copy_sqlite(source_path: str | Path, target_path: str | Path) -> None:
-    """One SQLite database's pages into another, through SQLite's backup API."""
+def _copy_sqlite(source_path: str | Path, target_path: str | Path, durable: bool = True) -> None:
+    """One SQLite database's pages into another, through SQLite's backup API.
+
+    ``durable=False``: the target is a temporary file (a dump on its way into
+    DEST, which makes its own copy durable), so SQLite need not fsync it.
+    """
     source = sqlite3.connect(source_path)
     target = sqlite3.connect(target_path)
     try:
+        if not durable:
+            target.execute("PRAGMA synchronous = OFF")
         source.backup(target)
     finally:
         target.close()
@@ -439,7 +445,7 @@ def _snapshot(dialect: str, dump: Path) -> Iterator[tuple[str | None, Rows]]:
             yield schema, rows
         return
     # SQLite's online backup API: one consistent moment, writers go on; the rows are then read from the copy.
-    _copy_sqlite(_sqlite_path(), dump)
+    _copy_sqlite(_sqlite_path(), dump, durable=False)
     with sqlite_rows(dump) as rows:
         yield None, rows
 
