@@ -40,7 +40,6 @@ from datetime import datetime
 from datetime import timezone
 from pathlib import Path
 from typing import Any
-from typing import Iterable
 from typing import Iterator
 from typing import cast
 
@@ -354,10 +353,10 @@ def _create_once(dest: Storage, copied: Created) -> Created:
 def _copy_objects(source: Storage, items: list[StoredObject], dest: Storage, copied: Created) -> dict[str, dict[str, Any]]:
     """Every object of the snapshot in ``dest``: the manifest's entries, by key.
 
-    An object an earlier backup's manifest records, and which ``dest``'s
+    An object the latest backup's manifest records, and which ``dest``'s
     listing holds, is trusted at that manifest's size and SHA-256 without
     being read (``backup verify`` is the full check): a second backup of an
-    unchanged library costs one listing of ``dest`` and its manifests.
+    unchanged library costs one listing of ``dest`` and one manifest.
 
     The others are copied :data:`COPY_THREADS` at a time into one batch of
     ``dest``, flushed whenever it is due and once at the end: the manifest,
@@ -369,8 +368,7 @@ def _copy_objects(source: Storage, items: list[StoredObject], dest: Storage, cop
     listing = set(dest.keys())
     recorded = {
         entry["sha256"]: entry["size"]
-        for manifest in manifests(dest, listing)
-        for entry in manifest["objects"]
+        for entry in _latest_manifest(dest, listing)["objects"]
         if object_key(entry["sha256"]) in listing
     }
     entries: dict[str, dict[str, Any]] = {}
@@ -413,6 +411,19 @@ def _copy_objects(source: Storage, items: list[StoredObject], dest: Storage, cop
     return entries
 
 
+def _latest_manifest(dest: Storage, listing: set[str]) -> dict[str, Any]:
+    """The manifest of the backup with the highest id (the newest, to the second), read alone; empty when there is none.
+
+    Any complete backup's record is sound to trust; the newest names nearly
+    every object the next one will. An object only older backups name is
+    checked by its size in ``dest`` instead, and several kept backups cost
+    one manifest read, not one each.
+    """
+    ids = [parts[1] for parts in (key.split("/") for key in listing)
+           if len(parts) == 3 and parts[0] == "backups" and parts[2] == MANIFEST]
+    return read_manifest(dest, max(ids)) if ids else {"objects": []}
+
+
 def _flush_what_was_copied(batch: Batch) -> None:
     try:
         batch.flush()
@@ -450,13 +461,10 @@ def _snapshot(dialect: str, dump: Path) -> Iterator[tuple[str | None, Rows]]:
         yield None, rows
 
 
-def manifests(dest: Storage, listing: Iterable[str] | None = None) -> list[dict[str, Any]]:
-    """Every complete backup in ``dest``, oldest first (one without its manifest is not one).
-
-    ``listing``: ``dest``'s keys, when the caller has listed them already.
-    """
+def manifests(dest: Storage) -> list[dict[str, Any]]:
+    """Every complete backup in ``dest``, oldest first (one without its manifest is not one)."""
     found = []
-    for key in dest.keys() if listing is None else listing:
+    for key in dest.keys():
         parts = key.split("/")
         if len(parts) == 3 and parts[0] == "backups" and parts[2] == MANIFEST:
             found.append(read_manifest(dest, parts[1]))
