@@ -346,7 +346,8 @@ def _create_once(dest: Storage, copied: Created) -> Created:
                 "SECRET_KEY": current_app.config["SECRET_KEY"],
             },
         }
-    _put_bytes(dest, f"backups/{backup_id}/{MANIFEST}", json.dumps(manifest, indent=1).encode())
+    # Without indentation, so that json's C encoder writes it: an indented manifest of 10,000 objects took a second.
+    _put_bytes(dest, f"backups/{backup_id}/{MANIFEST}", json.dumps(manifest).encode())
     return Created(backup_id, len(entries), copied.copied, copied.copied_bytes)
 
 
