@@ -22,10 +22,17 @@ later are simply not in it.
 from __future__ import annotations
 
 import hashlib
+import io
+import itertools
 import json
 import sqlite3
 import tempfile
+import threading
 import uuid
+from concurrent.futures import FIRST_COMPLETED
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait
 from contextlib import closing
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +41,7 @@ from datetime import timezone
 from pathlib import Path
 from typing import Any
 from typing import Iterator
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -45,6 +53,7 @@ from ..library.models import storage_key_for
 from ..ops.transfer import Outcome
 from ..ops.transfer import copy_object as transfer_object
 from ..storage import CHUNK_SIZE
+from ..storage import Batch
 from ..storage import Storage
 from ..storage import current_storage
 from ..storage import storage_from_url
@@ -102,11 +111,17 @@ def sqlite_rows(path: Path) -> Iterator[Rows]:
         yield lambda sql: [list(row) for row in connection.execute(sql).fetchall()]
 
 
-def _copy_sqlite(source_path: str | Path, target_path: str | Path) -> None:
-    """One SQLite database's pages into another, through SQLite's backup API."""
+def _copy_sqlite(source_path: str | Path, target_path: str | Path, durable: bool = True) -> None:
+    """One SQLite database's pages into another, through SQLite's backup API.
+
+    ``durable=False``: the target is a temporary file (a dump on its way into
+    DEST, which makes its own copy durable), so SQLite need not fsync it.
+    """
     source = sqlite3.connect(source_path)
     target = sqlite3.connect(target_path)
     try:
+        if not durable:
+            target.execute("PRAGMA synchronous = OFF")
         source.backup(target)
     finally:
         target.close()
@@ -180,16 +195,20 @@ def _sha256_of_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _put_file(target: Storage, key: str, path: Path) -> None:
+def _put_file(target: Storage, key: str, path: Path) -> str:
+    """Store a file under ``key``; return its SHA-256, hashed on the way (the file is read once)."""
+    digest = hashlib.sha256()
     upload = target.create(key)
     try:
         with open(path, "rb") as file:
             while chunk := file.read(CHUNK_SIZE):
+                digest.update(chunk)
                 upload.write(chunk)
         upload.commit()
     except BaseException:
         upload.abort()
         raise
+    return digest.hexdigest()
 
 
 def _put_bytes(target: Storage, key: str, data: bytes) -> None:
@@ -202,22 +221,61 @@ def _put_bytes(target: Storage, key: str, data: bytes) -> None:
         raise
 
 
-def copy_object(source: Storage, item: StoredObject, target: Storage) -> tuple[int, bool]:
-    """Copy one object to ``objects/<sha256>`` unless it is there; return (its size, whether it was copied).
+#: Objects copied at once: reading, hashing (hashlib lets go of the GIL) and writing overlap, and S3 requests mostly wait.
+COPY_THREADS = 4
+#: Bytes read, hashed and written per step of a copy: large, so a big object costs few system calls.
+COPY_BUFFER = 4 * 1024 * 1024
+_buffers = threading.local()
+#: Seconds at most between two questions whether the batch is due, even when no copy ends (one may wait on a slow source).
+DUE_CHECK_SECONDS = 0.5
 
-    The bytes are hashed on the way and committed only when they match the row
-    (:func:`portal.ops.transfer.copy_object`, as ``move-storage`` copies):
-    a backup never holds an object under a SHA-256 it does not have.
+
+def _copy_buffer() -> memoryview:
+    """This thread's copy buffer, made once: a new one per object would be zeroed for every poster."""
+    buffer: memoryview | None = getattr(_buffers, "buffer", None)
+    if buffer is None:
+        buffer = _buffers.buffer = memoryview(bytearray(COPY_BUFFER))
+    return buffer
+
+
+def copy_object(source: Storage, item: StoredObject, batch: Batch, check_target: Storage | None) -> tuple[int, bool]:
+    """Copy one object to ``objects/<sha256>`` in ``batch``; return (its size, whether it was copied).
+
+    The bytes are read once, hashed as they are written, and committed only
+    when they match the row: a backup never holds an object under a SHA-256
+    it does not have. The copy is durable and visible once the batch is
+    flushed. ``check_target``: the destination, when its listing had this key
+    already (a copy an interrupted run flushed, after it was hashed): kept
+    when its size is the row's. Runs in a copying thread: no application context.
     """
     key = object_key(item.sha256)
-    outcome = _checked_copy(
-        source, item, target, key, verify_existing=False,
-        missing=f"{item.key} is named by a video but missing from the storage; run `verify`",
-        corrupt=f"{item.key} does not match its SHA-256 in the storage; run `verify`",
-    )
-    # A poster's size is not kept in its row: the copy's size is the one the manifest gets.
-    size = item.size if item.size >= 0 else target.size(key)
-    return int(size or 0), outcome is Outcome.COPIED
+    if check_target is not None:
+        there = check_target.size(key)
+        if there is not None and (item.size < 0 or there == item.size):
+            return there, False
+    try:
+        content = source.open(item.key)
+    except FileNotFoundError:
+        raise BackupError(f"{item.key} is named by a video but missing from the storage; run `verify`") from None
+    buffer = _copy_buffer()
+    digest = hashlib.sha256()
+    copied = 0
+    upload = batch.create(key)
+    try:
+        with content:
+            while read := cast(io.RawIOBase, content).readinto(buffer) or 0:
+                digest.update(buffer[:read])
+                # Every upload copies what it is given (into a file, or a part's buffer): the view is safe to reuse.
+                upload.write(cast(bytes, buffer[:read]))
+                copied += read
+        if (item.size >= 0 and copied != item.size) or digest.hexdigest() != item.sha256:
+            upload.abort()
+            raise BackupError(f"{item.key} does not match its SHA-256 in the storage; run `verify`")
+        upload.commit()
+    except BaseException:
+        upload.abort()
+        raise
+    return copied, True
 
 
 @dataclass
@@ -274,15 +332,10 @@ def _create_once(dest: Storage, copied: Created) -> Created:
             items = objects_of_snapshot(rows)
             revision = _schema_revision(rows)
             contents = contents_of_snapshot(rows)
-        entries: dict[str, dict[str, Any]] = {}
-        for item in items:
-            size, was_copied = _copy_of_snapshot(source, item, dest)
-            entries[item.key] = {"key": item.key, "size": size, "sha256": item.sha256}
-            copied.copied += was_copied
-            copied.copied_bytes += size if was_copied else 0
-        _put_file(dest, f"backups/{backup_id}/{dump.name}", dump)
+        entries = _copy_objects(source, items, dest, copied)
+        dump_sha256 = _put_file(dest, f"backups/{backup_id}/{dump.name}", dump)
         database: dict[str, Any] = {
-            "file": dump.name, "dialect": dialect, "sha256": _sha256_of_file(dump), "size": dump.stat().st_size,
+            "file": dump.name, "dialect": dialect, "sha256": dump_sha256, "size": dump.stat().st_size,
         }
         if schema is not None:
             database["schema"] = schema
@@ -300,14 +353,96 @@ def _create_once(dest: Storage, copied: Created) -> Created:
                 "SECRET_KEY": current_app.config["SECRET_KEY"],
             },
         }
-    _put_bytes(dest, f"backups/{backup_id}/{MANIFEST}", json.dumps(manifest, indent=1).encode())
+    # Without indentation, so that json's C encoder writes it: an indented manifest of 10,000 objects took a second.
+    _put_bytes(dest, f"backups/{backup_id}/{MANIFEST}", json.dumps(manifest).encode())
     return Created(backup_id, len(entries), copied.copied, copied.copied_bytes)
 
 
-def _copy_of_snapshot(source: Storage, item: StoredObject, dest: Storage) -> tuple[int, bool]:
-    """:func:`copy_object`, telling a video deleted since the snapshot (:class:`_Vanished`) from a damaged store."""
+def _copy_objects(source: Storage, items: list[StoredObject], dest: Storage, copied: Created) -> dict[str, dict[str, Any]]:
+    """Every object of the snapshot in ``dest``: the manifest's entries, by key.
+
+    An object the latest backup's manifest records, and which ``dest``'s
+    listing holds, is trusted at that manifest's size and SHA-256 without
+    being read (``backup verify`` is the full check): a second backup of an
+    unchanged library costs one listing of ``dest`` and one manifest.
+
+    The others are copied :data:`COPY_THREADS` at a time into one batch of
+    ``dest``, flushed whenever it is due and once at the end: the manifest,
+    written after this returns, is what makes a backup complete, so the
+    objects must be durable before it, not one by one. An error (or a kill)
+    loses at most the unflushed copies, never leaves a damaged object: what
+    was flushed is skipped when the command runs again.
+    """
+    listing = set(dest.keys())
+    recorded = {
+        entry["sha256"]: entry["size"]
+        for entry in _latest_manifest(dest, listing)["objects"]
+        if object_key(entry["sha256"]) in listing
+    }
+    entries: dict[str, dict[str, Any]] = {}
+    waiting: list[StoredObject] = []
+    for item in items:
+        size = recorded.get(item.sha256)
+        if size is not None and (item.size < 0 or item.size == size):
+            entries[item.key] = {"key": item.key, "size": size, "sha256": item.sha256}
+        else:
+            waiting.append(item)
+    batch = dest.batch()
+    queue = iter(waiting)
+    running: dict[Future[tuple[int, bool]], StoredObject] = {}
+    with ThreadPoolExecutor(COPY_THREADS, thread_name_prefix="backup-copy") as pool:
+        try:
+            while True:
+                # A few copies in flight, not one future per object: waiting on thousands costs more than copying.
+                for item in itertools.islice(queue, 2 * COPY_THREADS - len(running)):
+                    present = dest if object_key(item.sha256) in listing else None
+                    running[pool.submit(copy_object, source, item, batch, present)] = item
+                if not running:
+                    break
+                done, _ = wait(running, timeout=DUE_CHECK_SECONDS, return_when=FIRST_COMPLETED)
+                for future in done:
+                    item = running.pop(future)
+                    size, was_copied = _copied_or_vanished(future, item)
+                    entries[item.key] = {"key": item.key, "size": size, "sha256": item.sha256}
+                    copied.copied += was_copied
+                    copied.copied_bytes += size if was_copied else 0
+                if batch.due():
+                    batch.flush()
+        except BaseException:
+            # What was copied and checked is kept for the next attempt; the copies still running end first.
+            for future in running:
+                future.cancel()
+            pool.shutdown(wait=True)
+            _flush_what_was_copied(batch)
+            raise
+    batch.flush()
+    return entries
+
+
+def _latest_manifest(dest: Storage, listing: set[str]) -> dict[str, Any]:
+    """The manifest of the backup with the highest id (the newest, to the second), read alone; empty when there is none.
+
+    Any complete backup's record is sound to trust; the newest names nearly
+    every object the next one will. An object only older backups name is
+    checked by its size in ``dest`` instead, and several kept backups cost
+    one manifest read, not one each.
+    """
+    ids = [parts[1] for parts in (key.split("/") for key in listing)
+           if len(parts) == 3 and parts[0] == "backups" and parts[2] == MANIFEST]
+    return read_manifest(dest, max(ids)) if ids else {"objects": []}
+
+
+def _flush_what_was_copied(batch: Batch) -> None:
     try:
-        return copy_object(source, item, dest)
+        batch.flush()
+    except OSError:
+        batch.abort()
+
+
+def _copied_or_vanished(future: Future[tuple[int, bool]], item: StoredObject) -> tuple[int, bool]:
+    """A copy's outcome, telling a video deleted since the snapshot (:class:`_Vanished`) from a damaged store."""
+    try:
+        return future.result()
     except BackupError:
         if item.video_id is not None and not _video_exists(item.video_id):
             raise _Vanished(f"video {item.video_id} was deleted before {item.key} was copied") from None
@@ -329,7 +464,7 @@ def _snapshot(dialect: str, dump: Path) -> Iterator[tuple[str | None, Rows]]:
             yield schema, rows
         return
     # SQLite's online backup API: one consistent moment, writers go on; the rows are then read from the copy.
-    _copy_sqlite(_sqlite_path(), dump)
+    _copy_sqlite(_sqlite_path(), dump, durable=False)
     with sqlite_rows(dump) as rows:
         yield None, rows
 

@@ -89,8 +89,54 @@ class ResumableWrite(Protocol):
         """Forget this write's bytes; those kept before stay. Safe to call more than once."""
 
 
+class Batch(Protocol):
+    """Many new objects whose durability is paid once for all of them (a backup's copies).
+
+    An upload created here is durable and visible only after :meth:`flush`:
+    until then, its commit only says its bytes are all written. A local
+    folder then makes the whole batch durable with one sync of its file system
+    and renames every file into place, instead of an fsync, a rename and a
+    folder fsync per object (each fsync forces a journal commit). A key never
+    holds bytes that are not durable, so a crash or kill before a flush loses
+    that batch's objects, never a damaged one under its key.
+    """
+
+    def create(self, key: str) -> Upload: ...
+
+    def due(self) -> bool:
+        """Whether enough bytes, or an old enough commit, wait for :meth:`flush`."""
+
+    def flush(self) -> None:
+        """Make every upload committed so far durable and visible under its key."""
+
+    def abort(self) -> None:
+        """Forget every upload committed but not flushed. Safe to call more than once."""
+
+
+class ImmediateBatch:
+    """A batch for a store whose every commit is durable already (S3 answers a PUT once it holds the object)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    def create(self, key: str) -> Upload:
+        return self._storage.create(key)
+
+    def due(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        """Nothing waits: each upload was durable on its commit."""
+
+    def abort(self) -> None:
+        """Nothing waits: each upload was durable on its commit."""
+
+
 class Storage(Protocol):
     def create(self, key: str) -> Upload: ...
+
+    def batch(self) -> Batch:
+        """Uploads made durable together (see :class:`Batch`); thread-safe, for copies made in parallel."""
 
     def start_resumable(self, upload_id: str, key: str) -> str | None:
         """Begin a resumable upload whose bytes end up under ``key``; return its state (to save in its row)."""

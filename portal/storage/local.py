@@ -13,9 +13,12 @@ named by the upload rather than by a process: any process continues it, and
 
 from __future__ import annotations
 
+import ctypes
 import errno
+import functools
 import os
 import shutil
+import threading
 import time
 import uuid
 from datetime import datetime
@@ -113,6 +116,115 @@ class LocalUpload:
             self.temp_path.unlink(missing_ok=True)
 
 
+class LocalBatchUpload(LocalUpload):
+    """An upload of a :class:`LocalBatch`: its commit closes the file, and the batch's flush makes it durable and visible."""
+
+    def __init__(self, temp_path: Path, final_path: Path, batch: LocalBatch) -> None:
+        super().__init__(temp_path, final_path)
+        self._batch = batch
+
+    def commit(self) -> None:
+        assert self._file is not None, "upload already finished"
+        try:
+            self._file.close()
+            self._file = None
+        except OSError as error:
+            self.abort()
+            raise _storage_full(error) from error
+        self.committed = True
+        self._batch.committed(self.temp_path, self.final_path)
+
+
+#: Bytes of committed uploads after which a :class:`LocalBatch` is due for a flush.
+BATCH_BYTES = 256 * 1024 * 1024
+#: Seconds after its first commit at which a :class:`LocalBatch` is due for a flush anyway.
+BATCH_SECONDS = 1.0
+
+
+class LocalBatch:
+    """Uploads made durable by one sync of the file system, then renamed into place (see :class:`portal.storage.Batch`).
+
+    Their temporary files carry the process's id like any upload's, so what a
+    killed process left unflushed is removed as a leftover.
+    """
+
+    def __init__(self, storage: LocalStorage) -> None:
+        self._storage = storage
+        self._lock = threading.Lock()
+        self._ready: list[tuple[Path, Path]] = []
+        self._bytes = 0
+        self._since: float | None = None
+
+    def create(self, key: str) -> LocalBatchUpload:
+        return LocalBatchUpload(self._storage.temporary_path(), self._storage.path(key), self)
+
+    def committed(self, temp_path: Path, final_path: Path) -> None:
+        with self._lock:
+            self._ready.append((temp_path, final_path))
+            self._bytes += temp_path.stat().st_size
+            if self._since is None:
+                self._since = time.monotonic()
+
+    def due(self) -> bool:
+        with self._lock:
+            return self._bytes >= BATCH_BYTES or (self._since is not None and time.monotonic() - self._since >= BATCH_SECONDS)
+
+    def flush(self) -> None:
+        with self._lock:
+            ready, self._ready, self._bytes, self._since = self._ready, [], 0, None
+        if not ready:
+            return
+        try:
+            # Every file in ``ready`` was closed before it was listed, so the sync covers all their bytes.
+            _sync_file_system(self._storage.incoming, [temp for temp, _ in ready])
+            for temp, final in ready:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(temp, final)
+            for folder in {final.parent for _, final in ready}:
+                _fsync_dir(folder)
+        except OSError as error:
+            for temp, _ in ready:
+                temp.unlink(missing_ok=True)
+            raise _storage_full(error) from error
+
+    def abort(self) -> None:
+        with self._lock:
+            ready, self._ready, self._bytes, self._since = self._ready, [], 0, None
+        for temp, _ in ready:
+            temp.unlink(missing_ok=True)
+
+
+def _sync_file_system(folder: Path, paths: list[Path]) -> None:
+    """Make the bytes of ``paths`` durable: syncfs(2) of ``folder``'s file system where there is one (Linux), else an fsync each.
+
+    One syncfs costs one journal commit and one device flush for the whole
+    batch; an fsync per file costs one of each per file, the price of the
+    backups that took 0.13 of a ``cp``. It also writes back what other
+    programs left dirty on that file system: what ``cp`` followed by ``sync`` pays too.
+    """
+    syncfs = getattr(_libc(), "syncfs", None)
+    if syncfs is None:
+        for path in paths:
+            descriptor = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        if syncfs(descriptor) != 0:
+            number = ctypes.get_errno()
+            raise OSError(number, os.strerror(number))
+    finally:
+        os.close(descriptor)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
 def _storage_full(error: OSError) -> OSError:
     if error.errno in _FULL_ERRNOS:
         return StorageFull(error.errno, "no space left in the storage folder")
@@ -178,9 +290,15 @@ class LocalStorage:
             raise ValueError(f"key {key!r} leaves the storage folder")
         return self.root.joinpath(*parts)
 
+    def temporary_path(self) -> Path:
+        """A new temporary file's name in the incoming folder, under this process's id."""
+        return self.incoming / f"{os.getpid()}-{uuid.uuid4().hex}.part"
+
     def create(self, key: str) -> LocalUpload:
-        temp_path = self.incoming / f"{os.getpid()}-{uuid.uuid4().hex}.part"
-        return LocalUpload(temp_path, self.path(key))
+        return LocalUpload(self.temporary_path(), self.path(key))
+
+    def batch(self) -> LocalBatch:
+        return LocalBatch(self)
 
     def open(self, key: str) -> BinaryIO:
         return open(self.path(key), "rb")
@@ -229,9 +347,19 @@ class LocalStorage:
         self.path(key).unlink(missing_ok=True)
 
     def keys(self) -> Iterator[str]:
-        for path in self.root.rglob("*"):
-            if path.is_file() and not {INCOMING, RESUMABLE} & set(path.relative_to(self.root).parts):
-                yield path.relative_to(self.root).as_posix()
+        """Every stored file's key, the temporary and part files left out.
+
+        Through ``os.walk`` (one ``scandir`` per folder) rather than ``Path.rglob``
+        and a ``Path`` per file: a backup lists tens of thousands of objects.
+        """
+        root = str(self.root)
+        for folder, folders, files in os.walk(root):
+            folders[:] = [name for name in folders if name not in (INCOMING, RESUMABLE)]
+            relative = os.path.relpath(folder, root)
+            prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
+            for name in files:
+                if os.path.isfile(os.path.join(folder, name)):
+                    yield prefix + name
 
     def remove_leftovers(self, resuming: Collection[str] = ()) -> int:
         """Temporary files of dead processes, and part files no unfinished upload names.

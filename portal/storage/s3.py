@@ -48,6 +48,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 from botocore.exceptions import ClientError
 
+from . import ImmediateBatch
 from . import PositionedReader
 from . import StorageFull
 from . import StorageUnavailable
@@ -389,6 +390,9 @@ class S3Storage:
 
     def create(self, key: str) -> S3Upload:
         return S3Upload(self, self.object_key(key))
+
+    def batch(self) -> ImmediateBatch:
+        return ImmediateBatch(self)
 
     def _head(self, key: str) -> dict[str, Any] | None:
         with _talking_to_the_store(f"looking up {key}"):

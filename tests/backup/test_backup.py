@@ -189,3 +189,29 @@ def test_a_backup_to_s3_verifies_restores_and_passes_the_drill(library, s3_url, 
                 f"/api/v1/files/{file['id']}").get_json()["sha256"] == file["sha256"]
     finally:
         dispose(target)
+
+
+def test_a_second_backup_trusts_what_an_earlier_manifest_recorded_and_verify_still_hashes_it(library):
+    """An object DEST lists and an earlier manifest records is not read again; `verify` is the full check."""
+    app, dest, files = library
+    victim = dest / "objects" / files[2]["sha256"]
+    kept = victim.read_bytes()
+    victim.write_bytes(b"x" + kept[1:])
+    try:
+        again = run(app, "create", str(dest))
+        checked = run(app, "verify", str(dest))
+    finally:
+        victim.write_bytes(kept)
+    assert again.exit_code == 0 and "0 copied" in again.output, again.output
+    assert checked.exit_code == 1 and f"corrupt: original/{files[2]['id'][:2]}" in checked.output
+
+
+def test_an_object_gone_from_dest_is_copied_again_by_the_next_backup(library):
+    app, dest, files = library
+    victim = dest / "objects" / files[1]["sha256"]
+    victim.unlink()
+    again = run(app, "create", str(dest))
+    assert again.exit_code == 0 and "1 copied" in again.output, again.output
+    assert victim.is_file()
+    checked = run(app, "verify", str(dest))
+    assert checked.exit_code == 0, checked.output

@@ -74,3 +74,34 @@ def test_change_time_moves_on_any_write_and_cannot_be_set_back(storage):
     os.utime(path, (0, 0))
     assert storage.changed_at("ab/cd/key") > first
     assert storage.changed_at("ab/gone/key") is None
+
+
+def test_a_batch_shows_its_uploads_only_once_flushed_and_an_abort_leaves_nothing(storage):
+    batch = storage.batch()
+    for name in ("a", "b"):
+        upload = batch.create(f"objects/{name}")
+        upload.write(name.encode() * 10)
+        upload.commit()
+    assert storage.size("objects/a") is None and not batch.due()
+    assert len(list(storage.incoming.glob("*.part"))) == 2
+    batch.flush()
+    assert (storage.size("objects/a"), storage.size("objects/b")) == (10, 10)
+    assert not list(storage.incoming.glob("*.part"))
+    upload = batch.create("objects/c")
+    upload.write(b"c")
+    upload.commit()
+    batch.abort()
+    batch.flush()
+    assert storage.size("objects/c") is None and not list(storage.incoming.glob("*.part"))
+
+
+def test_a_batch_is_due_after_a_second(storage):
+    batch = storage.batch()
+    upload = batch.create("objects/a")
+    upload.write(b"a")
+    upload.commit()
+    assert not batch.due()
+    time.sleep(1.05)
+    assert batch.due()
+    batch.flush()
+    assert not batch.due()
