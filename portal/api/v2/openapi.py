@@ -98,6 +98,8 @@ from .videos import MERGE_PATCH
 from .videos import PATCH_HINT
 
 PREFIX = "/api/v2"
+VERSION = "2.0.0"
+HOST = "http://localhost:8080"
 
 
 @cache
@@ -142,8 +144,7 @@ def description_pattern() -> str:
 
 #: An ``If-Match`` that names some version: neither blank nor ``*`` (both are 428, as no ``If-Match`` is).
 IF_MATCH_NAMES_A_VERSION = "^\\s*(?:[^\\s*]|\\*\\s*\\S)"
-VERSION = "2.0.0"
-HOST = "http://localhost:8080"
+
 EXAMPLE_ETAG = '"rev-3"'
 EXAMPLE_VIDEO = {
     "id": EXAMPLE_ID,
