@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -296,7 +297,9 @@ SIZE_UNITS = {
     "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
     "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
 }
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", re.IGNORECASE)
+_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)\s*", re.IGNORECASE)
+#: The largest size: what a signed 64-bit count of bytes holds (the database's BIGINT), 8 EiB less a byte.
+MAX_SIZE = 2**63 - 1
 #: What a size may be written as, in the messages that refuse one.
 SIZE_HINT = "a whole number of bytes, or a number with a unit (500MiB, 2GiB, 1.5TB)"
 
@@ -309,7 +312,10 @@ def parse_size(text: str) -> int:
         raise ValueError(f"must be {SIZE_HINT}; got {text!r}.")
     if "." in match.group(1) and SIZE_UNITS[unit] == 1:
         raise ValueError(f"must be {SIZE_HINT}: bytes are whole; got {text!r}.")
-    return int(float(match.group(1)) * SIZE_UNITS[unit])
+    size = int(Decimal(match.group(1)) * SIZE_UNITS[unit])
+    if size > MAX_SIZE:
+        raise ValueError(f"must be at most {MAX_SIZE} bytes (8 EiB); got {text!r}.")
+    return size
 
 
 def size_setting(value: object) -> int | None:

@@ -157,7 +157,8 @@ def token_hash(value: str) -> str:
 
 
 def find_user(username: str) -> User | None:
-    if not isinstance(username, str):
+    """The user of this name in any case; None for a name no user can have (PostgreSQL's text holds no NUL)."""
+    if not isinstance(username, str) or "\x00" in username:
         return None
     return db.session.scalar(select(User).where(User.username_key == username_key(username)))
 
@@ -513,7 +514,8 @@ def reserve_attempt(address: str, username: str | None = None, device: str | Non
     no place is free.
     """
     now = utcnow()
-    key = username_key(username)[:64] if isinstance(username, str) else None
+    # Counted by name even when the name holds a NUL, which no column of PostgreSQL's can store.
+    key = username_key(username).replace("\x00", "\ufffd")[:64] if isinstance(username, str) else None
     address = address[:64]
     _serialise_attempts(key, address, device)
     db.session.execute(sa_delete(SignInFailure).where(SignInFailure.at <= now - FAILURE_WINDOW))

@@ -102,7 +102,17 @@ MAX_WORD_LENGTH = 200
 MAX_TRASH_SUBTRACTED = 1000
 #: Kept apart from every other use of the key (sessions, forms).
 CURSOR_SALT = "portal.catalog.cursor"
-_CONTROL = {"Cc", "Cf", "Cs"}
+#: What no title, tag or description holds: control and format characters, lone surrogates (the API documents state it).
+CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
+#: What no search text, tag filter or owner name holds: control characters (NUL among them).
+QUERY_CONTROL_CATEGORIES = frozenset({"Cc"})
+#: Why ``If-Match: *`` is refused as no If-Match is: it would let an edit overwrite any version unseen.
+STAR_NAMES_NO_VERSION = (
+    "If-Match: * names no version: send the ETag of the version you edited (GET the video first), "
+    "so that nobody's changes are overwritten unseen."
+)
+#: The control characters a description may hold.
+DESCRIPTION_CONTROLS = "\n\t"
 
 
 @dataclass(frozen=True)
@@ -181,18 +191,23 @@ def _processing_filter(value: str | None, caller: Caller | None) -> tuple[str | 
 
 def _printable(value: str, name: str) -> str:
     """No stored title, tag or name holds a control character, and neither database's text may hold NUL."""
-    if any(unicodedata.category(char) == "Cc" for char in value):
+    if any(unicodedata.category(char) in QUERY_CONTROL_CATEGORIES for char in value):
         raise errors.InvalidInput(f"{name} must not contain control characters.")
     return value
+
+
+#: A whole number as a query writes it: ``20``, or ``20.0``, which JSON Schema's ``integer`` allows too.
+_WHOLE_NUMBER = re.compile(r"([0-9]{1,9})(?:\.0+)?")
 
 
 def _limit(value: str | int | None) -> int:
     if value is None or value == "":
         return DEFAULT_LIMIT
     text_value = str(value)
-    if not (text_value.isascii() and text_value.isdigit()) or not 1 <= int(text_value) <= MAX_LIMIT:
+    whole = _WHOLE_NUMBER.fullmatch(text_value)
+    if whole is None or not 1 <= int(whole.group(1)) <= MAX_LIMIT:
         raise errors.InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT} (got {text_value[:20]!r}).")
-    return int(text_value)
+    return int(whole.group(1))
 
 
 @dataclass(frozen=True)
@@ -453,10 +468,7 @@ def _revisions_named(if_match: str | None) -> set[int]:
     if if_match is None or not if_match.strip():
         raise errors.DetailsVersionRequired()
     if if_match.strip() == "*":
-        raise errors.DetailsVersionRequired(
-            "If-Match: * names no version: send the ETag of the version you edited (GET the video first), "
-            "so that nobody's changes are overwritten unseen."
-        )
+        raise errors.DetailsVersionRequired(STAR_NAMES_NO_VERSION)
     return {int(match.group(1)) for match in _ETAG.finditer(if_match) if not _is_weak(if_match, match.start())}
 
 
@@ -468,7 +480,7 @@ def _clean_line(value: object, field: str, maximum: int, minimum: int = 0) -> st
     if not isinstance(value, str):
         raise errors.InvalidDetails(f"'{field}' must be a string (or null to clear it).")
     cleaned = unicodedata.normalize("NFC", value).strip()
-    if any(unicodedata.category(char) in _CONTROL for char in cleaned):
+    if any(unicodedata.category(char) in CONTROL_CATEGORIES for char in cleaned):
         raise errors.InvalidDetails(f"'{field}' must not contain control characters or line breaks.")
     if not minimum <= len(cleaned) <= maximum:
         raise errors.InvalidDetails(f"'{field}' must be {minimum} to {maximum} characters long (got {len(cleaned)}).")
@@ -483,7 +495,7 @@ def clean_description(value: object) -> str:
     if not isinstance(value, str):
         raise errors.InvalidDetails("'description' must be a string (or null to clear it).")
     cleaned = unicodedata.normalize("NFC", value).replace("\r\n", "\n").strip()
-    if any(unicodedata.category(char) in _CONTROL and char not in "\n\t" for char in cleaned):
+    if any(unicodedata.category(char) in CONTROL_CATEGORIES and char not in DESCRIPTION_CONTROLS for char in cleaned):
         raise errors.InvalidDetails("'description' must not contain control characters (line breaks and tabs are fine).")
     if len(cleaned) > MAX_DESCRIPTION_LENGTH:
         raise errors.InvalidDetails(

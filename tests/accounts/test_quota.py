@@ -73,6 +73,17 @@ def test_a_size_that_is_not_one_is_refused_saying_what_a_size_is(text):
         parse_size(text)
 
 
+@pytest.mark.parametrize("text", ["9" * 400 + "TB", str(2**63), "99999999999999999999 GiB"])
+def test_a_size_past_what_a_byte_count_holds_is_refused_not_overflowed(text):
+    """Once ``1e400TB`` made a float infinity, and the admins' quota form a 500 (OverflowError)."""
+    with pytest.raises(ValueError, match="at most"):
+        parse_size(text)
+
+
+def test_the_largest_size_is_read_exactly():
+    assert parse_size(str(2**63 - 1)) == 2**63 - 1
+
+
 @pytest.mark.parametrize(("name", "value"), [("DEFAULT_QUOTA", "2 gigs"), ("DEFAULT_QUOTA", -5), ("MIN_FREE_BYTES", "x")])
 def test_check_settings_refuses_a_bad_size_setting_by_its_variable(name, value):
     config = {key: getattr(Config, key) for key in dir(Config) if key.isupper()} | {name: value}

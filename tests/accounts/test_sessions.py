@@ -152,6 +152,16 @@ def test_five_failures_for_a_name_block_the_sixth_attempt_even_with_the_right_pa
     assert sign_in(app.test_client(), "uma", REMOTE_ADDR="192.0.2.8").status_code == 429
 
 
+@pytest.mark.parametrize("username", ["uma\x00", "\x00" * 300])
+def test_a_name_with_a_nul_signs_nobody_in_and_counts_as_a_failure(app, uma, username):
+    """PostgreSQL's text holds no NUL: such a name once made the sign-in a 500 there (found by the form fuzz)."""
+    response = sign_in(app.test_client(), username)
+    assert response.status_code == 401, response.get_data(as_text=True)[:300]
+    with app.app_context():
+        assert accounts.find_user(username) is None
+        assert db.session.scalar(db.select(db.func.count()).select_from(accounts.SignInFailure)) == 1
+
+
 def test_five_failures_from_one_address_block_it_for_every_name(app, uma):
     for index in range(5):
         assert sign_in(app.test_client(), f"nobody{index}", "wrong-password", REMOTE_ADDR="198.51.100.1").status_code == 401

@@ -82,7 +82,26 @@ def test_days_sets_the_expiry(client, video):
     assert timedelta(days=90) <= when(created["expires_at"]) - before < timedelta(days=90, minutes=1)
 
 
-@pytest.mark.parametrize("days", [0, 91, -1, "x", "7", True, 7.5, [7]])
+@pytest.mark.parametrize("api", ["/api/v1/files", "/api/v2/videos"])
+@pytest.mark.parametrize("days", [6.0, 90.0, 1e0])
+def test_a_whole_number_written_as_a_float_is_that_many_days(client, video, api, days):
+    """JSON has numbers, and JSON Schema's ``integer`` takes 6.0: once refused with 400 invalid_days."""
+    before = datetime.now(timezone.utc)
+    response = client.post(f"{api}/{video['id']}/shares", json={"days": days})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    lifetime = when(response.get_json()["expires_at"]) - before
+    assert timedelta(days=int(days)) <= lifetime < timedelta(days=int(days), minutes=1)
+
+
+@pytest.mark.parametrize("api", ["/api/v1/files", "/api/v2/videos"])
+def test_null_days_is_the_default_on_both_apis(client, video, api):
+    before = datetime.now(timezone.utc)
+    response = client.post(f"{api}/{video['id']}/shares", json={"days": None})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert timedelta(days=7) <= when(response.get_json()["expires_at"]) - before < timedelta(days=7, minutes=1)
+
+
+@pytest.mark.parametrize("days", [0, 91, -1, "x", "7", True, 7.5, [7], 91.0, 1e400, float("nan")])
 def test_days_outside_1_to_90_or_not_a_whole_number_are_refused(app, client, video, days):
     response = client.post(f"/api/v1/files/{video['id']}/shares", json={"days": days})
     assert response.status_code == 400

@@ -65,7 +65,11 @@ def parse_share_body() -> int | None:
     unknown = sorted(set(body) - set(SHARE_FIELDS))
     if unknown:
         raise unknown_field(unknown[0])
-    return body.get("days")
+    days = body.get("days")
+    # JSON has numbers, not integers: 6.0 is the whole number JSON Schema's "integer" allows, so it is 6.
+    if isinstance(days, float) and days.is_integer():
+        return int(days)
+    return days
 
 
 def unknown_field(name: str) -> InvalidInput:

@@ -14,6 +14,8 @@ schemathesis (``tests/api/v2/test_v2_fuzz.py``) checks the answers against it.
 
 from __future__ import annotations
 
+import unicodedata
+from functools import cache
 from typing import Any
 
 from ...accounts.models import Role
@@ -71,6 +73,7 @@ from ...library.models import MAX_TAGS
 from ...library.models import MAX_TITLE_LENGTH
 from ...library.models import CaptionSource
 from ...library.models import ProcessingState
+from ...sharing.service import DEFAULT_DAYS
 from ...sharing.service import MAX_DAYS
 from ...sharing.service import MIN_DAYS
 from ...uploads.intake import upload_limit
@@ -97,6 +100,51 @@ from .videos import PATCH_HINT
 PREFIX = "/api/v2"
 VERSION = "2.0.0"
 HOST = "http://localhost:8080"
+
+
+@cache
+def characters_of(categories: frozenset[str], but: str = "") -> str:
+    """A regular expression's character class body of every BMP character in Unicode ``categories``, ``but`` these.
+
+    Written as ``\\uXXXX`` ranges, which ECMA-262 (the patterns of JSON Schema)
+    and Python read alike; characters beyond the BMP cannot be named without
+    ECMA's ``u`` flag, so the few format characters there are refused by the
+    server without the document saying so.
+    """
+    codes = [code for code in range(0x10000) if unicodedata.category(chr(code)) in categories and chr(code) not in but]
+    ranges: list[list[int]] = []
+    for code in codes:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(f"\\u{low:04x}" if low == high else f"\\u{low:04x}-\\u{high:04x}" for low, high in ranges)
+
+
+def query_text_pattern() -> str:
+    """Search text, a tag filter, an owner: no control character anywhere (the catalog refuses one with 400).
+
+    A lookahead rather than ``^[^...]*$``, whose ``$`` Python lets match before a
+    final line break, which is a control character too.
+    """
+    return f"^(?![\\s\\S]*[{characters_of(catalog.QUERY_CONTROL_CATEGORIES)}])"
+
+
+def line_pattern() -> str:
+    """A title or a tag as the catalog takes it: trimmed, then something with no control or format character in it."""
+    refused = characters_of(catalog.CONTROL_CATEGORIES)
+    return f"^\\s*[^\\s{refused}](?:[^{refused}]*[^\\s{refused}])?\\s*$"
+
+
+def description_pattern() -> str:
+    """A description: trimmed, then no control or format character but line breaks and tabs."""
+    kept = characters_of(catalog.CONTROL_CATEGORIES, but=catalog.DESCRIPTION_CONTROLS)
+    return f"^\\s*(?:[^{kept}]|\\r\\n)*\\s*$"
+
+
+#: An ``If-Match`` that names some version: neither blank nor ``*`` (both are 428, as no ``If-Match`` is).
+IF_MATCH_NAMES_A_VERSION = "^\\s*(?:[^\\s*]|\\*\\s*\\S)"
+
 EXAMPLE_ETAG = '"rev-3"'
 EXAMPLE_VIDEO = {
     "id": EXAMPLE_ID,
@@ -320,7 +368,7 @@ def video_paths() -> dict[str, Any]:
                         "in": "query",
                         "description": "Text anywhere in the title, description, tags or file name, in any case "
                         "and script, e.g. `olid` finds \"Holiday\".",
-                        "schema": {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+                        "schema": {"type": "string", "maxLength": MAX_QUERY_LENGTH, "pattern": query_text_pattern()},
                     },
                     {
                         "name": "tag",
@@ -331,14 +379,14 @@ def video_paths() -> dict[str, Any]:
                         "schema": {
                             "type": "array",
                             "maxItems": catalog.MAX_TAG_FILTERS,
-                            "items": {"type": "string", "maxLength": MAX_TAG_LENGTH},
+                            "items": {"type": "string", "maxLength": MAX_TAG_LENGTH, "pattern": query_text_pattern()},
                         },
                     },
                     {
                         "name": "owner",
                         "in": "query",
                         "description": "Only the videos of this user (any case), e.g. `alice`.",
-                        "schema": {"type": "string"},
+                        "schema": {"type": "string", "pattern": query_text_pattern()},
                     },
                     {
                         "name": "sort",
@@ -471,8 +519,9 @@ def video_paths() -> dict[str, Any]:
                         "name": "If-Match",
                         "in": "header",
                         "required": True,
-                        "description": f"The ETag of the version edited, e.g. `{EXAMPLE_ETAG}`.",
-                        "schema": {"type": "string"},
+                        "description": f"The ETag of the version edited, e.g. `{EXAMPLE_ETAG}`; `*` names no version "
+                        "and is answered 428, as no `If-Match` is.",
+                        "schema": {"type": "string", "pattern": IF_MATCH_NAMES_A_VERSION},
                     }
                 ],
                 "requestBody": {"required": True, "content": {MERGE_PATCH: {"schema": _ref("DetailsPatch")}}},
@@ -485,7 +534,10 @@ def video_paths() -> dict[str, Any]:
                         UnsupportedBodyType(f"The body must be a JSON merge patch. {PATCH_HINT}"),
                     ),
                     **_problems("A field that cannot be changed, or a value that breaks a rule.", _details_refusal()),
-                    **_problems("No `If-Match`.", DetailsVersionRequired()),
+                    **_problems(
+                        "No `If-Match`, or `If-Match: *`.",
+                        DetailsVersionRequired(), DetailsVersionRequired(catalog.STAR_NAMES_NO_VERSION),
+                    ),
                     **_changes(Action.EDIT),
                 },
             },
@@ -1021,9 +1073,12 @@ def schemas() -> dict[str, Any]:
             "description": "A JSON merge patch: fields left out stay as they are, null clears one.",
             "additionalProperties": False,
             "properties": {
-                "title": {"type": ["string", "null"], "minLength": 1, "maxLength": MAX_TITLE_LENGTH},
-                "description": {"type": ["string", "null"], "maxLength": MAX_DESCRIPTION_LENGTH},
-                "tags": {"type": ["array", "null"], "items": tag, "maxItems": MAX_TAGS},
+                "title": {"type": ["string", "null"], "minLength": 1, "maxLength": MAX_TITLE_LENGTH, "pattern": line_pattern(),
+                          "description": "Trimmed; no control or format characters."},
+                "description": {"type": ["string", "null"], "maxLength": MAX_DESCRIPTION_LENGTH, "pattern": description_pattern(),
+                                "description": "Trimmed; no control or format characters but line breaks and tabs."},
+                "tags": {"type": ["array", "null"], "items": {**tag, "pattern": line_pattern()}, "maxItems": MAX_TAGS,
+                         "description": "Each trimmed, inner blanks made one space, repeats dropped."},
             },
             "example": {"title": "Holiday in Crete", "tags": ["holiday", "sea"]},
         },
@@ -1046,7 +1101,16 @@ def schemas() -> dict[str, Any]:
         "ShareRequest": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {"days": {"type": "integer", "minimum": MIN_DAYS, "maximum": MAX_DAYS}},
+            "properties": {
+                "days": {
+                    "type": ["integer", "null"],
+                    "minimum": MIN_DAYS,
+                    "maximum": MAX_DAYS,
+                    "default": DEFAULT_DAYS,
+                    "description": "How many days the link works (a whole number: `6.0` is 6); null or left out means "
+                    "the default.",
+                },
+            },
         },
         "Caption": {
             "type": "object",

@@ -254,3 +254,18 @@ def test_a_cookie_caller_needs_the_csrf_token_to_edit(client, video_bytes):
     video = upload(client, video_bytes)
     response = patch(client.without_token(), video["id"], {"title": "x"}, '"rev-1"')
     assert_problem(response, 400, "csrf_failed")
+
+
+@pytest.mark.parametrize(("limit", "shown"), [("2.0", 2), ("1.00", 1)])
+def test_a_whole_number_limit_written_as_a_float_is_taken(client, video_bytes, limit, shown):
+    """JSON Schema's ``integer`` is any whole number, 2.0 too; schemathesis found it refused with 400."""
+    for number in range(3):
+        upload(client, video_bytes, f"v{number}.mp4")
+    response = client.get(f"/api/v2/videos?limit={limit}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert len(response.get_json()["items"]) == shown
+
+
+@pytest.mark.parametrize("limit", ["2.5", "1e2", "2.", ".0", "0.0", "101.0", "-1.0", "٢"])
+def test_a_limit_that_is_not_a_whole_number_from_1_to_100_is_400(client, limit):
+    assert_problem(client.get(f"/api/v2/videos?limit={limit}"), 400, "bad_request")
