@@ -267,73 +267,17 @@ def _fts_rowids(folded: str) -> TextClause:
     return text("SELECT rowid FROM video_search WHERE video_search MATCH :phrase").bindparams(phrase=_fts_phrase(folded))
 
 
-@dataclass(frozen=True)
-class ShortPiece:
-    """What the trigram index knows of a text of one or two characters (SQLite): the trigrams holding it.
-
-    Every search text is at least three characters (:func:`~.models.search_text_of` joins three
-    fields or more with line breaks), so each place a shorter piece stands in one is inside one of
-    its trigrams: the videos holding the piece are exactly those holding one of these trigrams.
-    ``videos`` sums each trigram's videos: at least the matches, and at most their count times
-    the trigrams.
-    """
-
-    trigrams: tuple[str, ...]
-    videos: int
-    #: The most videos any one trigram is in: that many at least hold the piece.
-    most: int
-
-
-def short_piece(folded: str) -> ShortPiece | None:
-    """The trigrams of the index that hold ``folded``, read from the index's vocabulary; None where that cannot tell.
-
-    The vocabulary (``fts5vocab``, a view of the index with nothing stored) is
-    made in the connection's temporary schema: a view that no copy or backup
-    of the database holds. FTS5 folds case again as it indexes, which is the
-    same as Python's case-folding except for a few letters (Cherokee's); a piece
-    that lower-casing would change is left to the scan.
-    """
-    if not _sqlite() or not 0 < len(folded) < MIN_INDEXED_LENGTH or folded.lower() != folded:
-        return None
-    db.session.execute(text(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.video_search_vocab USING fts5vocab(main, video_search, 'row')"
-    ))
-    rows = db.session.execute(
-        text("SELECT term, doc FROM temp.video_search_vocab WHERE instr(term, :piece) > 0"), {"piece": folded}
-    ).all()
-    return ShortPiece(
-        trigrams=tuple(term for term, _videos in rows),
-        videos=sum(videos for _term, videos in rows),
-        most=max((videos for _term, videos in rows), default=0),
-    )
-
-
-#: A short piece's videos are collected from its trigrams' entries when there are at most this many
-#: entries in at most this many trigrams; beyond, walking the listing's order finds a page sooner.
-SHORT_PIECE_ENTRIES = 5000
-SHORT_PIECE_TRIGRAMS = 100
-
-
 def text_condition(query_text: str, dense: bool = False) -> ColumnElement[bool]:
     """Videos whose search text holds ``query_text`` (case-folded), through the trigram index where that pays.
 
     ``dense``: so many videos match that walking the listing's order and testing each row's text
     finds a page sooner than collecting every match from the index and sorting them (SQLite;
-    PostgreSQL's planner weighs this itself). A piece of one or two characters is looked up by the
-    trigrams that hold it (:func:`short_piece`): none, and nothing matches without reading a video.
+    PostgreSQL's planner weighs this itself).
     """
     folded = query_text.casefold()
     if _sqlite() and not dense and len(folded) >= MIN_INDEXED_LENGTH:
         matches = _fts_rowids(folded).columns(rowid=Integer)
         return literal_column("videos.rowid").in_(matches)
-    piece = short_piece(folded)
-    if piece is not None and not piece.trigrams:
-        return false()
-    if (piece is not None and not dense and len(piece.trigrams) <= SHORT_PIECE_TRIGRAMS
-            and piece.videos <= SHORT_PIECE_ENTRIES):
-        any_trigram = " OR ".join(_fts_phrase(trigram) for trigram in piece.trigrams)
-        candidates = text("SELECT rowid FROM video_search WHERE video_search MATCH :any").bindparams(any=any_trigram)
-        return literal_column("videos.rowid").in_(candidates.columns(rowid=Integer))
     # PostgreSQL's GIN index of trigrams serves LIKE with a pattern of three characters or more, if
     # the plan knows the pattern: written into the statement, since a prepared statement's generic
     # plan (psycopg prepares a statement run often) cannot tell "%zzzq%" from "%" and scans the table.
@@ -348,75 +292,20 @@ def tag_condition(tag: str, dense: bool = False) -> ColumnElement[bool]:
     return Video.id.in_(db.select(VideoTag.video_id).where(VideoTag.tag == tag))
 
 
-#: Each filter's videos are counted up to this many to find the rarest (:func:`conditions_of`).
-FREQUENCY_CAP = 20_000
-
-
-def _capped_count(rows: Any) -> int:
-    """How many rows ``rows`` (a select) gives, up to :data:`FREQUENCY_CAP` + 1, from its index alone."""
-    return db.session.scalar(db.select(func.count()).select_from(rows.limit(FREQUENCY_CAP + 1).subquery())) or 0
-
-
-@dataclass(frozen=True)
-class _Filter:
-    """One filter of a query: how many videos it lets through (capped), as an index look-up and as a row test."""
-
-    frequency: int
-    looked_up: ColumnElement[bool]
-    tested: ColumnElement[bool]
-
-
-def _filters(query: CatalogQuery, owner_id: int | None) -> list[_Filter]:
-    """The query's text, tags and owner as filters, each with its frequency (SQLite)."""
-    filters = []
-    if query.text:
-        folded = query.text.casefold()
-        if len(folded) >= MIN_INDEXED_LENGTH:
-            frequency = _capped_count(db.select(_fts_rowids(folded).columns(rowid=Integer).subquery()))
-        else:
-            piece = short_piece(folded)
-            indexed = piece is not None and len(piece.trigrams) <= SHORT_PIECE_TRIGRAMS
-            frequency = piece.videos if piece is not None and indexed else FREQUENCY_CAP + 1
-        filters.append(_Filter(frequency, text_condition(query.text), text_condition(query.text, dense=True)))
-    for tag in query.tags:
-        frequency = _capped_count(db.select(VideoTag.id).where(VideoTag.tag == tag))
-        filters.append(_Filter(frequency, tag_condition(tag), tag_condition(tag, dense=True)))
-    if query.owner is not None and owner_id is not None:
-        frequency = _capped_count(db.select(Video.id).where(Video.owner_id == owner_id))
-        filters.append(_Filter(frequency, Video.owner_id == owner_id, Video.owner_id + 0 == owner_id))
-    return filters
-
-
 def conditions_of(query: CatalogQuery, dense: bool = False) -> list[ColumnElement[bool]]:
-    """What a video must be to be listed: in the library (never in the trash), and matching every filter.
-
-    With two filters or more (SQLite, not ``dense``), the rarest is looked up in its index and the
-    others tested on each of its videos: each filter's index entries are counted up to
-    :data:`FREQUENCY_CAP` first (the tag's, the text's, the owner's, from their indexes alone),
-    so two tags in a tenth of the library each cost a look-up per video of one of them, not
-    collecting both tenths and intersecting them.
-    """
+    """What a video must be to be listed: in the library (never in the trash), and matching every filter."""
     conditions: list[ColumnElement[bool]] = [Video.deleted_at.is_(None)]
-    owner_id = None
+    if query.text:
+        conditions.append(text_condition(query.text, dense))
+    for tag in query.tags:
+        conditions.append(tag_condition(tag, dense))
     if query.owner is not None:
         # Looked up first: the planners pick the owner's index for a known id, and nobody has no videos.
         owner_id = db.session.scalar(db.select(User.id).where(User.username_key == username_key(query.owner)))
-        if owner_id is None:
-            return [false()]
-    if not dense and _sqlite() and (1 if query.text else 0) + len(query.tags) + (query.owner is not None) >= 2:
-        filters = _filters(query, owner_id)
-        rarest = min(filters, key=lambda candidate: candidate.frequency)
-        conditions.extend(item.looked_up if item is rarest else item.tested for item in filters)
-    else:
-        if query.text:
-            conditions.append(text_condition(query.text, dense))
-        for tag in query.tags:
-            conditions.append(tag_condition(tag, dense))
-        if query.owner is not None:
-            # "+ 0" keeps SQLite off the owner's index when they have many videos: sorting them all
-            # would cost more than walking the listing's order.
-            owner_column = Video.owner_id + 0 if dense and _sqlite() else Video.owner_id
-            conditions.append(owner_column == owner_id)
+        # "+ 0" keeps SQLite off the owner's index when they have many videos: sorting them all
+        # would cost more than walking the listing's order.
+        owner_column = Video.owner_id + 0 if dense and _sqlite() else Video.owner_id
+        conditions.append(owner_column == owner_id if owner_id is not None else false())
     if query.processing is not None:
         conditions.append(Video.processing_state == query.processing)
         if query.processing_owner_id is not None:
@@ -441,18 +330,10 @@ def plan_name(query: CatalogQuery, dense: bool) -> str:
         return "walk the order"
     if not _sqlite():
         return "postgresql planner"
-    if query.text and len(query.text.casefold()) < MIN_INDEXED_LENGTH:
-        piece = short_piece(query.text.casefold())
-        if piece is not None and not piece.trigrams:
-            return "short piece: in no trigram"
-        if not dense and piece is not None and len(piece.trigrams) <= SHORT_PIECE_TRIGRAMS \
-                and piece.videos <= SHORT_PIECE_ENTRIES:
-            return "short piece: its trigrams' videos, sorted"
-        return "walk the order, test each row" if dense else "scan"
     if dense:
         return "walk the order, test each row"
-    if (1 if query.text else 0) + len(query.tags) + (query.owner is not None) >= 2:
-        return "rarest filter's index, others tested, sorted"
+    if query.text and len(query.text.casefold()) < MIN_INDEXED_LENGTH:
+        return "scan"
     return "index matches, sorted"
 
 
@@ -474,16 +355,11 @@ def count_matches(query: CatalogQuery) -> Total:
         return Total(value=min(size, TOTAL_LIMIT), exact=size <= TOTAL_LIMIT)
     single = (1 if query.text else 0) + len(query.tags) == 1 and query.owner is None and query.processing is None
     folded = query.text.casefold()
-    if single and query.text and len(folded) < MIN_INDEXED_LENGTH:
-        piece = short_piece(folded)
-        # One trigram in more videos than the cap and the whole trash: more than TOTAL_LIMIT in the library.
-        if piece is not None and piece.most > TOTAL_LIMIT + _trashed():
-            return Total(value=TOTAL_LIMIT, exact=False)
     if not single or (query.text and len(folded) < MIN_INDEXED_LENGTH):
         return count(conditions_of(query))
     if query.text and not _sqlite() and (len(folded) > MAX_WORD_LENGTH or any(char.isspace() for char in folded)):
         return count(conditions_of(query))
-    trashed = _trashed()
+    trashed = db.session.scalar(db.select(func.count()).select_from(Video).where(Video.deleted_at.is_not(None))) or 0
     if trashed > MAX_TRASH_SUBTRACTED:
         return count(conditions_of(query))
     cap = TOTAL_LIMIT + 1 + trashed
@@ -508,11 +384,6 @@ def count_matches(query: CatalogQuery) -> Total:
             db.select(func.count()).select_from(Video).where(Video.deleted_at.is_not(None), *trashed_matching)
         ) or 0
     return Total(value=min(found, TOTAL_LIMIT), exact=found <= TOTAL_LIMIT)
-
-
-def _trashed() -> int:
-    """How many videos are in the trash, from the trash's own index."""
-    return db.session.scalar(db.select(func.count()).select_from(Video).where(Video.deleted_at.is_not(None))) or 0
 
 
 #: Above every character: a word that starts with a prefix sorts below the prefix followed by it ("C" collation).
