@@ -7,7 +7,10 @@ sockets) and over HTTP (a real ``python wsgi.py`` on 127.0.0.1):
 
 - v2's first page, a page 25,000 pages deep by cursor (the cursor of the row
   at that depth is computed by a query, then the request is timed), a search
-  matching nothing, a search matching 10% of the library, a tag filter;
+  matching nothing, a search matching 10% of the library, a tag filter; and
+  combinations: a one- and a two-letter search matching nothing, a search with
+  a tag, two tags, an owner with a tag and a word (each printed with the
+  catalog's plan for it, :func:`portal.library.catalog.plan_name`);
 - v1's first page (its exact ``total``), and for reference v1's page 25,000
   (OFFSET) and a v1 search matching nothing, which have no target.
 
