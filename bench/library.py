@@ -74,6 +74,8 @@ PER_PAGE = 20
 #: costs (the search index's rebuild, ANALYZE) weigh more than the rows and no target is set.
 SEED_SECONDS_PER_ROW = 120 / 1_000_000
 SEED_TARGET_FROM = 100_000
+#: From this many videos on, every combination case has matches (the tags are random: a small library may have none).
+COMBINED_FROM = 10_000
 
 
 # --- the databases -------------------------------------------------------------------
@@ -448,14 +450,14 @@ def cases(app: Any, count: int, postgresql: bool) -> list[Case]:
         Case("v2", "two letters matching nothing", f"/api/v2/videos?limit={PER_PAGE}&q={NOTHING[:2]}", p50, p99,
              lambda body: body["items"] == []),
         Case("v2", "search and a tag", f"/api/v2/videos?limit={PER_PAGE}&q={TITLE_WORDS[0].lower()}&tag={TAGS[7]}",
-             p50, p99, lambda body: bool(body["items"]) and all(
+             p50, p99, lambda body: (bool(body["items"]) or count < COMBINED_FROM) and all(
                  TITLE_WORDS[0] in item["title"] and TAGS[7] in item["tags"] for item in body["items"])),
         Case("v2", "two tags", f"/api/v2/videos?limit={PER_PAGE}&tag={TAGS[3]}&tag={TAGS[7]}", p50, p99,
-             lambda body: bool(body["items"]) and all(
+             lambda body: (bool(body["items"]) or count < COMBINED_FROM) and all(
                  {TAGS[3], TAGS[7]} <= set(item["tags"]) for item in body["items"])),
         Case("v2", "owner, tag and word",
              f"/api/v2/videos?limit={PER_PAGE}&owner=uploader1&q={TITLE_WORDS[3].lower()}&tag={TAGS[7]}", p50, p99,
-             lambda body: bool(body["items"]) and all(
+             lambda body: (bool(body["items"]) or count < COMBINED_FROM) and all(
                  TITLE_WORDS[3] in item["title"] and TAGS[7] in item["tags"] and item["owner"] == "uploader1"
                  for item in body["items"])),
         Case("v1", "first page (exact total)", f"/api/v1/files?per_page={PER_PAGE}", 15.0, None,
