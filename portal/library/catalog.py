@@ -224,6 +224,8 @@ class CatalogPage:
     #: Pass it back to get the next page; None on the last page.
     next_cursor: str | None
     total: Total
+    #: :func:`plan_name`.
+    plan: str = ""
 
 
 def _serializer() -> URLSafeSerializer:
@@ -334,7 +336,20 @@ def search(query: CatalogQuery) -> CatalogPage:
     total = count_matches(query)
     dense = total.value >= DENSE_MATCHES
     items, next_cursor = keyset_page(conditions_of(query, dense), query.sort, query.limit, query.after)
-    return CatalogPage(items=items, next_cursor=next_cursor, total=total)
+    return CatalogPage(items=items, next_cursor=next_cursor, total=total, plan=plan_name(query, dense))
+
+
+def plan_name(query: CatalogQuery, dense: bool) -> str:
+    """How :func:`search` finds the page, in a few words: what the benchmark prints beside each figure."""
+    if not (query.text or query.tags or query.owner is not None or query.processing is not None):
+        return "walk the order"
+    if not _sqlite():
+        return "postgresql planner"
+    if dense:
+        return "walk the order, test each row"
+    if query.text and len(query.text.casefold()) < MIN_INDEXED_LENGTH:
+        return "scan"
+    return "index matches, sorted"
 
 
 def count_matches(query: CatalogQuery) -> Total:

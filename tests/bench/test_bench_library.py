@@ -31,6 +31,11 @@ REQUESTS = {
     ("v2", "search matching 10%"),
     ("v2", "search matching 10%, inside words"),  # for reference: no target
     ("v2", "tag filter"),
+    ("v2", "one letter matching nothing"),
+    ("v2", "two letters matching nothing"),
+    ("v2", "search and a tag"),
+    ("v2", "two tags"),
+    ("v2", "owner, tag and word"),
     ("v1", "first page (exact total)"),
     ("v1", "page 25,000 (OFFSET)"),
     ("v1", "search matching nothing"),
@@ -80,6 +85,7 @@ def test_every_figure_has_its_samples_and_a_verdict_that_follows_from_them(libra
     for timing in timings:
         assert len(timing["samples_ms"]) == SAMPLES and min(timing["samples_ms"]) > 0
         assert timing["p50_ms"] <= timing["p99_ms"] <= max(timing["samples_ms"])
+        assert bool(timing["plan"]) is (timing["api"] == "v2")
         if timing["request"].endswith("inside words"):
             assert (timing["p50_target_ms"], timing["p99_target_ms"]) == (None, None)
         elif timing["api"] == "v2":
