@@ -346,14 +346,19 @@ def video(video_id: str) -> str | tuple[str, dict[str, str]]:
 def render_video(video: Video, details_form: DetailsForm | None = None, **extra: object) -> str:
     """The video's page; its share links are listed to signed-in callers only (a visitor cannot share).
 
+    An upload whose bytes were stored already links the first video with them
+    that the caller may see (the same rule as the API's ``duplicate_of``).
+
     The form of its details is filled from the video as it is now, unless a
     refused save passes the caller's own input back.
     """
     caller = current_caller()
     shares = sharing.list_shares(video) if caller is not None and caller.may(Action.SHARE, video) else []
+    same_bytes = service.duplicate_of(video, caller.user) if caller is not None else None
     return render_template(
         "videos/video.html",
         video=video,
+        same_bytes=service.get_video(same_bytes) if same_bytes is not None else None,
         details_form=details_form or details_form_of(video),
         form=ActionForm(),
         share_form=ShareForm(),

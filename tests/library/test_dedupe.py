@@ -353,6 +353,9 @@ def test_the_upload_page_says_the_bytes_were_stored_already(app, video_bytes):
     text = sent.get_data(as_text=True)
     assert "Uploaded “again.mp4”." in text
     assert f"the same as those of “first.mp4” (/videos/{first['id']})" in text
+    # The page it lands on links the other video, and goes on doing so; the first video's page names none.
+    assert f'<dd data-same-bytes><a href="/videos/{first["id"]}">' in text
+    assert "data-same-bytes" not in client.get(f"/videos/{first['id']}").get_data(as_text=True)
 
 
 def test_an_upload_of_bytes_whose_stored_object_is_damaged_replaces_it(app, video_bytes):
