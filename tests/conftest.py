@@ -194,6 +194,20 @@ def app(tmp_path: Path, database_url: str):
         db.engine.dispose()
 
 
+@pytest.fixture(params=["local", "s3"])
+def storage_app(request, tmp_path: Path, database_url: str):
+    """The portal with its bytes in a local folder, or in the S3 test server."""
+    settings = {"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": database_url}
+    if request.param == "s3":
+        settings["STORAGE_URL"] = request.getfixturevalue("s3_url")
+    app = create_app(settings)
+    yield app
+    with app.app_context():
+        from portal.extensions import db
+
+        db.engine.dispose()
+
+
 @pytest.fixture
 def limited_app(app, tmp_path, database_url):
     """The app with a small upload limit: PORTAL_MAX_CONTENT_LENGTH's if it is small, else 64 KiB.

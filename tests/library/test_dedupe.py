@@ -32,18 +32,6 @@ from tests.test_database import portal_on
 from tests.trash.conftest import trash
 
 
-@pytest.fixture(params=["local", "s3"])
-def storage_app(request, tmp_path, database_url):
-    """The portal with its bytes in a local folder, or in the S3 test server."""
-    settings = {"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": database_url}
-    if request.param == "s3":
-        settings["STORAGE_URL"] = request.getfixturevalue("s3_url")
-    app = create_app(settings)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-
-
 def originals_of(app) -> list[tuple[str, str, int]]:
     with app.app_context():
         return [(row.sha256, row.storage_key, row.refs) for row in db.session.scalars(sa.select(Original))]

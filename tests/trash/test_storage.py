@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
-from portal import create_app
 from portal.extensions import db
 from portal.library.models import Video
 from portal.storage import storage_of
 from tests.helpers import signed_in_client
 from tests.helpers import upload
 from tests.trash.conftest import trash
-
-
-@pytest.fixture(params=["local", "s3"])
-def storage_app(request, tmp_path, database_url):
-    """The portal with its bytes in a local folder, or in the S3 test server."""
-    settings = {"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": database_url}
-    if request.param == "s3":
-        settings["STORAGE_URL"] = request.getfixturevalue("s3_url")
-    app = create_app(settings)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 def stored_keys(app) -> set[str]:
