@@ -23,6 +23,7 @@ from typing import BinaryIO
 
 import av
 from flask import current_app
+from sqlalchemy import ScalarSelect
 from sqlalchemy import and_
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -445,16 +446,7 @@ def _claim_copy(video_id: str, sha256: str) -> bool:
     held = db.session.execute(db.update(Video).where(Video.id == video_id).values(processing_state=Video.processing_state))
     assert isinstance(held, CursorResult)
     originals.lock(sha256)
-    running = db.session.scalars(
-        db.select(Video).where(
-            Video.sha256 == sha256,
-            Video.id != video_id,
-            Video.processing_state == ProcessingState.RUNNING.value,
-            Video.container.is_not(None),
-            Video.playable_sha256.is_(None),
-        )
-    )
-    making = any(copy_plan(other).kind is not CopyKind.NONE for other in running)
+    making = bool(_others_needing_copy(video_id, sha256, ProcessingState.RUNNING))
     state = ProcessingState.QUEUED if making else ProcessingState.RUNNING
     db.session.execute(
         db.update(Video).where(Video.id == video_id).values(processing_state=state.value, processing_error=None)
@@ -466,11 +458,16 @@ def _claim_copy(video_id: str, sha256: str) -> bool:
 def _waiting_for_copy(video_id: str) -> list[str]:
     """The other videos of ``video_id``'s bytes that wait ``queued`` for a copy they need and do not have."""
     sha256 = select(Video.sha256).where(Video.id == video_id).scalar_subquery()
+    return _others_needing_copy(video_id, sha256, ProcessingState.QUEUED)
+
+
+def _others_needing_copy(video_id: str, sha256: str | ScalarSelect[str], state: ProcessingState) -> list[str]:
+    """The other probed videos of these bytes, in ``state``, that need a playable copy and have none."""
     others = db.session.scalars(
         db.select(Video).where(
             Video.sha256 == sha256,
             Video.id != video_id,
-            Video.processing_state == ProcessingState.QUEUED.value,
+            Video.processing_state == state.value,
             Video.container.is_not(None),
             Video.playable_sha256.is_(None),
         )
