@@ -32,6 +32,13 @@ def row(app, video_id: str) -> Video:
         return video
 
 
+def two_uploads_of_one_clip(app, clips) -> tuple:
+    """A signed-in client, and its two uploads (v1's answers) of the same H.264 MKV's bytes."""
+    client = signed_in_client(app)
+    data = clips["h264_mkv"].read_bytes()
+    return client, json_body(upload(client, data, "first.mkv")), json_body(upload(client, data, "second.mkv"))
+
+
 def purge(client, body) -> None:
     assert client.delete(f"/api/v1/trash/{body['id']}").status_code == 204
 
@@ -67,10 +74,7 @@ def test_a_second_upload_of_the_same_bytes_shows_the_first_ones_poster_and_copy(
 
 def test_a_video_whose_copy_is_being_made_by_another_waits_and_is_given_it(app, clips):
     """Jobs run by hand: the first video's copy job has claimed the copy when the second's comes."""
-    client = signed_in_client(app)
-    data = clips["h264_mkv"].read_bytes()
-    first = json_body(upload(client, data, "first.mkv"))
-    second = json_body(upload(client, data, "second.mkv"))
+    client, first, second = two_uploads_of_one_clip(app, clips)
     with app.app_context():
         processing.probe_video(first["id"])
         processing.probe_video(second["id"])
@@ -95,10 +99,7 @@ def test_a_video_whose_copy_is_being_made_by_another_waits_and_is_given_it(app, 
 
 
 def test_a_failed_maker_wakes_the_video_waiting_for_its_copy(app, clips):
-    client = signed_in_client(app)
-    data = clips["h264_mkv"].read_bytes()
-    first = json_body(upload(client, data, "first.mkv"))
-    second = json_body(upload(client, data, "second.mkv"))
+    client, first, second = two_uploads_of_one_clip(app, clips)
     with app.app_context():
         for body in (first, second):
             processing.probe_video(body["id"])
@@ -122,10 +123,7 @@ def test_a_failed_maker_wakes_the_video_waiting_for_its_copy(app, clips):
 
 
 def test_a_purge_killed_before_deleting_the_last_users_objects_leaves_strays_cleanup_names(immediate_app, clips):
-    client = signed_in_client(immediate_app)
-    data = clips["h264_mkv"].read_bytes()
-    first = json_body(upload(client, data, "first.mkv"))
-    second = json_body(upload(client, data, "second.mkv"))
+    client, first, second = two_uploads_of_one_clip(immediate_app, clips)
     with immediate_app.app_context():
         # The rows go, as a purge's commit does, and the process dies before deleting any object.
         db.session.execute(sa.delete(Video).where(Video.id == first["id"]))
@@ -139,10 +137,7 @@ def test_a_purge_killed_before_deleting_the_last_users_objects_leaves_strays_cle
 
 
 def test_a_copy_found_damaged_is_forgotten_by_every_video_playing_it(immediate_app, clips):
-    client = signed_in_client(immediate_app)
-    data = clips["h264_mkv"].read_bytes()
-    first = json_body(upload(client, data, "first.mkv"))
-    second = json_body(upload(client, data, "second.mkv"))
+    client, first, second = two_uploads_of_one_clip(immediate_app, clips)
     with immediate_app.app_context():
         sha256 = db.session.get_one(Video, first["id"]).playable_sha256
         assert sha256 is not None
@@ -200,10 +195,7 @@ def _made_twice(app, first: dict, second: dict) -> dict[StorageKind, str]:
 
 
 def test_storage_dedupe_folds_the_posters_and_copies_each_video_made_for_itself(immediate_app, clips):
-    client = signed_in_client(immediate_app)
-    data = clips["h264_mkv"].read_bytes()
-    first = json_body(upload(client, data, "first.mkv"))
-    second = json_body(upload(client, data, "second.mkv"))
+    client, first, second = two_uploads_of_one_clip(immediate_app, clips)
     own = _made_twice(immediate_app, first, second)
     assert len(keys_of(immediate_app, StorageKind.POSTER)) == len(keys_of(immediate_app, StorageKind.PLAYABLE)) == 2
     with immediate_app.app_context():
@@ -222,10 +214,7 @@ def test_storage_dedupe_folds_the_posters_and_copies_each_video_made_for_itself(
 
 
 def test_storage_dedupe_killed_after_pointing_the_videos_at_one_poster_deletes_the_rest_when_run_again(immediate_app, clips):
-    client = signed_in_client(immediate_app)
-    data = clips["h264_mkv"].read_bytes()
-    first = json_body(upload(client, data, "first.mkv"))
-    second = json_body(upload(client, data, "second.mkv"))
+    client, first, second = two_uploads_of_one_clip(immediate_app, clips)
     own = _made_twice(immediate_app, first, second)
     with immediate_app.app_context():
         # What the run committed before it was killed: the rows point at the first's, the second's own are still there.
