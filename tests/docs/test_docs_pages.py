@@ -115,7 +115,7 @@ def table_defaults(text: str):
         names = re.findall(r"`(PORTAL_[A-Z0-9_]+)`", cells[0])
         values = re.findall(r"`([^`]+)`", cells[1])
         if values and len(values) == len(names) and cells[1].startswith("`"):
-            yield from zip(names, values)
+            yield from zip(names, values, strict=True)
 
 
 def as_setting(text: str) -> object:
@@ -201,7 +201,8 @@ MAKE = re.compile(r"(?:^|[\s;&|(])make +([A-Za-z0-9_.-]+)((?: +[A-Z_]+=\S*)*)")
 def makefile() -> tuple[set[str], set[str]]:
     """The Makefile's targets and the variables it assigns."""
     text = read(ROOT / "Makefile")
-    targets, variables = set(), set()
+    targets: set[str] = set()
+    variables: set[str] = set()
     for line in text.splitlines():
         if line.startswith(("\t", "#")) or not line.strip():
             continue
@@ -266,7 +267,7 @@ def matching_rules(app: Flask, path: str):
             continue
         if all(
             (segment.startswith("<") and part) or (segment == part and not part.startswith("<"))
-            for segment, part in zip(segments, parts)
+            for segment, part in zip(segments, parts, strict=True)
         ):
             yield rule
 

@@ -1,7 +1,7 @@
 """The load test script, run at a small size: no errors, every file intact, database and folder agree.
 
 By hand, at a large size: ``python scripts/loadtest.py --duration 120 --workers 16``
-(see README.md, "Reliability").
+(see docs/reliability.md).
 """
 
 from __future__ import annotations
