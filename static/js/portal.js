@@ -42,6 +42,17 @@
     });
   });
 
+  // A list that orders a listing ("Sort by") waits for Apply, so that arrow keys only choose (WCAG 3.2.2);
+  // Enter on it applies the choice, as Enter in the search field does.
+  document.querySelectorAll("select[data-enter-applies]").forEach(function (select) {
+    select.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.altKey && !event.ctrlKey && !event.metaKey && select.form) {
+        event.preventDefault();
+        select.form.requestSubmit();
+      }
+    });
+  });
+
   // A link to a confirmation page opens the same confirmation as a dialog instead.
   document.querySelectorAll("a[data-opens-dialog]").forEach(function (link) {
     var dialog = document.getElementById(link.dataset.opensDialog);

@@ -157,6 +157,23 @@ def test_the_sort_list_waits_for_apply_so_arrow_keys_choose_without_reloading(pa
     expect(page.get_by_label("Sort by")).to_have_value("size")
 
 
+def test_enter_on_the_sort_list_applies_the_order_the_arrow_keys_chose(page, portal, library):
+    page.goto(portal.url + "/")
+    select = page.get_by_label("Sort by")
+    select.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(select).to_be_focused()
+    assert page.url == portal.url + "/"
+    with page.expect_navigation(url=re.compile(r"[?&]sort=size(&|$)")):
+        page.keyboard.press("Enter")
+    expect(page.get_by_label("Sort by")).to_have_value("size")
+    # The cards are in the order chosen: largest first.
+    videos = portal.api.get(portal.url + "/api/v1/files?per_page=100", timeout=10).json()["items"]
+    largest = max(videos, key=lambda video: video["size"])
+    expect(page.locator(".video-card").first.locator(f"a[href='/videos/{largest['id']}']")).to_have_count(1)
+
+
 # --- 3. focus after a form ----------------------------------------------------------------------
 
 

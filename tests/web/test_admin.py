@@ -91,7 +91,7 @@ def test_the_list_shows_each_users_role_state_and_tokens(app, admin):
     page = admin.get("/admin/users").get_data(as_text=True)
     bob = user_row(page, "bob")
     assert '<option value="uploader" selected>' in bob and "Disabled" in bob and "Enable" in bob
-    assert re.search(r"<td>1</td>", bob)  # the revoked token is not counted
+    assert re.search(r"<td data-label=\"Tokens\">1</td>", bob)  # the revoked token is not counted
     root = user_row(page, "root")
     assert "(you)" in root and "Active" in root and "Disable" in root
 
