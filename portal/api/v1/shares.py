@@ -17,6 +17,10 @@ from flask import request
 from ...accounts.permissions import Action
 from ...accounts.permissions import check
 from ...errors import InvalidInput
+from ...errors import InvalidShareDays
+from ...errors import PortalError
+from ...errors import ShareNotFound
+from ...errors import VideoNotFound
 from ...http.auth import caller_required
 from ...http.auth import current_caller
 from ...http.auth import requires
@@ -25,6 +29,16 @@ from ...http.links import share_link
 from ...library import service
 from ...sharing import service as sharing
 from ...sharing.models import ShareLink
+from ...sharing.service import DEFAULT_DAYS
+from ...sharing.service import MAX_DAYS
+from ...sharing.service import MIN_DAYS
+from ...sharing.service import revoke_refused
+from ..models import NewShare
+from ..models import ShareList
+from ..models import ShareRequest
+from ..spec import Answer
+from ..spec import Body
+from ..spec import operation
 from . import bp
 from .schemas import iso8601
 
@@ -89,8 +103,19 @@ def share_json(share: ShareLink) -> dict[str, Any]:
     }
 
 
+def _body_refusals() -> list[PortalError]:
+    return [InvalidShareDays(MIN_DAYS, MAX_DAYS), InvalidInput(BODY_NOT_JSON), InvalidInput(BODY_INVALID_JSON),
+            InvalidInput(BODY_NOT_AN_OBJECT), unknown_field("expires"), InvalidInput(BODY_TOO_LONG), VideoNotFound()]
+
+
 @bp.post("/files/<video_id>/shares")
 @requires(Action.SHARE)
+@operation("Make a share link to the video", tags=["shares"], body=Body({"application/json": ShareRequest}, required=False),
+           answers={201: Answer(NewShare, "Made: the link, shown this once.")}, errors=_body_refusals,
+           description="The video's owner or an admin may share it (a token needs the `upload` scope). The link (`url`, "
+           "`/s/<token>`) opens a player page and the download of this one video to anyone who has it, without an "
+           f"account, until it expires (after `days`, {MIN_DAYS} to {MAX_DAYS}, default {DEFAULT_DAYS}) or is revoked. "
+           "Its token is not kept: the `url` is shown in this answer only.")
 def create_share(video_id: str) -> tuple[Response, int]:
     video = service.get_video(video_id)
     check(current_caller(), Action.SHARE, video)
@@ -100,6 +125,10 @@ def create_share(video_id: str) -> tuple[Response, int]:
 
 @bp.get("/files/<video_id>/shares")
 @requires(Action.SHARE)
+@operation("List the video's share links", tags=["shares"], answers={200: Answer(ShareList, "The video's links.")},
+           errors=lambda: [VideoNotFound()],
+           description="The links not revoked, oldest first; expired ones too, as `expires_at` shows. The video's owner "
+           "and admins see them, whoever made them. Their URLs are not listed: a token is not kept once its link is made.")
 def list_shares(video_id: str) -> Response:
     video = service.get_video(video_id)
     check(current_caller(), Action.SHARE, video)
@@ -107,6 +136,9 @@ def list_shares(video_id: str) -> Response:
 
 
 @bp.delete("/shares/<row_id:share_id>")
+@operation("Revoke a share link", tags=["shares"], answers={204: Answer(description="Revoked.")},
+           errors=lambda: [revoke_refused("alice", "bob"), ShareNotFound()],
+           description="The link stops working at once, for good. The video's owner, the link's maker and any admin may.")
 def revoke_share(share_id: int) -> tuple[str, int]:
     sharing.revoke_share(share_id, by=caller_required().user)
     return "", 204

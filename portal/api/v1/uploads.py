@@ -13,24 +13,46 @@ from datetime import timezone
 from email.utils import format_datetime
 
 from flask import Response
+from flask import current_app
 from flask import request
 from flask import url_for
 
 from ...accounts.permissions import Action
+from ...errors import ChecksumMismatch
+from ...errors import ChunkChecksumMismatch
+from ...errors import InsufficientStorage
 from ...errors import InvalidInput
 from ...errors import NotAnUploadChunk
+from ...errors import NotAVideo
+from ...errors import OffsetMismatch
+from ...errors import PortalError
+from ...errors import TooManyOpenUploads
 from ...errors import UnsupportedTusVersion
+from ...errors import UploadBusy
+from ...errors import UploadNotFound
+from ...errors import UploadTooLarge
 from ...http.auth import caller_required
 from ...http.auth import public
 from ...http.auth import requires
 from ...http.links import video_link
+from ...library.formats import ACCEPTED_FORMATS
 from ...library.models import as_utc
 from ...uploads import resumable
 from ...uploads.intake import parse_sha256_hex
 from ...uploads.intake import upload_limit
 from ...uploads.models import ResumableUpload
 from ...uploads.request import takes_chunks
+from ..models import header
+from ..spec import Answer
+from ..spec import Body
+from ..spec import operation
 from . import bp
+from .models import FILE_URL
+from .models import OFFSET
+from .models import ChunkHeaders
+from .models import CreationHeaders
+from .models import TusHeaders
+from .models import expires
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
@@ -121,8 +143,42 @@ def _append(upload: ResumableUpload, offset: int) -> dict[str, str]:
     return headers
 
 
+def _tus(*errors: PortalError) -> list[PortalError]:
+    """What every tus request may be refused with, and ``errors``."""
+    return [UnsupportedTusVersion(), *errors]
+
+
+def _chunk_refusals() -> list[PortalError]:
+    try:
+        parse_upload_checksum("md5 AAAA")
+    except InvalidInput as error:
+        malformed = error
+    return _tus(
+        UploadNotFound(), malformed, OffsetMismatch(1024, 0), NotAnUploadChunk(), UploadBusy(),
+        ChunkChecksumMismatch("sha256"), NotAVideo(ACCEPTED_FORMATS), ChecksumMismatch("0" * 64, "f" * 64),
+        InsufficientStorage(),
+    )
+
+
+def _creation_refusals() -> list[PortalError]:
+    limit = current_app.config["MAX_OPEN_UPLOADS"]
+    hours = current_app.config["UPLOAD_EXPIRY_HOURS"]
+    return _tus(UploadTooLarge(upload_limit()), TooManyOpenUploads(limit, limit, hours, 3600))
+
+
+def _const(value: object) -> dict[str, object]:
+    return header(type="integer" if isinstance(value, int) else "string", const=value)
+
+
+CHUNK_BODY = {CHUNK_TYPE: {"type": "string", "format": "binary"}}
+
+
 @bp.route("/uploads", methods=["OPTIONS"])
 @public
+@operation("What tus this server speaks", tags=["uploads"], answers=lambda: {204: Answer(
+    description="The version, extensions, size limit and checksum algorithms.", headers={
+        "Tus-Resumable": _const(TUS_VERSION), "Tus-Version": _const(TUS_VERSION), "Tus-Extension": _const(TUS_EXTENSIONS),
+        "Tus-Max-Size": _const(upload_limit()), "Tus-Checksum-Algorithm": _const(",".join(resumable.CHUNK_ALGORITHMS))})})
 def tus_options() -> tuple[str, int, dict[str, str]]:
     return "", 204, {
         "Tus-Version": TUS_VERSION,
@@ -135,6 +191,14 @@ def tus_options() -> tuple[str, int, dict[str, str]]:
 @bp.post("/uploads")
 @takes_chunks
 @requires(Action.UPLOAD)
+@operation("Start a resumable upload (tus creation)", tags=["uploads"], headers=CreationHeaders, touches_bytes=True,
+           body=Body(CHUNK_BODY, required=False), errors=_creation_refusals, answers=lambda: {201: Answer(
+               description="Created; its URL is in `Location`.", headers={
+                   "Location": header(), "Upload-Expires": expires(), "Upload-Offset": OFFSET, FILE_URL_HEADER: FILE_URL})},
+           description=lambda: "Send `Upload-Length` and `Upload-Metadata` (`filename`, and optionally `sha256`: the "
+           "hex SHA-256 of the whole file, checked when the last byte arrives). A body sent as "
+           f"`{CHUNK_TYPE}` is the first chunk (creation-with-upload). The upload belongs to the caller; it is removed "
+           f"{current_app.config['UPLOAD_EXPIRY_HOURS']} hours after its last chunk unless finished.")
 def create_upload() -> tuple[str, int, dict[str, str]]:
     _require_tus()
     if "Upload-Length" not in request.headers:
@@ -160,6 +224,11 @@ def create_upload() -> tuple[str, int, dict[str, str]]:
 
 @bp.route("/uploads/<upload_id>", methods=["HEAD"])
 @requires(Action.UPLOAD)
+@operation("How much of an upload the portal holds", tags=["uploads"], operation_id="getUploadOffset",
+           headers=TusHeaders, touches_bytes=True, errors=lambda: _tus(UploadNotFound()), answers=lambda: {200: Answer(
+               description=f"The offset to send from; a finished upload names its file in `{FILE_URL_HEADER}`.",
+               headers={"Upload-Offset": OFFSET, "Upload-Length": OFFSET, "Upload-Expires": expires(),
+                        "Cache-Control": _const("no-store"), FILE_URL_HEADER: FILE_URL})})
 def upload_status(upload_id: str) -> tuple[str, int, dict[str, str]]:
     _require_tus()
     upload = resumable.get_upload(upload_id, caller_required().user)
@@ -172,6 +241,12 @@ def upload_status(upload_id: str) -> tuple[str, int, dict[str, str]]:
 @bp.patch("/uploads/<upload_id>")
 @takes_chunks
 @requires(Action.UPLOAD)
+@operation("Send a chunk", tags=["uploads"], headers=ChunkHeaders, body=Body(CHUNK_BODY), touches_bytes=True,
+           errors=_chunk_refusals, answers=lambda: {204: Answer(
+               description=f"Kept; the last chunk's answer names the new file in `{FILE_URL_HEADER}`.",
+               headers={"Upload-Offset": OFFSET, "Upload-Expires": expires(), FILE_URL_HEADER: FILE_URL})},
+           description="The chunk is kept whole or not at all. The last one makes the upload a video, after the checks "
+           "of `POST /api/v1/files`; if they fail, it answers their error and the upload is gone.")
 def append_to_upload(upload_id: str) -> tuple[str, int, dict[str, str]]:
     _require_tus()
     upload = resumable.get_upload(upload_id, caller_required().user)
@@ -183,6 +258,9 @@ def append_to_upload(upload_id: str) -> tuple[str, int, dict[str, str]]:
 
 @bp.delete("/uploads/<upload_id>")
 @requires(Action.UPLOAD)
+@operation("Cancel an upload (tus termination)", tags=["uploads"], operation_id="cancelUpload", headers=TusHeaders,
+           touches_bytes=True, errors=lambda: _tus(UploadNotFound()), answers={204: Answer(description="Cancelled.")},
+           description="Its bytes are removed; a finished upload's file stays.")
 def delete_upload(upload_id: str) -> tuple[str, int]:
     _require_tus()
     resumable.delete_upload(resumable.get_upload(upload_id, caller_required().user))

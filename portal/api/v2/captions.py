@@ -16,7 +16,14 @@ from flask import request
 from flask import url_for
 
 from ...accounts.permissions import Action
+from ...errors import CaptionNotFound
+from ...errors import CaptionVersionRequired
+from ...errors import FileUnavailable
 from ...errors import InvalidInput
+from ...errors import InvalidLanguage
+from ...errors import PortalError
+from ...errors import StaleCaption
+from ...errors import VideoNotFound
 from ...http.auth import caller_required
 from ...http.auth import requires
 from ...http.auth import viewable
@@ -27,7 +34,17 @@ from ...library.models import Caption
 from ...library.models import Video
 from ...uploads.request import portal_request
 from ...uploads.request import takes_small_file
+from ..models import BINARY
+from ..spec import Answer
+from ..spec import Body
+from ..spec import operation
 from . import bp
+from .models import CAPTION_ETAG
+from .models import Caption as CaptionModel
+from .models import CaptionIfMatch
+from .models import CaptionIfMatchRequired
+from .models import CaptionList
+from .models import CaptionQuery
 from .schemas import iso8601
 
 CAPTION_HINT = "Send the .vtt or .srt file as the body, with ?label= naming it for the player's menu."
@@ -45,8 +62,29 @@ def caption_json(video: Video, caption: Caption) -> dict[str, Any]:
     }
 
 
+def _refused_files() -> list[PortalError]:
+    """Why a caption file is refused (nothing is stored): the service's own messages."""
+    refused: list[PortalError] = []
+    for raw in (b"caf\xe9", b"just words", b"1\n00:00:05,000 --> 00:00:02,000\nx\n"):
+        try:
+            captions.normalise(raw)
+        except PortalError as error:
+            refused.append(error)
+    return refused
+
+
+def _put_refusals() -> list[PortalError]:
+    return [
+        InvalidInput(f"The body is empty. {CAPTION_HINT}"),
+        InvalidLanguage(f"'english!' is not a language tag: give {captions.LANGUAGE_HINT}."),
+        VideoNotFound(), StaleCaption(), captions.caption_too_large(), *_refused_files(), CaptionVersionRequired(),
+    ]
+
+
 @bp.get("/videos/<video_id>/captions")
 @viewable
+@operation("The video's captions", tags=["captions"], answers={200: Answer(CaptionList, "Every caption, by language.")},
+           errors=lambda: [VideoNotFound()])
 def list_captions(video_id: str) -> Response:
     video = service.get_video(video_id)
     return jsonify({"items": [caption_json(video, caption) for caption in captions.list_captions(video)]})
@@ -54,6 +92,12 @@ def list_captions(video_id: str) -> Response:
 
 @bp.get("/videos/<video_id>/captions/<language>")
 @viewable
+@operation("One caption, as WebVTT", tags=["captions"], touches_bytes=True, answers={
+    200: Answer(description="The WebVTT (`text/vtt; charset=utf-8`, `X-Content-Type-Options: nosniff`).",
+                headers=CAPTION_ETAG, content={"text/vtt": {"schema": {"type": "string"}}}),
+    304: Answer(description="`If-None-Match` names the current caption."),
+}, errors=lambda: [VideoNotFound(), CaptionNotFound(),
+                   FileUnavailable("The stored 'en' caption no longer matches its SHA-256, so it is not served.")])
 def get_caption(video_id: str, language: str) -> Response:
     """The WebVTT, as ``text/vtt; charset=utf-8`` with ``nosniff``; its ETag is its SHA-256."""
     return send_caption(captions.get_caption(service.get_video(video_id), language))
@@ -75,6 +119,17 @@ def caption_body() -> bytes:
 @bp.put("/videos/<video_id>/captions/<language>")
 @takes_small_file(captions.MAX_CAPTION_BYTES, captions.caption_too_large)
 @requires(Action.EDIT)
+@operation(
+    "Add or replace the caption in a language", tags=["captions"], query=CaptionQuery, headers=CaptionIfMatch,
+    body=Body({"text/plain": {"type": "string"}, "application/octet-stream": BINARY},
+              description="The file as it is, under any content type (`text/vtt`, `application/x-subrip`, ...)."),
+    answers={200: Answer(CaptionModel, "Replaced.", headers=CAPTION_ETAG),
+             201: Answer(CaptionModel, "Added.", headers={**CAPTION_ETAG, "Location": {"schema": {"type": "string"}}})},
+    touches_bytes=True, errors=_put_refusals,
+    description=f"{CAPTION_HINT} The file is SRT or WebVTT, UTF-8 (or UTF-16 with a byte-order mark), at most "
+    f"{captions.MAX_CAPTION_BYTES // (1024 * 1024)} MiB; it is kept as normalised WebVTT. Replacing a caption needs "
+    "`If-Match` with its ETag (428 without, 412 for another version). The owner's or an admin's to do.",
+)
 def put_caption(video_id: str, language: str) -> tuple[Response, int, dict[str, str]]:
     """201 with ``Location`` for a new caption, 200 for a replaced one; its ETag either way."""
     video = service.get_video(video_id)
@@ -96,6 +151,9 @@ def put_caption(video_id: str, language: str) -> tuple[Response, int, dict[str, 
 
 @bp.delete("/videos/<video_id>/captions/<language>")
 @requires(Action.EDIT)
+@operation("Remove the caption in a language", tags=["captions"], headers=CaptionIfMatchRequired, touches_bytes=True,
+           answers={204: Answer(description="Removed, with its stored WebVTT.")},
+           errors=lambda: [VideoNotFound(), CaptionNotFound(), StaleCaption(), CaptionVersionRequired()])
 def delete_caption(video_id: str, language: str) -> tuple[str, int]:
     video = service.get_video(video_id)
     captions.delete_caption(video, language, by=caller_required(), if_match=request.headers.get("If-Match"))

@@ -7,18 +7,27 @@ from flask import jsonify
 from flask import request
 
 from ...accounts.permissions import Action
+from ...errors import VideoNotFound
 from ...http.auth import caller_required
 from ...http.auth import requires
 from ...library import trash
+from ..spec import Answer
+from ..spec import operation
 from ..v1 import trash as v1
 from . import bp
+from .models import Page
+from .models import TrashPage
+from .models import Video
 from .schemas import page_json
 from .schemas import trashed_video_json
 from .schemas import video_json
+from .videos import list_refusals
 
 
 @bp.get("/trash")
 @requires(Action.DELETE)
+@operation("The trash, the most recently deleted first", tags=["trash"], query=Page, errors=list_refusals,
+           answers={200: Answer(TrashPage, "One page of the trash the caller may act on.")})
 def list_trash() -> Response:
     page = trash.trash_page(caller_required(), limit=request.args.get("limit"), cursor=request.args.get("cursor"))
     return jsonify(page_json(page, item=trashed_video_json))
@@ -26,6 +35,8 @@ def list_trash() -> Response:
 
 @bp.post("/trash/<video_id>/restore")
 @requires(Action.DELETE)
+@operation("Put a video back in the library", tags=["trash"], answers={200: Answer(Video, "Restored.")},
+           errors=lambda: [VideoNotFound()])
 def restore_video(video_id: str) -> Response:
     return jsonify(video_json(trash.restore(video_id, caller_required())))
 

@@ -13,10 +13,24 @@ from flask import request
 
 from ...accounts.permissions import Action
 from ...accounts.permissions import check
+from ...errors import BelowFreeSpaceFloor
+from ...errors import ChecksumMismatch
+from ...errors import DetailsVersionRequired
+from ...errors import EmptyFile
+from ...errors import InsufficientStorage
+from ...errors import InvalidCursor
 from ...errors import InvalidDetails
 from ...errors import InvalidInput
 from ...errors import MissingFile
+from ...errors import NotAVideo
+from ...errors import PortalError
+from ...errors import QueueUnavailable
+from ...errors import QuotaExceeded
+from ...errors import StaleDetails
+from ...errors import TooManyVerifies
 from ...errors import UnsupportedBodyType
+from ...errors import UploadTooLarge
+from ...errors import VideoNotFound
 from ...http.auth import caller_required
 from ...http.auth import current_caller
 from ...http.auth import requires
@@ -26,15 +40,33 @@ from ...library import catalog
 from ...library import integrity
 from ...library import service
 from ...library import trash
+from ...library.formats import ACCEPTED_FORMATS
+from ...library.integrity import MAX_VERIFIES_PER_USER
+from ...library.integrity import VERIFY_RETRY_AFTER
+from ...library.models import MAX_TAG_LENGTH
 from ...library.models import Video
 from ...uploads.intake import parse_content_digest
 from ...uploads.intake import parse_sha256_hex
+from ...uploads.intake import upload_limit
 from ...uploads.request import portal_request
 from ...uploads.request import takes_uploads
+from ..models import UPLOAD_BODY
+from ..models import UploadHeaders
+from ..models import UploadQuery
+from ..spec import Answer
+from ..spec import Body
+from ..spec import operation
 from ..v1 import routes as v1
 from ..v1.routes import NO_BODY
 from ..v1.routes import NO_FILE_IN_FORM
 from . import bp
+from .models import DETAILS_ETAG
+from .models import DetailsIfMatch
+from .models import DetailsPatch
+from .models import StoredVideo
+from .models import Video as VideoAnswer
+from .models import VideoPage
+from .models import VideoQuery
 from .schemas import page_json
 from .schemas import video_json
 
@@ -50,12 +82,49 @@ PATCH_HINT = (
 )
 
 
+def _video(description: str) -> Answer:
+    return Answer(VideoAnswer, description, headers=DETAILS_ETAG)
+
+
+def list_refusals() -> list[PortalError]:
+    try:
+        catalog.CatalogQuery.parse(limit=str(catalog.MAX_LIMIT + 1))
+    except InvalidInput as error:
+        return [error, InvalidCursor()]
+    raise AssertionError("the limit was accepted")
+
+
+def _upload_refusals() -> list[PortalError]:
+    return [
+        MissingFile(), MissingFile(NO_FILE_IN_FORM), MissingFile(NO_BODY), EmptyFile(),
+        UploadTooLarge(upload_limit()), QuotaExceeded(4 * 1024**3, 5 * 1024**3, 2 * 1024**3),
+        NotAVideo(ACCEPTED_FORMATS), ChecksumMismatch("0" * 64, "f" * 64),
+        InsufficientStorage(), BelowFreeSpaceFloor(2 * 1024**3, 1024**3, 1536 * 1024**2),
+    ]
+
+
+def _details_refusals() -> list[PortalError]:
+    try:
+        catalog.clean_tags(["x" * (MAX_TAG_LENGTH + 1)])
+    except InvalidDetails as error:
+        refused = error
+    return [
+        VideoNotFound(), StaleDetails(), UnsupportedBodyType(f"The body must be a JSON merge patch. {PATCH_HINT}"),
+        refused, DetailsVersionRequired(), DetailsVersionRequired(catalog.STAR_NAMES_NO_VERSION),
+    ]
+
+
 def _with_etag(video: Video, status: int = 200) -> tuple[Response, int, dict[str, str]]:
     return jsonify(video_json(video)), status, {"ETag": catalog.etag_of(video)}
 
 
 @bp.get("/videos")
 @viewable
+@operation("Search and list videos, a page at a time", tags=["videos"], query=VideoQuery,
+           answers={200: Answer(VideoPage, "One page of videos.")}, errors=list_refusals,
+           description="Pages follow each other by `cursor` (keyset pagination): a page is as quick far down the "
+           "library as at its top, and videos added meanwhile move no page. `total` is exact (`relation: eq`) up to "
+           f"{catalog.TOTAL_LIMIT:,} and a lower bound (`gte`) beyond. Videos in the trash are never listed.")
 def list_videos() -> Response:
     query = catalog.CatalogQuery.parse(
         text=request.args.get("q"),
@@ -71,6 +140,16 @@ def list_videos() -> Response:
 @bp.post("/videos")
 @takes_uploads
 @requires(Action.UPLOAD)
+@operation("Upload one video", tags=["videos"], query=UploadQuery, headers=UploadHeaders, body=Body(UPLOAD_BODY),
+           touches_bytes=True, errors=_upload_refusals, answers={201: Answer(
+               StoredVideo, "Stored. When the same bytes were stored already, `duplicate_of` names the first video "
+               "with them that the caller may see (their own; any, for an admin): the bytes are stored once and "
+               "shared, while this upload is a video of its own. Without such a video the key is absent.",
+               headers={**DETAILS_ETAG, "Location": {"description": "The video's URL (`links.self`).",
+                                                     "schema": {"type": "string", "format": "uri"}}})},
+           description=lambda: "As v1's upload: the multipart field `file`, or the raw body with `?filename=`. "
+           f"Recognised from its bytes ({ACCEPTED_FORMATS}); an expected SHA-256 (`sha256`, or `Content-Digest`) is "
+           f"checked. At most {upload_limit()} bytes. Its title is the file name without its extension until one is set.")
 def upload_video() -> tuple[Response, int, dict[str, str]]:
     """The same two ways in as v1's upload: a multipart field ``file``, or the raw body with ``?filename=``."""
     content_digest = parse_content_digest(request.headers.get("Content-Digest"))
@@ -100,6 +179,7 @@ def upload_video() -> tuple[Response, int, dict[str, str]]:
 
 @bp.get("/videos/<video_id>")
 @viewable
+@operation("One video", tags=["videos"], answers={200: _video("The video.")}, errors=lambda: [VideoNotFound()])
 def get_video(video_id: str) -> tuple[Response, int, dict[str, str]]:
     return _with_etag(service.get_video(video_id))
 
@@ -122,6 +202,13 @@ def parse_merge_patch() -> dict[str, object]:
 
 @bp.patch("/videos/<video_id>")
 @requires(Action.EDIT)
+@operation("Change the title, description or tags", tags=["videos"], headers=DetailsIfMatch,
+           body=Body({MERGE_PATCH: DetailsPatch}), answers={200: _video("Changed: the video, with its new ETag.")},
+           errors=_details_refusals, description=f"A JSON merge patch (RFC 7396, `{MERGE_PATCH}`) of "
+           f"{', '.join(f'`{name}`' for name in EDITABLE_FIELDS)}: a field left out stays, `null` clears it (the title "
+           "becomes the file name without its extension again). `If-Match` must name the video's current ETag (from "
+           "its GET), so that of two people editing one version the second is told (412) instead of overwriting the "
+           "first. The owner's or an admin's to do.")
 def edit_video(video_id: str) -> tuple[Response, int, dict[str, str]]:
     video = service.get_video(video_id)
     check(current_caller(), Action.EDIT, video)
@@ -135,6 +222,8 @@ def edit_video(video_id: str) -> tuple[Response, int, dict[str, str]]:
 
 @bp.delete("/videos/<video_id>")
 @requires(Action.DELETE)
+@operation("Move a video to the trash", tags=["videos"], answers={204: Answer(description="In the trash.")},
+           touches_bytes=True, errors=lambda: [VideoNotFound()])
 def delete_video(video_id: str) -> tuple[str, int]:
     """Into the trash (``/api/v2/trash``), as v1's delete."""
     video = service.get_video(video_id)
@@ -151,12 +240,20 @@ bp.add_url_rule("/videos/<video_id>/poster", "get_poster", v1.get_poster, method
 
 
 @bp.post("/videos/<video_id>/verify")
+@operation("Check the stored bytes against the checksum now", tags=["videos"], touches_bytes=True,
+           answers={200: _video("Checked: `status` says what was found.")},
+           errors=lambda: [VideoNotFound(), TooManyVerifies(MAX_VERIFIES_PER_USER, VERIFY_RETRY_AFTER)],
+           description="Re-reads the whole file. Verifies of one video that overlap share one reading and all answer "
+           f"its result; a caller may have {MAX_VERIFIES_PER_USER} in progress, past which the answer is 429 with "
+           "`Retry-After`.")
 def verify_video(video_id: str) -> tuple[Response, int, dict[str, str]]:
     return _with_etag(integrity.verify(service.get_video(video_id), by=caller_required().user))
 
 
 @bp.post("/videos/<video_id>/process")
 @requires(Action.PROCESS)
+@operation("Queue the video's processing again", tags=["videos"], answers={202: _video("Queued.")},
+           errors=lambda: [VideoNotFound(), QueueUnavailable()])
 def process_video(video_id: str) -> tuple[Response, int, dict[str, str]]:
     video = service.get_video(video_id)
     check(current_caller(), Action.PROCESS, video)
