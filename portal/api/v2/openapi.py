@@ -656,8 +656,9 @@ def _if_match(required: bool, what: str) -> dict[str, Any]:
         "name": "If-Match",
         "in": "header",
         "required": required,
-        "description": f"The caption's ETag (from its GET or PUT), e.g. `{EXAMPLE_CAPTION_ETAG}`: {what}",
-        "schema": {"type": "string"},
+        "description": f"The caption's ETag (from its GET or PUT), e.g. `{EXAMPLE_CAPTION_ETAG}`: {what} "
+        "`*` names no version and is answered 428, as no `If-Match` is.",
+        "schema": {"type": "string", "pattern": IF_MATCH_NAMES_A_VERSION},
     }
 
 
@@ -749,7 +750,8 @@ def caption_paths() -> dict[str, Any]:
                         f"The caption file is larger than {captions.MAX_CAPTION_BYTES // (1024 * 1024)} MiB."),
                         instance=instance),
                     **_caption_refusals(),
-                    **_problems("A caption exists in this language and no `If-Match` names it.", CaptionVersionRequired(),
+                    **_problems("A caption exists in this language and no `If-Match` names it, or `If-Match: *`.",
+                                CaptionVersionRequired(), CaptionVersionRequired(captions.STAR_NAMES_NO_CAPTION),
                                 instance=instance),
                     **_changes(Action.EDIT),
                 },
@@ -764,7 +766,9 @@ def caption_paths() -> dict[str, Any]:
                     "204": {"description": "Removed, with its stored WebVTT."},
                     **missing,
                     **_problems("The caption changed since the version named.", StaleCaption(), instance=instance),
-                    **_problems("No `If-Match`.", CaptionVersionRequired(), instance=instance),
+                    **_problems("No `If-Match`, or `If-Match: *`.",
+                                CaptionVersionRequired(), CaptionVersionRequired(captions.STAR_NAMES_NO_CAPTION),
+                                instance=instance),
                     **_changes(Action.EDIT),
                 },
             },
