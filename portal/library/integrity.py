@@ -21,6 +21,7 @@ from typing import Iterator
 
 from flask import Flask
 from flask import current_app
+from sqlalchemy import or_
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -146,10 +147,13 @@ class StoredBytes:
 
 
 def _record_copy_verified(video: Video) -> None:
+    """Record the copy found whole for every video playing it (one object, shared by the videos of one content)."""
     now = utcnow()
+    key = video.playable_object_key
+    playing = Video.id == video.id if key is None else or_(Video.id == video.id, Video.playable_object_key == key)
     db.session.execute(
         db.update(Video)
-        .where(Video.id == video.id, Video.playable_sha256 == video.playable_sha256)
+        .where(playing, Video.playable_sha256 == video.playable_sha256)
         .values(playable_verified_at=now)
     )
     db.session.commit()
@@ -457,12 +461,14 @@ def verifies_in_progress() -> int:
     return _verifies.in_progress()
 
 
-def verify(video: Video, by: User | None = None, original_checked: bool = False) -> Video:
+def verify(video: Video, by: User | None = None, original_checked: bool = False, copy_checked: bool = False) -> Video:
     """Hash the stored bytes now, and those of the playable copy if there is one, and record what was found.
 
     ``original_checked``: the original (shared with another video of this
     checksum) was hashed just now and what was found recorded for every
-    video using it, so only the copy is left to check.
+    video using it, so only the copy is left to check. ``copy_checked``: the
+    same of its playable copy (shared with the videos of its content), which
+    is then not hashed again either.
 
     A verify of the same video already hashing in this process is waited for
     and its result answered instead (see :class:`_Verifies`); ``by``, the user
@@ -476,7 +482,7 @@ def verify(video: Video, by: User | None = None, original_checked: bool = False)
         run, hashing = _verifies.join(video_id)
         if hashing:
             try:
-                _verify_now(video, original_checked)
+                _verify_now(video, original_checked, copy_checked)
             except BaseException as error:
                 _verifies.finish(video_id, run, error)
                 raise
@@ -496,12 +502,12 @@ def verify(video: Video, by: User | None = None, original_checked: bool = False)
         _verifies.give_slot(user_id)
 
 
-def _verify_now(video: Video, original_checked: bool) -> None:
+def _verify_now(video: Video, original_checked: bool, copy_checked: bool = False) -> None:
     if original_checked:
         db.session.refresh(video)
     else:
         record_status(video, _look_at(StoredBytes.original(video)))
-    if video.has_playable_copy:
+    if video.has_playable_copy and not copy_checked:
         copy = StoredBytes.copy_of(video)
         found = _look_at(copy)
         copy.record(found)
@@ -567,16 +573,21 @@ def _beside_a_video(key: str, ids: set[str]) -> bool:
 
 
 def verify_all() -> Iterator[Video]:
-    """Verify every video, hashing each stored original once: the videos sharing one get what it was found to be."""
+    """Verify every video, hashing each stored original and each playable copy once: the videos sharing one get what
+    it was found to be (a damaged copy is dropped from each of them and made again)."""
     ids = db.session.scalars(db.select(Video.id).order_by(Video.created_at)).all()
     hashed: set[str] = set()
+    copies: set[str] = set()
     for video_id in ids:
         video = db.session.get(Video, video_id)
         if video is None:
             continue
+        copy = video.playable_key if video.has_playable_copy else None
         try:
-            checked = verify(video, original_checked=video.sha256 in hashed)
+            checked = verify(video, original_checked=video.sha256 in hashed, copy_checked=copy in copies)
         except VideoNotFound:
             continue  # deleted while being checked
         hashed.add(checked.sha256)
+        if copy is not None:
+            copies.add(copy)
         yield checked
