@@ -48,7 +48,7 @@ def _slow_open(self: LocalStorage, key: str):
     return _SlowReader(content)
 
 
-LocalStorage.open = _slow_open  # type: ignore[assignment,method-assign]
+LocalStorage.open = _slow_open  # type: ignore[method-assign]
 
 if __name__ == "__main__":
     runpy.run_path(str(Path(__file__).resolve().parents[2] / "wsgi.py"), run_name="__main__")
