@@ -460,6 +460,8 @@ def _take_slot(user_id: int, key: str) -> int:
     """
     now = utcnow()
     db.session.execute(db.update(User).where(User.id == user_id).values(username=User.username))
+    # Rows of killed processes count no more; they go here rather than pile up.
+    db.session.execute(db.delete(VerifyRun).where(VerifyRun.expires_at <= now))
     running = db.session.scalar(
         db.select(func.count()).select_from(VerifyRun).where(VerifyRun.user_id == user_id, VerifyRun.expires_at > now)
     )

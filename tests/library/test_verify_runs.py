@@ -170,3 +170,31 @@ def test_a_third_verify_of_one_user_is_429_with_retry_after_while_others_go_on(a
     pipe.write_bytes(data)
     assert page().status_code == 200, "once they finished, the user may verify again"
     assert third.post(f"/api/v1/files/{video_id}/verify").get_json()["status"] == "ok"
+
+
+def test_verifies_left_by_a_killed_process_stop_counting_when_their_lease_runs_out(app, client, video_bytes):
+    """Two rows of the user's, as a process killed mid-verify leaves them: 429 while they are live, not after."""
+    from datetime import timedelta
+
+    from portal.accounts.models import User
+    from portal.extensions import db
+    from portal.library.models import VerifyRun
+    from portal.library.models import utcnow
+
+    video_id = json_body(upload(client, video_bytes))["id"]
+    with app.app_context():
+        user_id = db.session.scalar(db.select(User.id).where(User.username == "tester"))
+        now = utcnow()
+        for hashing in (True, False):
+            db.session.add(VerifyRun(user_id=user_id, object_key="original/00/00/gone", hashing=hashing, started_at=now,
+                                     expires_at=now + timedelta(seconds=30)))
+        db.session.commit()
+    assert client.post(f"/api/v1/files/{video_id}/verify").status_code == 429
+    with app.app_context():
+        db.session.execute(db.update(VerifyRun).values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    answer = client.post(f"/api/v1/files/{video_id}/verify")
+    assert answer.status_code == 200 and answer.get_json()["status"] == "ok"
+    with app.app_context():
+        assert integrity.verifies_in_progress() == 0
+        assert db.session.scalars(db.select(VerifyRun)).all() == [], "its own row went, and the expired ones with it"
