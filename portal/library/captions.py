@@ -317,9 +317,22 @@ def read_caption(caption: Caption) -> bytes:
     return data
 
 
+#: Why ``If-Match: *`` is refused as no If-Match is (as for a video's details): it names no version,
+#: so it would let a change overwrite any caption unseen.
+STAR_NAMES_NO_CAPTION = (
+    "If-Match: * names no version of the caption: send its ETag (GET it first) to replace or remove it, "
+    "or no If-Match to add one, so that nobody's caption is overwritten unseen."
+)
+
+
 def _check_precondition(current: Caption | None, if_match: str | None) -> None:
-    """A caption that exists is replaced or removed only by naming its ETag; If-Match on one that does not is stale."""
+    """A caption that exists is replaced or removed only by naming its ETag; If-Match on one that does not is stale.
+
+    ``*`` is no ETag: it is refused as a missing one is (428), whether or not the caption exists.
+    """
     named = (if_match or "").strip()
+    if named == "*":
+        raise errors.CaptionVersionRequired(STAR_NAMES_NO_CAPTION)
     if current is None:
         if named:
             raise errors.StaleCaption()

@@ -10,21 +10,25 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
-from typing import TYPE_CHECKING
 from typing import Any
 from typing import BinaryIO
+from typing import Callable
 from typing import Iterator
 
 from flask import Flask
 from flask import current_app
+from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..accounts.models import User
 from ..errors import FileUnavailable
 from ..errors import StoredCopyCorrupt
 from ..errors import TooManyVerifies
@@ -37,14 +41,12 @@ from ..storage import current_storage
 from .models import Caption
 from .models import Original
 from .models import StorageKind
+from .models import VerifyRun
 from .models import Video
 from .models import VideoStatus
 from .models import as_utc
 from .models import parse_storage_key
 from .models import utcnow
-
-if TYPE_CHECKING:
-    from ..accounts.models import User
 
 
 def record_status(video: Video, status: VideoStatus) -> None:
@@ -146,10 +148,13 @@ class StoredBytes:
 
 
 def _record_copy_verified(video: Video) -> None:
+    """Record the copy found whole for every video playing it (one object, shared by the videos of one content)."""
     now = utcnow()
+    key = video.playable_object_key
+    playing = Video.id == video.id if key is None else or_(Video.id == video.id, Video.playable_object_key == key)
     db.session.execute(
         db.update(Video)
-        .where(Video.id == video.id, Video.playable_sha256 == video.playable_sha256)
+        .where(playing, Video.playable_sha256 == video.playable_sha256)
         .values(playable_verified_at=now)
     )
     db.session.commit()
@@ -382,142 +387,184 @@ class VerifiedContent(PositionedReader):
         raise CorruptionDetected(self.stored.id)
 
 
-#: Verifies one user may have in progress at once in a process (hashing, or waiting for another's run).
+#: Verifies one user may have in progress at once, on all processes together (hashing, or waiting for another's run).
 MAX_VERIFIES_PER_USER = 2
 #: What a user past :data:`MAX_VERIFIES_PER_USER` is told to wait, in seconds: about one verify of a large file.
 VERIFY_RETRY_AFTER = 5
-
-
-class _Run:
-    """One hashing of a video's bytes, that every verify of that video arriving meanwhile waits for."""
-
-    def __init__(self) -> None:
-        self.finished = threading.Event()
-        self.error: BaseException | None = None
-
-
-class _Verifies:
-    """The verifies in progress in this process: one run per video (single flight) and a count per user.
-
-    A verify reads the whole file, so sixteen at once on a large one held the
-    disk and the workers (``/healthz`` took 2 s). Verifies of one video that
-    overlap would only hash the same bytes again: the first one hashes and
-    records, the others wait for it and answer what it recorded. Each request,
-    hashing or waiting, holds a worker thread, so a user may have at most
-    :data:`MAX_VERIFIES_PER_USER` of them in progress.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._runs: dict[str, _Run] = {}
-        self._per_user: dict[int, int] = {}
-
-    def take_slot(self, user_id: int | None) -> None:
-        if user_id is None:
-            return
-        with self._lock:
-            if self._per_user.get(user_id, 0) >= MAX_VERIFIES_PER_USER:
-                raise TooManyVerifies(MAX_VERIFIES_PER_USER, VERIFY_RETRY_AFTER)
-            self._per_user[user_id] = self._per_user.get(user_id, 0) + 1
-
-    def give_slot(self, user_id: int | None) -> None:
-        if user_id is None:
-            return
-        with self._lock:
-            left = self._per_user.pop(user_id, 1) - 1
-            if left > 0:
-                self._per_user[user_id] = left
-
-    def join(self, video_id: str) -> tuple[_Run, bool]:
-        """The run of ``video_id`` in progress, or a new one; True when the caller is to do it."""
-        with self._lock:
-            run = self._runs.get(video_id)
-            if run is not None:
-                return run, False
-            run = self._runs[video_id] = _Run()
-            return run, True
-
-    def finish(self, video_id: str, run: _Run, error: BaseException | None) -> None:
-        """End the run: a verify arriving from now on hashes again (the bytes may have changed since)."""
-        with self._lock:
-            self._runs.pop(video_id, None)
-            run.error = error
-            run.finished.set()
-
-    def in_progress(self) -> int:
-        with self._lock:
-            return sum(self._per_user.values())
-
-
-_verifies = _Verifies()
+#: How long a verify's row counts unless renewed: a process killed mid-verify holds no slot (nor run) longer.
+VERIFY_LEASE = timedelta(seconds=60)
+#: A verify in progress renews its row this often (a third of the lease).
+_RENEW_EVERY = VERIFY_LEASE.total_seconds() / 3
+#: How often a verify waiting for another's run asks the database whether it has ended.
+_WAIT_POLL = 0.05
 
 
 def verifies_in_progress() -> int:
-    """The verify requests of users in progress in this process, hashing or waiting for a run."""
-    return _verifies.in_progress()
+    """The verify requests of users in progress on every process, hashing or waiting for a run."""
+    live = db.select(func.count()).select_from(VerifyRun).where(
+        VerifyRun.user_id.is_not(None), VerifyRun.expires_at > utcnow()
+    )
+    return int(db.session.scalar(live) or 0)
 
 
-def verify(video: Video, by: User | None = None, original_checked: bool = False) -> Video:
+def verify(video: Video, by: User | None = None, original_checked: bool = False, copy_checked: bool = False) -> Video:
     """Hash the stored bytes now, and those of the playable copy if there is one, and record what was found.
 
     ``original_checked``: the original (shared with another video of this
     checksum) was hashed just now and what was found recorded for every
-    video using it, so only the copy is left to check.
+    video using it, so only the copy is left to check. ``copy_checked``: the
+    same of its playable copy (shared with the videos of its content), which
+    is then not hashed again either.
 
-    A verify of the same video already hashing in this process is waited for
-    and its result answered instead (see :class:`_Verifies`); ``by``, the user
-    asking, may have only :data:`MAX_VERIFIES_PER_USER` in progress, past which
-    :class:`~portal.errors.TooManyVerifies` is raised before any byte is read.
+    A verify asked by a user (``by``) is a row of :class:`~.models.VerifyRun`
+    while it is in progress, so that what follows holds across every process
+    of the portal. The user may have only :data:`MAX_VERIFIES_PER_USER` in
+    progress, past which :class:`~portal.errors.TooManyVerifies` is raised
+    before any byte is read. One run at a time reads a stored object: a
+    verify of any video with those bytes arriving meanwhile waits for it and
+    answers what it recorded (single flight; sixteen verifies at once of a
+    large file held the disk and every worker). A run that ended without
+    recording (it failed, or its process died) is taken over by a waiting one.
     """
-    user_id = by.id if by is not None else None
-    video_id = video.id  # read once: a row deleted meanwhile could not be asked again
-    _verifies.take_slot(user_id)
-    try:
-        run, hashing = _verifies.join(video_id)
-        if hashing:
-            try:
-                _verify_now(video, original_checked)
-            except BaseException as error:
-                _verifies.finish(video_id, run, error)
-                raise
-            _verifies.finish(video_id, run, None)
-            return video
-        # No transaction (nor pooled connection) is held while waiting, and what the run recorded is read fresh.
-        db.session.commit()
-        run.finished.wait()
-        if run.error is not None:
-            raise run.error
-        try:
-            db.session.refresh(video)
-        except InvalidRequestError:
-            raise VideoNotFound() from None
+    if by is None:
+        _verify_now(video, original_checked, copy_checked)
         return video
+    video_id, key, sha256 = video.id, video.storage_key, video.sha256  # read once: the row may go meanwhile
+    run_id = _take_slot(by.id, key)
+    try:
+        while True:
+            started = _hash_or_find_run(run_id, video_id, key, sha256)
+            if started is None:
+                _verify_now(video, original_checked, copy_checked, renew=lambda: _renew(run_id))
+                return video
+            _wait_for_run(run_id, key)
+            try:
+                db.session.refresh(video)
+            except InvalidRequestError:
+                raise VideoNotFound() from None
+            if video.verified_at is not None and as_utc(video.verified_at) >= started:
+                copy_seen = video.playable_verified_at is not None and as_utc(video.playable_verified_at) >= started
+                if video.has_playable_copy and not copy_seen:
+                    _verify_now(video, True, False, renew=lambda: _renew(run_id))  # a copy of its own, not that run's
+                return video
     finally:
-        _verifies.give_slot(user_id)
+        _end_run(run_id)
 
 
-def _verify_now(video: Video, original_checked: bool) -> None:
+def _take_slot(user_id: int, key: str) -> int:
+    """Count this verify among the user's, unless they have :data:`MAX_VERIFIES_PER_USER` in progress; its row's id.
+
+    The user's row is held first (on SQLite, the write lock), so that two
+    processes counting the same user's verifies take turns: the count and
+    the insert are one step.
+    """
+    now = utcnow()
+    db.session.execute(db.update(User).where(User.id == user_id).values(username=User.username))
+    # Rows of killed processes count no more; they go here rather than pile up.
+    db.session.execute(db.delete(VerifyRun).where(VerifyRun.expires_at <= now))
+    running = db.session.scalar(
+        db.select(func.count()).select_from(VerifyRun).where(VerifyRun.user_id == user_id, VerifyRun.expires_at > now)
+    )
+    if (running or 0) >= MAX_VERIFIES_PER_USER:
+        db.session.rollback()
+        raise TooManyVerifies(MAX_VERIFIES_PER_USER, VERIFY_RETRY_AFTER)
+    run = VerifyRun(user_id=user_id, object_key=key, hashing=False, started_at=now, expires_at=now + VERIFY_LEASE)
+    db.session.add(run)
+    db.session.flush()
+    run_id = run.id
+    db.session.commit()
+    return run_id
+
+
+def _hash_or_find_run(run_id: int, video_id: str, key: str, sha256: str) -> datetime | None:
+    """Make this verify the one reading ``key`` unless a live run does; None when it is, else when that run started.
+
+    Decided under the row lock of the original (of the video's row, for one
+    made without an original), which every verify of those bytes takes first.
+    """
+    now = utcnow()
+    held = db.session.execute(db.update(Original).where(Original.sha256 == sha256).values(refs=Original.refs))
+    assert isinstance(held, CursorResult)
+    if held.rowcount == 0:
+        db.session.execute(db.update(Video).where(Video.id == video_id).values(sha256=Video.sha256))
+    started = db.session.scalar(
+        db.select(VerifyRun.started_at)
+        .where(VerifyRun.object_key == key, VerifyRun.hashing, VerifyRun.expires_at > now, VerifyRun.id != run_id)
+        .limit(1)
+    )
+    if started is None:
+        db.session.execute(
+            db.update(VerifyRun)
+            .where(VerifyRun.id == run_id)
+            .values(hashing=True, started_at=now, expires_at=now + VERIFY_LEASE)
+        )
+    db.session.commit()
+    return None if started is None else as_utc(started)
+
+
+def _wait_for_run(run_id: int, key: str) -> None:
+    """Until no live run reads ``key``; no transaction (nor pooled connection) is held while waiting."""
+    renew_at = time.monotonic() + _RENEW_EVERY
+    while True:
+        live = db.session.scalar(
+            db.select(VerifyRun.id)
+            .where(VerifyRun.object_key == key, VerifyRun.hashing, VerifyRun.expires_at > utcnow(), VerifyRun.id != run_id)
+            .limit(1)
+        )
+        db.session.commit()
+        if live is None:
+            return
+        if time.monotonic() >= renew_at:
+            _renew(run_id)
+            renew_at = time.monotonic() + _RENEW_EVERY
+        time.sleep(_WAIT_POLL)
+
+
+def _renew(run_id: int) -> None:
+    db.session.execute(db.update(VerifyRun).where(VerifyRun.id == run_id).values(expires_at=utcnow() + VERIFY_LEASE))
+    db.session.commit()
+
+
+def _end_run(run_id: int) -> None:
+    """Delete the verify's row; one that cannot be (the database gone) counts until its lease runs out."""
+    try:
+        db.session.rollback()
+        db.session.execute(db.delete(VerifyRun).where(VerifyRun.id == run_id))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("the verify run %s could not be ended; it counts until its lease runs out", run_id)
+
+
+def _verify_now(
+    video: Video, original_checked: bool, copy_checked: bool = False, renew: Callable[[], None] | None = None
+) -> None:
     if original_checked:
         db.session.refresh(video)
     else:
-        record_status(video, _look_at(StoredBytes.original(video)))
-    if video.has_playable_copy:
+        record_status(video, _look_at(StoredBytes.original(video), renew))
+    if video.has_playable_copy and not copy_checked:
         copy = StoredBytes.copy_of(video)
-        found = _look_at(copy)
+        found = _look_at(copy, renew)
         copy.record(found)
         if found is not VideoStatus.OK:
             db.session.refresh(video)
 
 
-def _look_at(stored: StoredBytes) -> VideoStatus:
+def _look_at(stored: StoredBytes, renew: Callable[[], None] | None = None) -> VideoStatus:
+    """Hash the bytes and say what they are; ``renew`` is called every :data:`_RENEW_EVERY` seconds meanwhile."""
     try:
         content = current_storage().open(stored.key)
     except FileNotFoundError:
         return VideoStatus.MISSING
     digest = hashlib.sha256()
+    renew_at = time.monotonic() + _RENEW_EVERY
     with content:
         while chunk := content.read(CHUNK_SIZE):
             digest.update(chunk)
+            if renew is not None and time.monotonic() >= renew_at:
+                renew()
+                renew_at = time.monotonic() + _RENEW_EVERY
     if digest.hexdigest() != stored.sha256:
         count_checksum_failure("verify")
         return VideoStatus.CORRUPT
@@ -567,16 +614,21 @@ def _beside_a_video(key: str, ids: set[str]) -> bool:
 
 
 def verify_all() -> Iterator[Video]:
-    """Verify every video, hashing each stored original once: the videos sharing one get what it was found to be."""
+    """Verify every video, hashing each stored original and each playable copy once: the videos sharing one get what
+    it was found to be (a damaged copy is dropped from each of them and made again)."""
     ids = db.session.scalars(db.select(Video.id).order_by(Video.created_at)).all()
     hashed: set[str] = set()
+    copies: set[str] = set()
     for video_id in ids:
         video = db.session.get(Video, video_id)
         if video is None:
             continue
+        copy = video.playable_key if video.has_playable_copy else None
         try:
-            checked = verify(video, original_checked=video.sha256 in hashed)
+            checked = verify(video, original_checked=video.sha256 in hashed, copy_checked=copy in copies)
         except VideoNotFound:
             continue  # deleted while being checked
         hashed.add(checked.sha256)
+        if copy is not None:
+            copies.add(copy)
         yield checked

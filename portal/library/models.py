@@ -443,3 +443,28 @@ class LibraryStats(Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     #: Videos in the library, not in the trash.
     videos: Mapped[int] = mapped_column(BigInteger)
+
+
+class VerifyRun(Model):
+    """A verify in progress (hashing a stored object, or waiting for the run that does), on any process.
+
+    The database holds them so that every process of the portal sees the
+    same: one run hashes a stored object at a time however many verifies of
+    its videos arrive (single flight, :attr:`hashing`), and a user has at most
+    two in progress whichever processes they reach
+    (:mod:`portal.library.integrity`). A row is renewed while its request
+    works and deleted when it ends; one left by a killed process counts no
+    more once :attr:`expires_at` has passed.
+    """
+
+    __tablename__ = "verify_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Who asked; None for an operator's ``flask --app wsgi verify``, which no limit counts.
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: The stored original the verify reads: the videos of one content share it, and so its run.
+    object_key: Mapped[str] = mapped_column(String(STORAGE_KEY_LENGTH), index=True)
+    #: True for the one run that reads the object; the others wait for what it records.
+    hashing: Mapped[bool] = mapped_column(default=False)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -58,7 +58,12 @@ def sha256_of(storage: Storage, key: str) -> str | None:
 
 
 def copy_video(
-    video: Video, source: Storage, target: Storage, verify_existing: bool = False, original: Outcome | None = None
+    video: Video,
+    source: Storage,
+    target: Storage,
+    verify_existing: bool = False,
+    original: Outcome | None = None,
+    copied: dict[str, Outcome] | None = None,
 ) -> Outcome:
     """Copy a file's bytes, poster, playable copy and captions, unless the target has them; never commit bytes that do not match.
 
@@ -70,22 +75,29 @@ def copy_video(
     made again when a player or ``verify`` finds it missing).
 
     ``original``: what copying the video's original (shared with a video copied
-    before) came to, which is then not copied again.
+    before) came to, which is then not copied again. ``copied``: the poster and
+    copy keys handled so far and what came of each, filled in here; a poster or
+    copy shared with a video copied before is neither read nor written again.
     """
+    copied = {} if copied is None else copied
     outcome = original or copy_object(
         source, video.storage_key, target, video.storage_key, video.size, video.sha256, verify_existing
     )
     if video.poster_sha256 is not None:
-        # A poster's size is not kept; it is small enough to hash at the target every time.
-        poster = copy_object(source, video.poster_key, target, video.poster_key, None, video.poster_sha256, True)
-        if poster in (Outcome.CORRUPT, Outcome.MISSING):
-            log.warning("the poster of video %s is %s at the source, not copied", video.id, poster.value)
+        key = video.poster_key
+        if key not in copied:
+            # A poster's size is not kept; it is small enough to hash at the target every time.
+            copied[key] = copy_object(source, key, target, key, None, video.poster_sha256, True)
+        if copied[key] in (Outcome.CORRUPT, Outcome.MISSING):
+            log.warning("the poster of video %s is %s at the source, not copied", video.id, copied[key].value)
     if video.playable_sha256 is not None:
-        copy = copy_object(
-            source, video.playable_key, target, video.playable_key, video.playable_size, video.playable_sha256, verify_existing
-        )
-        if copy in (Outcome.CORRUPT, Outcome.MISSING):
-            log.warning("the playable copy of video %s is %s at the source, not copied", video.id, copy.value)
+        key = video.playable_key
+        if key not in copied:
+            copied[key] = copy_object(
+                source, key, target, key, video.playable_size, video.playable_sha256, verify_existing
+            )
+        if copied[key] in (Outcome.CORRUPT, Outcome.MISSING):
+            log.warning("the playable copy of video %s is %s at the source, not copied", video.id, copied[key].value)
     for caption in video.captions:
         key = caption.storage_key
         moved = copy_object(source, key, target, key, caption.size, caption.sha256, verify_existing)
@@ -139,14 +151,16 @@ def copy_object(
 
 
 def copy_library(source: Storage, target: Storage, verify_existing: bool = False) -> Iterator[tuple[Video, Outcome]]:
-    """Copy every file that has a row, oldest first, telling what happened to each; a shared original is copied once."""
+    """Copy every file that has a row, oldest first, telling what happened to each; a shared original, poster or
+    playable copy is copied once."""
     ids = db.session.scalars(db.select(Video.id).order_by(Video.created_at, Video.id)).all()
     originals: dict[str, Outcome] = {}
+    derived: dict[str, Outcome] = {}
     for video_id in ids:
         video = db.session.get(Video, video_id)
         if video is not None:
             key = video.storage_key
-            outcome = copy_video(video, source, target, verify_existing, originals.get(key))
+            outcome = copy_video(video, source, target, verify_existing, originals.get(key), derived)
             originals[key] = outcome
             yield video, outcome
             db.session.expunge(video)

@@ -154,6 +154,21 @@ def test_a_caption_is_added_listed_served_as_webvtt_and_replaced_only_with_its_e
     assert stored_objects(app) == []
 
 
+def test_if_match_star_names_no_caption_version_and_is_answered_428_as_for_a_videos_details(client, video_id):
+    """`*` would let a change overwrite any version unseen: refused as no If-Match is, as v2's PATCH of a video does."""
+    assert client.patch(f"/api/v2/videos/{video_id}", json={"title": "x"}, headers={"If-Match": "*"},
+                        content_type="application/merge-patch+json").status_code == 428
+    star = {"If-Match": " * "}
+    assert put(client, video_id, "en", VTT, **star).status_code == 428, "not even to add one: `*` names nothing"
+    etag = put(client, video_id, "en", VTT).headers["ETag"]
+    refused = put(client, video_id, "en", SRT, **star)
+    assert refused.status_code == 428 and refused.get_json()["code"] == "precondition_required"
+    assert "If-Match: * names no version of the caption" in refused.get_json()["detail"]
+    deleted = client.delete(f"/api/v2/videos/{video_id}/captions/en", headers=star)
+    assert deleted.status_code == 428 and "If-Match: *" in deleted.get_json()["detail"]
+    assert client.get(f"/api/v2/videos/{video_id}/captions/en").headers["ETag"] == etag
+
+
 @pytest.mark.parametrize(
     ("language", "body", "label", "status", "code"),
     [

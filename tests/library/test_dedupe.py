@@ -6,6 +6,7 @@ import hashlib
 import io
 import threading
 from datetime import datetime
+from datetime import timedelta
 from datetime import timezone
 
 import pytest
@@ -294,7 +295,8 @@ def _old_library(database_url: str, tmp_path, rows: list[tuple[str, bytes, str]]
                     "storage_key) VALUES (:id, 'Old.mp4', 'old.mp4', 'video/mp4', :size, :sha256, :status, :created, :key)"
                 ),
                 {"id": video_id, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "status": status,
-                 "created": datetime(2026, 1, 1 + index, tzinfo=timezone.utc), "key": f"original/00/00/{video_id}"},
+                 "created": datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(days=index),
+                 "key": f"original/00/00/{video_id}"},
             )
     engine.dispose()
     app = portal_on(database_url, tmp_path / "data")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from portal.library.integrity import verifies_in_progress
+from portal.library import integrity
 from tests.helpers import json_body
 from tests.helpers import signed_in_client
 from tests.helpers import upload
@@ -70,6 +70,12 @@ class Requests:
         assert not hung, f"still reading, as if the file were read again: {hung}"
 
 
+def verifies_in_progress(app) -> int:
+    """The verifies in progress on every process: rows of the database."""
+    with app.app_context():
+        return integrity.verifies_in_progress()
+
+
 def api_v1(client, video_id: str):
     return lambda: client.post(f"/api/v1/files/{video_id}/verify")
 
@@ -97,7 +103,7 @@ def start_six(app, video_id: str) -> Requests:
         ("bob v2", api_v2(bob, video_id)), ("bob web", web(bob2, video_id)),
     ):
         requests.start(name, send)
-    assert wait_until(lambda: verifies_in_progress() == 6), verifies_in_progress()
+    assert wait_until(lambda: verifies_in_progress(app) == 6), verifies_in_progress(app)
     return requests
 
 
@@ -113,7 +119,7 @@ def test_overlapping_verifies_of_one_video_share_one_reading_and_answer_its_ok(a
     assert len({answer.get_json()["verified_at"] for answer in json_answers}) == 1, "one reading, recorded once"
     for name in ("alice web", "bob web"):
         assert "match their SHA-256" in answers[name].get_data(as_text=True)
-    assert verifies_in_progress() == 0
+    assert verifies_in_progress(app) == 0
 
 
 def test_a_mismatch_found_by_the_one_reading_is_every_answer(app, held):
@@ -137,7 +143,7 @@ def test_a_third_verify_of_one_user_is_429_with_retry_after_while_others_go_on(a
     requests = Requests()
     requests.start("first", api_v1(first, video_id))
     requests.start("second", api_v2(second, video_id))
-    assert wait_until(lambda: verifies_in_progress() == 2)
+    assert wait_until(lambda: verifies_in_progress(app) == 2)
 
     refused = third.post(f"/api/v1/files/{video_id}/verify")
     assert refused.status_code == 429
@@ -156,7 +162,7 @@ def test_a_third_verify_of_one_user_is_429_with_retry_after_while_others_go_on(a
 
     [alice] = clients(app, "alice")
     requests.start("alice", api_v1(alice, video_id))
-    assert wait_until(lambda: verifies_in_progress() == 3), "another user's verify is not refused"
+    assert wait_until(lambda: verifies_in_progress(app) == 3), "another user's verify is not refused"
     feed(pipe, data)
     requests.wait()
     assert {answer.get_json()["status"] for answer in requests.answers.values()} == {"ok"}
@@ -164,3 +170,31 @@ def test_a_third_verify_of_one_user_is_429_with_retry_after_while_others_go_on(a
     pipe.write_bytes(data)
     assert page().status_code == 200, "once they finished, the user may verify again"
     assert third.post(f"/api/v1/files/{video_id}/verify").get_json()["status"] == "ok"
+
+
+def test_verifies_left_by_a_killed_process_stop_counting_when_their_lease_runs_out(app, client, video_bytes):
+    """Two rows of the user's, as a process killed mid-verify leaves them: 429 while they are live, not after."""
+    from datetime import timedelta
+
+    from portal.accounts.models import User
+    from portal.extensions import db
+    from portal.library.models import VerifyRun
+    from portal.library.models import utcnow
+
+    video_id = json_body(upload(client, video_bytes))["id"]
+    with app.app_context():
+        user_id = db.session.scalar(db.select(User.id).where(User.username == "tester"))
+        now = utcnow()
+        for hashing in (True, False):
+            db.session.add(VerifyRun(user_id=user_id, object_key="original/00/00/gone", hashing=hashing, started_at=now,
+                                     expires_at=now + timedelta(seconds=30)))
+        db.session.commit()
+    assert client.post(f"/api/v1/files/{video_id}/verify").status_code == 429
+    with app.app_context():
+        db.session.execute(db.update(VerifyRun).values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    answer = client.post(f"/api/v1/files/{video_id}/verify")
+    assert answer.status_code == 200 and answer.get_json()["status"] == "ok"
+    with app.app_context():
+        assert integrity.verifies_in_progress() == 0
+        assert db.session.scalars(db.select(VerifyRun)).all() == [], "its own row went, and the expired ones with it"

@@ -78,6 +78,7 @@ def _put_refusals() -> list[PortalError]:
         InvalidInput(f"The body is empty. {CAPTION_HINT}"),
         InvalidLanguage(f"'english!' is not a language tag: give {captions.LANGUAGE_HINT}."),
         VideoNotFound(), StaleCaption(), captions.caption_too_large(), *_refused_files(), CaptionVersionRequired(),
+        CaptionVersionRequired(captions.STAR_NAMES_NO_CAPTION),
     ]
 
 
@@ -128,7 +129,7 @@ def caption_body() -> bytes:
     touches_bytes=True, errors=_put_refusals,
     description=f"{CAPTION_HINT} The file is SRT or WebVTT, UTF-8 (or UTF-16 with a byte-order mark), at most "
     f"{captions.MAX_CAPTION_BYTES // (1024 * 1024)} MiB; it is kept as normalised WebVTT. Replacing a caption needs "
-    "`If-Match` with its ETag (428 without, 412 for another version). The owner's or an admin's to do.",
+    "`If-Match` with its ETag (428 without or with `*`, 412 for another version). The owner's or an admin's to do.",
 )
 def put_caption(video_id: str, language: str) -> tuple[Response, int, dict[str, str]]:
     """201 with ``Location`` for a new caption, 200 for a replaced one; its ETag either way."""
@@ -153,7 +154,8 @@ def put_caption(video_id: str, language: str) -> tuple[Response, int, dict[str, 
 @requires(Action.EDIT)
 @operation("Remove the caption in a language", tags=["captions"], headers=CaptionIfMatchRequired, touches_bytes=True,
            answers={204: Answer(description="Removed, with its stored WebVTT.")},
-           errors=lambda: [VideoNotFound(), CaptionNotFound(), StaleCaption(), CaptionVersionRequired()])
+           errors=lambda: [VideoNotFound(), CaptionNotFound(), StaleCaption(), CaptionVersionRequired(),
+                           CaptionVersionRequired(captions.STAR_NAMES_NO_CAPTION)])
 def delete_caption(video_id: str, language: str) -> tuple[str, int]:
     video = service.get_video(video_id)
     captions.delete_caption(video, language, by=caller_required(), if_match=request.headers.get("If-Match"))

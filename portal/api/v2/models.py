@@ -271,13 +271,15 @@ class CaptionQuery(BaseModel):
 
 
 class CaptionIfMatch(BaseModel):
-    if_match: str | None = Field(None, alias="If-Match", description=(
-        f"The caption's ETag (from its GET or PUT), e.g. `{EXAMPLE_CAPTION_ETAG}`: needed to replace one that exists."))
+    if_match: str | None = Field(None, alias="If-Match", pattern=IF_MATCH_NAMES_A_VERSION, description=(
+        f"The caption's ETag (from its GET or PUT), e.g. `{EXAMPLE_CAPTION_ETAG}`: needed to replace one that exists. "
+        "`*` names no version and is answered 428, as no `If-Match` is."))
 
 
 class CaptionIfMatchRequired(BaseModel):
-    if_match: str = Field(alias="If-Match", description=(
-        f"The caption's ETag (from its GET or PUT), e.g. `{EXAMPLE_CAPTION_ETAG}`: always needed."))
+    if_match: str = Field(alias="If-Match", pattern=IF_MATCH_NAMES_A_VERSION, description=(
+        f"The caption's ETag (from its GET or PUT), e.g. `{EXAMPLE_CAPTION_ETAG}`: always needed. "
+        "`*` names no version and is answered 428, as no `If-Match` is."))
 
 
 CAPTION_ETAG = {"ETag": header("The caption's SHA-256, quoted: send it in `If-Match` to replace or remove it.")}
