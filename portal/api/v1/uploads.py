@@ -3,6 +3,11 @@
 Core protocol plus creation, creation-with-upload, termination, expiration and
 checksum (https://tus.io/protocols/resumable-upload). Every answer, errors
 included, carries ``Tus-Resumable``; errors keep the API's JSON body.
+
+The same views serve ``/api/v2/uploads`` (:mod:`portal.api.v2.uploads`
+registers them under its blueprint): each URL they give is built under the
+blueprint the request came to, and the finished upload's video is named by
+the header and the endpoint :data:`FINISHED_LINKS` holds for that blueprint.
 """
 
 from __future__ import annotations
@@ -37,12 +42,20 @@ TUS_EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
 CHUNK_TYPE = "application/offset+octet-stream"
 #: The header naming the finished upload's file JSON.
 FILE_URL_HEADER = "Portal-File-URL"
+#: Per blueprint serving these views: the header naming the video a finished upload became, and the
+#: endpoint of that video's JSON.
+FINISHED_LINKS: dict[str, tuple[str, str]] = {"api_v1": (FILE_URL_HEADER, "api_v1.get_file")}
+
+
+def _endpoint(name: str) -> str:
+    """``name`` under the blueprint of this request (``api_v1`` or ``api_v2``)."""
+    return f"{request.blueprint}.{name}"
 
 
 @bp.after_request
 def tus_headers(response: Response) -> Response:
     """Every answer under /uploads says which tus it speaks, failures too (a 412 lists the versions)."""
-    if request.path.startswith(url_for("api_v1.tus_options")):
+    if request.blueprint in FINISHED_LINKS and request.path.startswith(url_for(_endpoint("tus_options"))):
         response.headers["Tus-Resumable"] = TUS_VERSION
         if response.status_code == 412:
             response.headers["Tus-Version"] = TUS_VERSION
@@ -103,9 +116,10 @@ def _upload_headers(upload: ResumableUpload) -> dict[str, str]:
     return headers
 
 
-def _file_url(video_id: str) -> str:
-    """The URL of the file JSON of the video an upload became (what ``POST /api/v1/files`` answers as Location)."""
-    return video_link("api_v1.get_file", video_id, external=True)
+def _finished(video_id: str) -> dict[str, str]:
+    """The header naming the video an upload became (what the version's upload answers as Location)."""
+    header, endpoint = FINISHED_LINKS[request.blueprint or "api_v1"]
+    return {header: video_link(endpoint, video_id, external=True)}
 
 
 def _append(upload: ResumableUpload, offset: int) -> dict[str, str]:
@@ -117,7 +131,7 @@ def _append(upload: ResumableUpload, offset: int) -> dict[str, str]:
     headers = _upload_headers(upload)
     if video is not None:
         headers["Upload-Offset"] = str(upload.length)
-        headers[FILE_URL_HEADER] = _file_url(video.id)
+        headers.update(_finished(video.id))
     return headers
 
 
@@ -145,7 +159,7 @@ def create_upload() -> tuple[str, int, dict[str, str]]:
         caller_required().user, length, metadata.get("filename"), parse_sha256_hex(metadata.get("sha256"))
     )
     upload_id = upload.id
-    headers = {"Location": url_for("api_v1.upload_status", upload_id=upload_id, _external=True)}
+    headers = {"Location": url_for(_endpoint("upload_status"), upload_id=upload_id, _external=True)}
     if request.mimetype == CHUNK_TYPE:
         try:
             headers.update(_append(upload, 0))
@@ -165,7 +179,7 @@ def upload_status(upload_id: str) -> tuple[str, int, dict[str, str]]:
     upload = resumable.get_upload(upload_id, caller_required().user)
     headers = {**_upload_headers(upload), "Upload-Length": str(upload.length), "Cache-Control": "no-store"}
     if upload.video_id is not None:
-        headers[FILE_URL_HEADER] = _file_url(upload.video_id)
+        headers.update(_finished(upload.video_id))
     return "", 200, headers
 
 

@@ -879,7 +879,8 @@ def share_and_trash_paths() -> dict[str, Any]:
     }
 
 
-EXAMPLE_ME = {"id": 3, "name": "alice", "role": "uploader", "usage_bytes": 1288490189, "quota_bytes": 5368709120,
+EXAMPLE_ME = {"id": 3, "name": "alice", "role": "uploader", "scopes": ["read", "upload"],
+              "usage_bytes": 1288490189, "quota_bytes": 5368709120,
               "video_count": 12}
 
 
@@ -999,12 +1000,18 @@ def schemas() -> dict[str, Any]:
     return {
         "Me": {
             "type": "object",
-            "required": ["id", "name", "role", "usage_bytes", "quota_bytes", "video_count"],
+            "required": ["id", "name", "role", "scopes", "usage_bytes", "quota_bytes", "video_count"],
             "additionalProperties": False,
             "properties": {
                 "id": {"type": "integer", "minimum": 1},
                 "name": {"type": "string"},
                 "role": {"type": "string", "enum": [role.value for role in Role]},
+                "scopes": {
+                    **_nullable({"type": "array", "items": {"type": "string", "enum": [scope.value for scope in Scope]},
+                                 "uniqueItems": True}),
+                    "description": "The token's scopes, within what the role allows now; null for the web session "
+                    "(everything the role allows).",
+                },
                 "usage_bytes": {"type": "integer", "minimum": 0, "description": "Bytes the caller uses."},
                 "quota_bytes": {**_nullable({"type": "integer", "minimum": 0}),
                                 "description": "Bytes the caller may use; null: unlimited."},
