@@ -20,6 +20,7 @@ from typing import Any
 
 from ...accounts.models import Role
 from ...accounts.models import Scope
+from ...accounts.permissions import ACTION_ROLES
 from ...accounts.permissions import ACTION_SCOPES
 from ...accounts.permissions import Action
 from ...accounts.service import TOKEN_PREFIX
@@ -235,7 +236,7 @@ def _refused(action: Action) -> dict[str, Any]:
     """401 and 403 of an operation that needs ``action``."""
     other_scopes = set(Scope) - {ACTION_SCOPES[action]}
     examples = [forbidden(_example_caller(Role.ADMIN, other_scopes), action)]
-    if action is not Action.READ:
+    if ACTION_ROLES[action] is not Role.VIEWER:
         examples.append(forbidden(_example_caller(Role.VIEWER), action))
     responses = {
         **_problems("No credentials, or a token that is unknown, expired or revoked.", Unauthorized()),
@@ -1182,11 +1183,522 @@ def build_document() -> dict[str, Any]:
             {"name": "shares", "description": "Links that open one video to anyone who has them."},
             {"name": "trash", "description": "Deleted videos, restorable until purged."},
             {"name": "account", "description": "The caller's own account and storage."},
+            {"name": "tokens", "description": "API tokens: the caller's own, and (admins) anyone's."},
+            {"name": "users", "description": "Users, their roles and quotas (admins, signed in)."},
+            {"name": "uploads", "description": "Resumable uploads (tus 1.0.0), as v1's."},
             {"name": "documentation", "description": "This document and its page."},
         ],
-        "paths": {**video_paths(), **caption_paths(), **share_and_trash_paths(), **account_paths(), **documentation_paths()},
+        "paths": {
+            **video_paths(), **caption_paths(), **share_and_trash_paths(), **account_paths(), **token_paths(),
+            **user_paths(), **upload_paths(), **documentation_paths(),
+        },
         "components": {
-            "schemas": schemas(),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An API token."}},
+            "schemas": {**schemas(), **token_schemas(), **user_schemas()},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "An API token."},
+                "session": {"type": "apiKey", "in": "cookie", "name": "session",
+                            "description": "The web session's cookie (signed in at /login); a change also needs `X-CSRFToken`."},
+            },
+        },
+    }
+
+
+# === tokens (portal/api/v2/tokens.py) ===========================================================
+# One block per module of routes, for the port to generated schemas: paths, then components.
+
+EXAMPLE_TOKEN = {
+    "id": 7,
+    "owner": "alice",
+    "label": "backup script",
+    "scopes": ["read"],
+    "created_at": "2026-05-01T09:30:00.123456Z",
+    "expires_at": "2026-07-30T09:30:00.123456Z",
+    "last_used_at": None,
+    "revoked_at": None,
+    "active": True,
+    "links": {"self": f"{HOST}{PREFIX}/tokens/7"},
+}
+
+
+def _token_refusals() -> dict[str, Any]:
+    from ...errors import InvalidExpiry
+    from ...errors import InvalidLabel
+    from ...errors import InvalidScope
+    from ...errors import ScopeAboveRole
+    from ...errors import ScopeAboveToken
+
+    return _problems(
+        "A scope the role or the calling token does not carry, an expiry out of range, a label too long, "
+        "or a body that is not the object described.",
+        InvalidScope(), ScopeAboveRole("alice", "viewer", "read"), ScopeAboveToken("read"), InvalidExpiry(),
+        InvalidLabel(255), instance=f"{PREFIX}/tokens",
+    )
+
+
+def token_paths() -> dict[str, Any]:
+    from ...errors import TokenNotFound
+    from ...errors import UserNotFound
+    from .tokens import TOKEN_HINT
+
+    token_id = {"name": "token_id", "in": "path", "required": True, "description": "The token's `id`.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}}
+    not_found = _problems("No token of the caller's has this id (an admin signed in sees everyone's).",
+                          TokenNotFound(7), instance=f"{PREFIX}/tokens/7")
+    rule = (
+        "Needs a token with the `read` scope (every role's tokens may carry it) or the web session. Another "
+        "user's tokens are an admin's, signed in to the web (a token, an admin's too, manages only its owner's)."
+    )
+    return {
+        f"{PREFIX}/tokens": {
+            "get": {
+                "operationId": "listTokens",
+                "tags": ["tokens"],
+                "summary": "The caller's API tokens (or, for an admin, another user's)",
+                "description": f"Oldest first, revoked and expired ones too (`active` false); never their values. {rule}",
+                "security": SIGNED_IN,
+                "parameters": [{
+                    "name": "user",
+                    "in": "query",
+                    "description": "Another user's name (any case): their tokens, for an admin signed in to the web.",
+                    "schema": {"type": "string"},
+                }],
+                "responses": {
+                    "200": {"description": "The tokens.",
+                            "content": {"application/json": {"schema": _ref("TokenList"),
+                                                             "example": {"items": [EXAMPLE_TOKEN]}}}},
+                    **_problems("No user has this name.", UserNotFound("bob"), instance=f"{PREFIX}/tokens"),
+                    **_refused(Action.MANAGE_TOKENS),
+                    **_unavailable(),
+                    **DEFAULT_PROBLEM,
+                },
+            },
+            "post": {
+                "operationId": "createToken",
+                "tags": ["tokens"],
+                "summary": "Make an API token of the caller's; its value is in this answer only",
+                "description": (
+                    "Scopes within what the caller's role allows, as on the account page. A token asking for a token "
+                    "gives none of the scopes it lacks, and one that expires no later than itself. Only the token's "
+                    f"SHA-256 is kept: `token` is shown here once. {TOKEN_HINT}"
+                ),
+                "security": SIGNED_IN,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewTokenRequest")}}},
+                "responses": {
+                    "201": {
+                        "description": "Made: the token's JSON with its value `token`; `Location` is its URL.",
+                        "headers": {"Location": {"schema": {"type": "string", "format": "uri"}},
+                                    "Cache-Control": {"schema": {"type": "string", "const": "no-store"}}},
+                        "content": {"application/json": {"schema": _ref("NewToken"),
+                                                         "example": {**EXAMPLE_TOKEN, "token": f"{TOKEN_PREFIX}Zm9v..."}}},
+                    },
+                    **_token_refusals(),
+                    **_problems("The body is not `application/json`.",
+                                UnsupportedBodyType(f"The body must be application/json. {TOKEN_HINT}"),
+                                instance=f"{PREFIX}/tokens"),
+                    **_changes(Action.MANAGE_TOKENS),
+                },
+            },
+        },
+        f"{PREFIX}/tokens/{{token_id}}": {
+            "parameters": [token_id],
+            "get": {
+                "operationId": "getToken",
+                "tags": ["tokens"],
+                "summary": "One token (never its value)",
+                "security": SIGNED_IN,
+                "responses": {
+                    "200": {"description": "The token.",
+                            "content": {"application/json": {"schema": _ref("Token"), "example": EXAMPLE_TOKEN}}},
+                    **not_found, **_refused(Action.MANAGE_TOKENS), **_unavailable(), **DEFAULT_PROBLEM,
+                },
+            },
+            "delete": {
+                "operationId": "revokeToken",
+                "tags": ["tokens"],
+                "summary": "Revoke a token for good",
+                "description": "It stops working at once and stays listed as revoked; revoking it again changes nothing. "
+                "A token may revoke itself.",
+                "security": SIGNED_IN,
+                "responses": {"204": {"description": "Revoked."}, **not_found, **_changes(Action.MANAGE_TOKENS)},
+            },
+        },
+    }
+
+
+def token_schemas() -> dict[str, Any]:
+    from ...accounts.models import TOKEN_LABEL_LENGTH
+    from ...accounts.service import MAX_TOKEN_DAYS
+
+    moment = {"type": "string", "format": "date-time"}
+    maybe_moment = {"type": ["string", "null"], "format": "date-time"}
+    scope = {"type": "string", "enum": [scope.value for scope in Scope]}
+    fields = {
+        "id": {"type": "integer", "minimum": 1},
+        "owner": {"type": "string"},
+        "label": {"type": "string", "maxLength": TOKEN_LABEL_LENGTH},
+        "scopes": {"type": "array", "items": scope, "uniqueItems": True},
+        "created_at": moment,
+        "expires_at": {**maybe_moment, "description": "Null: it does not expire."},
+        "last_used_at": {**maybe_moment, "description": "Kept to the minute."},
+        "revoked_at": maybe_moment,
+        "active": {"type": "boolean", "description": "Neither revoked nor expired."},
+        "links": {"type": "object", "required": ["self"], "properties": {"self": {"type": "string", "format": "uri"}}},
+    }
+    return {
+        "Token": {"type": "object", "required": list(fields), "additionalProperties": False, "properties": fields},
+        "NewToken": {
+            "type": "object",
+            "required": [*fields, "token"],
+            "additionalProperties": False,
+            "properties": {**fields, "token": {"type": "string", "pattern": f"^{TOKEN_PREFIX}",
+                                               "description": "The value to send as `Authorization: Bearer`; shown once."}},
+        },
+        "TokenList": {"type": "object", "required": ["items"],
+                      "properties": {"items": {"type": "array", "items": _ref("Token")}}},
+        "NewTokenRequest": {
+            "type": "object",
+            "required": ["scopes"],
+            "additionalProperties": False,
+            "properties": {
+                "label": {"type": ["string", "null"], "maxLength": TOKEN_LABEL_LENGTH, "pattern": "^[^\\u0000]*$",
+                          "description": "What will use it, e.g. `backup script`."},
+                "scopes": {"type": "array", "items": scope, "minItems": 1, "uniqueItems": True},
+                "days": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_TOKEN_DAYS,
+                         "description": "Days until it expires; null or left out: never (or, asked by a token, when it does)."},
+            },
+            "example": {"label": "backup script", "scopes": ["read"], "days": 90},
+        },
+    }
+
+
+# === users (portal/api/v2/users.py) =============================================================
+
+EXAMPLE_USER = {
+    "id": 3,
+    "name": "alice",
+    "role": "uploader",
+    "disabled": False,
+    "created_at": "2026-05-01T09:30:00.123456Z",
+    "usage_bytes": 1288490189,
+    "quota_bytes": 5368709120,
+    "video_count": 12,
+    "links": {"self": f"{HOST}{PREFIX}/users/3"},
+}
+#: Managing users needs an admin signed in to the web (MANAGE_USERS has no scope): the session's cookie.
+SESSION: list[dict[str, list[str]]] = [{"session": []}]
+
+
+def user_paths() -> dict[str, Any]:
+    from ...errors import InvalidPassword
+    from ...errors import InvalidQuota
+    from ...errors import InvalidRole
+    from ...errors import InvalidUsername
+    from ...errors import LastAdmin
+    from ...errors import UserExists
+    from ...errors import UserIdNotFound
+    from .users import CHANGE_HINT
+    from .users import NEW_USER_HINT
+
+    user_id = {"name": "user_id", "in": "path", "required": True, "description": "The user's `id`.",
+               "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}}
+    instance = f"{PREFIX}/users"
+    not_found = _problems("No user has this id.", UserIdNotFound(3), instance=f"{instance}/3")
+    user = {"application/json": {"schema": _ref("User"), "example": EXAMPLE_USER}}
+    rule = "An admin's, signed in to the web (the session's cookie; `X-CSRFToken` for a change): a token cannot."
+    return {
+        instance: {
+            "get": {
+                "operationId": "listUsers",
+                "tags": ["users"],
+                "summary": "Every user, with usage, quota and video count",
+                "description": f"The largest usage first, as on the admins' page. {rule}",
+                "security": SESSION,
+                "responses": {
+                    "200": {"description": "The users.",
+                            "content": {"application/json": {"schema": _ref("UserList"), "example": {"items": [EXAMPLE_USER]}}}},
+                    **_refused(Action.MANAGE_USERS), **_unavailable(), **DEFAULT_PROBLEM,
+                },
+            },
+            "post": {
+                "operationId": "createUser",
+                "tags": ["users"],
+                "summary": "Add a user",
+                "description": f"Names are unique in any case. {NEW_USER_HINT} {rule}",
+                "security": SESSION,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewUserRequest")}}},
+                "responses": {
+                    "201": {"description": "Added; `Location` is its URL.",
+                            "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}}, "content": user},
+                    **_problems("A name, password or role that breaks a rule, or a body that is not the object described.",
+                                InvalidUsername(), InvalidPassword(10), InvalidRole(), instance=instance),
+                    **_problems("A user has this name already, in some case.", UserExists("alice"), instance=instance),
+                    **_problems("The body is not `application/json`.",
+                                UnsupportedBodyType(f"The body must be application/json. {NEW_USER_HINT}"), instance=instance),
+                    **_changes(Action.MANAGE_USERS),
+                },
+            },
+        },
+        f"{instance}/{{user_id}}": {
+            "parameters": [user_id],
+            "get": {
+                "operationId": "getUser",
+                "tags": ["users"],
+                "summary": "One user",
+                "security": SESSION,
+                "responses": {"200": {"description": "The user.", "content": user}, **not_found,
+                              **_refused(Action.MANAGE_USERS), **_unavailable(), **DEFAULT_PROBLEM},
+            },
+            "patch": {
+                "operationId": "changeUser",
+                "tags": ["users"],
+                "summary": "Change a user's role, quota, or disable them",
+                "description": (
+                    f"A JSON merge patch (`{MERGE_PATCH}`); every field is checked before any is changed. A disabled "
+                    "user is signed out and their tokens stop working. The last enabled admin can be neither demoted "
+                    f"nor disabled (409). {CHANGE_HINT} {rule}"
+                ),
+                "security": SESSION,
+                "requestBody": {"required": True, "content": {MERGE_PATCH: {"schema": _ref("UserPatch")}}},
+                "responses": {
+                    "200": {"description": "Changed: the user.", "content": user},
+                    **not_found,
+                    **_problems("A role or quota that is none, `disabled` not a boolean, or another field.",
+                                InvalidRole(), InvalidQuota(CHANGE_HINT), instance=f"{instance}/3"),
+                    **_problems("The change would leave no enabled admin.", LastAdmin("root"), instance=f"{instance}/3"),
+                    **_problems("The body is not a merge patch.",
+                                UnsupportedBodyType(f"The body must be {MERGE_PATCH}. {CHANGE_HINT}"), instance=f"{instance}/3"),
+                    **_changes(Action.MANAGE_USERS),
+                },
+            },
+        },
+    }
+
+
+def user_schemas() -> dict[str, Any]:
+    from ...accounts.service import MIN_PASSWORD_LENGTH
+    from ...accounts.service import USERNAME_PATTERN
+
+    role = {"type": "string", "enum": [role.value for role in Role]}
+    fields = {
+        "id": {"type": "integer", "minimum": 1},
+        "name": {"type": "string"},
+        "role": role,
+        "disabled": {"type": "boolean"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "usage_bytes": {"type": "integer", "minimum": 0},
+        "quota_bytes": {"type": ["integer", "null"], "minimum": 0, "description": "Null: unlimited."},
+        "video_count": {"type": "integer", "minimum": 0, "description": "Videos outside the trash."},
+        "links": {"type": "object", "required": ["self"], "properties": {"self": {"type": "string", "format": "uri"}}},
+    }
+    return {
+        "User": {"type": "object", "required": list(fields), "additionalProperties": False, "properties": fields},
+        "UserList": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": _ref("User")}}},
+        "NewUserRequest": {
+            "type": "object",
+            "required": ["name", "password"],
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string", "pattern": f"^{USERNAME_PATTERN.pattern}$"},
+                "password": {"type": "string", "minLength": MIN_PASSWORD_LENGTH},
+                "role": {**role, "default": Role.VIEWER.value},
+            },
+            "example": {"name": "alice", "password": "correct horse battery", "role": "uploader"},
+        },
+        "UserPatch": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "A JSON merge patch: fields left out stay as they are.",
+            "properties": {
+                "role": role,
+                "disabled": {"type": "boolean"},
+                "quota": {
+                    "oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}, {"type": "null"}],
+                    "description": "Bytes, a size such as `5GiB`, `none` (unlimited), `default` or null "
+                    "(PORTAL_DEFAULT_QUOTA's).",
+                },
+            },
+            "example": {"role": "uploader", "quota": "5GiB"},
+        },
+    }
+
+
+# === uploads (portal/api/v2/uploads.py: v1's tus views under v2) ================================
+
+
+def upload_paths() -> dict[str, Any]:
+    from flask import current_app
+
+    from ...errors import ChunkChecksumMismatch
+    from ...errors import NotAnUploadChunk
+    from ...errors import OffsetMismatch
+    from ...errors import TooManyOpenUploads
+    from ...errors import UnsupportedTusVersion
+    from ...errors import UploadBusy
+    from ...errors import UploadNotFound
+    from ..v1.openapi import refusal
+    from ..v1.uploads import CHUNK_TYPE
+    from ..v1.uploads import TUS_EXTENSIONS
+    from ..v1.uploads import TUS_VERSION
+    from ..v1.uploads import parse_upload_checksum
+    from .uploads import VIDEO_URL_HEADER
+
+    hours = current_app.config["UPLOAD_EXPIRY_HOURS"]
+    limit = upload_limit()
+    instance = f"{PREFIX}/uploads"
+
+    def header(name: str, description: str, schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
+        return {"name": name, "in": "header", "required": required, "description": description, "schema": schema}
+
+    tus = header("Tus-Resumable", "The tus version the client speaks.", {"type": "string", "const": TUS_VERSION})
+    upload_id = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+    text = {"schema": {"type": "string"}}
+    offset = {"description": "Bytes of the file the portal holds.", "schema": {"type": "integer", "minimum": 0}}
+    expires = {"description": f"When the unfinished upload is removed: {hours} hours after its last chunk.", **text}
+    video_url = {"description": "The finished upload's video (`GET /api/v2/videos/{video_id}`).", **text}
+    tus_errors = {
+        **_problems("The request does not send `Tus-Resumable: 1.0.0`; `Tus-Version` lists what is spoken.",
+                    UnsupportedTusVersion(), instance=instance),
+        **_refused(Action.UPLOAD),
+        **_unavailable(),
+        **DEFAULT_PROBLEM,
+    }
+    tus_errors["412"]["headers"] = {"Tus-Version": {"schema": {"type": "string", "const": TUS_VERSION}}}
+    csrf = _problems("Sent with the web session's cookie but without its CSRF token.", CsrfTokenMissing(), instance=instance)
+    not_found = _problems("No upload of the caller's has this URL (never, someone else's, cancelled or expired).",
+                          UploadNotFound(), instance=instance)
+    finishing = {
+        **_problems("The body is not a chunk, or the last one completed a file that is not a video (the upload is gone).",
+                    NotAVideo(ACCEPTED_FORMATS), NotAnUploadChunk(), instance=instance),
+        **_problems("The file's SHA-256 is not the `sha256` of its metadata (the upload is gone).",
+                    ChecksumMismatch("0" * 64, "f" * 64), instance=instance),
+        **_problems("No room to keep the file (the upload is gone).", InsufficientStorage(), instance=instance),
+    }
+    too_many = _problems(
+        "The caller holds `PORTAL_MAX_OPEN_UPLOADS` unfinished uploads already: finish one, cancel one, or wait "
+        "(`Retry-After`).",
+        TooManyOpenUploads(20, 20, hours, 3600), instance=instance,
+    )
+    too_many["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}
+    chunk_body = {"required": True, "content": {CHUNK_TYPE: {"schema": {"type": "string", "format": "binary"}}}}
+
+    def without_body(responses: dict[str, Any]) -> dict[str, Any]:
+        return {status: {key: value for key, value in response.items() if key != "content"}
+                for status, response in responses.items()}
+
+    return {
+        instance: {
+            "options": {
+                "operationId": "tusOptions",
+                "tags": ["uploads"],
+                "summary": "What tus this server speaks",
+                "security": OPEN,
+                "responses": {
+                    "204": {
+                        "description": "The version, extensions, size limit and checksum algorithms.",
+                        "headers": {
+                            "Tus-Resumable": {"schema": {"type": "string", "const": TUS_VERSION}},
+                            "Tus-Version": {"schema": {"type": "string", "const": TUS_VERSION}},
+                            "Tus-Extension": {"schema": {"type": "string", "const": TUS_EXTENSIONS}},
+                            "Tus-Max-Size": {"schema": {"type": "integer", "const": limit}},
+                            "Tus-Checksum-Algorithm": {"schema": {"type": "string", "const": "sha1,sha256"}},
+                        },
+                    },
+                    **DEFAULT_PROBLEM,
+                },
+            },
+            "post": {
+                "operationId": "createUpload",
+                "tags": ["uploads"],
+                "summary": "Start a resumable upload (tus creation)",
+                "description": "v1's tus server, under v2: `Upload-Length`, and `Upload-Metadata` (`filename`, "
+                "optionally `sha256`, checked when the last byte arrives). A body sent as "
+                f"`{CHUNK_TYPE}` is the first chunk. The upload counts against the caller's quota from now; it is "
+                f"removed {hours} hours after its last chunk unless finished.",
+                "security": SIGNED_IN,
+                "parameters": [
+                    tus,
+                    header("Upload-Length", f"The file's size in bytes, at most {limit}.",
+                           {"type": "integer", "minimum": 1, "maximum": limit}),
+                    header("Upload-Metadata", "Comma-separated `key base64(value)`: `filename`, `sha256`.",
+                           {"type": "string"}, required=False),
+                ],
+                "requestBody": {**chunk_body, "required": False},
+                "responses": {
+                    "201": {
+                        "description": "Created; its URL (under `/api/v2/uploads`) is in `Location`.",
+                        "headers": {"Location": text, "Upload-Expires": expires, "Upload-Offset": offset,
+                                    VIDEO_URL_HEADER: video_url},
+                    },
+                    **csrf,
+                    **_problems("The file is larger than the limit, or than the caller's quota has room for.",
+                                UploadTooLarge(limit), QuotaExceeded(4 * 1024**3, 5 * 1024**3, 2 * 1024**3),
+                                instance=instance),
+                    **too_many,
+                    **tus_errors,
+                },
+            },
+        },
+        f"{instance}/{{upload_id}}": {
+            "parameters": [upload_id],
+            "head": {
+                "operationId": "getUploadOffset",
+                "tags": ["uploads"],
+                "summary": "How much of an upload the portal holds",
+                "security": SIGNED_IN,
+                "parameters": [tus],
+                "responses": {
+                    "200": {
+                        "description": f"The offset to send from; a finished upload names its video in `{VIDEO_URL_HEADER}`.",
+                        "headers": {"Upload-Offset": offset, "Upload-Length": offset, "Upload-Expires": expires,
+                                    "Cache-Control": {"schema": {"type": "string", "const": "no-store"}},
+                                    VIDEO_URL_HEADER: video_url},
+                    },
+                    **without_body({**not_found, **tus_errors}),
+                },
+            },
+            "patch": {
+                "operationId": "appendToUpload",
+                "tags": ["uploads"],
+                "summary": "Send a chunk",
+                "description": "Kept whole or not at all. The last one makes the upload a video, after the checks of "
+                "`POST /api/v2/videos`; if they fail, it answers their error and the upload is gone.",
+                "security": SIGNED_IN,
+                "parameters": [
+                    tus,
+                    header("Upload-Offset", "Where the chunk starts: the upload's current offset.",
+                           {"type": "integer", "minimum": 0}),
+                    header("Upload-Checksum", "`sha1 <base64>` or `sha256 <base64>` of the chunk; a mismatch keeps nothing.",
+                           {"type": "string"}, required=False),
+                ],
+                "requestBody": chunk_body,
+                "responses": {
+                    "204": {
+                        "description": f"Kept; the last chunk's answer names the new video in `{VIDEO_URL_HEADER}`.",
+                        "headers": {"Upload-Offset": offset, "Upload-Expires": expires, VIDEO_URL_HEADER: video_url},
+                    },
+                    **csrf,
+                    **not_found,
+                    **_problems("A header is malformed, or the chunk runs past the upload's length.",
+                                refusal(lambda: parse_upload_checksum("md5 AAAA")), instance=instance),
+                    **_problems("The chunk does not start at the upload's offset.", OffsetMismatch(1024, 0), instance=instance),
+                    **_problems("Another request is writing to this upload; ask HEAD, then try again.", UploadBusy(),
+                                instance=instance),
+                    **_problems("The chunk does not match its `Upload-Checksum`; it was not kept.",
+                                ChunkChecksumMismatch("sha256"), instance=instance),
+                    **_problems("The last chunk took the caller past their quota (the upload is gone).",
+                                QuotaExceeded(4 * 1024**3, 5 * 1024**3, 2 * 1024**3), instance=instance),
+                    **finishing,
+                    **tus_errors,
+                },
+            },
+            "delete": {
+                "operationId": "cancelUpload",
+                "tags": ["uploads"],
+                "summary": "Cancel an upload (tus termination)",
+                "description": "Its bytes are removed; a finished upload's video stays.",
+                "security": SIGNED_IN,
+                "parameters": [tus],
+                "responses": {"204": {"description": "Cancelled."}, **csrf, **not_found, **tus_errors},
+            },
         },
     }
