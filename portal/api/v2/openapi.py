@@ -1362,7 +1362,7 @@ def token_schemas() -> dict[str, Any]:
             "properties": {
                 "label": {"type": ["string", "null"], "maxLength": TOKEN_LABEL_LENGTH, "pattern": "^[^\\u0000]*$",
                           "description": "What will use it, e.g. `backup script`."},
-                "scopes": {"type": "array", "items": scope, "minItems": 1, "uniqueItems": True},
+                "scopes": {"type": "array", "items": scope, "minItems": 1, "description": "A scope named twice counts once."},
                 "days": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_TOKEN_DAYS,
                          "description": "Days until it expires; null or left out: never (or, asked by a token, when it does)."},
             },

@@ -16,6 +16,8 @@ from hypothesis import settings
 
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed (requirements-dev.txt)")
 
+from tests.api.test_v1_fuzz import MISSING_HEADER  # noqa: E402
+from tests.api.test_v1_fuzz import REJECTIONS  # noqa: E402
 from tests.helpers import signed_in_client  # noqa: E402
 from tests.support import minimal_mp4  # noqa: E402  (after the skip when schemathesis is missing)
 
@@ -40,12 +42,39 @@ CONFIG = {
         _accepting("deleteCaption", 204, 404, 412, 428),
         _accepting("getCaption", 200, 304, 404),
         _accepting("listCaptions", 200, 404),
+        # A token may revoke itself: the fuzzer's own, after which it is refused (401).
+        _accepting("revokeToken", 204, 401, 404),
+        _accepting("getToken", 200, 401, 404),
+        # A scope above the role or the token, or a user named that does not exist.
+        _accepting("createToken", 201, 400, 401),
+        _accepting("listTokens", 200, 401, 404),
+        # Users are an admin's signed in to the web: every request with the fuzzer's token is refused (403);
+        # tests/api/v2/test_v2_account.py checks them with the session.
+        *(_accepting(operation, 403) for operation in ("listUsers", "createUser", "getUser", "changeUser")),
+        # v1's tus server: 412 without `Tus-Resumable: 1.0.0`, as its protocol says; a creation's first chunk
+        # past Upload-Length (400), or a whole file that is no video (415), is schema-valid and rightly refused.
+        {
+            "include-tag": "uploads",
+            "checks": {
+                "negative_data_rejection": {"expected-statuses": [*REJECTIONS, 412]},
+                "missing_required_header": {"expected-statuses": [*MISSING_HEADER, 404, 412]},
+            },
+        },
+        {
+            "include-operation-id": "createUpload",
+            "checks": {
+                "negative_data_rejection": {"enabled": False},
+                "positive_data_acceptance": {"expected-statuses": [201, 400, 413, 415, 422]},
+            },
+        },
     ]
 }
 
 
 @pytest.fixture
 def admin_token(app) -> str:
+    """As v1's fuzz: the fuzzer's tus creations, which it never finishes, are not capped."""
+    app.config["MAX_OPEN_UPLOADS"] = 1_000_000
     return signed_in_client(app).token
 
 
