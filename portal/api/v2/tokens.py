@@ -71,7 +71,7 @@ def list_tokens() -> Response:
     """The caller's tokens, oldest first, revoked and expired ones too; ``?user=NAME``: that user's (admins)."""
     caller = caller_required()
     name = request.args.get("user")
-    if name is None or accounts.username_key(name) == caller.user.username_key:
+    if not name or accounts.username_key(name) == caller.user.username_key:
         name = caller.username
     else:
         check(caller, Action.MANAGE_USERS)
