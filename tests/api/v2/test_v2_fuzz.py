@@ -209,3 +209,59 @@ def test_successful_answers_match_the_document(app, api_schema, admin_token):
     assert trashed.json()["total"]["value"] == 1
     restore = api_schema["/api/v2/trash/{video_id}/restore"]["POST"].Case(path_parameters=path)
     assert restore.call_and_validate(headers=bearer).status_code == 200
+
+
+def test_account_and_upload_answers_match_the_document(app, api_schema, admin):
+    """Tokens, users and tus under v2, each success checked against the document (users with the session)."""
+    from tests.web.conftest import csrf_token
+
+    bearer = {"Authorization": f"Bearer {admin.token}"}
+    made = api_schema["/api/v2/tokens"]["POST"].Case(media_type="application/json", body={"label": "x", "scopes": ["read"]})
+    token = made.call_and_validate(headers=bearer).json()
+    assert api_schema["/api/v2/tokens"]["GET"].Case().call_and_validate(headers=bearer).status_code == 200
+    one = api_schema["/api/v2/tokens/{token_id}"]["GET"].Case(path_parameters={"token_id": token["id"]})
+    assert one.call_and_validate(headers=bearer).json()["id"] == token["id"]
+    revoke = api_schema["/api/v2/tokens/{token_id}"]["DELETE"].Case(path_parameters={"token_id": token["id"]})
+    assert revoke.call_and_validate(headers=bearer).status_code == 204
+
+    # The users' operations with the session's cookie, which schemathesis's WSGI calls do not carry: sent by the
+    # test client, each answer validated against its operation.
+    from schemathesis.specs.openapi.checks import ignored_auth
+
+    # The cookie is the test client's, not the Case's: that check would take it for none.
+    session_only = {"excluded_checks": [ignored_auth]}
+    token_header = admin.environ_base.pop("HTTP_AUTHORIZATION")
+    csrf = {"X-CSRFToken": csrf_token(admin, "/")}
+    users = api_schema["/api/v2/users"]
+    added = admin.post("/api/v2/users", json={"name": "carol", "password": "a-long-password", "role": "uploader"}, headers=csrf)
+    assert added.status_code == 201
+    users["POST"].Case(media_type="application/json", body={}).validate_response(added, **session_only)
+    users["GET"].Case().validate_response(admin.get("/api/v2/users"), **session_only)
+    one_user = api_schema["/api/v2/users/{user_id}"]
+    url = f"/api/v2/users/{added.get_json()['id']}"
+    one_user["GET"].Case(path_parameters={"user_id": 1}).validate_response(admin.get(url), **session_only)
+    changed = admin.patch(url, data='{"disabled": true, "quota": "1GiB"}', content_type="application/merge-patch+json", headers=csrf)
+    assert changed.get_json()["disabled"] is True
+    one_user["PATCH"].Case(path_parameters={"user_id": 1}, media_type="application/merge-patch+json", body={}).validate_response(changed, **session_only)
+    me = admin.get("/api/v2/me").get_json()
+    last = admin.patch(f"/api/v2/users/{me['id']}", data='{"role": "viewer"}', content_type="application/merge-patch+json", headers=csrf)
+    assert last.status_code == 409
+    one_user["PATCH"].Case(path_parameters={"user_id": 1}, media_type="application/merge-patch+json", body={}).validate_response(last, **session_only)
+    admin.environ_base["HTTP_AUTHORIZATION"] = token_header
+
+    video = minimal_mp4()
+    tus = {"Tus-Resumable": "1.0.0"}
+    assert api_schema["/api/v2/uploads"]["OPTIONS"].Case().call_and_validate().status_code == 204
+    created = api_schema["/api/v2/uploads"]["POST"].Case(headers={**tus, "Upload-Length": str(len(video))}).call_and_validate(headers=bearer)
+    upload_path = {"upload_id": header(created, "Location").rsplit("/", 1)[1]}
+    status = api_schema["/api/v2/uploads/{upload_id}"]["HEAD"].Case(path_parameters=upload_path, headers=tus)
+    assert status.call_and_validate(headers=bearer).status_code == 200
+    chunk = api_schema["/api/v2/uploads/{upload_id}"]["PATCH"].Case(
+        path_parameters=upload_path, headers={**tus, "Upload-Offset": "0"}, media_type="application/offset+octet-stream", body=video
+    ).call_and_validate(headers=bearer)
+    assert "/api/v2/videos/" in header(chunk, "Portal-Video-URL")
+    other = api_schema["/api/v2/uploads"]["POST"].Case(headers={**tus, "Upload-Length": "10"}).call_and_validate(headers=bearer)
+    cancel = api_schema["/api/v2/uploads/{upload_id}"]["DELETE"].Case(
+        path_parameters={"upload_id": header(other, "Location").rsplit("/", 1)[1]}, headers=tus
+    )
+    assert cancel.call_and_validate(headers=bearer).status_code == 204
