@@ -50,8 +50,9 @@ CONFIG = {
         _accepting("createToken", 201, 400),
         # Another user's tokens are an admin's signed in (403 with the fuzzer's token), or nobody's (404).
         _accepting("listTokens", 200, 403, 404),
-        # Users are an admin's signed in to the web: the fuzzer sends the session's cookie, without the CSRF
-        # header a change needs (400); tests/api/v2/test_v2_account.py makes the changes.
+        # Users are an admin's signed in to the web: the session's cookie is given for their scheme, without the
+        # CSRF header a change needs (400); the changes are made in test_account_and_upload_answers_match_the_document
+        # and tests/api/v2/test_v2_account.py.
         _accepting("listUsers", 200),
         _accepting("getUser", 200, 404),
         _accepting("createUser", 400),
