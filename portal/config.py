@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
+from datetime import timezone
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -153,6 +155,9 @@ class Config:
     #: of times does not spend its minutes hashing (the portal warns at start-up when it is set).
     #: Hashes made under another profile are replaced at the next sign-in.
     PASSWORD_HASH_PROFILE = "RFC_9106_LOW_MEMORY"
+    #: The date (``2027-06-30``, or a moment such as ``2027-06-30T12:00:00Z``) after which /api/v1 may
+    #: stop answering: its answers then carry ``Sunset`` (RFC 8594). Unset: no date is announced.
+    V1_SUNSET: str | None = None
 
 
 def check_settings(config: Mapping[str, Any]) -> None:
@@ -181,6 +186,7 @@ def check_settings(config: Mapping[str, Any]) -> None:
         if size is None and not allows_none:
             raise ValueError(f"PORTAL_{name} must be a number of bytes or a size with a unit (0 turns it off).")
     check_base_url(config.get("BASE_URL"))
+    parse_sunset(config.get("V1_SUNSET"))
     check_backup_settings(config)
     if config["SESSION_COOKIE_SECURE"] not in (True, False, "auto"):
         raise ValueError(f"PORTAL_SESSION_COOKIE_SECURE must be auto, true or false; got {config['SESSION_COOKIE_SECURE']!r}.")
@@ -191,6 +197,22 @@ def check_settings(config: Mapping[str, Any]) -> None:
             f"PORTAL_PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}; "
             f"got {config['PASSWORD_HASH_PROFILE']!r}."
         )
+
+
+def parse_sunset(value: object) -> datetime | None:
+    """PORTAL_V1_SUNSET as a moment in UTC: an ISO 8601 date (its midnight, UTC) or date and time; None when unset."""
+    if value is None or value == "":
+        return None
+    hint = "must be a date such as 2027-06-30 (or a moment such as 2027-06-30T12:00:00Z)"
+    if not isinstance(value, str):
+        raise ValueError(f"PORTAL_V1_SUNSET {hint}; got {value!r}.")
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"PORTAL_V1_SUNSET {hint}; got {value!r}.") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
 
 
 def check_sender_settings(config: Mapping[str, Any]) -> None:

@@ -249,6 +249,21 @@ class ScopeAboveRole(InvalidScope):
         )
 
 
+class ScopeAboveToken(InvalidScope):
+    """A token asked for a new token carrying more than it carries itself."""
+
+    def __init__(self, held: str) -> None:
+        super().__init__(
+            f"A token may make tokens of its own scopes at most, and this one carries only: {held}. "
+            "Ask for fewer scopes, or sign in to the web pages."
+        )
+
+
+class InvalidLabel(InvalidInput):
+    def __init__(self, longest: int) -> None:
+        super().__init__(f"A token's label is text of at most {longest} characters, without NUL characters.")
+
+
 class InvalidExpiry(InvalidInput):
     message = (
         "A token lives a whole number of days, at least 1 and at most 36500 (a century); "
@@ -259,6 +274,11 @@ class InvalidExpiry(InvalidInput):
 class UserNotFound(PortalError):
     def __init__(self, username: str) -> None:
         super().__init__(f"No user is called {username!r}; see the list of users.")
+
+
+class UserIdNotFound(UserNotFound):
+    def __init__(self, user_id: int | str) -> None:
+        PortalError.__init__(self, f"No user has the id {user_id}; see the list of users.")
 
 
 class UserExists(PortalError):

@@ -1,4 +1,11 @@
-"""Talking to the portal's /api/v1: one requests session with the token, and refusals turned into messages.
+"""Talking to the portal's API: one requests session with the token, and refusals turned into messages.
+
+The client speaks v2 (``/api/v2``) to a portal that offers all it needs
+there, which its ``/api/v2/openapi.json`` tells (it lists ``/api/v2/me`` and
+``/api/v2/uploads``), and v1 to an older one (that document answers 404, or
+lacks them). Asked once per :class:`Portal`. A v2 video's JSON is given the
+two keys of v1's file JSON the commands use (``url``, ``content_url``), so
+the commands read either.
 
 Every failure a user can meet (a wrong URL, a portal that is down, a token
 that was refused, an unknown id) becomes a :class:`ClientError` whose message
@@ -29,11 +36,24 @@ def hint_for(status: int) -> str:
     return ""
 
 
+#: What v2 must offer for the client to speak it: the caller and resumable uploads.
+V2_NEEDS = ("/api/v2/me", "/api/v2/uploads", "/api/v2/videos/{video_id}")
+
+
+def message_of(body: Any) -> str:
+    """The portal's words in an error's body: v1's ``error.message``, or v2's problem ``detail``."""
+    if isinstance(body, dict):
+        if isinstance(body.get("error"), dict) and isinstance(body["error"].get("message"), str):
+            return str(body["error"]["message"])
+        if isinstance(body.get("detail"), str):
+            return str(body["detail"])
+    raise KeyError("message")
+
+
 def error_message(response: requests.Response) -> str:
-    """The portal's own message of a refusal (its JSON ``error.message``), else the status line."""
+    """The portal's own message of a refusal (v1's ``error.message``, v2's ``detail``), else the status line."""
     try:
-        body = response.json()
-        message = body["error"]["message"]
+        message = message_of(response.json())
     except (ValueError, KeyError, TypeError):
         message = f"{response.status_code} {response.reason}"
     else:
@@ -50,16 +70,34 @@ class Portal:
         self.token = token
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
+        self._version: str | None = None
+
+    @property
+    def version(self) -> str:
+        """``v2`` when the portal's v2 document offers what the client needs, else ``v1``."""
+        if self._version is None:
+            response = self.request("GET", f"{self.url}/api/v2/openapi.json", expect=tuple(range(200, 600)))
+            try:
+                paths = response.json()["paths"] if response.status_code == 200 else {}
+            except (ValueError, KeyError, TypeError):
+                paths = {}
+            self._version = "v2" if isinstance(paths, dict) and all(path in paths for path in V2_NEEDS) else "v1"
+        return self._version
+
+    @property
+    def finished_header(self) -> str:
+        """The header naming the video a finished tus upload became."""
+        return "Portal-Video-URL" if self.version == "v2" else "Portal-File-URL"
 
     @property
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
     def api(self, path: str) -> str:
-        return f"{self.url}/api/v1{path}"
+        return f"{self.url}/api/{self.version}{path}"
 
     def file_path(self, file_id: str) -> str:
-        return "/files/" + quote(file_id, safe="")
+        return ("/videos/" if self.version == "v2" else "/files/") + quote(file_id, safe="")
 
     def request(self, method: str, url: str, expect: tuple[int, ...] = (200,), **kwargs: Any) -> requests.Response:
         """``method url``; a :class:`ClientError` unless the answer's status is one of ``expect``."""
@@ -82,7 +120,7 @@ class Portal:
         return response
 
     def json(self, method: str, path: str, expect: tuple[int, ...] = (200,), **kwargs: Any) -> Any:
-        """The JSON answer of ``method /api/v1<path>``."""
+        """The JSON answer of ``method /api/<version><path>``."""
         response = self.request(method, self.api(path), expect, **kwargs)
         try:
             return response.json()
@@ -92,21 +130,30 @@ class Portal:
             ) from None
 
     def me(self) -> dict[str, Any]:
-        return self.json("GET", "/me")
+        """Who the token is: ``username``, ``role``, ``scopes`` (v2 names the user ``name``; both are given)."""
+        me = self.json("GET", "/me")
+        if isinstance(me, dict) and "username" not in me and "name" in me:
+            me["username"] = me["name"]
+        return me
 
     def file(self, file_id: str) -> dict[str, Any]:
-        return self.json("GET", self.file_path(file_id))
+        return as_file(self.json("GET", self.file_path(file_id)))
 
     def file_at(self, url: str) -> dict[str, Any]:
-        """The file JSON at ``url`` (a ``Portal-File-URL`` or a file's ``url``)."""
+        """The file JSON at ``url`` (a finished upload's ``Portal-File-URL``/``Portal-Video-URL``, a file's ``url``)."""
         response = self.request("GET", url)
         try:
-            return response.json()
+            return as_file(response.json())
         except ValueError:
             raise ClientError(f"{url} did not answer the file's JSON.") from None
 
     def files(self, query: str | None) -> list[dict[str, Any]]:
-        """Every file whose name contains ``query`` (all of them without one), newest first, page by page."""
+        """Every file whose name contains ``query`` (all of them without one), newest first, page by page.
+
+        From v2, every video by cursor (its ``q`` is the search, :meth:`search`).
+        """
+        if self.version == "v2":
+            return self.search(query)
         items: list[dict[str, Any]] = []
         page = 1
         while True:
@@ -119,16 +166,21 @@ class Portal:
                 return items
             page += 1
 
-    def search(self, text: str) -> list[dict[str, Any]]:
+    def search(self, text: str | None) -> list[dict[str, Any]]:
         """Every video v2's search finds for ``text`` (in titles, descriptions, tags and file names), by cursor.
 
-        v1's ``q`` matches file names only, so a title the web search finds would be missed.
+        v1's ``q`` matches file names only, so a title the web search finds would be missed; a portal
+        without v2 has only that.
         """
+        if self.version == "v1":
+            return self.files(text)
         items: list[dict[str, Any]] = []
-        params: dict[str, Any] = {"q": text, "limit": 100}
+        params: dict[str, Any] = {"limit": 100}
+        if text:
+            params["q"] = text
         while True:
             body = self.request("GET", f"{self.url}/api/v2/videos", params=params).json()
-            items.extend(body["items"])
+            items.extend(as_file(item) for item in body["items"])
             if not body.get("next_cursor") or not body["items"]:
                 return items
             params["cursor"] = body["next_cursor"]
@@ -139,3 +191,11 @@ class Portal:
     def share(self, file_id: str, days: int | None) -> dict[str, Any]:
         body = None if days is None else {"days": days}
         return self.json("POST", self.file_path(file_id) + "/shares", expect=(201,), json=body)
+
+
+def as_file(body: Any) -> Any:
+    """A v2 video's JSON with v1's ``url`` and ``content_url`` beside its ``links`` (a v1 file's: as it is)."""
+    if isinstance(body, dict) and isinstance(body.get("links"), dict):
+        body.setdefault("url", body["links"].get("self"))
+        body.setdefault("content_url", body["links"].get("content"))
+    return body

@@ -59,11 +59,12 @@ def cmd_login(args: argparse.Namespace) -> int:
     token = read_token(url).strip()
     if not token:
         raise ClientError("No token given: make one on the portal's account page, then run login again.")
-    me = Portal(url, token).me()
+    portal = Portal(url, token)
+    me = portal.me()
     if not isinstance(me, dict) or "username" not in me:
-        raise ClientError(f"{url}/api/v1/me did not answer who the token belongs to: is {url} the portal's address?")
+        raise ClientError(f"{portal.api('/me')} did not answer who the token belongs to: is {url} the portal's address?")
     path = config.save_login(url, token)
-    scopes = ", ".join(me.get("scopes", []))
+    scopes = ", ".join(me.get("scopes") or [])
     print(f"Signed in to {url} as {me['username']} ({me.get('role')}; scopes: {scopes}); kept in {path}.")
     return 0
 

@@ -44,6 +44,7 @@ from .api import TIMEOUT
 from .api import ClientError
 from .api import Portal
 from .api import hint_for
+from .api import message_of
 from .config import read_json
 from .config import state_dir
 from .config import write_private_json
@@ -231,11 +232,11 @@ def refusal(error: TusCommunicationError, portal: Portal, what: str) -> ClientEr
             "then run the same command again to continue the upload."
         )
     try:
-        message = json.loads(error.response_content)["error"]["message"]
+        message = message_of(json.loads(error.response_content))
     except (ValueError, KeyError, TypeError):
         message = f"the portal answered {error.status_code}"
     if what == "create" and error.status_code in (404, 405):
-        message = f"{portal.url} does not take resumable (tus) uploads at /api/v1/uploads: update the portal"
+        message = f"{portal.url} does not take resumable (tus) uploads at {portal.api('/uploads')}: update the portal"
     return ClientError(f"{error.status_code}: {message.rstrip('.')}. {hint_for(error.status_code)}".strip())
 
 
@@ -337,7 +338,7 @@ class Upload:
                     tries = self.wait_to_retry(uploader, error, tries)
                 bar.n = uploader.offset
                 bar.refresh()
-        return uploader.last_headers.get("portal-file-url") or self.finished_file_url(str(uploader.url))
+        return uploader.last_headers.get(self.portal.finished_header.lower()) or self.finished_file_url(str(uploader.url))
 
     def wait_to_retry(self, uploader: StreamingUploader, error: TusCommunicationError, tries: int) -> int:
         """Wait, then take the portal's offset, for as long as the failure may pass; the tries made so far."""
@@ -353,9 +354,12 @@ class Upload:
                 error = again
 
     def finished_file_url(self, upload_url: str) -> str:
-        """The ``Portal-File-URL`` a HEAD on a finished upload gives (a run after a crash at the very end)."""
+        """The ``Portal-File-URL`` (v2: ``Portal-Video-URL``) a HEAD on a finished upload gives.
+
+        (A run after a crash at the very end.)
+        """
         head = self.portal.request("HEAD", upload_url, headers={"Tus-Resumable": "1.0.0"})
-        url = head.headers.get("Portal-File-URL")
+        url = head.headers.get(self.portal.finished_header)
         if not url:
             raise ClientError(f"The portal did not say where the finished upload {upload_url} went: run the upload again.")
         return url

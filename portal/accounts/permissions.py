@@ -37,6 +37,8 @@ class Action(str, enum.Enum):
     #: Change a video's title, description and tags: the owner's or an admin's.
     EDIT = "edit"
     MANAGE_USERS = "manage users"
+    #: List, make and revoke one's own API tokens (through the API; the web's account page needs a session).
+    MANAGE_TOKENS = "manage tokens"
 
 
 #: The token scope each action needs (none: only a signed-in session may do it).
@@ -49,6 +51,8 @@ ACTION_SCOPES: dict[Action, Scope | None] = {
     #: A link opens the video to anyone: more than a read-only token may do.
     Action.SHARE: Scope.UPLOAD,
     Action.MANAGE_USERS: None,
+    #: Every user's token may carry ``read``; a ``metrics`` token reads /metrics and nothing else.
+    Action.MANAGE_TOKENS: Scope.READ,
 }
 #: The least role each action needs. Deleting or processing another user's video needs admin (see :func:`check`).
 ACTION_ROLES: dict[Action, Role] = {
@@ -59,6 +63,7 @@ ACTION_ROLES: dict[Action, Role] = {
     Action.EDIT: Role.UPLOADER,
     Action.SHARE: Role.UPLOADER,
     Action.MANAGE_USERS: Role.ADMIN,
+    Action.MANAGE_TOKENS: Role.VIEWER,
 }
 #: How messages name each action.
 ACTION_NAMES: dict[Action, str] = {
@@ -69,6 +74,7 @@ ACTION_NAMES: dict[Action, str] = {
     Action.EDIT: "editing videos' details",
     Action.SHARE: "sharing videos",
     Action.MANAGE_USERS: "managing users",
+    Action.MANAGE_TOKENS: "managing API tokens",
 }
 #: Actions on a video that only its owner or an admin may do, and how a refusal names them.
 OWNER_ACTIONS: dict[Action, str] = {

@@ -43,6 +43,7 @@ from .. import errors
 from ..extensions import MAX_ROW_ID
 from ..extensions import db
 from .models import ROLE_SCOPES
+from .models import TOKEN_LABEL_LENGTH
 from .models import ApiToken
 from .models import LoginSession
 from .models import Role
@@ -126,11 +127,15 @@ def _check_password(password: str) -> str:
     return password
 
 
-def _check_role(role: str | Role) -> Role:
+def check_role(role: str | Role) -> Role:
+    """The role named, or :class:`~portal.errors.InvalidRole` (before anything is changed)."""
     try:
         return Role(role)
-    except ValueError:
+    except (ValueError, TypeError):
         raise errors.InvalidRole() from None
+
+
+_check_role = check_role
 
 
 def _check_scopes(scopes: Iterable[str | Scope]) -> frozenset[Scope]:
@@ -161,6 +166,14 @@ def find_user(username: str) -> User | None:
     if not isinstance(username, str) or "\x00" in username:
         return None
     return db.session.scalar(select(User).where(User.username_key == username_key(username)))
+
+
+def get_user_by_id(user_id: int) -> User:
+    """The user of this row id; :class:`~portal.errors.UserNotFound` for any other number."""
+    user = db.session.get(User, user_id) if isinstance(user_id, int) and 0 < user_id <= MAX_ROW_ID else None
+    if user is None:
+        raise errors.UserIdNotFound(user_id)
+    return user
 
 
 def get_user(username: str) -> User:
@@ -333,26 +346,53 @@ def allowed_scopes(role: str | Role) -> frozenset[Scope]:
     return ROLE_SCOPES[_check_role(role)]
 
 
+def _check_label(label: str | None) -> str:
+    if label is None:
+        return ""
+    if not isinstance(label, str) or len(label) > TOKEN_LABEL_LENGTH or "\x00" in label:
+        raise errors.InvalidLabel(TOKEN_LABEL_LENGTH)
+    return label
+
+
 def create_token(
-    username: str, scopes: Iterable[str | Scope], label: str = "", days: int | None = None
+    username: str,
+    scopes: Iterable[str | Scope],
+    label: str = "",
+    days: int | None = None,
+    within: ApiToken | None = None,
 ) -> tuple[ApiToken, str]:
-    """A new token of ``username`` and its value; the value is not kept and cannot be shown again."""
+    """A new token of ``username`` and its value; the value is not kept and cannot be shown again.
+
+    ``within`` is the token the request came with, when a token asks for a
+    token (the API): the new one carries none of the scopes ``within`` lacks
+    (:class:`~portal.errors.ScopeAboveToken`), and expires no later than it,
+    so that a token cannot be used to make a stronger or longer-lived one.
+    """
     user = get_user(username)
     wanted = _check_scopes(scopes)
     allowed = allowed_scopes(user.role)
     if not wanted <= allowed:
         raise errors.ScopeAboveRole(user.username, user.role, _scope_text(allowed))
+    if within is not None:
+        held = effective_scopes(within.user, within)
+        if not wanted <= held:
+            raise errors.ScopeAboveToken(_scope_text(held) or "none")
     if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_TOKEN_DAYS):
         raise errors.InvalidExpiry()
+    checked_label = _check_label(label)
     now = utcnow()
+    expires_at = now + timedelta(days=days) if days is not None else None
+    if within is not None and within.expires_at is not None:
+        ceiling = _as_utc(within.expires_at)
+        expires_at = ceiling if expires_at is None else min(expires_at, ceiling)
     value = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     token = ApiToken(
         user=user,
         token_hash=token_hash(value),
         scopes=_scope_text(wanted),
-        label=label or "",
+        label=checked_label,
         created_at=now,
-        expires_at=now + timedelta(days=days) if days is not None else None,
+        expires_at=expires_at,
     )
     db.session.add(token)
     db.session.commit()
@@ -384,15 +424,21 @@ def active_token_counts() -> dict[int, int]:
     return counts
 
 
+def get_token(token_id: int, owner: str | None = None) -> ApiToken:
+    """The token of this id; with ``owner``, only a token of that user (another's is not found)."""
+    token = db.session.get(ApiToken, token_id) if isinstance(token_id, int) and 0 < token_id <= MAX_ROW_ID else None
+    if token is None or (owner is not None and token.user.username_key != username_key(owner)):
+        raise errors.TokenNotFound(token_id)
+    return token
+
+
 def revoke_token(token_id: int, owner: str | None = None) -> ApiToken:
     """Revoke a token for good; revoking one already revoked keeps the first moment.
 
     With ``owner``, only a token of that user: another's is not found, so that
     a user's own page tells nothing of other users' tokens.
     """
-    token = db.session.get(ApiToken, token_id) if isinstance(token_id, int) and 0 < token_id <= MAX_ROW_ID else None
-    if token is None or (owner is not None and token.user.username_key != username_key(owner)):
-        raise errors.TokenNotFound(token_id)
+    token = get_token(token_id, owner)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.commit()

@@ -31,7 +31,7 @@ SHA256_PATTERN = "^[0-9a-fA-F]{64}$"
 HEX_SHA256 = "^[0-9a-f]{64}$"
 #: The example value of each path parameter, as an example request's path shows it.
 PATH_EXAMPLES: dict[str, object] = {"video_id": EXAMPLE_ID, "share_id": 12, "language": "en",
-                                    "upload_id": "0b9f7a52-5a3c-4d64-9d3b-2f4c1e7a9e10"}
+                                    "upload_id": "0b9f7a52-5a3c-4d64-9d3b-2f4c1e7a9e10", "token_id": 7, "user_id": 3}
 
 Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 Url = Annotated[str, WithJsonSchema({"type": "string", "format": "uri"})]
@@ -52,6 +52,8 @@ class PathParameters(BaseModel):
     language: str = Field(max_length=MAX_LANGUAGE_LENGTH,
                           description="The caption's language, a BCP 47 tag (`en`, `pt-BR`, `zh-Hant`), in any case.")
     upload_id: str = Field(json_schema_extra={"format": "uuid"}, description="The upload, as its `Location` names it.")
+    token_id: int = Field(ge=1, le=MAX_ROW_ID, description="The token's `id`.")
+    user_id: int = Field(ge=1, le=MAX_ROW_ID, description="The user's `id`.")
 
 
 # --- what probing found, and what a player loads -------------------------------------

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -46,6 +47,7 @@ from ..accounts.models import ApiToken
 from ..accounts.models import Role
 from ..accounts.models import Scope
 from ..accounts.models import User
+from ..accounts.permissions import ACTION_ROLES
 from ..accounts.permissions import ACTION_SCOPES
 from ..accounts.permissions import Action
 from ..accounts.permissions import Caller
@@ -69,6 +71,8 @@ from ..http.problems import PROBLEM_MEDIA_TYPE
 from ..http.problems import problem_body
 from ..library.models import Video
 
+#: The blueprint whose document is being built: a view routed under two versions may name things per version.
+_BUILDING: ContextVar[str] = ContextVar("portal_api_building")
 REF_TEMPLATE = "#/components/schemas/{model}"
 Schema = dict[str, Any]
 Mode = Literal["validation", "serialization"]
@@ -189,8 +193,10 @@ def forbidden(caller: Caller, action: Action, video: Video | None = None) -> For
 
 def refused(action: Action) -> list[PortalError]:
     """The 403s of ``action``: the token's scope, the role, and (for what is the owner's) someone else's video."""
-    examples: list[PortalError] = [forbidden(example_caller(Role.ADMIN, set(Scope) - {ACTION_SCOPES[action]}), action)]
-    if action is not Action.READ:
+    scope = ACTION_SCOPES[action]
+    # An action that no scope allows (managing users) is refused to a token of every scope.
+    examples: list[PortalError] = [forbidden(example_caller(Role.ADMIN, set(Scope) - {scope} if scope else set(Scope)), action)]
+    if ACTION_ROLES[action] is not Role.VIEWER:
         examples.append(forbidden(example_caller(Role.VIEWER), action))
     if action in (Action.DELETE, Action.PROCESS, Action.SHARE, Action.EDIT):
         others = Video(owner=User(id=2, username="bob", role=Role.UPLOADER.value))
@@ -219,6 +225,10 @@ def security_of(view: Any) -> list[dict[str, list[str]]]:
     access = getattr(view, "portal_access", Access.SIGNED_IN)
     if access is Access.PUBLIC:
         return []
+    action = getattr(view, "portal_action", None)
+    if action is not None and ACTION_SCOPES[action] is None:
+        # No token may do it: the web session's cookie (the document's ``session`` scheme) is the only way.
+        return [{"session": []}]
     if access is Access.VIEWING and current_app.config["PUBLIC_VIEWING"]:
         return [{"bearer": []}, {}]
     return [{"bearer": []}]
@@ -441,12 +451,21 @@ def _instance(path: str) -> str:
     return re.sub(r"{([^}]+)}", lambda match: str(PATH_EXAMPLES.get(match.group(1), match.group(1))), path)
 
 
+def building() -> str:
+    """The blueprint whose document is being built (for declarations, such as tus's, that differ per version)."""
+    return _BUILDING.get()
+
+
 def build(blueprint: str, dialect: Dialect, head: Schema, extra_schemas: Mapping[str, type[BaseModel]]) -> Schema:
     """The OpenAPI 3.1 document of ``blueprint``: ``head`` (info, tags, security schemes) and the declared views."""
     builder = Builder(blueprint, dialect)
     for model in extra_schemas.values():
         builder.components.ref(model)
-    paths = builder.paths(current_app._get_current_object())  # type: ignore[attr-defined]
+    token = _BUILDING.set(blueprint)
+    try:
+        paths = builder.paths(current_app._get_current_object())  # type: ignore[attr-defined]
+    finally:
+        _BUILDING.reset(token)
     components = {**head.get("components", {}), "schemas": builder.components.schemas()}
     return {**head, "paths": paths, "components": components}
 

@@ -292,7 +292,8 @@ def test_api_v2_me_says_who_the_caller_is_and_their_usage(app, video_bytes):
     with app.app_context():
         alice_id = get_user("alice").id
     assert json_body(me) == {
-        "id": alice_id, "name": "alice", "role": "uploader", "usage_bytes": 0, "quota_bytes": None, "video_count": 0,
+        "id": alice_id, "name": "alice", "role": "uploader", "scopes": ["read"], "usage_bytes": 0, "quota_bytes": None,
+        "video_count": 0,
     }
     uploader = signed_in_client(app, "alice", "uploader")
     assert upload(uploader, video_bytes).status_code == 201

@@ -51,12 +51,12 @@ def token(portal) -> str:
 
 
 def authorize(page, token: str) -> None:
-    """Press "Authorize", paste the token for the bearer scheme, and close the dialog."""
+    """Press "Authorize", paste the token for the bearer scheme (the first; v2 also names the session's cookie), and close the dialog."""
     page.locator(".auth-wrapper button.authorize").click()
     dialog = page.locator(".modal-ux")
     dialog.locator("input").first.fill(token)
-    dialog.locator("button.modal-btn.auth.authorize").click()
-    dialog.locator("button.btn-done").click()
+    dialog.locator("button.modal-btn.auth.authorize").first.click()
+    dialog.locator("button.btn-done").first.click()
 
 
 @pytest.fixture

@@ -32,6 +32,22 @@ def portal(tmp_path_factory):
     running.stop()
 
 
+@pytest.fixture(scope="module")
+def v1_portal(tmp_path_factory):
+    """A portal whose /api/v2 answers 404 to everything, as one from before v2 did (tests/client/v1_only.py)."""
+    running = RunningPortal([sys.executable, "tests/client/v1_only.py"], tmp_path_factory.mktemp("v1-portal") / "data")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def v1_signed_in(folders, v1_portal, monkeypatch) -> ClientFolders:
+    """The client pointed at the v1-only portal with its admin's token."""
+    monkeypatch.setenv("PORTAL_URL", v1_portal.url)
+    monkeypatch.setenv("PORTAL_TOKEN", v1_portal.token)
+    return folders
+
+
 @pytest.fixture(scope="session")
 def installed_client(tmp_path_factory) -> Path:
     """The folder ``pip install --target`` put the client into (its console script in ``bin/``).

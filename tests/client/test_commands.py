@@ -163,8 +163,8 @@ def test_ls_q_says_no_videos_match_with_exit_status_3(signed_in, portal, capsys)
     assert (status, json.loads(out)) == (3, [])
 
 
-def test_ls_gathers_every_page(signed_in, portal, capsys, monkeypatch):
-    made = {upload_through_api(portal, f"lspages-{n}.mp4", 1000)[0]["id"] for n in range(3)}
+def test_ls_gathers_every_page_of_v1(v1_signed_in, v1_portal, capsys, monkeypatch):
+    made = {upload_through_api(v1_portal, f"lspages-{n}.mp4", 1000)[0]["id"] for n in range(3)}
     pages = []
     original = api.Portal.json
 

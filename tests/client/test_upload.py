@@ -119,7 +119,8 @@ def test_upload_killed_mid_file_resumes_when_run_again(installed_client, signed_
     assert kept_upload_urls(signed_in) == []
     # The upload the killed run began is the one that finished: no new upload was started.
     finished = portal.http.head(url, headers={"Tus-Resumable": "1.0.0"}, timeout=10)
-    assert finished.headers["Portal-File-URL"].endswith("/" + file_id)
+    assert "/api/v2/uploads/" in url, "the client speaks v2 to a portal that has it"
+    assert finished.headers["Portal-Video-URL"].endswith("/api/v2/videos/" + file_id)
 
 
 def test_a_kept_upload_the_portal_no_longer_has_starts_again(signed_in, portal, tmp_path, capsys):

@@ -6,7 +6,8 @@ from flask import Blueprint
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
-from . import docs  # noqa: E402,F401  (views attach themselves to bp)
+from . import deprecation  # noqa: E402,F401  (views attach themselves to bp)
+from . import docs  # noqa: E402,F401
 from . import routes  # noqa: E402,F401
 from . import shares  # noqa: E402,F401
 from . import trash  # noqa: E402,F401

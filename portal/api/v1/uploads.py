@@ -3,6 +3,11 @@
 Core protocol plus creation, creation-with-upload, termination, expiration and
 checksum (https://tus.io/protocols/resumable-upload). Every answer, errors
 included, carries ``Tus-Resumable``; errors keep the API's JSON body.
+
+The same views serve ``/api/v2/uploads`` (:mod:`portal.api.v2.uploads`
+registers them under its blueprint): each URL they give is built under the
+blueprint the request came to, and the finished upload's video is named by
+the header and the endpoint :data:`FINISHED_LINKS` holds for that blueprint.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import base64
 import binascii
 from datetime import timezone
 from email.utils import format_datetime
+from typing import Any
 
 from flask import Response
 from flask import current_app
@@ -42,6 +48,7 @@ from ...uploads.intake import parse_sha256_hex
 from ...uploads.intake import upload_limit
 from ...uploads.models import ResumableUpload
 from ...uploads.request import takes_chunks
+from .. import spec
 from ..models import header
 from ..spec import Answer
 from ..spec import Body
@@ -59,12 +66,32 @@ TUS_EXTENSIONS = "creation,creation-with-upload,termination,expiration,checksum"
 CHUNK_TYPE = "application/offset+octet-stream"
 #: The header naming the finished upload's file JSON.
 FILE_URL_HEADER = "Portal-File-URL"
+#: Per blueprint serving these views: the header naming the video a finished upload became, and the
+#: endpoint of that video's JSON.
+FINISHED_LINKS: dict[str, tuple[str, str]] = {"api_v1": (FILE_URL_HEADER, "api_v1.get_file")}
+#: Per blueprint, how its document describes that header.
+FINISHED_LINK_DOCS: dict[str, dict[str, Any]] = {"api_v1": FILE_URL}
+
+
+def _finished_doc() -> dict[str, dict[str, Any]]:
+    """The finished-upload header of the document being built: v1's file, v2's video."""
+    blueprint = spec.building()
+    return {FINISHED_LINKS[blueprint][0]: FINISHED_LINK_DOCS[blueprint]}
+
+
+def _finished_name() -> str:
+    return FINISHED_LINKS[spec.building()][0]
+
+
+def _endpoint(name: str) -> str:
+    """``name`` under the blueprint of this request (``api_v1`` or ``api_v2``)."""
+    return f"{request.blueprint}.{name}"
 
 
 @bp.after_request
 def tus_headers(response: Response) -> Response:
     """Every answer under /uploads says which tus it speaks, failures too (a 412 lists the versions)."""
-    if request.path.startswith(url_for("api_v1.tus_options")):
+    if request.blueprint in FINISHED_LINKS and request.path.startswith(url_for(_endpoint("tus_options"))):
         response.headers["Tus-Resumable"] = TUS_VERSION
         if response.status_code == 412:
             response.headers["Tus-Version"] = TUS_VERSION
@@ -125,9 +152,10 @@ def _upload_headers(upload: ResumableUpload) -> dict[str, str]:
     return headers
 
 
-def _file_url(video_id: str) -> str:
-    """The URL of the file JSON of the video an upload became (what ``POST /api/v1/files`` answers as Location)."""
-    return video_link("api_v1.get_file", video_id, external=True)
+def _finished(video_id: str) -> dict[str, str]:
+    """The header naming the video an upload became (what the version's upload answers as Location)."""
+    header, endpoint = FINISHED_LINKS[request.blueprint or "api_v1"]
+    return {header: video_link(endpoint, video_id, external=True)}
 
 
 def _append(upload: ResumableUpload, offset: int) -> dict[str, str]:
@@ -139,7 +167,7 @@ def _append(upload: ResumableUpload, offset: int) -> dict[str, str]:
     headers = _upload_headers(upload)
     if video is not None:
         headers["Upload-Offset"] = str(upload.length)
-        headers[FILE_URL_HEADER] = _file_url(video.id)
+        headers.update(_finished(video.id))
     return headers
 
 
@@ -194,7 +222,7 @@ def tus_options() -> tuple[str, int, dict[str, str]]:
 @operation("Start a resumable upload (tus creation)", tags=["uploads"], headers=CreationHeaders, touches_bytes=True,
            body=Body(CHUNK_BODY, required=False), errors=_creation_refusals, answers=lambda: {201: Answer(
                description="Created; its URL is in `Location`.", headers={
-                   "Location": header(), "Upload-Expires": expires(), "Upload-Offset": OFFSET, FILE_URL_HEADER: FILE_URL})},
+                   "Location": header(), "Upload-Expires": expires(), "Upload-Offset": OFFSET, **_finished_doc()})},
            description=lambda: "Send `Upload-Length` and `Upload-Metadata` (`filename`, and optionally `sha256`: the "
            "hex SHA-256 of the whole file, checked when the last byte arrives). A body sent as "
            f"`{CHUNK_TYPE}` is the first chunk (creation-with-upload). The upload belongs to the caller; it is removed "
@@ -209,7 +237,7 @@ def create_upload() -> tuple[str, int, dict[str, str]]:
         caller_required().user, length, metadata.get("filename"), parse_sha256_hex(metadata.get("sha256"))
     )
     upload_id = upload.id
-    headers = {"Location": url_for("api_v1.upload_status", upload_id=upload_id, _external=True)}
+    headers = {"Location": url_for(_endpoint("upload_status"), upload_id=upload_id, _external=True)}
     if request.mimetype == CHUNK_TYPE:
         try:
             headers.update(_append(upload, 0))
@@ -226,15 +254,15 @@ def create_upload() -> tuple[str, int, dict[str, str]]:
 @requires(Action.UPLOAD)
 @operation("How much of an upload the portal holds", tags=["uploads"], operation_id="getUploadOffset",
            headers=TusHeaders, touches_bytes=True, errors=lambda: _tus(UploadNotFound()), answers=lambda: {200: Answer(
-               description=f"The offset to send from; a finished upload names its file in `{FILE_URL_HEADER}`.",
+               description=f"The offset to send from; a finished upload names its video in `{_finished_name()}`.",
                headers={"Upload-Offset": OFFSET, "Upload-Length": OFFSET, "Upload-Expires": expires(),
-                        "Cache-Control": _const("no-store"), FILE_URL_HEADER: FILE_URL})})
+                        "Cache-Control": _const("no-store"), **_finished_doc()})})
 def upload_status(upload_id: str) -> tuple[str, int, dict[str, str]]:
     _require_tus()
     upload = resumable.get_upload(upload_id, caller_required().user)
     headers = {**_upload_headers(upload), "Upload-Length": str(upload.length), "Cache-Control": "no-store"}
     if upload.video_id is not None:
-        headers[FILE_URL_HEADER] = _file_url(upload.video_id)
+        headers.update(_finished(upload.video_id))
     return "", 200, headers
 
 
@@ -243,8 +271,8 @@ def upload_status(upload_id: str) -> tuple[str, int, dict[str, str]]:
 @requires(Action.UPLOAD)
 @operation("Send a chunk", tags=["uploads"], headers=ChunkHeaders, body=Body(CHUNK_BODY), touches_bytes=True,
            errors=_chunk_refusals, answers=lambda: {204: Answer(
-               description=f"Kept; the last chunk's answer names the new file in `{FILE_URL_HEADER}`.",
-               headers={"Upload-Offset": OFFSET, "Upload-Expires": expires(), FILE_URL_HEADER: FILE_URL})},
+               description=f"Kept; the last chunk's answer names the new video in `{_finished_name()}`.",
+               headers={"Upload-Offset": OFFSET, "Upload-Expires": expires(), **_finished_doc()})},
            description="The chunk is kept whole or not at all. The last one makes the upload a video, after the checks "
            "of `POST /api/v1/files`; if they fail, it answers their error and the upload is gone.")
 def append_to_upload(upload_id: str) -> tuple[str, int, dict[str, str]]:

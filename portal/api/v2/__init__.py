@@ -15,5 +15,8 @@ from . import captions  # noqa: E402,F401  (views attach themselves to bp)
 from . import docs  # noqa: E402,F401
 from . import me  # noqa: E402,F401
 from . import shares  # noqa: E402,F401
+from . import tokens  # noqa: E402,F401
 from . import trash  # noqa: E402,F401
+from . import uploads  # noqa: E402,F401
+from . import users  # noqa: E402,F401
 from . import videos  # noqa: E402,F401

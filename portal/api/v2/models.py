@@ -18,8 +18,14 @@ from flask import current_app
 from pydantic import BaseModel
 from pydantic import ConfigDict
 from pydantic import Field
+from pydantic import WithJsonSchema
 
+from ...accounts.models import TOKEN_LABEL_LENGTH
 from ...accounts.models import Role
+from ...accounts.models import Scope
+from ...accounts.service import MAX_TOKEN_DAYS
+from ...accounts.service import MIN_PASSWORD_LENGTH
+from ...accounts.service import USERNAME_PATTERN
 from ...library import catalog
 from ...library.listing import MAX_QUERY_LENGTH
 from ...library.models import MAX_CAPTION_LABEL_LENGTH
@@ -290,15 +296,124 @@ CAPTION_ETAG = {"ETag": header("The caption's SHA-256, quoted: send it in `If-Ma
 
 class Me(Closed):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "id": 3, "name": "alice", "role": "uploader", "usage_bytes": 1288490189, "quota_bytes": 5368709120,
-        "video_count": 12}]})
+        "id": 3, "name": "alice", "role": "uploader", "scopes": ["read", "upload"], "usage_bytes": 1288490189,
+        "quota_bytes": 5368709120, "video_count": 12}]})
 
     id: int = Field(ge=1)
     name: str
     role: Role
+    scopes: list[Scope] | None = Field(description=(
+        "The calling token's scopes, within what the role allows now; null for the web session."))
     usage_bytes: int = Field(ge=0, description="Bytes the caller uses.")
     quota_bytes: int | None = Field(ge=0, description="Bytes the caller may use; null: unlimited.")
     video_count: int = Field(ge=0, description="The caller's videos outside the trash.")
+
+
+# --- tokens and users --------------------------------------------------------------------------
+
+MaybeTimestamp = Annotated[str | None, WithJsonSchema({"type": ["string", "null"], "format": "date-time"})]
+
+
+class SelfLink(Closed):
+    self: Url
+
+
+EXAMPLE_TOKEN: Any = {
+    "id": 7, "owner": "alice", "label": "backup script", "scopes": ["read"],
+    "created_at": "2026-05-01T09:30:00.123456Z", "expires_at": "2026-07-30T09:30:00.123456Z",
+    "last_used_at": None, "revoked_at": None, "active": True, "links": {"self": f"{HOST}/api/v2/tokens/7"},
+}
+
+
+class Token(Closed):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_TOKEN]})
+
+    id: int = Field(ge=1)
+    owner: str
+    label: str = Field(max_length=TOKEN_LABEL_LENGTH)
+    scopes: list[Scope] = Field(json_schema_extra={"uniqueItems": True})
+    created_at: Timestamp
+    expires_at: MaybeTimestamp = Field(description="Null: it does not expire.")
+    last_used_at: MaybeTimestamp = Field(description="Kept to the minute.")
+    revoked_at: MaybeTimestamp
+    active: bool = Field(description="Neither revoked nor expired.")
+    links: SelfLink
+
+
+class NewToken(Token):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {**EXAMPLE_TOKEN, "token": "portal_Zm9v..."}]})
+
+    token: str = Field(description="The value to send as `Authorization: Bearer`; shown once.")
+
+
+class TokenList(Closed):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"items": [EXAMPLE_TOKEN]}]})
+
+    items: list[Token]
+
+
+class NewTokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "label": "backup script", "scopes": ["read"], "days": 90}})
+
+    label: str | None = Field(None, max_length=TOKEN_LABEL_LENGTH, pattern="^[^\\u0000]*$",
+                              description="What will use it, e.g. `backup script`.")
+    scopes: list[Scope] = Field(min_length=1, description="A scope named twice counts once.")
+    days: int | None = Field(None, ge=1, le=MAX_TOKEN_DAYS, description=(
+        "Days until it expires (a whole number: `6.0` is 6); null or left out: never (or, asked by a token, when it does)."))
+
+
+class TokenQuery(BaseModel):
+    user: str | None = Field(None, description="Another user's name (any case): their tokens, for an admin signed in.")
+
+
+EXAMPLE_USER: Any = {
+    "id": 3, "name": "alice", "role": "uploader", "disabled": False, "created_at": "2026-05-01T09:30:00.123456Z",
+    "usage_bytes": 1288490189, "quota_bytes": 5368709120, "video_count": 12, "links": {"self": f"{HOST}/api/v2/users/3"},
+}
+
+
+class UserModel(Closed):
+    model_config = ConfigDict(extra="forbid", title="User", json_schema_extra={"examples": [EXAMPLE_USER]})
+
+    id: int = Field(ge=1)
+    name: str
+    role: Role
+    disabled: bool
+    created_at: Timestamp
+    usage_bytes: int = Field(ge=0)
+    quota_bytes: int | None = Field(ge=0, description="Null: unlimited.")
+    video_count: int = Field(ge=0, description="Videos outside the trash.")
+    links: SelfLink
+
+
+class UserList(Closed):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"items": [EXAMPLE_USER]}]})
+
+    items: list[UserModel]
+
+
+class NewUserRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "name": "alice", "password": "correct horse battery", "role": "uploader"}})
+
+    name: str = Field(pattern=f"^{USERNAME_PATTERN.pattern}$")
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH)
+    role: Role = Role.VIEWER
+
+
+class UserPatch(BaseModel):
+    """A JSON merge patch: fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"role": "uploader", "quota": "5GiB"}})
+
+    # Left out, not null, is how to leave one as it is: the schema has no null for them.
+    role: Annotated[Role | None, WithJsonSchema({"type": "string", "enum": [role.value for role in Role]})] = None
+    disabled: Annotated[bool | None, WithJsonSchema({"type": "boolean"})] = None
+    quota: Annotated[int | str | None, WithJsonSchema({"oneOf": [
+        {"type": "integer", "minimum": 0}, {"type": "string"}, {"type": "null"}]})] = Field(None, description=(
+            "Bytes, a size such as `5GiB`, `none` (unlimited), `default` or null (PORTAL_DEFAULT_QUOTA's)."))
 
 
 def upload_limit_text() -> str:

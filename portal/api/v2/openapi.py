@@ -35,9 +35,16 @@ HEAD: dict[str, Any] = {
         {"name": "shares", "description": "Links that open one video to anyone who has them."},
         {"name": "trash", "description": "Deleted videos, restorable until purged."},
         {"name": "account", "description": "The caller's own account and storage."},
+        {"name": "tokens", "description": "API tokens: the caller's own, and (admins) anyone's."},
+        {"name": "users", "description": "Users, their roles and quotas (admins, signed in)."},
+        {"name": "uploads", "description": "Resumable uploads (tus 1.0.0), as v1's."},
         {"name": "documentation", "description": "This document and its page."},
     ],
-    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An API token."}}},
+    "components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer", "description": "An API token."},
+        "session": {"type": "apiKey", "in": "cookie", "name": "session",
+                    "description": "The web session's cookie (signed in at /login); a change also needs `X-CSRFToken`."},
+    }},
 }
 
 
