@@ -14,10 +14,12 @@ VOLUME ?= portal-data
 # Servers and browsers spend much of their time waiting, so two workers per CPU keep both busy.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
 SEED ?= $(shell od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+# The slowest tests it lists at the end (`make test DURATIONS=0` lists all, to find where the time goes).
+DURATIONS ?= 15
 # Its processes (workers and the ~200 portals it starts) load the portal's modules from
 # __pycache__ instead of compiling them each time, even where the environment says not to write it.
 PYTEST_RUN = env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -p random_order \
-	--random-order-bucket=module --random-order-seed=$(SEED) --durations=15
+	--random-order-bucket=module --random-order-seed=$(SEED) --durations=$(DURATIONS)
 # What the inner loop leaves out: Chromium, child servers, SeaweedFS, Redis, PostgreSQL, the
 # benchmark and the fuzzing of the API documents (each runs in full in `make test`).
 FAST_MARKERS = not browser and not server and not s3 and not redis and not postgres and not bench and not fuzz

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 from dataclasses import dataclass
 from dataclasses import field
@@ -170,7 +171,10 @@ CASES = [
 
 
 @pytest.fixture
-def limited_app(tmp_path):
+def limited_app(tmp_path, migrated_sqlite):
+    """The portal with a small upload limit on SQLite in its data folder (read here as the file), already migrated."""
+    (tmp_path / "data").mkdir()
+    shutil.copyfile(migrated_sqlite, tmp_path / "data" / "portal.db")
     app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test", "MAX_CONTENT_LENGTH": LIMIT})
     yield app
     with app.app_context():
