@@ -27,6 +27,7 @@ from ...library import integrity
 from ...library import service
 from ...library import trash
 from ...library.models import Video
+from ...uploads import intake
 from ...uploads.intake import parse_content_digest
 from ...uploads.intake import parse_sha256_hex
 from ...uploads.request import portal_request
@@ -87,7 +88,7 @@ def upload_video() -> tuple[Response, int, dict[str, str]]:
     else:
         if not request.content_length and not request.environ.get("wsgi.input_terminated"):
             raise MissingFile(NO_BODY)
-        video = service.store_stream(
+        video = intake.store_stream(
             request.stream, request.args.get("filename"), [in_query, content_digest], owner=owner,
             declared=request.content_length,
         )
