@@ -26,7 +26,6 @@ Every backup is verified (``backup verify``'s check) before its figures count.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -41,16 +40,17 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import MIB  # noqa: E402
+from bench.common import Figure  # noqa: E402
+from bench.common import megabytes_per_second  # noqa: E402
+from bench.common import parse_size  # noqa: E402
+from bench.common import percentile  # noqa: E402
+from bench.common import table  # noqa: E402
+from bench.common import write_results  # noqa: E402
 from bench.library import ADMIN_PASSWORD  # noqa: E402
 from bench.library import ADMIN_USERNAME  # noqa: E402
 from bench.library import bulk_insert_sqlite  # noqa: E402
 from bench.library import video_rows  # noqa: E402
-from bench.run import MIB  # noqa: E402
-from bench.run import Figure  # noqa: E402
-from bench.run import megabytes_per_second  # noqa: E402
-from bench.run import parse_size  # noqa: E402
-from bench.run import percentile  # noqa: E402
-from bench.run import table  # noqa: E402
 
 #: The first backup's rate against ``cp -r``'s, at least.
 TARGET_RATIO = 0.7
@@ -262,9 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         "figures": [figure.as_json() for figure in figures],
         "samples": samples,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {args.json}")
+    write_results(args.json, result)
     return 0
 
 

@@ -50,7 +50,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.run import percentile  # noqa: E402
+from bench.common import percentile  # noqa: E402
+from bench.common import write_results  # noqa: E402
 from tests.support import ADMIN_PASSWORD  # noqa: E402
 from tests.support import ADMIN_USERNAME  # noqa: E402
 from tests.support import free_port  # noqa: E402
@@ -645,7 +646,5 @@ def run(count: int, databases: list[str], samples: int, json_path: Path, postgre
     print(f"library benchmark: {count:,} videos, {samples} requests per figure, {os.cpu_count()} CPUs, "
           f"{time.monotonic() - started:.0f} s")
     print(table(results))
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(as_json(results, samples), indent=2) + "\n")
-    print(f"written to {json_path}")
+    write_results(json_path, as_json(results, samples))
     return 0

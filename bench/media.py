@@ -19,7 +19,6 @@ table and writes the figures as JSON, like ``bench/run.py``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -33,14 +32,15 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.run import MIB  # noqa: E402
-from bench.run import Figure  # noqa: E402
-from bench.run import hash_copy_limit  # noqa: E402
-from bench.run import median  # noqa: E402
-from bench.run import parse_size  # noqa: E402
-from bench.run import percentile  # noqa: E402
-from bench.run import signed_in_cookie  # noqa: E402
-from bench.run import table  # noqa: E402
+from bench.common import MIB  # noqa: E402
+from bench.common import Figure  # noqa: E402
+from bench.common import hash_copy_limit  # noqa: E402
+from bench.common import median  # noqa: E402
+from bench.common import parse_size  # noqa: E402
+from bench.common import percentile  # noqa: E402
+from bench.common import signed_in_cookie  # noqa: E402
+from bench.common import table  # noqa: E402
+from bench.common import write_results  # noqa: E402
 from portal.media.playable import CRF  # noqa: E402
 from portal.media.playable import PRESET  # noqa: E402
 from portal.media.playable import CopyKind  # noqa: E402
@@ -218,9 +218,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{time.monotonic() - started:.0f} s")  # fmt: skip
     print("ratio: portal / reference for rates (above 1 = portal better)")
     print(table(figures))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"figures": [figure.as_json() for figure in figures]}, indent=2) + "\n")
-    print(f"written to {args.json}")
+    write_results(args.json, {"figures": [figure.as_json() for figure in figures]})
     return 0
 
 

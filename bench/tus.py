@@ -36,19 +36,20 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.run import MIB  # noqa: E402
-from bench.run import Figure  # noqa: E402
-from bench.run import PeakRss  # noqa: E402
-from bench.run import Server  # noqa: E402
-from bench.run import connect  # noqa: E402
-from bench.run import make_video_file  # noqa: E402
-from bench.run import median  # noqa: E402
-from bench.run import megabytes_per_second  # noqa: E402
-from bench.run import parse_size  # noqa: E402
-from bench.run import rss_bytes  # noqa: E402
-from bench.run import start_portal  # noqa: E402
-from bench.run import table  # noqa: E402
-from bench.run import upload  # noqa: E402
+from bench.common import MIB  # noqa: E402
+from bench.common import Figure  # noqa: E402
+from bench.common import PeakRss  # noqa: E402
+from bench.common import Server  # noqa: E402
+from bench.common import connect  # noqa: E402
+from bench.common import make_video_file  # noqa: E402
+from bench.common import median  # noqa: E402
+from bench.common import megabytes_per_second  # noqa: E402
+from bench.common import parse_size  # noqa: E402
+from bench.common import rss_bytes  # noqa: E402
+from bench.common import start_portal  # noqa: E402
+from bench.common import table  # noqa: E402
+from bench.common import upload  # noqa: E402
+from bench.common import write_results  # noqa: E402
 
 #: What the issue asks of tus against the raw body.
 TARGET_RATIO = 0.6
@@ -219,9 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         "figures": [figure.as_json() for figure in figures],
         "samples": samples,
     }
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {args.json}")
+    write_results(args.json, result)
     return 0
 
 

@@ -32,7 +32,7 @@ from typing import Mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.run import rss_bytes  # noqa: E402
+from bench.common import rss_bytes  # noqa: E402
 from tests.slow_viewers import Probe  # noqa: E402
 from tests.slow_viewers import SlowViewers  # noqa: E402
 from tests.slow_viewers import probe_while  # noqa: E402
@@ -187,7 +187,7 @@ def measure_viewers(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.run import signed_in_cookie  # the benchmark's sign-in through the /login form
+    from bench.common import signed_in_cookie  # the benchmark's sign-in through the /login form
     from tests.support import RunningPortal
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -43,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     check_settings(app.config)
     configure_data_dir(app)
     register_extensions(app)
+    register_events(app)
     register_request_hooks(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -101,6 +102,17 @@ def register_extensions(app: Flask) -> None:
     register_authentication(app)
     csrf.init_app(app)
     bind_queue(app)
+
+
+def register_events(app: Flask) -> None:
+    """Connect each floor's receivers to the events of the floors below it (:mod:`portal.events`), for this app."""
+    from .jobs import events as job_events
+    from .library import events as library_events
+    from .sharing import events as sharing_events
+
+    library_events.connect(app)
+    sharing_events.connect(app)
+    job_events.connect(app)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -119,8 +119,8 @@ def _password_hash(password: str, profile: str) -> str:
 def add_user(app, username: str = "tester", role: str = "admin", password: str = TEST_PASSWORD) -> int:
     """A user row as the account service makes it (the same Argon2id hash), made cheaply; returns its id."""
     from portal.accounts.models import User
-    from portal.accounts.service import adopt_ownerless_videos
     from portal.extensions import db
+    from portal.library.service import adopt_ownerless_videos
 
     with app.app_context():
         user = User(

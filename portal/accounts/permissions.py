@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .. import errors
 from .models import ApiToken
@@ -20,8 +20,15 @@ from .models import User
 from .service import allowed_scopes
 from .service import effective_scopes
 
-if TYPE_CHECKING:
-    from ..library.models import Video
+
+class Video(Protocol):
+    """What a rule asks of a video (:class:`portal.library.models.Video`, a floor above): whose it is."""
+
+    @property
+    def owner_id(self) -> int | None: ...
+
+    @property
+    def owner_name(self) -> str | None: ...
 
 
 class Action(str, enum.Enum):

@@ -40,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import errors
+from .. import events
 from ..extensions import MAX_ROW_ID
 from ..extensions import db
 from .models import ROLE_SCOPES
@@ -206,22 +207,13 @@ def create_user(username: str, password: str, role: str | Role = Role.VIEWER) ->
         raise errors.UserExists(username) from None
     audit.info("user created: %s role=%s", user.username, user.role)
     if checked_role is Role.ADMIN:
-        adopt_ownerless_videos(user)
+        _became_admin(user)
     return user
 
 
-def adopt_ownerless_videos(admin: User) -> None:
-    """Give the videos of a library older than accounts to its first admin, so that each has an owner."""
-    from ..library.models import Video
-
-    # An UPDATE's result is a cursor's, which counts the rows it changed.
-    result = cast(CursorResult[Any], db.session.execute(
-        sa_update(Video).where(Video.owner_id.is_(None)).values(owner_id=admin.id)
-    ))
-    adopted = result.rowcount
-    db.session.commit()
-    if adopted:
-        audit.info("videos without an owner given to %s: %d", admin.username, adopted)
+def _became_admin(user: User) -> None:
+    """Announce a new admin: the first one adopts the videos older than accounts (:mod:`portal.library` does)."""
+    events.publish(events.became_admin, user=user)
 
 
 def setup_needed() -> bool:
@@ -244,7 +236,7 @@ def set_role(username: str, role: str | Role) -> User:
     db.session.commit()
     audit.info("user role changed: %s %s -> %s", user.username, previous, user.role)
     if checked_role is Role.ADMIN:
-        adopt_ownerless_videos(user)
+        _became_admin(user)
     return user
 
 

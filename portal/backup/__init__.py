@@ -50,13 +50,13 @@ from sqlalchemy.engine import make_url
 from ..extensions import db
 from ..library.models import StorageKind
 from ..library.models import storage_key_for
-from ..ops.transfer import Outcome
-from ..ops.transfer import copy_object as transfer_object
 from ..storage import CHUNK_SIZE
 from ..storage import Batch
 from ..storage import Storage
 from ..storage import current_storage
 from ..storage import storage_from_url
+from ..storage.copying import Outcome
+from ..storage.copying import copy_object as transfer_object
 from . import postgres
 from .errors import BackupError
 from .postgres import Rows
@@ -632,7 +632,7 @@ def restore_backup(dest: Storage, manifest: dict[str, Any]) -> int:
         else:
             _copy_sqlite(dump, _sqlite_path())
     _restore_secret_key(manifest)
-    from ..ops.schema import upgrade_schema
+    from ..schema import upgrade_schema
 
     upgrade_schema(db.engine, str(Path(__file__).resolve().parent.parent / "migrations"))
     return restored
@@ -650,7 +650,7 @@ def _restore_object(dest: Storage, item: StoredObject, storage: Storage, key: st
 def _checked_copy(
     source: Storage, item: StoredObject, target: Storage, target_key: str, verify_existing: bool, missing: str, corrupt: str
 ) -> Outcome:
-    """``item`` copied to ``target_key`` by :func:`portal.ops.transfer.copy_object`; :class:`BackupError` when it cannot be."""
+    """``item`` copied to ``target_key`` by :func:`portal.storage.copying.copy_object`; :class:`BackupError` when it cannot be."""
     size = item.size if item.size >= 0 else None
     outcome = transfer_object(source, item.key, target, target_key, size, item.sha256, verify_existing)
     if outcome is Outcome.MISSING:

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from ..ops.cli import RefusingGroup
+from ..commands import RefusingGroup
 from . import create_backup
 from . import destination
 from . import drill

@@ -1,8 +1,9 @@
 """The job queue: slow work on videos (probing and posters, and playable copies), out of the requests.
 
 A huey queue per application, chosen by ``QUEUE_URL`` (:mod:`.queue`): SQLite
-in the data folder by default, Redis for several machines. Services queue
-work through :func:`queue_processing`; a consumer (:mod:`.consumer`, started by
+in the data folder by default, Redis for several machines. The floors below
+ask for work through :mod:`portal.events`, which :mod:`.events` puts on the
+queue (:func:`portal.media.processing.queue_processing`); a consumer (:mod:`.consumer`, started by
 ``python wsgi.py`` or ``flask --app wsgi jobs worker``) runs it. The state of
 each video's work lives in its row (:class:`~portal.library.models.ProcessingState`),
 not only in the queue, so pages can show it and a consumer that was killed

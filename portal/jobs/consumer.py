@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 
 from flask import Flask
 
@@ -31,10 +32,12 @@ log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 
 
-def run_consumer(app: Flask, workers: int) -> None:
-    """Run jobs, ``workers`` at a time, until SIGTERM (at once) or SIGINT (after the running jobs)."""
-    from ..ops.readiness import wait_for_database
+def run_consumer(app: Flask, workers: int, wait_for_database: Callable[[Flask], None]) -> None:
+    """Run jobs, ``workers`` at a time, until SIGTERM (at once) or SIGINT (after the running jobs).
 
+    ``wait_for_database`` (:func:`portal.ops.readiness.wait_for_database`, from the floor that starts
+    the consumer) returns once the start-up work that needs the database is done.
+    """
     os.nice(int(app.config["JOB_NICENESS"]))
     # Started with the database down, the consumer waits for it instead of failing the whole server.
     wait_for_database(app)

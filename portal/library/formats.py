@@ -1,8 +1,13 @@
-"""Recognise video containers from their first bytes.
+"""Recognise video containers from their first bytes; which of them browsers play as they are.
 
 The client's file extension and Content-Type are claims; the bytes are facts.
 The content type a file is stored (and later served) with always comes from
 the table below, so a stored file can never be served as HTML or script.
+
+What browsers play (:func:`plays_in_browsers`) is a fact of a video the
+library needs (a player waits for a copy, or not) and the media work acts on
+(:func:`portal.media.playable.plan_copy` makes a copy of what does not): it
+lives here, below both, so that the library asks its own rows.
 """
 
 from __future__ import annotations
@@ -11,6 +16,49 @@ from dataclasses import dataclass
 
 #: How many leading bytes :func:`detect_video_type` needs to decide.
 HEAD_SIZE = 512
+
+#: Video codecs every current browser plays, in the containers that carry them there.
+MP4_VIDEO = frozenset({"h264"})
+#: The pixel formats of H.264 that browsers outside Chromium decode: 8-bit 4:2:0 (``yuvj420p`` is its
+#: full-range variant, as phones and webcams write it). High 10, 4:2:2 and 4:4:4 are transcoded.
+MP4_PIXEL_FORMATS = frozenset({"yuv420p", "yuvj420p"})
+MP4_AUDIO = frozenset({"aac", "mp3"})
+WEBM_VIDEO = frozenset({"vp8", "vp9", "av1"})
+WEBM_AUDIO = frozenset({"opus", "vorbis"})
+#: Upload types browsers play those codecs in.
+MP4_TYPES = frozenset({"video/mp4", "video/quicktime"})
+WEBM_TYPES = frozenset({"video/webm"})
+#: FFmpeg's names of the transfer functions of HDR video.
+PQ = "smpte2084"
+HLG = "arib-std-b67"
+HDR_TRANSFERS = frozenset({PQ, HLG})
+
+
+def plays_in_browsers(
+    content_type: str,
+    video_codec: str | None,
+    audio_codec: str | None,
+    pixel_format: str | None = None,
+    color_transfer: str | None = None,
+) -> bool:
+    """Whether every current browser plays a video with these facts as it is, without a copy.
+
+    A ``pixel_format`` of None (a video probed before the portal kept it) is taken for one that plays,
+    a ``color_transfer`` of None for SDR. HDR video never does: a browser on an SDR screen shows PQ or
+    HLG washed out or clipped (each browser and system in its own way).
+    """
+    if color_transfer in HDR_TRANSFERS:
+        return False
+    if video_codec in MP4_VIDEO:
+        return (
+            pixel_format in MP4_PIXEL_FORMATS | {None}
+            and content_type in MP4_TYPES
+            and audio_codec in MP4_AUDIO | {None}
+        )
+    if video_codec in WEBM_VIDEO:
+        return content_type in WEBM_TYPES and audio_codec in WEBM_AUDIO | {None}
+    return False
+
 
 @dataclass(frozen=True)
 class VideoFormat:

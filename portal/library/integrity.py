@@ -28,6 +28,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import events
 from ..accounts.models import User
 from ..errors import FileUnavailable
 from ..errors import StoredCopyCorrupt
@@ -81,7 +82,7 @@ class StoredBytes:
 
     What a look at them finds is recorded where it belongs: the original's in
     the video's ``status``; a copy that is damaged or gone is dropped from the
-    row and made again from the original (:func:`portal.media.processing.discard_copy`),
+    row and made again from the original (:data:`portal.events.copy_lost`),
     since nothing of the upload is lost with it.
     """
 
@@ -142,9 +143,7 @@ class StoredBytes:
         elif status is VideoStatus.OK:
             _record_copy_verified(self.video)
         else:
-            from ..media.processing import discard_copy
-
-            discard_copy(self.video.id, self.sha256)
+            events.publish(events.copy_lost, video_id=self.video.id, sha256=self.sha256)
 
 
 def _record_copy_verified(video: Video) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import relationship
 
 from ..accounts.models import User
 from ..extensions import Model
+from .formats import plays_in_browsers
 
 
 def utcnow() -> datetime:
@@ -325,6 +326,13 @@ class Video(Model):
     @property
     def has_playable_copy(self) -> bool:
         return self.playable_sha256 is not None
+
+    @property
+    def needs_playable_copy(self) -> bool:
+        """Whether its facts say browsers cannot play the original as it is (False until it is probed)."""
+        return self.has_facts and not plays_in_browsers(
+            self.content_type, self.video_codec, self.audio_codec, self.pixel_format, self.color_transfer
+        )
 
     @property
     def playable_key(self) -> str:

@@ -4,39 +4,37 @@ Uploads are streamed by :mod:`portal.uploads`: bytes are hashed and counted
 while they are written to a temporary upload in storage; only when the file is
 known to be a complete, acceptable video are the bytes committed, and only then
 is the row. Any failure on the way aborts the upload, so no file and no row are
-left behind. Nothing here knows about HTTP.
+left behind. Nothing here knows about HTTP, nor about the floors above that
+bring uploads in (:mod:`portal.uploads`, whose received files are a
+:class:`ReceivedFile` here) or do the work that follows them (:mod:`portal.jobs`,
+reached through :mod:`portal.events`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import IO
 from typing import BinaryIO
+from typing import Protocol
 
 from flask import current_app
+from sqlalchemy import update as sa_update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.exc import OperationalError
 
+from .. import events
 from ..accounts.models import Role
 from ..accounts.models import User
-from ..accounts.quota import room_for
 from ..errors import ChecksumMismatch
 from ..errors import EmptyFile
 from ..errors import NotAVideo
 from ..errors import PlaybackNotReady
 from ..errors import PortalError
 from ..errors import PosterNotFound
-from ..errors import QueueUnavailable
 from ..errors import VideoNotFound
 from ..extensions import db
-from ..media.playable import CopyKind
-from ..media.processing import copy_plan
-from ..media.processing import queue_processing
 from ..storage import StorageUnavailable
 from ..storage import current_storage
-from ..uploads.intake import ReceivedFile
-from ..uploads.intake import begin_upload
 from . import originals
 from .formats import ACCEPTED_FORMATS
 from .formats import detect_video_type
@@ -53,6 +51,33 @@ audit = logging.getLogger("portal.audit")
 #: taken for something else: it is found at the next try, unless its last video was purged just then.
 MAX_ORIGINAL_CONFLICTS = 3
 _ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+class ReceivedFile(Protocol):
+    """An upload's bytes, all received, as :func:`finish_upload` checks and commits them.
+
+    A :class:`portal.uploads.intake.IncomingFile` (one request's body) or a finished resumable upload
+    (:class:`~portal.uploads.resumable.AssembledUpload`).
+    """
+
+    video_id: str
+    storage_key: str
+    size: int
+    head: bytes
+
+    def sha256(self) -> str: ...
+
+    def confirm(self) -> None:
+        """The last checks before the bytes become a video (stopping, quota); the bytes themselves stay where they are."""
+
+    def commit(self) -> None:
+        """:meth:`confirm`, then put the bytes in place under :attr:`storage_key`."""
+
+    def discard(self) -> None: ...
+
+    def failed(self, error: PortalError) -> PortalError: ...
+
+    def stored(self) -> None: ...
 
 
 def finish_upload(
@@ -177,36 +202,18 @@ def duplicate_of(video: Video, caller: User) -> str | None:
 
 
 def _queue_processing_of(video: Video) -> None:
-    """Queue the facts job of a video just stored; never in the request itself, never failing the upload.
+    """Announce the video just stored, for its facts job to be queued: never in the request, never failing the upload.
 
     The upload is complete once its row is committed: a queue that cannot be
-    reached leaves the video ``queued`` (``flask --app wsgi jobs backfill`` picks it up).
+    reached leaves the video ``queued`` (``flask --app wsgi jobs backfill``
+    picks it up), which the receiver (:func:`portal.jobs.events.queue_stored`) logs.
     """
-    try:
-        queue_processing([video.id])
-    except (QueueUnavailable, OperationalError) as error:
-        db.session.rollback()
-        current_app.logger.warning("video %s is stored, but its processing could not be queued: %s", video.id, error)
-
-
-def store_stream(
-    stream: IO[bytes], filename: str | None, expected_sha256: list[str | None], owner: User, declared: int | None = None
-) -> Video:
-    """Store a raw request body (no multipart), read in chunks, held to the owner's quota.
-
-    ``declared``: its Content-Length, when it has one; a body that would not fit is then refused unread.
-    """
-    incoming = begin_upload(room_for(owner), declared)
-    try:
-        incoming.copy_from(stream)
-        return finish_upload(incoming, filename, expected_sha256, owner)
-    finally:
-        incoming.close()
+    events.publish(events.video_stored, video_id=video.id)
 
 
 def process_again(video: Video) -> Video:
     """Queue the video's processing again (after a failure, or to redo it); whether the caller may is checked first."""
-    queue_processing([video.id])
+    events.publish(events.processing_requested, video_ids=[video.id])
     db.session.refresh(video)
     return video
 
@@ -245,7 +252,7 @@ def playback_of(video: Video) -> StoredBytes:
     """
     if video.has_playable_copy:
         return StoredBytes.copy_of(video)
-    if video.has_facts and copy_plan(video).kind is not CopyKind.NONE:
+    if video.needs_playable_copy:
         raise PlaybackNotReady()
     return StoredBytes.original(video)
 
@@ -297,3 +304,17 @@ def remove_stored_objects(video_id: str, keys: list[str]) -> None:
             current_storage().delete(key)
         except StorageUnavailable as error:
             current_app.logger.warning("video %s deleted, but %s stays behind: %s", video_id, key, error)
+
+
+def adopt_ownerless_videos(admin: User) -> None:
+    """Give the videos of a library older than accounts to its first admin, so that each has an owner.
+
+    Done on :data:`portal.events.became_admin`: accounts sit below the library and know nothing of videos.
+    """
+    # An UPDATE's result is a cursor's, which counts the rows it changed.
+    result = db.session.execute(sa_update(Video).where(Video.owner_id.is_(None)).values(owner_id=admin.id))
+    assert isinstance(result, CursorResult)
+    adopted = result.rowcount
+    db.session.commit()
+    if adopted:
+        audit.info("videos without an owner given to %s: %d", admin.username, adopted)

@@ -32,13 +32,13 @@ from sqlalchemy import func
 from sqlalchemy.engine import CursorResult
 
 from .. import errors
+from .. import events
 from ..accounts.models import Role
 from ..accounts.models import User
 from ..accounts.permissions import Action
 from ..accounts.permissions import Caller
 from ..accounts.permissions import check
 from ..extensions import db
-from ..sharing.models import ShareLink
 from . import catalog
 from . import originals
 from . import service
@@ -227,8 +227,9 @@ def _purge(video: Video, by: str) -> None:
     """Remove the row (and its share links) if it is still in the trash, then every object of the video."""
     keys = video.own_keys
     video_id, filename, owner = video.id, video.filename, video.owner_name
-    # Share links and tags go with their video; a bulk DELETE does not cascade on SQLite, so they are named here.
-    db.session.execute(db.delete(ShareLink).where(ShareLink.video_id == video_id))
+    # Share links and tags go with their video; a bulk DELETE does not cascade on SQLite, so they are named here
+    # (the links by their own floor, :mod:`portal.sharing.events`).
+    events.publish(events.video_purging, video_id=video_id)
     db.session.execute(db.delete(VideoTag).where(VideoTag.video_id == video_id))
     db.session.execute(db.delete(Caption).where(Caption.video_id == video_id))
     result = db.session.execute(db.delete(Video).where(Video.id == video_id, Video.deleted_at.is_not(None)))

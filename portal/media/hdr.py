@@ -34,10 +34,10 @@ from typing import Any
 import av
 import av.filter
 
-#: FFmpeg's names of the transfer functions of HDR video.
-PQ = "smpte2084"
-HLG = "arib-std-b67"
-HDR_TRANSFERS = frozenset({PQ, HLG})
+from ..library.formats import HDR_TRANSFERS
+from ..library.formats import HLG
+from ..library.formats import PQ
+
 #: ``AVColorTransferCharacteristic`` numbers to those names (a frame or a stream gives the number).
 _TRANSFER_NUMBERS = {16: PQ, 18: HLG}
 #: FFmpeg's number of BT.709 (as primaries, transfer and matrix alike), tagged on the SDR pictures.

@@ -36,6 +36,12 @@ import av
 import av.error
 import av.filter
 
+from ..library.formats import MP4_AUDIO
+from ..library.formats import MP4_PIXEL_FORMATS
+from ..library.formats import MP4_VIDEO
+from ..library.formats import WEBM_AUDIO
+from ..library.formats import WEBM_VIDEO
+from ..library.formats import plays_in_browsers
 from .hdr import BT709
 from .hdr import ToneMapper
 from .hdr import is_hdr
@@ -43,18 +49,6 @@ from .probe import MediaUnreadable
 from .probe import codec_name
 from .probe import main_audio
 from .probe import pixel_aspect
-
-#: Video codecs every current browser plays, in the containers that carry them there.
-MP4_VIDEO = frozenset({"h264"})
-#: The pixel formats of H.264 that browsers outside Chromium decode: 8-bit 4:2:0 (``yuvj420p`` is its
-#: full-range variant, as phones and webcams write it). High 10, 4:2:2 and 4:4:4 are transcoded.
-MP4_PIXEL_FORMATS = frozenset({"yuv420p", "yuvj420p"})
-MP4_AUDIO = frozenset({"aac", "mp3"})
-WEBM_VIDEO = frozenset({"vp8", "vp9", "av1"})
-WEBM_AUDIO = frozenset({"opus", "vorbis"})
-#: Upload types browsers play those codecs in.
-MP4_TYPES = frozenset({"video/mp4", "video/quicktime"})
-WEBM_TYPES = frozenset({"video/webm"})
 
 #: The tallest transcoded picture: 1080p keeps full HD and bounds the work of anything larger.
 MAX_LINES = 1080
@@ -95,23 +89,21 @@ def plan_copy(
     pixel_format: str | None = None,
     color_transfer: str | None = None,
 ) -> CopyPlan:
-    """What the video with these facts needs for every browser to play it.
+    """What the video with these facts needs for every browser to play it (none when it :func:`plays_in_browsers`).
 
     A ``pixel_format`` of None (a video probed before the portal kept it) is taken for one that plays,
     a ``color_transfer`` of None for SDR. HDR video is transcoded whatever its codec: a browser on an
     SDR screen shows PQ or HLG washed out or clipped (each browser and system in its own way).
     """
+    if plays_in_browsers(content_type, video_codec, audio_codec, pixel_format, color_transfer):
+        return NO_COPY
     if is_hdr(color_transfer):
         return CopyPlan(CopyKind.TRANSCODE, "mp4", "video/mp4", tone_map=color_transfer)
     if video_codec in MP4_VIDEO and pixel_format not in MP4_PIXEL_FORMATS | {None}:
         return CopyPlan(CopyKind.TRANSCODE, "mp4", "video/mp4")
     if video_codec in MP4_VIDEO:
-        if content_type in MP4_TYPES and audio_codec in MP4_AUDIO | {None}:
-            return NO_COPY
         return CopyPlan(CopyKind.REMUX, "mp4", "video/mp4")
     if video_codec in WEBM_VIDEO:
-        if content_type in WEBM_TYPES and audio_codec in WEBM_AUDIO | {None}:
-            return NO_COPY
         return CopyPlan(CopyKind.REMUX, "webm", "video/webm")
     return CopyPlan(CopyKind.TRANSCODE, "mp4", "video/mp4")
 

@@ -8,6 +8,10 @@ stops mattering. The work is the facts (:mod:`.probe`), then the poster
 a video that does not play in browsers as it is, a job of its own at a lower
 priority makes its playable copy (:mod:`.playable`). A video is ``done`` once
 everything it needs is there.
+
+Called by jobs only, and below them: the next job a step wants is asked for
+through :data:`portal.events.probe_wanted` and :data:`~portal.events.copy_wanted`,
+which :mod:`portal.jobs.events` puts on the queue.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.engine import CursorResult
 
+from .. import events
 from ..errors import PortalError
 from ..errors import QueueUnavailable
 from ..extensions import db
@@ -72,8 +77,6 @@ def queue_processing(video_ids: Iterable[str]) -> int:
     finds them. A queue that cannot be reached leaves them ``queued``, which
     ``flask --app wsgi jobs backfill`` picks up later.
     """
-    from ..jobs import current_jobs
-
     ids = list(video_ids)
     if not ids:
         return 0
@@ -81,7 +84,7 @@ def queue_processing(video_ids: Iterable[str]) -> int:
     owners = _owners(ids)
     for video_id in ids:
         try:
-            current_jobs().queue_probe(video_id, owners.get(video_id))
+            events.publish(events.probe_wanted, video_id=video_id, owner_id=owners.get(video_id))
         except Exception as error:
             # Whatever the backend raises (Redis refusing, SQLite locked): the job is not queued.
             raise QueueUnavailable() from error
@@ -188,10 +191,8 @@ def needs_copy(video: Video) -> bool:
 
 def queue_copy(video_id: str) -> None:
     """Queue the copy job; the video waits ``queued`` for it (a queued job survives a restart of the queue)."""
-    from ..jobs import current_jobs
-
     _set_state([video_id], ProcessingState.QUEUED, error=None)
-    current_jobs().queue_copy(video_id, _owners([video_id]).get(video_id))
+    events.publish(events.copy_wanted, video_id=video_id, owner_id=_owners([video_id]).get(video_id))
 
 
 def _owners(video_ids: list[str]) -> dict[str, int | None]:

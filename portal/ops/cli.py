@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-from typing import NoReturn
 
 import click
 from flask import Flask
@@ -14,11 +12,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from .. import errors
-from ..accounts import quota as quotas
 from ..accounts import service as accounts
 from ..accounts.models import ApiToken
 from ..accounts.models import Role
 from ..accounts.models import Scope
+from ..commands import RefusingGroup
 from ..library import trash
 from ..library.captions import verify_captions
 from ..library.integrity import stray_keys
@@ -26,6 +24,7 @@ from ..library.integrity import verify_all
 from ..library.models import VideoStatus
 from ..storage import current_storage
 from ..storage import storage_from_url
+from ..uploads import quota as quotas
 from ..uploads import resumable
 from .dedupe import Fold
 from .dedupe import dedupe
@@ -185,22 +184,6 @@ def read_password() -> str:
     if password.endswith("\r\n"):
         return password[:-2]
     return password.removesuffix("\n")
-
-
-def refuse(error: errors.PortalError) -> NoReturn:
-    """Say what went wrong on standard error and exit 1."""
-    click.echo(f"Error: {error.message}", err=True)
-    raise SystemExit(1)
-
-
-class RefusingGroup(click.Group):
-    """A command group whose commands end on a domain error by saying it (:func:`refuse`), not with a traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except errors.PortalError as error:
-            refuse(error)
 
 
 def _when(moment: datetime | None) -> str:
@@ -364,11 +347,12 @@ def jobs_group() -> None:
 def jobs_worker_command(workers: int) -> None:
     """Run jobs until stopped (SIGTERM at once, SIGINT after the running jobs), beside or away from the web server."""
     from ..jobs.consumer import run_consumer
+    from .readiness import wait_for_database
     from .server import configure_logging
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     configure_logging(app)
-    run_consumer(app, workers)
+    run_consumer(app, workers, wait_for_database)
 
 
 @jobs_group.command("backfill")

@@ -31,7 +31,7 @@ from ..library.models import VideoStatus
 from ..library.models import storage_key_for
 from ..library.models import utcnow
 from ..storage import Storage
-from .transfer import sha256_of
+from ..storage.copying import sha256_of
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ is unreachable, every other request that needs the database answers 503 until
 the schema is known to be up to date, and the work is tried again, at most
 every :data:`RETRY_INTERVAL` seconds, by the next request that comes (in every
 worker process: the work is safe to repeat, and upgrades take turns,
-:mod:`portal.ops.schema`).
+:mod:`portal.schema`).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from ..accounts.service import SETUP_CODE
 from ..accounts.service import setup_needed
 from ..errors import DatabaseUnavailable
 from ..extensions import db
+from ..schema import migration_lock
+from ..schema import upgrade_schema
 from ..storage import storage_of
-from .schema import migration_lock
-from .schema import upgrade_schema
 
 log = logging.getLogger(__name__)
 

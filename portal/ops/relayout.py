@@ -26,8 +26,8 @@ from ..library.models import StorageKind
 from ..library.models import Video
 from ..library.models import storage_key_for
 from ..storage import Storage
+from ..storage.copying import copy_object
 from .transfer import Outcome
-from .transfer import copy_object
 
 
 class Move(str, enum.Enum):

@@ -478,8 +478,9 @@ def _fork_worker(app: Flask, host: str, port: int) -> int:
 
 def _fork_consumer(app: Flask, job_workers: int) -> int:
     from ..jobs.consumer import run_consumer
+    from .readiness import wait_for_database
 
-    return _fork_child(lambda: run_consumer(app, job_workers), "the job consumer process")
+    return _fork_child(lambda: run_consumer(app, job_workers, wait_for_database), "the job consumer process")
 
 
 def _fork_child(run: Callable[[], None], name: str) -> int:

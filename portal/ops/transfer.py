@@ -11,8 +11,6 @@ Rows are copied the same way: whatever the target lacks, by id.
 
 from __future__ import annotations
 
-import enum
-import hashlib
 import logging
 from datetime import datetime
 from typing import Iterator
@@ -31,30 +29,10 @@ from ..library.models import VideoTag
 from ..library.models import as_utc
 from ..sharing.models import ShareLink
 from ..storage import Storage
-
-CHUNK_SIZE = 1024 * 1024
+from ..storage.copying import Outcome
+from ..storage.copying import copy_object
 
 log = logging.getLogger(__name__)
-
-
-class Outcome(str, enum.Enum):
-    COPIED = "copied"
-    PRESENT = "already there"
-    CORRUPT = "corrupt"
-    MISSING = "missing"
-
-
-def sha256_of(storage: Storage, key: str) -> str | None:
-    """The SHA-256 of the object under ``key``, hashed now; None when it is gone."""
-    try:
-        content = storage.open(key)
-    except FileNotFoundError:
-        return None
-    digest = hashlib.sha256()
-    with content:
-        while chunk := content.read(CHUNK_SIZE):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def copy_video(
@@ -104,50 +82,6 @@ def copy_video(
         if moved in (Outcome.CORRUPT, Outcome.MISSING):
             log.warning("the %s caption of video %s is %s at the source, not copied", caption.language, video.id, moved.value)
     return outcome
-
-
-def copy_object(
-    source: Storage,
-    source_key: str,
-    target: Storage,
-    target_key: str,
-    size: int | None,
-    sha256: str,
-    verify_existing: bool,
-) -> Outcome:
-    """Copy ``source_key`` to ``target_key`` unless the target has it (of ``size``, when known, and ``sha256`` if asked).
-
-    Source and target may be one storage under two keys, which moves an
-    object to another key with the same checks as a move between storages.
-    """
-    there = target.size(target_key)
-    if (
-        there is not None
-        and (size is None or there == size)
-        and (not verify_existing or sha256_of(target, target_key) == sha256)
-    ):
-        return Outcome.PRESENT
-    try:
-        content = source.open(source_key)
-    except FileNotFoundError:
-        return Outcome.MISSING
-    upload = target.create(target_key)
-    try:
-        digest = hashlib.sha256()
-        copied = 0
-        with content:
-            while chunk := content.read(CHUNK_SIZE):
-                digest.update(chunk)
-                copied += len(chunk)
-                upload.write(chunk)
-        if (size is not None and copied != size) or digest.hexdigest() != sha256:
-            upload.abort()
-            return Outcome.CORRUPT
-        upload.commit()
-    except BaseException:
-        upload.abort()
-        raise
-    return Outcome.COPIED
 
 
 def copy_library(source: Storage, target: Storage, verify_existing: bool = False) -> Iterator[tuple[Video, Outcome]]:

@@ -1,7 +1,8 @@
 """Upload intake: the hashed upload stream, digest parsing, the request class that feeds it; resumable uploads.
 
-:mod:`.intake` and :mod:`.request` may import :mod:`portal.errors`,
-:mod:`portal.storage` and the library's formats and models; the library's
-service builds on them, never the reverse. :mod:`.resumable` (tus sessions)
-sits above the library's service: a finished upload becomes a video through it.
+Above the library and accounts, below the doors: a received upload becomes a
+video through the library's service (:func:`portal.library.service.finish_upload`,
+which takes any :class:`~portal.library.service.ReceivedFile`), and
+:mod:`.quota` (a user's usage of videos and uploads) holds each upload to its
+owner's room. The library imports nothing of this package.
 """

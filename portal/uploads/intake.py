@@ -19,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import IO
 from typing import TYPE_CHECKING
 from typing import BinaryIO
-from typing import Protocol
 
 from flask import current_app
 
+from ..accounts.models import User
 from ..config import size_setting
 from ..errors import BelowFreeSpaceFloor
 from ..errors import ChecksumMismatch
@@ -35,17 +35,20 @@ from ..errors import ServerStopping
 from ..errors import UploadTooLarge
 from ..library.formats import HEAD_SIZE
 from ..library.models import StorageKind
+from ..library.models import Video
 from ..library.models import storage_key_for
+from ..library.service import finish_upload
 from ..metrics import count_upload
 from ..storage import CHUNK_SIZE
 from ..storage import StorageFull
 from ..storage import Upload
 from ..storage import current_storage
+from .quota import room_for
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
-    from ..accounts.quota import Room
+    from .quota import Room
 
 #: How an upload that failed with each error ended, as ``portal_uploads_total`` counts it; any
 #: other failure (a refused form, an unreachable store or database) is "aborted".
@@ -115,33 +118,6 @@ def parse_content_digest(header: str | None) -> str | None:
 #: Set by a stopping server (:mod:`portal.ops.lifecycle`) once its uploads have had their time:
 #: every upload still being stored then fails at its next write or its commit, and its bytes are thrown away.
 ABORT_UPLOADS = threading.Event()
-
-
-class ReceivedFile(Protocol):
-    """An upload's bytes, all received, as :func:`~portal.library.service.finish_upload` checks and commits them.
-
-    An :class:`IncomingFile` (one request's body) or a finished resumable upload
-    (:class:`~portal.uploads.resumable.AssembledUpload`).
-    """
-
-    video_id: str
-    storage_key: str
-    size: int
-    head: bytes
-
-    def sha256(self) -> str: ...
-
-    def confirm(self) -> None:
-        """The last checks before the bytes become a video (stopping, quota); the bytes themselves stay where they are."""
-
-    def commit(self) -> None:
-        """:meth:`confirm`, then put the bytes in place under :attr:`storage_key`."""
-
-    def discard(self) -> None: ...
-
-    def failed(self, error: PortalError) -> PortalError: ...
-
-    def stored(self) -> None: ...
 
 
 class IncomingFile(io.RawIOBase, BinaryIO):
@@ -296,3 +272,18 @@ def begin_upload(room: Room | None = None, declared: int | None = None, space: i
     return IncomingFile(
         video_id, key, current_storage().create(key), upload_limit(), room, declared=declared is not None or bool(space)
     )
+
+
+def store_stream(
+    stream: IO[bytes], filename: str | None, expected_sha256: list[str | None], owner: User, declared: int | None = None
+) -> Video:
+    """Store a raw request body (no multipart), read in chunks, held to the owner's quota.
+
+    ``declared``: its Content-Length, when it has one; a body that would not fit is then refused unread.
+    """
+    incoming = begin_upload(room_for(owner), declared)
+    try:
+        incoming.copy_from(stream)
+        return finish_upload(incoming, filename, expected_sha256, owner)
+    finally:
+        incoming.close()

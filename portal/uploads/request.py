@@ -29,7 +29,6 @@ from flask import current_app
 from flask import request
 from werkzeug.datastructures import FileStorage
 
-from ..accounts.quota import room_for
 from ..errors import BodyTooLarge
 from ..errors import EmptyFile
 from ..errors import FileNotAccepted
@@ -39,10 +38,11 @@ from ..errors import PortalError
 from ..errors import UploadTooLarge
 from .intake import IncomingFile
 from .intake import begin_upload
+from .quota import room_for
 
 if TYPE_CHECKING:
     from ..accounts.models import User
-    from ..accounts.quota import Room
+    from .quota import Room
 
 View = TypeVar("View", bound=Callable[..., Any])
 

@@ -35,7 +35,6 @@ from sqlalchemy import or_
 from sqlalchemy.engine import CursorResult
 
 from .. import errors
-from ..accounts import quota
 from ..accounts.models import User
 from ..config import check_upload_expiry_hours
 from ..extensions import db
@@ -52,6 +51,7 @@ from ..storage import ResumableWrite
 from ..storage import StorageFull
 from ..storage import StorageUnavailable
 from ..storage import current_storage
+from . import quota
 from .intake import OUTCOME_OF_ERROR
 from .intake import check_free_space
 from .intake import upload_limit

@@ -17,7 +17,6 @@ from flask import url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from .. import errors
-from ..accounts import quota
 from ..accounts import service as accounts
 from ..accounts.models import ApiToken
 from ..accounts.models import Role
@@ -27,6 +26,7 @@ from ..backup.schedule import schedule_state
 from ..http.auth import caller_required
 from ..http.auth import requires
 from ..http.auth import signed_in
+from ..uploads import quota
 from .forms import ROLE_CHOICES
 from .forms import AddUserForm
 from .forms import ChangePasswordForm

@@ -25,7 +25,6 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
 from .. import __version__
-from ..accounts import quota
 from ..accounts.permissions import Action
 from ..accounts.permissions import check
 from ..errors import InvalidDetails
@@ -58,6 +57,7 @@ from ..library.models import VideoStatus
 from ..library.models import as_utc
 from ..library.models import default_title
 from ..sharing import service as sharing
+from ..uploads import quota
 from ..uploads.intake import upload_limit
 from ..uploads.request import portal_request
 from ..uploads.request import takes_uploads

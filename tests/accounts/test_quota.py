@@ -7,7 +7,6 @@ import io
 import pytest
 
 from portal import create_app
-from portal.accounts import quota
 from portal.accounts.service import get_user
 from portal.config import Config
 from portal.config import check_settings
@@ -16,6 +15,7 @@ from portal.extensions import db
 from portal.library.models import Video
 from portal.library.models import as_utc
 from portal.library.models import utcnow
+from portal.uploads import quota
 from portal.uploads.models import ResumableUpload
 from tests.helpers import json_body
 from tests.helpers import row_count

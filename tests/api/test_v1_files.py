@@ -238,7 +238,7 @@ def test_full_disk_is_507_and_leaves_nothing(app, client, data_dir, video_bytes,
 
 
 def test_client_disconnect_mid_upload_leaves_nothing(app, client, data_dir, video_bytes):
-    from portal.library import service
+    from portal.uploads import intake
 
     class DroppedConnection(io.RawIOBase):
         sent = False
@@ -258,7 +258,7 @@ def test_client_disconnect_mid_upload_leaves_nothing(app, client, data_dir, vide
     add_user(app, "uma", "uploader")
     with app.test_request_context(), pytest.raises(ConnectionResetError):
         # A raw stream, like the request.stream it stands for (which werkzeug also calls IO[bytes]).
-        service.store_stream(cast(IO[bytes], DroppedConnection()), "a.mp4", [], owner=get_user("uma"))
+        intake.store_stream(cast(IO[bytes], DroppedConnection()), "a.mp4", [], owner=get_user("uma"))
     assert_nothing_stored(app, data_dir)
 
 

@@ -15,13 +15,13 @@ from sqlalchemy import event
 
 from portal import create_app
 from portal.accounts.models import User
-from portal.accounts.quota import usage_of
 from portal.extensions import db
 from portal.library import trash as trash_service
 from portal.library.models import Original
 from portal.library.models import StorageKind
 from portal.library.models import Video
 from portal.storage import storage_of
+from portal.uploads.quota import usage_of
 from tests.helpers import json_body
 from tests.helpers import local_storage_of
 from tests.helpers import signed_in_client

@@ -111,8 +111,8 @@ def test_racing_creations_never_hold_more_than_the_limit(limited):
 
 def test_announced_lengths_still_count_against_the_quota(app, client):
     with app.app_context():
-        from portal.accounts import quota
         from portal.accounts.service import get_user
+        from portal.uploads import quota
 
         quota.set_quota("tester", "10000")
         assert client.post(PREFIX, headers=creation(6000)).status_code == 201

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 from portal.errors import format_bytes
-from portal.library import service
 from portal.library.formats import ACCEPTED_FORMATS
+from portal.uploads import intake
 from portal.uploads import request as upload_request
 from tests.helpers import row_count
 from tests.helpers import signed_in_client
@@ -78,7 +78,7 @@ def test_form_upload_is_hashed_while_streaming_with_no_second_copy(client, data_
         raise AssertionError("the form upload must not copy the file again")
 
     monkeypatch.setattr(upload_request, "begin_upload", counting_begin_upload)
-    monkeypatch.setattr(service, "store_stream", no_copy)
+    monkeypatch.setattr(intake, "store_stream", no_copy)
     response = post_upload(client, [(video_bytes, "clip.mp4")])
     assert response.status_code == 303
     [incoming] = begun

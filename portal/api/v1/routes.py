@@ -43,6 +43,7 @@ from ...library.integrity import VERIFY_RETRY_AFTER
 from ...library.listing import MAX_PER_PAGE
 from ...library.listing import Listing
 from ...library.listing import list_videos
+from ...uploads import intake
 from ...uploads.intake import parse_content_digest
 from ...uploads.intake import parse_sha256_hex
 from ...uploads.intake import upload_limit
@@ -162,7 +163,7 @@ def upload_file() -> tuple[Response, int, dict[str, str]]:
         if not request.content_length and not request.environ.get("wsgi.input_terminated"):
             raise MissingFile(NO_BODY)
         expected = parse_sha256_hex(request.args.get("sha256"))
-        video = service.store_stream(
+        video = intake.store_stream(
             request.stream, request.args.get("filename"), [expected, content_digest], owner=caller_required().user,
             declared=request.content_length,
         )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Response
 from flask import jsonify
 
-from ...accounts import quota
 from ...http.auth import caller_required
 from ...http.auth import signed_in
+from ...uploads import quota
 from ..spec import Answer
 from ..spec import operation
 from . import bp

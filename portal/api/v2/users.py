@@ -16,7 +16,6 @@ from flask import Response
 from flask import jsonify
 from flask import url_for
 
-from ...accounts import quota
 from ...accounts import service as accounts
 from ...accounts.models import Role
 from ...accounts.permissions import Action
@@ -30,6 +29,7 @@ from ...errors import UnsupportedBodyType
 from ...errors import UserExists
 from ...errors import UserIdNotFound
 from ...http.auth import requires
+from ...uploads import quota
 from ..models import header
 from ..spec import Answer
 from ..spec import Body

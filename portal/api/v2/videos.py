@@ -45,6 +45,7 @@ from ...library.integrity import MAX_VERIFIES_PER_USER
 from ...library.integrity import VERIFY_RETRY_AFTER
 from ...library.models import MAX_TAG_LENGTH
 from ...library.models import Video
+from ...uploads import intake
 from ...uploads.intake import parse_content_digest
 from ...uploads.intake import parse_sha256_hex
 from ...uploads.intake import upload_limit
@@ -166,7 +167,7 @@ def upload_video() -> tuple[Response, int, dict[str, str]]:
     else:
         if not request.content_length and not request.environ.get("wsgi.input_terminated"):
             raise MissingFile(NO_BODY)
-        video = service.store_stream(
+        video = intake.store_stream(
             request.stream, request.args.get("filename"), [in_query, content_digest], owner=owner,
             declared=request.content_length,
         )

@@ -10,8 +10,9 @@ A quota is the user's own (``users.quota_bytes``), none at all
 (``users.quota_unlimited``), or, when the row says neither, the
 ``PORTAL_DEFAULT_QUOTA`` setting (unset: unlimited). Admins have one too.
 
-Unlike the rest of :mod:`portal.accounts`, this module reads the rows of
-videos and uploads (to add up their sizes); it still speaks no HTTP.
+It reads the rows of users, videos and uploads (to add up their sizes), so it
+lives here, above :mod:`portal.accounts` and :mod:`portal.library`, beside the
+uploads it holds to their room; it speaks no HTTP.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from flask import current_app
 from sqlalchemy import Select
 from sqlalchemy import func
 
+from ..accounts import service
+from ..accounts.models import User
 from ..config import SIZE_HINT
 from ..config import parse_size
 from ..config import size_setting
@@ -31,9 +34,7 @@ from ..errors import QuotaExceeded
 from ..extensions import db
 from ..library.models import Video
 from ..library.models import utcnow
-from ..uploads.models import ResumableUpload
-from . import service
-from .models import User
+from .models import ResumableUpload
 
 #: What ``set-quota`` and the users page take besides a size.
 UNLIMITED = "none"

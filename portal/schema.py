@@ -1,4 +1,4 @@
-"""The schema at start-up: upgraded once, even when several processes start together.
+"""The schema at start-up, and after a restore: upgraded once, even when several processes start together.
 
 Every portal process brings the schema up to date when it starts. Replicas
 sharing one PostgreSQL database start at the same moment, and two upgrades
